@@ -1,0 +1,146 @@
+// The command line: `propdict <command>`. Admin commands act as the operator on the database
+// that DATABASE_URL names, so an operator can bootstrap without curl.
+import { parseArgs } from 'node:util';
+import { createServices } from './app.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { createDb } from './db/create-db.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { SCOPES, type Principal, type Scope } from './modules/auth/auth.ts';
+import { startServer } from './server.ts';
+import { AppError } from './shared/errors.ts';
+
+const USAGE = `Usage: propdict <command> [options]
+
+Commands:
+  serve                                       start the HTTP server (default)
+  migrate                                     apply pending database migrations
+  tenants create --name NAME                  create a tenant
+  workspaces create --tenant ID --name NAME [--id ID] [--property-limit N]
+                                              create a workspace (system properties seeded)
+  keys create --tenant ID --name NAME --scopes a,b [--workspaces 1,2]
+                                              create an API key; prints its token once
+  keys list --tenant ID                       list live API keys
+  keys revoke --tenant ID --key KEY_ID        revoke an API key
+
+Scopes: ${SCOPES.join(', ')}
+Configuration comes from the environment (see README): DATABASE_URL, PORT, HOST, ...`;
+
+const operator: Principal = { kind: 'operator' };
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(2);
+}
+
+function intOption(value: string | undefined, name: string): number {
+  if (value === undefined || !/^\d+$/.test(value)) fail(`--${name} must be a positive integer`);
+  return Number(value);
+}
+
+function required(value: string | undefined, name: string): string {
+  if (value === undefined || value === '') fail(`--${name} is required`);
+  return value;
+}
+
+async function withServices<T>(config: Config, fn: (services: ReturnType<typeof createServices>) => Promise<T>): Promise<T> {
+  const { db } = createDb(config.databaseUrl);
+  try {
+    await migrateToLatest(db);
+    return await fn(createServices({ db, config }));
+  } finally {
+    await db.destroy();
+  }
+}
+
+const print = (value: unknown): void => {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+};
+
+async function main(argv: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      tenant: { type: 'string' },
+      id: { type: 'string' },
+      'property-limit': { type: 'string' },
+      scopes: { type: 'string' },
+      workspaces: { type: 'string' },
+      key: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command = 'serve', sub] = positionals;
+  if (values.help || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+
+  const config = loadConfig();
+  switch (`${command}${sub ? ` ${sub}` : ''}`) {
+    case 'serve':
+      return startServer(config);
+    case 'migrate': {
+      const { db } = createDb(config.databaseUrl);
+      try {
+        const applied = await migrateToLatest(db);
+        process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'The database is up to date.\n');
+      } finally {
+        await db.destroy();
+      }
+      return;
+    }
+    case 'tenants create':
+      return withServices(config, async (s) => print(await s.tenants.create(required(values.name, 'name'))));
+    case 'workspaces create':
+      return withServices(config, async (s) =>
+        print(
+          await s.workspaces.create(operator, intOption(values.tenant, 'tenant'), {
+            name: required(values.name, 'name'),
+            id: values.id === undefined ? undefined : intOption(values.id, 'id'),
+            property_limit: values['property-limit'] === undefined ? undefined : intOption(values['property-limit'], 'property-limit'),
+          }),
+        ),
+      );
+    case 'keys create': {
+      const scopes = required(values.scopes, 'scopes').split(',').map((s) => s.trim());
+      const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
+      if (unknown.length > 0) fail(`unknown scopes: ${unknown.join(', ')} (known: ${SCOPES.join(', ')})`);
+      const workspaceIds = values.workspaces?.split(',').map((w) => intOption(w.trim(), 'workspaces'));
+      return withServices(config, async (s) => {
+        const key = await s.apiKeys.create(operator, intOption(values.tenant, 'tenant'), {
+          name: required(values.name, 'name'),
+          scopes: scopes as Scope[],
+          workspace_ids: workspaceIds,
+        });
+        print(key);
+        process.stderr.write('The token is shown only now; keep it.\n');
+      });
+    }
+    case 'keys list':
+      return withServices(config, async (s) => print((await s.apiKeys.list(operator, intOption(values.tenant, 'tenant'), 1000)).data));
+    case 'keys revoke':
+      return withServices(config, async (s) => {
+        await s.apiKeys.revoke(operator, intOption(values.tenant, 'tenant'), required(values.key, 'key'));
+        process.stdout.write(`Revoked ${values.key}.\n`);
+      });
+    default:
+      fail(`Unknown command "${positionals.join(' ')}".\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  if (error instanceof AppError) {
+    const details = error.details.map((d) => `\n  ${d.field}: ${d.problem}`).join('');
+    process.stderr.write(`${error.code}: ${error.message}${details}\n`);
+    process.exit(1);
+  }
+  if (error instanceof Error && 'code' in error && error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') fail(`${error.message}\n\n${USAGE}`);
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,112 @@
+// Row types as the database holds them. Booleans are 0/1 and times RFC 3339 text on both
+// dialects, so one schema and one code path serve SQLite and PostgreSQL.
+import type { Generated, Kysely } from 'kysely';
+
+export interface TenantsTable {
+  id: number;
+  name: string;
+  created_at: string;
+}
+
+export interface WorkspacesTable {
+  id: number;
+  tenant_id: number;
+  name: string;
+  property_limit: number;
+  property_seq: number;
+  created_at: string;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  tenant_id: number;
+  name: string;
+  token_hash: string;
+  scopes: string; // JSON array
+  workspace_ids: string | null; // JSON array, null = every workspace of the tenant
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+export interface PropertiesTable {
+  workspace_id: number;
+  id: number;
+  uid: string;
+  name: string;
+  name_key: string;
+  display_name: string;
+  display_name_key: string;
+  i18n_display_names: string;
+  description: string | null;
+  example: string | null;
+  data_type: string;
+  multi_valued: number;
+  options: string | null;
+  validation: string | null;
+  is_unique: number;
+  group_name: string | null;
+  display_order: number | null;
+  sort_order: number;
+  pii: number;
+  importable: number;
+  exportable: number;
+  import_aliases: string;
+  export_alias: string | null;
+  identity_role: string;
+  identity_priority: number | null;
+  merge_function: string;
+  metadata: string;
+  system: number;
+  archived: number;
+  created_at: string;
+  updated_at: string;
+  version: number;
+}
+
+export interface PropertyKeysTable {
+  workspace_id: number;
+  key: string;
+  property_id: number;
+}
+
+export interface PropertyHistoryTable {
+  workspace_id: number;
+  property_id: number;
+  version: number;
+  at: string;
+  key_id: string | null;
+  action: string;
+  changes: string;
+}
+
+export interface JobsTable {
+  workspace_id: number;
+  id: string;
+  type: string;
+  status: string;
+  progress_done: number;
+  progress_total: number;
+  payload: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  workspaces: WorkspacesTable;
+  api_keys: ApiKeysTable;
+  settings: SettingsTable;
+  properties: PropertiesTable;
+  property_keys: PropertyKeysTable;
+  property_history: PropertyHistoryTable;
+  jobs: JobsTable;
+}
+
+export type Db = Kysely<Database>;
+// Marker kept for Generated<> users in later tables.
+export type { Generated };

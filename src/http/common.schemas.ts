@@ -1,0 +1,36 @@
+import { Type, type TSchema } from 'typebox';
+
+export const ErrorDetailSchema = Type.Object({
+  field: Type.String(),
+  problem: Type.String(),
+  allowed: Type.Optional(Type.Array(Type.Unknown())),
+});
+
+export const ErrorEnvelope = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({ examples: ['NOT_FOUND'] }),
+      message: Type.String(),
+      request_id: Type.String(),
+      details: Type.Array(ErrorDetailSchema),
+    }),
+  },
+  { $id: 'ErrorEnvelope', description: 'Every native error' },
+);
+
+const errorRef = Type.Ref('ErrorEnvelope');
+
+/** The error answers every authenticated route can give, plus those named. */
+export function errors(...statuses: number[]): Record<number, TSchema> {
+  return Object.fromEntries([400, 401, 403, 404, 429, 500, ...statuses].map((s) => [s, errorRef]));
+}
+
+export const PageQuery = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Items per page (1–1000)' })),
+  cursor: Type.Optional(Type.String({ description: 'The next_cursor of the previous page' })),
+};
+
+export const pageOf = <T extends TSchema>(item: T) =>
+  Type.Object({ data: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+
+export const Timestamp = Type.String({ format: 'date-time', examples: ['2026-11-23T12:00:00.000Z'] });

@@ -1,0 +1,107 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+import { type Clock, isoNow } from '../../shared/clock.ts';
+import { AppError, type ErrorDetail, validationFailed } from '../../shared/errors.ts';
+import { hashToken, type IdGenerator } from '../../shared/ids.ts';
+import { decodeCursor, toPage, type Page } from '../../shared/pagination.ts';
+import type { Principal, Scope } from '../auth/auth.ts';
+import type { TenantService } from '../tenants/tenants.service.ts';
+import { findWorkspace } from '../workspaces/workspaces.repository.ts';
+import * as repo from './api-keys.repository.ts';
+import type { ApiKey } from './api-keys.repository.ts';
+
+export type ApiKeyService = ReturnType<typeof createApiKeyService>;
+
+export interface ApiKeyCreate {
+  name: string;
+  scopes: Scope[];
+  workspace_ids?: number[];
+}
+
+const OPERATOR_SETTING = 'operator_token_hash';
+
+export function createApiKeyService({ db, clock, ids, tenants }: { db: Kysely<Database>; clock: Clock; ids: IdGenerator; tenants: TenantService }) {
+  let operatorHash: Buffer | undefined;
+
+  /** An admin key restricted to some workspaces manages only keys restricted to a subset of them. */
+  function manages(principal: Principal, key: { workspace_ids: readonly number[] | null }): boolean {
+    if (principal.kind === 'operator' || principal.workspaceIds === null) return true;
+    const own = principal.workspaceIds;
+    return key.workspace_ids !== null && key.workspace_ids.every((id) => own.includes(id));
+  }
+
+  return {
+    /**
+     * Makes the operator token known: from the environment, else the stored hash, else a new
+     * token whose hash is stored and which is returned once so the caller can print it.
+     */
+    async ensureOperatorToken(fromEnv: string | undefined): Promise<string | undefined> {
+      if (fromEnv !== undefined) {
+        operatorHash = Buffer.from(hashToken(fromEnv), 'hex');
+        return undefined;
+      }
+      const stored = await repo.getSetting(db, OPERATOR_SETTING);
+      if (stored !== undefined) {
+        operatorHash = Buffer.from(stored, 'hex');
+        return undefined;
+      }
+      const token = ids.token();
+      await repo.putSetting(db, OPERATOR_SETTING, hashToken(token));
+      operatorHash = Buffer.from(hashToken(token), 'hex');
+      return token;
+    },
+
+    /** The caller behind a bearer token; revoked or unknown tokens are refused at once. */
+    async authenticate(token: string | undefined): Promise<Principal> {
+      if (!token) throw new AppError('UNAUTHENTICATED', 'A bearer token is required.');
+      const hash = hashToken(token);
+      if (operatorHash && timingSafeEqual(operatorHash, Buffer.from(hash, 'hex'))) return { kind: 'operator' };
+      const key = await repo.findActiveKeyByHash(db, hash);
+      if (!key) throw new AppError('UNAUTHENTICATED', 'The token is not valid or was revoked.');
+      return { kind: 'key', keyId: key.id, tenantId: key.tenant_id, scopes: key.scopes, workspaceIds: key.workspace_ids };
+    },
+
+    async create(principal: Principal, tenantId: number, input: ApiKeyCreate): Promise<ApiKey & { token: string }> {
+      await tenants.get(principal, tenantId);
+      const workspaceIds = input.workspace_ids === undefined ? null : [...new Set(input.workspace_ids)];
+      const problems: ErrorDetail[] = [];
+      for (const [i, id] of (workspaceIds ?? []).entries()) {
+        const ws = await findWorkspace(db, id);
+        if (!ws || ws.tenant_id !== tenantId) problems.push({ field: `workspace_ids[${i}]`, problem: `workspace ${id} does not belong to tenant ${tenantId}` });
+      }
+      if (problems.length > 0) throw validationFailed(problems);
+      if (principal.kind === 'key') {
+        const missing = input.scopes.filter((s) => !principal.scopes.includes(s));
+        if (missing.length > 0) throw new AppError('FORBIDDEN', `A key cannot grant scopes it does not hold: ${missing.join(', ')}.`);
+        if (!manages(principal, { workspace_ids: workspaceIds })) {
+          throw new AppError('FORBIDDEN', 'A restricted key can only create keys restricted to its own workspaces.');
+        }
+      }
+      const token = ids.token();
+      const key = await repo.insertApiKey(
+        db,
+        { id: ids.keyId(), tenant_id: tenantId, name: input.name, scopes: [...new Set(input.scopes)], workspace_ids: workspaceIds, created_at: isoNow(clock) },
+        hashToken(token),
+      );
+      return { ...key, token };
+    },
+
+    async list(principal: Principal, tenantId: number, limit: number, cursor?: string): Promise<Page<ApiKey>> {
+      await tenants.get(principal, tenantId);
+      const after = decodeCursor(cursor, 2) as [string, string] | undefined;
+      // Restricted admins see only the keys they manage; the filter runs after the fetch, so
+      // a page may hold fewer rows than the limit while more follow.
+      const rows = await repo.listApiKeys(db, tenantId, limit + 1, after);
+      const page = toPage(rows, limit, (k) => [k.created_at, k.id], (k) => k);
+      return { ...page, data: page.data.filter((k) => manages(principal, k)) };
+    },
+
+    async revoke(principal: Principal, tenantId: number, keyId: string): Promise<void> {
+      await tenants.get(principal, tenantId);
+      const key = await repo.findApiKey(db, tenantId, keyId);
+      if (!key || key.revoked_at !== null || !manages(principal, key)) throw new AppError('NOT_FOUND', `API key ${keyId} not found.`);
+      await repo.revokeApiKey(db, tenantId, keyId, isoNow(clock));
+    },
+  };
+}

@@ -1,0 +1,277 @@
+// All SQL about property definitions. Every function takes `db` (or a transaction) first and
+// the workspace id second: no query runs outside a workspace.
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { Database, PropertiesTable } from '../../db/schema.ts';
+import { sortOrderOf, type HistoryAction, type Property, type PropertyFields } from './property.ts';
+
+type Conn = Kysely<Database> | Transaction<Database>;
+type PropertyRow = Selectable<PropertiesTable>;
+
+export type PropertyRef = { id: number } | { uid: string } | { name: string };
+
+export interface PropertyListFilter {
+  q?: string;
+  data_type?: string;
+  group?: string;
+  pii?: boolean;
+  system?: boolean;
+  archived: boolean;
+}
+
+export interface HistoryEntry {
+  version: number;
+  at: string;
+  key_id: string | null;
+  action: HistoryAction;
+  changes: Record<string, { from: unknown; to: unknown }>;
+}
+
+const bool = (v: boolean) => (v ? 1 : 0);
+const json = (v: unknown) => JSON.stringify(v);
+
+export function rowToProperty(r: PropertyRow): Property {
+  return {
+    id: r.id,
+    uid: r.uid,
+    name: r.name,
+    display_name: r.display_name,
+    i18n_display_names: JSON.parse(r.i18n_display_names),
+    description: r.description,
+    example: r.example,
+    data_type: r.data_type as Property['data_type'],
+    multi_valued: r.multi_valued === 1,
+    options: r.options === null ? null : JSON.parse(r.options),
+    validation: r.validation === null ? null : JSON.parse(r.validation),
+    unique: r.is_unique === 1,
+    group: r.group_name,
+    display_order: r.display_order,
+    pii: r.pii === 1,
+    importable: r.importable === 1,
+    exportable: r.exportable === 1,
+    import_aliases: JSON.parse(r.import_aliases),
+    export_alias: r.export_alias,
+    identity: { role: r.identity_role as Property['identity']['role'], priority: r.identity_priority },
+    merge_function: r.merge_function as Property['merge_function'],
+    metadata: JSON.parse(r.metadata),
+    system: r.system === 1,
+    archived: r.archived === 1,
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+    version: r.version,
+  };
+}
+
+function fieldsToColumns(f: PropertyFields) {
+  return {
+    name: f.name,
+    name_key: f.name.toLowerCase(),
+    display_name: f.display_name,
+    display_name_key: f.display_name.toLowerCase(),
+    i18n_display_names: json(f.i18n_display_names),
+    description: f.description,
+    example: f.example,
+    data_type: f.data_type,
+    multi_valued: bool(f.multi_valued),
+    options: f.options === null ? null : json(f.options),
+    validation: f.validation === null ? null : json(f.validation),
+    is_unique: bool(f.unique),
+    group_name: f.group,
+    display_order: f.display_order,
+    sort_order: sortOrderOf(f.display_order),
+    pii: bool(f.pii),
+    importable: bool(f.importable),
+    exportable: bool(f.exportable),
+    import_aliases: json(f.import_aliases),
+    export_alias: f.export_alias,
+    identity_role: f.identity.role,
+    identity_priority: f.identity.priority,
+    merge_function: f.merge_function,
+    metadata: json(f.metadata),
+  };
+}
+
+export async function findProperty(db: Conn, workspaceId: number, ref: PropertyRef): Promise<Property | undefined> {
+  let query = db.selectFrom('properties').selectAll().where('workspace_id', '=', workspaceId);
+  if ('id' in ref) query = query.where('id', '=', ref.id);
+  else if ('uid' in ref) query = query.where('uid', '=', ref.uid);
+  else query = query.where('name_key', '=', ref.name.toLowerCase());
+  const row = await query.executeTakeFirst();
+  return row && rowToProperty(row);
+}
+
+export async function listProperties(
+  db: Conn,
+  workspaceId: number,
+  filter: PropertyListFilter,
+  limit: number,
+  after: [number, string] | undefined,
+): Promise<Property[]> {
+  let query = db
+    .selectFrom('properties')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('archived', '=', bool(filter.archived));
+  if (filter.data_type !== undefined) query = query.where('data_type', '=', filter.data_type);
+  if (filter.group !== undefined) query = query.where('group_name', '=', filter.group);
+  if (filter.pii !== undefined) query = query.where('pii', '=', bool(filter.pii));
+  if (filter.system !== undefined) query = query.where('system', '=', bool(filter.system));
+  if (filter.q !== undefined && filter.q !== '') {
+    const pattern = `%${filter.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    query = query.where((eb) =>
+      eb.or([
+        eb('name_key', 'like', sql<string>`${pattern} escape '\\'`),
+        eb('display_name_key', 'like', sql<string>`${pattern} escape '\\'`),
+        eb(sql`lower(coalesce(description, ''))`, 'like', sql<string>`${pattern} escape '\\'`),
+      ]),
+    );
+  }
+  if (after) {
+    const [sortOrder, nameKey] = after;
+    query = query.where((eb) =>
+      eb.or([eb('sort_order', '>', sortOrder), eb.and([eb('sort_order', '=', sortOrder), eb('name_key', '>', nameKey)])]),
+    );
+  }
+  const rows = await query.orderBy('sort_order').orderBy('name_key').limit(limit).execute();
+  return rows.map(rowToProperty);
+}
+
+/** Allocates the workspace's next property id; in PostgreSQL this also locks the workspace row. */
+export async function nextPropertyId(trx: Transaction<Database>, workspaceId: number): Promise<number> {
+  const row = await trx
+    .updateTable('workspaces')
+    .set((eb) => ({ property_seq: eb('property_seq', '+', 1) }))
+    .where('id', '=', workspaceId)
+    .returning('property_seq')
+    .executeTakeFirstOrThrow();
+  return row.property_seq;
+}
+
+export async function countCustomProperties(db: Conn, workspaceId: number): Promise<number> {
+  const row = await db
+    .selectFrom('properties')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('workspace_id', '=', workspaceId)
+    .where('system', '=', 0)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function insertProperty(
+  trx: Transaction<Database>,
+  workspaceId: number,
+  p: { id: number; uid: string; system: boolean; at: string; fields: PropertyFields },
+): Promise<Property> {
+  const row = await trx
+    .insertInto('properties')
+    .values({
+      workspace_id: workspaceId,
+      id: p.id,
+      uid: p.uid,
+      ...fieldsToColumns(p.fields),
+      system: bool(p.system),
+      archived: 0,
+      created_at: p.at,
+      updated_at: p.at,
+      version: 1,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return rowToProperty(row);
+}
+
+/** Writes new fields if the stored version is still `version`; undefined when it is not. */
+export async function updateProperty(
+  trx: Transaction<Database>,
+  workspaceId: number,
+  id: number,
+  version: number,
+  change: { fields?: PropertyFields; archived?: boolean; at: string },
+): Promise<Property | undefined> {
+  const row = await trx
+    .updateTable('properties')
+    .set({
+      ...(change.fields ? fieldsToColumns(change.fields) : {}),
+      ...(change.archived !== undefined ? { archived: bool(change.archived) } : {}),
+      updated_at: change.at,
+      version: version + 1,
+    })
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .where('version', '=', version)
+    .returningAll()
+    .executeTakeFirst();
+  return row && rowToProperty(row);
+}
+
+export async function deleteProperty(trx: Transaction<Database>, workspaceId: number, id: number): Promise<void> {
+  await trx.deleteFrom('property_keys').where('workspace_id', '=', workspaceId).where('property_id', '=', id).execute();
+  await trx.deleteFrom('properties').where('workspace_id', '=', workspaceId).where('id', '=', id).execute();
+}
+
+/** Which of these keys (names, aliases) other properties of the workspace already hold. */
+export async function findTakenKeys(
+  db: Conn,
+  workspaceId: number,
+  keys: string[],
+  exceptPropertyId?: number,
+): Promise<{ key: string; property_id: number }[]> {
+  if (keys.length === 0) return [];
+  let query = db
+    .selectFrom('property_keys')
+    .select(['key', 'property_id'])
+    .where('workspace_id', '=', workspaceId)
+    .where('key', 'in', keys);
+  if (exceptPropertyId !== undefined) query = query.where('property_id', '!=', exceptPropertyId);
+  return query.execute();
+}
+
+export async function findDisplayNameOwner(db: Conn, workspaceId: number, displayName: string): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('properties')
+    .select('id')
+    .where('workspace_id', '=', workspaceId)
+    .where('display_name_key', '=', displayName.toLowerCase())
+    .executeTakeFirst();
+  return row?.id;
+}
+
+export async function replacePropertyKeys(trx: Transaction<Database>, workspaceId: number, propertyId: number, keys: string[]): Promise<void> {
+  await trx.deleteFrom('property_keys').where('workspace_id', '=', workspaceId).where('property_id', '=', propertyId).execute();
+  if (keys.length > 0) {
+    await trx
+      .insertInto('property_keys')
+      .values(keys.map((key) => ({ workspace_id: workspaceId, key, property_id: propertyId })))
+      .execute();
+  }
+}
+
+export async function insertHistory(
+  trx: Transaction<Database>,
+  workspaceId: number,
+  propertyId: number,
+  entry: HistoryEntry,
+): Promise<void> {
+  await trx
+    .insertInto('property_history')
+    .values({
+      workspace_id: workspaceId,
+      property_id: propertyId,
+      version: entry.version,
+      at: entry.at,
+      key_id: entry.key_id,
+      action: entry.action,
+      changes: json(entry.changes),
+    })
+    .execute();
+}
+
+export async function listHistory(db: Conn, workspaceId: number, propertyId: number, limit: number, afterVersion: number | undefined): Promise<HistoryEntry[]> {
+  let query = db
+    .selectFrom('property_history')
+    .select(['version', 'at', 'key_id', 'action', 'changes'])
+    .where('workspace_id', '=', workspaceId)
+    .where('property_id', '=', propertyId);
+  if (afterVersion !== undefined) query = query.where('version', '>', afterVersion);
+  const rows = await query.orderBy('version').limit(limit).execute();
+  return rows.map((r) => ({ ...r, action: r.action as HistoryAction, changes: JSON.parse(r.changes) }));
+}

@@ -1,0 +1,162 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { errors, PageQuery, pageOf } from '../../http/common.schemas.ts';
+import { WorkspaceParams } from '../../http/workspace-scope.ts';
+import { AppError } from '../../shared/errors.ts';
+import { actorOf } from '../auth/auth.ts';
+import { JobSchema } from '../jobs/jobs.schemas.ts';
+import type { PropertyService } from './properties.service.ts';
+import type { Property } from './property.ts';
+import { HistoryEntrySchema, PropertyBatchBody, PropertyCreateBody, PropertyListQuery, PropertyPatchBody, PropertySchema } from './properties.schemas.ts';
+
+const Params = Type.Object(WorkspaceParams);
+const RefParams = Type.Object({
+  ...WorkspaceParams,
+  name: Type.String({ minLength: 1, maxLength: 120, description: 'Property name, numeric id or uid' }),
+});
+const tags = ['properties'];
+
+const etagOf = (p: Property) => `"${p.version}"`;
+
+/** `If-Match: "3"`, `W/"3"` or `*`; anything else can match no version. */
+function parseIfMatch(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === '*') return undefined;
+  const match = header.trim().match(/^(?:W\/)?"?(\d+)"?$/);
+  if (!match) throw new AppError('PRECONDITION_FAILED', 'If-Match does not name a version of this property.');
+  return Number(match[1]);
+}
+
+function withEtag(reply: FastifyReply, property: Property): Property {
+  void reply.header('etag', etagOf(property));
+  return property;
+}
+
+export async function propertyRoutes(app: FastifyInstance, { properties }: { properties: PropertyService }) {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  r.get('/properties', {
+    config: { auth: 'properties:read' },
+    schema: {
+      tags,
+      summary: 'List properties',
+      description: 'Sorted by display_order (null last), then name. Archived properties are listed only with archived=true.',
+      params: Params,
+      querystring: Type.Object({ ...PropertyListQuery.properties, ...PageQuery }),
+      response: { 200: pageOf(Type.Ref('Property')), ...errors() },
+    },
+    handler: async (request) => {
+      const { limit = 100, cursor, archived = false, ...filter } = request.query;
+      return properties.list(request.workspace.id, { ...filter, archived }, limit, cursor);
+    },
+  });
+
+  r.post('/properties', {
+    config: { auth: 'properties:write' },
+    schema: {
+      tags,
+      summary: 'Create a property',
+      params: Params,
+      body: PropertyCreateBody,
+      response: { 201: Type.Ref('Property'), ...errors(409, 413, 415, 422) },
+    },
+    handler: async (request, reply) => {
+      const property = await properties.create(request.workspace.id, request.body, { actor: actorOf(request.principal) });
+      void reply.code(201).header('location', `/v1/workspaces/${request.workspace.id}/properties/${property.name}`);
+      return withEtag(reply, property);
+    },
+  });
+
+  r.post('/properties/batch', {
+    config: { auth: 'properties:write' },
+    schema: {
+      tags,
+      summary: 'Create up to 100 properties, all or nothing',
+      description: 'Every problem of every input is reported (fields are prefixed with inputs[i].); nothing is created unless all pass.',
+      params: Params,
+      body: PropertyBatchBody,
+      response: { 201: Type.Object({ results: Type.Array(Type.Ref('Property')) }), ...errors(409, 413, 415, 422) },
+    },
+    handler: async (request, reply) => {
+      const results = await properties.createBatch(request.workspace.id, request.body.inputs, { actor: actorOf(request.principal) });
+      void reply.code(201);
+      return { results };
+    },
+  });
+
+  r.get('/properties/:name', {
+    config: { auth: 'properties:read' },
+    schema: { tags, summary: 'Get a property by name, id or uid', params: RefParams, response: { 200: Type.Ref('Property'), ...errors() } },
+    handler: async (request, reply) => withEtag(reply, await properties.get(request.workspace.id, request.params.name)),
+  });
+
+  r.patch('/properties/:name', {
+    config: { auth: 'properties:write' },
+    schema: {
+      tags,
+      summary: 'Change a property',
+      description: 'Fields given replace the stored ones. name and multi_valued never change (409); If-Match is honoured (412).',
+      params: RefParams,
+      headers: Type.Object({ 'if-match': Type.Optional(Type.String()) }),
+      body: PropertyPatchBody,
+      response: { 200: Type.Ref('Property'), ...errors(409, 412, 413, 415) },
+    },
+    handler: async (request, reply) => {
+      const ifMatch = parseIfMatch(request.headers['if-match']);
+      const property = await properties.update(request.workspace.id, request.params.name, request.body, { actor: actorOf(request.principal), ifMatch });
+      return withEtag(reply, property);
+    },
+  });
+
+  r.delete('/properties/:name', {
+    config: { auth: 'properties:write' },
+    schema: {
+      tags,
+      summary: 'Archive a property, or purge it for good',
+      description: 'Without purge: archived (204), values kept and the name still taken. With purge=true: removed, its name freed, and its values purged by a background job (202).',
+      params: RefParams,
+      querystring: Type.Object({ purge: Type.Optional(Type.Boolean({ default: false })) }),
+      response: { 202: Type.Object({ job: Type.Ref('Job') }), 204: Type.Null(), ...errors(409) },
+    },
+    handler: async (request, reply) => {
+      const actor = { actor: actorOf(request.principal) };
+      if (request.query.purge) {
+        const job = await properties.purge(request.workspace.id, request.params.name, actor);
+        return reply.code(202).send({ job });
+      }
+      await properties.archive(request.workspace.id, request.params.name, actor);
+      return reply.code(204).send(null);
+    },
+  });
+
+  r.post('/properties/:name/restore', {
+    config: { auth: 'properties:write' },
+    schema: { tags, summary: 'Restore an archived property', params: RefParams, response: { 200: Type.Ref('Property'), ...errors(409) } },
+    handler: async (request, reply) => withEtag(reply, await properties.restore(request.workspace.id, request.params.name, { actor: actorOf(request.principal) })),
+  });
+
+  r.get('/properties/:name/history', {
+    config: { auth: 'properties:read' },
+    schema: {
+      tags,
+      summary: 'Every change to a property definition',
+      params: RefParams,
+      querystring: Type.Object(PageQuery),
+      response: { 200: pageOf(HistoryEntrySchema), ...errors() },
+    },
+    handler: async (request) => properties.history(request.workspace.id, request.params.name, request.query.limit ?? 100, request.query.cursor),
+  });
+
+  r.get('/limits', {
+    config: { auth: 'properties:read' },
+    schema: {
+      tags: ['workspaces'],
+      summary: 'Custom properties used and allowed',
+      params: Params,
+      response: { 200: Type.Object({ custom_properties: Type.Object({ used: Type.Integer(), limit: Type.Integer() }) }), ...errors() },
+    },
+    handler: async (request) => ({ custom_properties: await properties.limits(request.workspace.id) }),
+  });
+}
+
+export const propertySchemas = [PropertySchema, JobSchema];

@@ -1,0 +1,150 @@
+import { Type } from 'typebox';
+import { Timestamp } from '../../http/common.schemas.ts';
+import { DATA_TYPES, HISTORY_ACTIONS, IDENTITY_ROLES, MERGE_FUNCTIONS } from './property.ts';
+
+const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+
+const Name = Type.String({ minLength: 1, maxLength: 120, pattern: '^[A-Za-z_][A-Za-z0-9_]*$', examples: ['loyalty_tier'] });
+const DisplayName = Type.String({ minLength: 1, maxLength: 120, examples: ['Loyalty tier'] });
+const Alias = Type.String({ minLength: 1, maxLength: 120 });
+const LanguageTag = '^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$';
+
+const OptionIn = Type.Object(
+  {
+    value: Type.String({ minLength: 1, maxLength: 255 }),
+    label: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    display_order: Type.Optional(nullable(Type.Integer({ minimum: 1 }))),
+    hidden: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+const OptionOut = Type.Object({
+  value: Type.String(),
+  label: Type.String(),
+  display_order: nullable(Type.Integer()),
+  hidden: Type.Boolean(),
+});
+
+const Validation = Type.Object(
+  {
+    min_length: Type.Optional(Type.Integer({ minimum: 0 })),
+    max_length: Type.Optional(Type.Integer({ minimum: 1 })),
+    pattern: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
+    minimum: Type.Optional(Type.Number()),
+    maximum: Type.Optional(Type.Number()),
+  },
+  { additionalProperties: false },
+);
+
+const IdentityIn = Type.Object(
+  {
+    role: Type.Enum(IDENTITY_ROLES),
+    priority: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 1000 }))),
+  },
+  { additionalProperties: false },
+);
+
+const DataType = Type.Enum(DATA_TYPES);
+const MergeFunction = Type.Enum(MERGE_FUNCTIONS);
+
+/** The fields a client may send, all optional; create adds `name` and `data_type` as required. */
+const writable = {
+  display_name: Type.Optional(DisplayName),
+  i18n_display_names: Type.Optional(
+    Type.Record(Type.String({ pattern: LanguageTag }), Type.String({ minLength: 1, maxLength: 120 }), { examples: [{ en_US: 'Loyalty tier' }] }),
+  ),
+  description: Type.Optional(nullable(Type.String({ maxLength: 2000 }))),
+  example: Type.Optional(nullable(Type.String({ maxLength: 500 }))),
+  options: Type.Optional(nullable(Type.Array(OptionIn, { maxItems: 1000 }))),
+  validation: Type.Optional(nullable(Validation)),
+  unique: Type.Optional(Type.Boolean()),
+  group: Type.Optional(nullable(Type.String({ minLength: 1, maxLength: 120 }))),
+  display_order: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 2_147_483_646 }))),
+  pii: Type.Optional(Type.Boolean()),
+  importable: Type.Optional(Type.Boolean()),
+  exportable: Type.Optional(Type.Boolean()),
+  import_aliases: Type.Optional(Type.Array(Alias, { maxItems: 50 })),
+  export_alias: Type.Optional(nullable(Alias)),
+  identity: Type.Optional(IdentityIn),
+  merge_function: Type.Optional(MergeFunction),
+  metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+};
+
+export const PropertyCreateBody = Type.Object(
+  { name: Name, data_type: DataType, multi_valued: Type.Optional(Type.Boolean()), ...writable },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        name: 'loyalty_tier',
+        display_name: 'Loyalty tier',
+        data_type: 'enum',
+        options: [{ value: 'gold', label: 'Gold' }, { value: 'silver', label: 'Silver' }],
+        group: 'loyalty',
+        import_aliases: ['tier'],
+        export_alias: 'loyalty_tier',
+      },
+    ],
+  },
+);
+
+export const PropertyPatchBody = Type.Object(
+  // name, data_type and multi_valued are accepted so that a change to them can be refused with 409.
+  { name: Type.Optional(Name), data_type: Type.Optional(DataType), multi_valued: Type.Optional(Type.Boolean()), ...writable },
+  { additionalProperties: false, examples: [{ description: 'Tier from the loyalty programme', display_order: 3 }] },
+);
+
+export const PropertyBatchBody = Type.Object(
+  { inputs: Type.Array(PropertyCreateBody, { minItems: 1, maxItems: 100 }) },
+  { additionalProperties: false },
+);
+
+export const PropertySchema = Type.Object(
+  {
+    id: Type.Integer({ examples: [11] }),
+    uid: Type.String({ examples: ['3f1e2d4c-5b6a-4789-8abc-def012345678'] }),
+    name: Type.String(),
+    display_name: Type.String(),
+    i18n_display_names: Type.Record(Type.String(), Type.String()),
+    description: nullable(Type.String()),
+    example: nullable(Type.String()),
+    data_type: DataType,
+    multi_valued: Type.Boolean(),
+    options: nullable(Type.Array(OptionOut)),
+    validation: nullable(Validation),
+    unique: Type.Boolean(),
+    group: nullable(Type.String()),
+    display_order: nullable(Type.Integer()),
+    pii: Type.Boolean(),
+    importable: Type.Boolean(),
+    exportable: Type.Boolean(),
+    import_aliases: Type.Array(Type.String()),
+    export_alias: nullable(Type.String()),
+    identity: Type.Object({ role: Type.Enum(IDENTITY_ROLES), priority: nullable(Type.Integer()) }),
+    merge_function: MergeFunction,
+    metadata: Type.Record(Type.String(), Type.Unknown()),
+    system: Type.Boolean(),
+    archived: Type.Boolean(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    version: Type.Integer({ examples: [1] }),
+  },
+  { $id: 'Property' },
+);
+
+export const PropertyListQuery = Type.Object({
+  q: Type.Optional(Type.String({ maxLength: 200, description: 'Searches name, display name and description' })),
+  data_type: Type.Optional(DataType),
+  group: Type.Optional(Type.String()),
+  pii: Type.Optional(Type.Boolean()),
+  system: Type.Optional(Type.Boolean()),
+  archived: Type.Optional(Type.Boolean({ default: false, description: 'true lists archived properties only' })),
+});
+
+export const HistoryEntrySchema = Type.Object({
+  version: Type.Integer(),
+  at: Timestamp,
+  key_id: nullable(Type.String()),
+  action: Type.Enum(HISTORY_ACTIONS),
+  changes: Type.Record(Type.String(), Type.Object({ from: Type.Unknown(), to: Type.Unknown() })),
+});

@@ -1,0 +1,266 @@
+// Business rules for property definitions. Knows nothing of HTTP or of any vendor: every
+// surface (native and vendor) calls these functions, so a rule lives in one place.
+import type { Kysely, Transaction } from 'kysely';
+import { isUniqueViolation } from '../../db/db-errors.ts';
+import type { Database } from '../../db/schema.ts';
+import { type Clock, isoNow } from '../../shared/clock.ts';
+import { AppError, type ErrorDetail, validationFailed } from '../../shared/errors.ts';
+import type { IdGenerator } from '../../shared/ids.ts';
+import { decodeCursor, toPage, type Page } from '../../shared/pagination.ts';
+import type { Job } from '../jobs/job.ts';
+import { insertJob } from '../jobs/jobs.repository.ts';
+import {
+  applyPatch,
+  checkDefinition,
+  diffFields,
+  fieldsOf,
+  IMMUTABLE_FIELDS,
+  keysOf,
+  normaliseAliases,
+  sortOrderOf,
+  withDefaults,
+  type Property,
+  type PropertyCreate,
+  type PropertyFields,
+  type PropertyPatch,
+} from './property.ts';
+import * as repo from './properties.repository.ts';
+import type { HistoryEntry, PropertyListFilter, PropertyRef } from './properties.repository.ts';
+import { SYSTEM_PROPERTIES } from './system-properties.ts';
+
+/** Who acts, recorded in history. */
+export interface Actor {
+  actor: string;
+}
+
+export const MAX_BATCH = 100;
+
+export type PropertyService = ReturnType<typeof createPropertyService>;
+
+export function createPropertyService({ db, clock, ids }: { db: Kysely<Database>; clock: Clock; ids: IdGenerator }) {
+  /** A path segment may name a property by numeric id, uid or name; names never start with a digit or hold '-'. */
+  function parseRef(ref: string): PropertyRef {
+    if (/^\d+$/.test(ref)) return { id: Number(ref) };
+    if (ref.includes('-')) return { uid: ref };
+    return { name: ref };
+  }
+
+  async function mustFind(conn: Kysely<Database> | Transaction<Database>, workspaceId: number, ref: string): Promise<Property> {
+    const property = await repo.findProperty(conn, workspaceId, parseRef(ref));
+    if (!property) throw new AppError('NOT_FOUND', `Property "${ref}" not found.`);
+    return property;
+  }
+
+  /** Names, aliases and display names must be free in the workspace; lists every clash. */
+  async function checkFree(
+    conn: Kysely<Database> | Transaction<Database>,
+    workspaceId: number,
+    fields: PropertyFields,
+    prefix: string,
+    exceptId?: number,
+  ): Promise<ErrorDetail[]> {
+    const problems: ErrorDetail[] = [];
+    const taken = new Set((await repo.findTakenKeys(conn, workspaceId, keysOf(fields), exceptId)).map((t) => t.key));
+    if (taken.has(fields.name.toLowerCase())) problems.push({ field: `${prefix}name`, problem: `"${fields.name}" is already taken in this workspace` });
+    fields.import_aliases.forEach((alias, i) => {
+      if (taken.has(alias.toLowerCase())) problems.push({ field: `${prefix}import_aliases[${i}]`, problem: `"${alias}" is already a name or alias in this workspace` });
+    });
+    const owner = await repo.findDisplayNameOwner(conn, workspaceId, fields.display_name);
+    if (owner !== undefined && owner !== exceptId) {
+      problems.push({ field: `${prefix}display_name`, problem: `"${fields.display_name}" is already used by another property` });
+    }
+    return problems;
+  }
+
+  function prepare(input: PropertyCreate, prefix: string): { fields: PropertyFields; problems: ErrorDetail[] } {
+    const fields = normaliseAliases(withDefaults(input));
+    const problems = checkDefinition(fields).map((d) => ({ ...d, field: prefix + d.field }));
+    return { fields, problems };
+  }
+
+  async function insertNew(trx: Transaction<Database>, workspaceId: number, fields: PropertyFields, system: boolean, actor: string | null): Promise<Property> {
+    const id = await repo.nextPropertyId(trx, workspaceId);
+    const at = isoNow(clock);
+    const property = await repo.insertProperty(trx, workspaceId, { id, uid: ids.uid(), system, at, fields });
+    await repo.replacePropertyKeys(trx, workspaceId, id, keysOf(fields));
+    await repo.insertHistory(trx, workspaceId, id, { version: 1, at, key_id: actor, action: 'created', changes: diffFields(null, fields) });
+    return property;
+  }
+
+  async function checkLimit(trx: Transaction<Database>, workspaceId: number, adding: number): Promise<void> {
+    const [used, limit] = await Promise.all([repo.countCustomProperties(trx, workspaceId), workspaceLimit(trx, workspaceId)]);
+    if (used + adding > limit) {
+      throw new AppError('LIMIT_EXCEEDED', `This workspace allows ${limit} custom properties and has ${used}.`, [
+        { field: 'name', problem: `the workspace limit of ${limit} custom properties is reached` },
+      ]);
+    }
+  }
+
+  async function workspaceLimit(conn: Kysely<Database> | Transaction<Database>, workspaceId: number): Promise<number> {
+    const row = await conn.selectFrom('workspaces').select('property_limit').where('id', '=', workspaceId).executeTakeFirstOrThrow();
+    return row.property_limit;
+  }
+
+  /** Runs a write; a unique index that fires under a race becomes the same 409 as the pre-check. */
+  async function write<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    try {
+      return await db.transaction().execute(fn);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AppError('ALREADY_EXISTS', 'A property with that name, alias or display name already exists.');
+      throw error;
+    }
+  }
+
+  return {
+    parseRef,
+
+    async list(workspaceId: number, filter: PropertyListFilter, limit: number, cursor?: string): Promise<Page<Property>> {
+      const after = decodeCursor(cursor, 2) as [number, string] | undefined;
+      const rows = await repo.listProperties(db, workspaceId, filter, limit + 1, after);
+      return toPage(rows, limit, (p) => [sortOrderOf(p.display_order), p.name.toLowerCase()], (p) => p);
+    },
+
+    get(workspaceId: number, ref: string): Promise<Property> {
+      return mustFind(db, workspaceId, ref);
+    },
+
+    /** Seeds the system properties of a new workspace, inside the transaction that creates it. */
+    async seedSystemProperties(trx: Transaction<Database>, workspaceId: number): Promise<void> {
+      for (const input of SYSTEM_PROPERTIES) {
+        await insertNew(trx, workspaceId, normaliseAliases(withDefaults(input)), true, null);
+      }
+    },
+
+    async create(workspaceId: number, input: PropertyCreate, { actor }: Actor): Promise<Property> {
+      const { fields, problems } = prepare(input, '');
+      if (problems.length > 0) throw validationFailed(problems);
+      return write(async (trx) => {
+        await checkLimit(trx, workspaceId, 1);
+        const clashes = await checkFree(trx, workspaceId, fields, '');
+        if (clashes.length > 0) throw new AppError('ALREADY_EXISTS', `Property "${fields.name}" clashes with an existing property.`, clashes);
+        return insertNew(trx, workspaceId, fields, false, actor);
+      });
+    },
+
+    /** All or nothing: every problem of every item is reported, and nothing is written unless all pass. */
+    async createBatch(workspaceId: number, inputs: PropertyCreate[], { actor }: Actor): Promise<Property[]> {
+      const prepared = inputs.map((input, i) => prepare(input, `inputs[${i}].`));
+      const problems = prepared.flatMap((p) => p.problems);
+      // Names and aliases must also be distinct within the batch.
+      const owners = new Map<string, number>();
+      prepared.forEach(({ fields }, i) => {
+        for (const key of keysOf(fields)) {
+          const first = owners.get(key);
+          if (first !== undefined && first !== i) problems.push({ field: `inputs[${i}]`, problem: `"${key}" is also used by inputs[${first}]` });
+          else owners.set(key, i);
+        }
+      });
+      if (problems.length > 0) throw validationFailed(problems);
+      return write(async (trx) => {
+        await checkLimit(trx, workspaceId, inputs.length);
+        const clashes = (await Promise.all(prepared.map(({ fields }, i) => checkFree(trx, workspaceId, fields, `inputs[${i}].`)))).flat();
+        if (clashes.length > 0) throw new AppError('ALREADY_EXISTS', 'Some properties clash with existing ones; nothing was created.', clashes);
+        const created: Property[] = [];
+        for (const { fields } of prepared) created.push(await insertNew(trx, workspaceId, fields, false, actor));
+        return created;
+      });
+    },
+
+    async update(workspaceId: number, ref: string, patch: PropertyPatch, opts: Actor & { ifMatch?: number }): Promise<Property> {
+      return write(async (trx) => {
+        const current = await mustFind(trx, workspaceId, ref);
+        if (opts.ifMatch !== undefined && opts.ifMatch !== current.version) {
+          throw new AppError('PRECONDITION_FAILED', `Property "${current.name}" is at version ${current.version}, not ${opts.ifMatch}.`);
+        }
+        if (current.system) throw new AppError('CONFLICT', `System property "${current.name}" cannot be changed.`);
+        const immutable = IMMUTABLE_FIELDS.filter((f) => patch[f] !== undefined && patch[f] !== current[f]).map((f) => ({
+          field: f,
+          problem: 'cannot be changed after creation',
+        }));
+        if (immutable.length > 0) throw new AppError('CONFLICT', 'Some fields cannot be changed.', immutable);
+
+        const fields = normaliseAliases(applyPatch(fieldsOf(current), patch));
+        const problems = checkDefinition(fields);
+        if (problems.length > 0) throw validationFailed(problems);
+        const changes = diffFields(fieldsOf(current), fields);
+        if (Object.keys(changes).length === 0) return current;
+
+        const clashes = await checkFree(trx, workspaceId, fields, '', current.id);
+        if (clashes.length > 0) throw new AppError('ALREADY_EXISTS', 'The change clashes with another property.', clashes);
+        const at = isoNow(clock);
+        const updated = await repo.updateProperty(trx, workspaceId, current.id, current.version, { fields, at });
+        if (!updated) throw new AppError('PRECONDITION_FAILED', `Property "${current.name}" changed while it was being updated; read it again.`);
+        await repo.replacePropertyKeys(trx, workspaceId, current.id, keysOf(fields));
+        await repo.insertHistory(trx, workspaceId, current.id, { version: updated.version, at, key_id: opts.actor, action: 'updated', changes });
+        return updated;
+      });
+    },
+
+    async archive(workspaceId: number, ref: string, opts: Actor): Promise<Property> {
+      return setArchived(workspaceId, ref, true, opts.actor);
+    },
+
+    async restore(workspaceId: number, ref: string, opts: Actor): Promise<Property> {
+      return setArchived(workspaceId, ref, false, opts.actor);
+    },
+
+    /** Removes the definition for good and frees its name; its values are purged by the job. */
+    async purge(workspaceId: number, ref: string, { actor }: Actor): Promise<Job> {
+      return write(async (trx) => {
+        const current = await mustFind(trx, workspaceId, ref);
+        if (current.system) throw new AppError('CONFLICT', `System property "${current.name}" cannot be deleted.`);
+        const at = isoNow(clock);
+        await repo.deleteProperty(trx, workspaceId, current.id);
+        await repo.insertHistory(trx, workspaceId, current.id, {
+          version: current.version + 1,
+          at,
+          key_id: actor,
+          action: 'purged',
+          changes: {},
+        });
+        // No profile store holds values yet, so the purge has nothing left to do once the
+        // definition is gone: the job is recorded as done with nothing to remove.
+        return insertJob(trx, workspaceId, {
+          id: ids.jobId(),
+          type: 'purge_property',
+          status: 'done',
+          progress: { done: 0, total: 0 },
+          created_at: at,
+          updated_at: at,
+          payload: { property_id: current.id, name: current.name },
+        });
+      });
+    },
+
+    async history(workspaceId: number, ref: string, limit: number, cursor?: string): Promise<Page<HistoryEntry>> {
+      const property = await mustFind(db, workspaceId, ref);
+      const after = decodeCursor(cursor, 1) as [number] | undefined;
+      const rows = await repo.listHistory(db, workspaceId, property.id, limit + 1, after?.[0]);
+      return toPage(rows, limit, (h) => [h.version], (h) => h);
+    },
+
+    async limits(workspaceId: number): Promise<{ used: number; limit: number }> {
+      const [used, limit] = await Promise.all([repo.countCustomProperties(db, workspaceId), workspaceLimit(db, workspaceId)]);
+      return { used, limit };
+    },
+  };
+
+  async function setArchived(workspaceId: number, ref: string, archived: boolean, actor: string): Promise<Property> {
+    return write(async (trx) => {
+      const current = await mustFind(trx, workspaceId, ref);
+      if (current.system) throw new AppError('CONFLICT', `System property "${current.name}" cannot be ${archived ? 'archived' : 'restored'}.`);
+      if (current.archived === archived) return current;
+      const at = isoNow(clock);
+      const updated = await repo.updateProperty(trx, workspaceId, current.id, current.version, { archived, at });
+      if (!updated) throw new AppError('PRECONDITION_FAILED', `Property "${current.name}" changed meanwhile; try again.`);
+      await repo.insertHistory(trx, workspaceId, current.id, {
+        version: updated.version,
+        at,
+        key_id: actor,
+        action: archived ? 'archived' : 'restored',
+        changes: { archived: { from: !archived, to: archived } },
+      });
+      return updated;
+    });
+  }
+}

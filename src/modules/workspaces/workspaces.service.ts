@@ -1,0 +1,74 @@
+import type { Kysely } from 'kysely';
+import { isUniqueViolation } from '../../db/db-errors.ts';
+import type { Database } from '../../db/schema.ts';
+import { type Clock, isoNow } from '../../shared/clock.ts';
+import { AppError } from '../../shared/errors.ts';
+import { decodeCursor, toPage, type Page } from '../../shared/pagination.ts';
+import { canSeeWorkspace, type Principal } from '../auth/auth.ts';
+import type { PropertyService } from '../properties/properties.service.ts';
+import type { TenantService } from '../tenants/tenants.service.ts';
+import * as repo from './workspaces.repository.ts';
+import type { Workspace } from './workspaces.repository.ts';
+
+export type WorkspaceService = ReturnType<typeof createWorkspaceService>;
+
+export interface WorkspaceCreate {
+  name: string;
+  id?: number;
+  property_limit?: number;
+}
+
+export function createWorkspaceService(deps: {
+  db: Kysely<Database>;
+  clock: Clock;
+  tenants: TenantService;
+  properties: PropertyService;
+  defaultPropertyLimit: number;
+}) {
+  const { db, clock, tenants, properties } = deps;
+
+  return {
+    async create(principal: Principal, tenantId: number, input: WorkspaceCreate): Promise<Workspace> {
+      await tenants.get(principal, tenantId);
+      if (principal.kind === 'key' && principal.workspaceIds !== null) {
+        throw new AppError('FORBIDDEN', 'A key restricted to some workspaces cannot create workspaces.');
+      }
+      if (principal.kind === 'key' && input.property_limit !== undefined) {
+        throw new AppError('FORBIDDEN', 'Only the operator may set property_limit.');
+      }
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await db.transaction().execute(async (trx) => {
+            const ws = await repo.insertWorkspace(trx, {
+              id: input.id ?? (await repo.nextWorkspaceId(trx)),
+              tenant_id: tenantId,
+              name: input.name,
+              property_limit: input.property_limit ?? deps.defaultPropertyLimit,
+              created_at: isoNow(clock),
+            });
+            await properties.seedSystemProperties(trx, ws.id);
+            return ws;
+          });
+        } catch (error) {
+          if (!isUniqueViolation(error)) throw error;
+          if (input.id !== undefined) throw new AppError('ALREADY_EXISTS', `Workspace ${input.id} already exists.`, [{ field: 'id', problem: 'is taken' }]);
+          if (attempt >= 5) throw error;
+        }
+      }
+    },
+
+    async list(principal: Principal, tenantId: number, limit: number, cursor?: string): Promise<Page<Workspace>> {
+      await tenants.get(principal, tenantId);
+      const only = principal.kind === 'key' ? principal.workspaceIds : null;
+      const after = decodeCursor(cursor, 1) as [number] | undefined;
+      return toPage(await repo.listWorkspaces(db, tenantId, only, limit + 1, after?.[0]), limit, (w) => [w.id], (w) => w);
+    },
+
+    /** The workspace if the caller may touch it; otherwise 404, so existence does not leak. */
+    async resolve(principal: Principal, workspaceId: number): Promise<Workspace> {
+      const ws = await repo.findWorkspace(db, workspaceId);
+      if (!ws || !canSeeWorkspace(principal, ws)) throw new AppError('NOT_FOUND', `Workspace ${workspaceId} not found.`);
+      return ws;
+    },
+  };
+}
