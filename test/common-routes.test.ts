@@ -1,0 +1,30 @@
+import { dialects } from './helpers/dialects.ts';
+import { runCommonRouteTests, type RouteCase } from './helpers/common-route-tests.ts';
+
+const ws = (f: { a: { workspaceId: number } }) => `/v1/workspaces/${f.a.workspaceId}`;
+const tenant = (f: { a: { tenantId: number } }) => `/v1/tenants/${f.a.tenantId}`;
+
+// Every native route. A new route is added here, or it ships without its security checks.
+const routes: RouteCase[] = [
+  { method: 'POST', url: () => '/v1/tenants', scope: 'operator', payload: { name: 'x' } },
+  { method: 'GET', url: () => '/v1/tenants', scope: 'operator' },
+  { method: 'GET', url: (f) => tenant(f), scope: 'admin' },
+  { method: 'POST', url: (f) => `${tenant(f)}/workspaces`, scope: 'admin', payload: { name: 'x' } },
+  { method: 'GET', url: (f) => `${tenant(f)}/workspaces`, scope: 'admin' },
+  { method: 'POST', url: (f) => `${tenant(f)}/api-keys`, scope: 'admin', payload: { name: 'x', scopes: ['properties:read'] } },
+  { method: 'GET', url: (f) => `${tenant(f)}/api-keys`, scope: 'admin' },
+  { method: 'DELETE', url: (f) => `${tenant(f)}/api-keys/${f.spareKeyId}`, scope: 'admin' },
+  { method: 'GET', url: (f) => `${ws(f)}/properties`, scope: 'properties:read' },
+  { method: 'POST', url: (f) => `${ws(f)}/properties`, scope: 'properties:write', payload: { name: 'new_one', data_type: 'string' } },
+  { method: 'POST', url: (f) => `${ws(f)}/properties/batch`, scope: 'properties:write', payload: { inputs: [{ name: 'new_two', data_type: 'string' }] } },
+  { method: 'GET', url: (f) => `${ws(f)}/properties/${f.property}`, scope: 'properties:read' },
+  { method: 'PATCH', url: (f) => `${ws(f)}/properties/${f.property}`, scope: 'properties:write', payload: { description: 'x' } },
+  { method: 'DELETE', url: (f) => `${ws(f)}/properties/${f.property}`, scope: 'properties:write' },
+  { method: 'DELETE', url: (f) => `${ws(f)}/properties/${f.property}?purge=true`, scope: 'properties:write' },
+  { method: 'POST', url: (f) => `${ws(f)}/properties/${f.property}/restore`, scope: 'properties:write' },
+  { method: 'GET', url: (f) => `${ws(f)}/properties/${f.property}/history`, scope: 'properties:read' },
+  { method: 'GET', url: (f) => `${ws(f)}/limits`, scope: 'properties:read' },
+  { method: 'GET', url: (f) => `${ws(f)}/jobs/${f.jobId}`, scope: 'properties:read' },
+];
+
+for (const dialect of dialects) runCommonRouteTests(dialect, routes);
