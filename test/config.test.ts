@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+test('defaults need no environment at all', () => {
+  const config = loadConfig({});
+  assert.deepEqual(
+    { ...config },
+    { port: 8080, host: '127.0.0.1', databaseUrl: 'sqlite:./data/propdict.db', adminToken: undefined, logLevel: 'info', bodyLimit: 1_048_576, propertyLimit: 1000 },
+  );
+  assert.ok(Object.isFrozen(config));
+});
+
+const invalid = [
+  { title: 'port out of range', env: { PORT: '70000' }, problem: /^PORT must be an integer from 0 to 65535/ },
+  { title: 'port not a number', env: { PORT: 'http' }, problem: /^PORT must be an integer/ },
+  { title: 'unknown database scheme', env: { DATABASE_URL: 'mysql://x' }, problem: /^DATABASE_URL must be/ },
+  { title: 'short admin token', env: { PROPDICT_ADMIN_TOKEN: 'short' }, problem: /^PROPDICT_ADMIN_TOKEN must be at least 16/ },
+  { title: 'unknown log level', env: { LOG_LEVEL: 'loud' }, problem: /^LOG_LEVEL must be one of/ },
+  { title: 'tiny body limit', env: { PROPDICT_BODY_LIMIT: '10' }, problem: /^PROPDICT_BODY_LIMIT must be an integer/ },
+  { title: 'negative property limit', env: { PROPDICT_PROPERTY_LIMIT: '-1' }, problem: /^PROPDICT_PROPERTY_LIMIT must be an integer/ },
+];
+
+for (const row of invalid) {
+  test(`refused: ${row.title}`, () => {
+    assert.throws(
+      () => loadConfig(row.env),
+      (error: unknown) => error instanceof ConfigError && error.problems.length === 1 && row.problem.test(error.problems[0]),
+    );
+  });
+}
+
+test('every bad variable is listed at once', () => {
+  assert.throws(
+    () => loadConfig({ PORT: 'x', LOG_LEVEL: 'y', DATABASE_URL: 'z' }),
+    (error: unknown) => error instanceof ConfigError && error.problems.length === 3 && /PORT/.test(error.message) && /LOG_LEVEL/.test(error.message) && /DATABASE_URL/.test(error.message),
+  );
+});
+
+test('postgres and sqlite URLs are accepted', () => {
+  assert.equal(loadConfig({ DATABASE_URL: 'postgres://u@h:5432/d' }).databaseUrl, 'postgres://u@h:5432/d');
+  assert.equal(loadConfig({ DATABASE_URL: 'sqlite::memory:' }).databaseUrl, 'sqlite::memory:');
+});
