@@ -4,6 +4,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
+import { lineworksSurface } from './compat/lineworks/lineworks.routes.ts';
+import type { SurfaceDeps } from './compat/surface.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/schema.ts';
 import { ErrorEnvelope } from './http/common.schemas.ts';
@@ -17,12 +19,17 @@ import { createPropertyService } from './modules/properties/properties.service.t
 import { tenantRoutes } from './modules/tenants/tenants.routes.ts';
 import { createTenantService } from './modules/tenants/tenants.service.ts';
 import { createWorkspaceService } from './modules/workspaces/workspaces.service.ts';
+import { createMemoryStore, createRateLimiter } from './modules/rate-limits/rate-limiter.ts';
+import { createRedisStore } from './modules/rate-limits/redis-store.ts';
+import { sourceRoutes } from './modules/sources/sources.routes.ts';
+import { SourceSchema } from './modules/sources/sources.schemas.ts';
+import { createSourceService } from './modules/sources/sources.service.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
 import { type IdGenerator, randomIds } from './shared/ids.ts';
 
 export interface AppDeps {
   db: Kysely<Database>;
-  config: Pick<Config, 'bodyLimit' | 'propertyLimit' | 'adminToken'>;
+  config: Pick<Config, 'bodyLimit' | 'propertyLimit' | 'adminToken' | 'redisUrl' | 'ocamba' | 'hcl' | 'lineworks'>;
   clock?: Clock;
   ids?: IdGenerator;
   logger?: FastifyServerOptions['logger'];
@@ -34,7 +41,8 @@ export function createServices({ db, config, clock = systemClock, ids = randomId
   const workspaces = createWorkspaceService({ db, clock, tenants, properties, defaultPropertyLimit: config.propertyLimit });
   const apiKeys = createApiKeyService({ db, clock, ids, tenants });
   const jobs = createJobService({ db });
-  return { tenants, properties, workspaces, apiKeys, jobs };
+  const sources = createSourceService({ db, clock });
+  return { tenants, properties, workspaces, apiKeys, jobs, sources };
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -57,7 +65,13 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     void reply.header('x-request-id', request.id);
   });
 
-  for (const schema of [ErrorEnvelope, ...propertySchemas]) app.addSchema(schema);
+  for (const schema of [ErrorEnvelope, ...propertySchemas, SourceSchema]) app.addSchema(schema);
+
+  // Rate-limit counters: in-process, or shared by every server through Redis.
+  const clock = deps.clock ?? systemClock;
+  const counters = deps.config.redisUrl ? createRedisStore(deps.config.redisUrl) : createMemoryStore(clock);
+  const limiter = createRateLimiter({ store: counters, clock });
+  app.addHook('onClose', async () => counters.close());
 
   await app.register(swagger, {
     openapi: {
@@ -88,7 +102,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
 
   await app.register(
     async (v1) => {
-      nativeSurface(v1, { apiKeys: services.apiKeys });
+      nativeSurface(v1, { apiKeys: services.apiKeys, limiter });
       await v1.register(tenantRoutes, services);
       await v1.register(
         async (ws) => {
@@ -98,12 +112,18 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
           });
           await ws.register(propertyRoutes, services);
           await ws.register(jobRoutes, services);
+          await ws.register(sourceRoutes, services);
         },
         { prefix: '/workspaces/:ws' },
       );
     },
     { prefix: '/v1' },
   );
+
+  // Vendor surfaces: each its own plugin, envelope and rate limits, over the same services.
+  const surfaceDeps: SurfaceDeps = { ...services, limiter, config: deps.config };
+  // (each vendor surface registers here: await app.register(xSurface, { ...surfaceDeps, prefix: '/x' }))
+  await app.register(lineworksSurface, { ...surfaceDeps, prefix: '/lineworks' });
 
   return { app, services, operatorToken };
 }

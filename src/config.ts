@@ -8,6 +8,11 @@ export interface Config {
   readonly logLevel: LogLevel;
   readonly bodyLimit: number;
   readonly propertyLimit: number;
+  /** Shared counters for rate limits across server processes; in-process when unset. */
+  readonly redisUrl: string | undefined;
+  readonly ocamba: { readonly perSecond: number; readonly perMinute: number };
+  readonly hcl: { readonly perMinute: number };
+  readonly lineworks: { readonly perMinute: number; readonly maxCustomProperties: number };
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -42,6 +47,16 @@ export function loadConfig(env: Env = process.env): Config {
   const bodyLimit = int('PROPDICT_BODY_LIMIT', 1_048_576, 1024, 104_857_600);
   const propertyLimit = int('PROPDICT_PROPERTY_LIMIT', 1000, 0, 1_000_000);
 
+  const ocamba = { perSecond: int('PROPDICT_OCAMBA_PER_SECOND', 10, 0, 1_000_000), perMinute: int('PROPDICT_OCAMBA_PER_MINUTE', 150, 0, 60_000_000) };
+  const hcl = { perMinute: int('PROPDICT_HCL_PER_MINUTE', 0, 0, 60_000_000) };
+  const lineworks = {
+    perMinute: int('PROPDICT_LINEWORKS_PER_MINUTE', 240, 0, 60_000_000),
+    maxCustomProperties: int('PROPDICT_LINEWORKS_MAX_PROPERTIES', 5, 0, 1_000_000),
+  };
+
+  const redisUrl = env.REDIS_URL || undefined;
+  if (redisUrl !== undefined && !/^rediss?:\/\/.+/.test(redisUrl)) problems.push(`REDIS_URL must be redis://... or rediss://... (got "${redisUrl}")`);
+
   const host = env.HOST || '127.0.0.1';
 
   const databaseUrl = env.DATABASE_URL || 'sqlite:./data/propdict.db';
@@ -60,5 +75,5 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({ port, host, databaseUrl, adminToken, logLevel, bodyLimit, propertyLimit });
+  return Object.freeze({ port, host, databaseUrl, adminToken, logLevel, bodyLimit, propertyLimit, redisUrl, ocamba, hcl, lineworks });
 }

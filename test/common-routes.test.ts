@@ -25,6 +25,11 @@ const routes: RouteCase[] = [
   { method: 'GET', url: (f) => `${ws(f)}/properties/${f.property}/history`, scope: 'properties:read' },
   { method: 'GET', url: (f) => `${ws(f)}/limits`, scope: 'properties:read' },
   { method: 'GET', url: (f) => `${ws(f)}/jobs/${f.jobId}`, scope: 'properties:read' },
+  { method: 'GET', url: (f) => `${ws(f)}/sources`, scope: 'properties:read' },
+  { method: 'POST', url: (f) => `${ws(f)}/sources`, scope: 'properties:write', payload: { name: 'src' } },
+  { method: 'GET', url: (f) => `${ws(f)}/sources/1`, scope: 'properties:read' },
+  { method: 'PATCH', url: (f) => `${ws(f)}/sources/1`, scope: 'properties:write', payload: { priority: 2 } },
+  { method: 'DELETE', url: (f) => `${ws(f)}/sources/1`, scope: 'properties:write' },
 ];
 
 for (const dialect of dialects) runCommonRouteTests(dialect, routes);

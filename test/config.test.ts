@@ -6,7 +6,19 @@ test('defaults need no environment at all', () => {
   const config = loadConfig({});
   assert.deepEqual(
     { ...config },
-    { port: 8080, host: '127.0.0.1', databaseUrl: 'sqlite:./data/propdict.db', adminToken: undefined, logLevel: 'info', bodyLimit: 1_048_576, propertyLimit: 1000 },
+    {
+      port: 8080,
+      host: '127.0.0.1',
+      databaseUrl: 'sqlite:./data/propdict.db',
+      adminToken: undefined,
+      logLevel: 'info',
+      bodyLimit: 1_048_576,
+      propertyLimit: 1000,
+      redisUrl: undefined,
+      ocamba: { perSecond: 10, perMinute: 150 },
+      hcl: { perMinute: 0 },
+      lineworks: { perMinute: 240, maxCustomProperties: 5 },
+    },
   );
   assert.ok(Object.isFrozen(config));
 });
@@ -18,6 +30,8 @@ const invalid = [
   { title: 'short admin token', env: { PROPDICT_ADMIN_TOKEN: 'short' }, problem: /^PROPDICT_ADMIN_TOKEN must be at least 16/ },
   { title: 'unknown log level', env: { LOG_LEVEL: 'loud' }, problem: /^LOG_LEVEL must be one of/ },
   { title: 'tiny body limit', env: { PROPDICT_BODY_LIMIT: '10' }, problem: /^PROPDICT_BODY_LIMIT must be an integer/ },
+  { title: 'redis URL of another scheme', env: { REDIS_URL: 'http://x' }, problem: /^REDIS_URL must be/ },
+  { title: 'negative Ocamba rate', env: { PROPDICT_OCAMBA_PER_SECOND: '-5' }, problem: /^PROPDICT_OCAMBA_PER_SECOND must be an integer/ },
   { title: 'negative property limit', env: { PROPDICT_PROPERTY_LIMIT: '-1' }, problem: /^PROPDICT_PROPERTY_LIMIT must be an integer/ },
 ];
 

@@ -97,7 +97,7 @@ for (const dialect of dialects) {
       const list = await t.request({ method: 'GET', url: `/v1/tenants/${a.tenantId}/api-keys`, token: a.token });
       expectStatus(list, 200);
       const listed = list.body.data.find((k: { id: string }) => k.id === res.body.id);
-      assert.deepEqual(Object.keys(listed).sort(), ['created_at', 'id', 'name', 'scopes', 'workspace_ids']);
+      assert.deepEqual(Object.keys(listed).sort(), ['created_at', 'id', 'name', 'rate_limit', 'scopes', 'workspace_ids']);
       const rows = await t.db.selectFrom('api_keys').select('token_hash').execute();
       assert.ok(rows.every((r) => !r.token_hash.includes(res.body.token)));
       assert.ok(!list.raw.includes(res.body.token));

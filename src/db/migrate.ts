@@ -1,5 +1,5 @@
 import { readdir } from 'node:fs/promises';
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, PostgresAdapter, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Database } from './schema.ts';
 
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
@@ -16,7 +16,13 @@ const folderProvider: MigrationProvider = {
 
 /** Applies every pending migration; returns the names applied. */
 export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
-  const { error, results } = await new Migrator({ db, provider: folderProvider }).migrateToLatest();
+  // On PostgreSQL the bookkeeping tables live in the current schema: Kysely would otherwise find
+  // another schema's tables in the same database and skip creating its own.
+  const migrationTableSchema =
+    db.getExecutor().adapter instanceof PostgresAdapter
+      ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0].schema
+      : undefined;
+  const { error, results } = await new Migrator({ db, provider: folderProvider, migrationTableSchema }).migrateToLatest();
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -14,6 +14,7 @@ export interface WorkspacesTable {
   name: string;
   property_limit: number;
   property_seq: number;
+  source_seq: Generated<number>;
   created_at: string;
 }
 
@@ -26,6 +27,7 @@ export interface ApiKeysTable {
   workspace_ids: string | null; // JSON array, null = every workspace of the tenant
   created_at: string;
   revoked_at: string | null;
+  rate_limit: string | null; // JSON {per_second?, per_minute?}
 }
 
 export interface SettingsTable {
@@ -96,6 +98,27 @@ export interface JobsTable {
   updated_at: string;
 }
 
+export interface SourcesTable {
+  workspace_id: number;
+  id: number;
+  name: string;
+  name_key: string;
+  priority: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SourceMappingsTable {
+  workspace_id: number;
+  source_id: number;
+  position: number;
+  property_id: number;
+  input_path: string;
+  alternate_paths: string; // JSON array
+  mandatory: number;
+  merge_function: string | null;
+}
+
 export interface Database {
   tenants: TenantsTable;
   workspaces: WorkspacesTable;
@@ -105,8 +128,8 @@ export interface Database {
   property_keys: PropertyKeysTable;
   property_history: PropertyHistoryTable;
   jobs: JobsTable;
+  sources: SourcesTable;
+  source_mappings: SourceMappingsTable;
 }
 
 export type Db = Kysely<Database>;
-// Marker kept for Generated<> users in later tables.
-export type { Generated };

@@ -1,10 +1,12 @@
 // The native surface (/v1): bearer authentication, scope checks and the native error envelope.
 // Each vendor surface is its own plugin with its own envelope; they share only the services.
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, codeToStatus, type ErrorCode, type ErrorDetail } from '../shared/errors.ts';
 import { hasScope, type Principal, type Scope } from '../modules/auth/auth.ts';
 import type { ApiKeyService } from '../modules/api-keys/api-keys.service.ts';
-import { detailsFromAjv } from './validation.ts';
+import type { RateLimiter, Window } from '../modules/rate-limits/rate-limiter.ts';
+import { rateLimitHook, seconds } from './rate-limit.ts';
+import { classifyError } from './errors.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -22,36 +24,39 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   return match?.[1];
 }
 
-/** Maps anything thrown while serving a request to a code, message and details. */
-export function classifyError(error: unknown): { code: ErrorCode; message: string; details: ErrorDetail[] } | undefined {
-  if (error instanceof AppError) return { code: error.code, message: error.message, details: error.details };
-  const e = error as FastifyError;
-  if (e?.validation) {
-    return { code: 'VALIDATION_FAILED', message: 'The request is not valid.', details: detailsFromAjv(e.validation as never, e.validationContext) };
-  }
-  switch (e?.code) {
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Send the body as application/json.', details: [] };
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { code: 'PAYLOAD_TOO_LARGE', message: 'The request body is larger than this server accepts.', details: [] };
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return { code: 'VALIDATION_FAILED', message: 'The request body is empty but its content type is JSON.', details: [{ field: 'body', problem: 'is empty' }] };
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return { code: 'VALIDATION_FAILED', message: 'The request body is not valid JSON.', details: [{ field: 'body', problem: 'is not valid JSON' }] };
-  }
-  if (e instanceof SyntaxError && (e as FastifyError).statusCode === 400) {
-    return { code: 'VALIDATION_FAILED', message: 'The request body is not valid JSON.', details: [{ field: 'body', problem: 'is not valid JSON' }] };
-  }
-  return undefined;
-}
-
 function sendError(reply: FastifyReply, code: ErrorCode, message: string, details: ErrorDetail[] = []) {
   return reply.code(codeToStatus(code)).send({ error: { code, message, request_id: String(reply.request.id), details } });
 }
 
-export function nativeSurface(app: FastifyInstance, { apiKeys }: { apiKeys: ApiKeyService }) {
+/** Native limits are per key and optional: `rate_limit: {per_second?, per_minute?}`. */
+function nativeRateLimits(limiter: RateLimiter) {
+  return rateLimitHook(limiter, {
+    subject: (request) => (request.principal?.kind === 'key' && request.principal.rateLimit ? `native:${request.principal.keyId}` : undefined),
+    windows: (request) => {
+      const limit = request.principal.kind === 'key' ? request.principal.rateLimit : null;
+      const windows: Window[] = [];
+      if (limit?.per_second) windows.push({ name: 'per_second', limit: limit.per_second, ms: 1000 });
+      if (limit?.per_minute) windows.push({ name: 'per_minute', limit: limit.per_minute, ms: 60_000 });
+      return windows;
+    },
+    // IETF httpapi-ratelimit-headers: the policy names every window, RateLimit the tightest one.
+    headers: (reply, d) => {
+      void reply.header('ratelimit-policy', d.windows.map((w) => `"${w.name}";q=${w.limit};w=${w.windowMs / 1000}`).join(', '));
+      void reply.header('ratelimit', `"${d.tightest.name}";r=${d.tightest.remaining};t=${seconds(d.tightest.resetMs)}`);
+    },
+    refuse: (reply, d) => {
+      void reply.header('retry-after', String(seconds(d.retryAfterMs)));
+      void reply.header('ratelimit-policy', d.windows.map((w) => `"${w.name}";q=${w.limit};w=${w.windowMs / 1000}`).join(', '));
+      void reply.header('ratelimit', `"${d.tightest.name}";r=0;t=${seconds(d.retryAfterMs)}`);
+      return sendError(reply, 'RATE_LIMITED', `This key's rate limit is reached; retry in ${seconds(d.retryAfterMs)} s.`);
+    },
+  });
+}
+
+export function nativeSurface(app: FastifyInstance, { apiKeys, limiter }: { apiKeys: ApiKeyService; limiter: RateLimiter }) {
   app.decorateRequest('principal', null as never);
+  // Fastify parses text/plain by default; the native API takes JSON only, so any other body is 415.
+  app.removeContentTypeParser('text/plain');
 
   app.addHook('onRequest', async (request, reply) => {
     const need = request.routeOptions.config.auth;
@@ -66,6 +71,7 @@ export function nativeSurface(app: FastifyInstance, { apiKeys }: { apiKeys: ApiK
       return sendError(reply, 'FORBIDDEN', need === 'operator' ? 'Only the operator token may do this.' : `This needs the ${need} scope.`);
     }
   });
+  app.addHook('onRequest', nativeRateLimits(limiter));
 
   app.setErrorHandler((error, request, reply) => {
     const known = classifyError(error);

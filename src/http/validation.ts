@@ -28,11 +28,21 @@ function toFieldPath(instancePath: string, extra?: string): string {
   return parts.reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '');
 }
 
+/**
+ * Whether an error shows that the value at `path` has the type of a non-null branch and failed
+ * in it (inside a member, a missing or unknown field, or a bound such as minimum or maxLength).
+ */
+function failedPastItsType(e: ErrorObject, path: string): boolean {
+  return e.instancePath.startsWith(`${path}/`) || (e.instancePath === path && e.keyword !== 'type' && e.keyword !== 'anyOf');
+}
+
 /** Turns Ajv's errors into one detail per failing field, in a client's words. */
 export function detailsFromAjv(errors: readonly ErrorObject[], root?: string): ErrorDetail[] {
   const byField = new Map<string, ErrorDetail>();
   const prefix = (field: string) => field || root || 'body';
   for (const e of errors) {
+    // A nullable value of the right type that failed a rule: its "must be null" branch is noise.
+    if (e.keyword === 'type' && (e.params as { type?: string }).type === 'null' && errors.some((o) => failedPastItsType(o, e.instancePath))) continue;
     let field: string;
     let problem: string;
     let allowed: unknown[] | undefined;

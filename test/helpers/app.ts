@@ -7,6 +7,7 @@ import { migrateToLatest } from '../../src/db/migrate.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../src/db/schema.ts';
 import type { Clock } from '../../src/shared/clock.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
 import type { TestDialect } from './dialects.ts';
 
 export const OPERATOR_TOKEN = 'test-operator-token-0123456789';
@@ -29,7 +30,7 @@ export interface TestApp {
 
 export async function createTestApp(
   dialect: TestDialect,
-  options: { propertyLimit?: number; bodyLimit?: number; clock?: Clock } = {},
+  options: { propertyLimit?: number; bodyLimit?: number; clock?: Clock; config?: Partial<Config> } = {},
 ): Promise<TestApp> {
   const database = await dialect.fresh();
   const { db } = createDb(database.url);
@@ -37,7 +38,13 @@ export async function createTestApp(
   const { app, services } = await buildApp({
     db,
     clock: options.clock,
-    config: { bodyLimit: options.bodyLimit ?? 1_048_576, propertyLimit: options.propertyLimit ?? 1000, adminToken: OPERATOR_TOKEN },
+    config: {
+      ...loadConfig({}),
+      bodyLimit: options.bodyLimit ?? 1_048_576,
+      propertyLimit: options.propertyLimit ?? 1000,
+      adminToken: OPERATOR_TOKEN,
+      ...options.config,
+    },
   });
   await app.ready();
   return {

@@ -6,7 +6,7 @@ import type { TestDialect } from './dialects.ts';
 
 export interface Fixture {
   a: Tenancy;
-  /** A property, a job and a spare key in tenant A's workspace. */
+  /** A property, a job, a data source (id 1) and a spare key in tenant A's workspace. */
   property: string;
   jobId: string;
   spareKeyId: string;
@@ -38,6 +38,8 @@ export function runCommonRouteTests(dialect: TestDialect, routes: RouteCase[]): 
       await t.request({ method: 'POST', url: `/v1/workspaces/${a.workspaceId}/properties`, token: a.token, payload: { name: 'to_purge', data_type: 'string' } });
       const purge = await t.request({ method: 'DELETE', url: `/v1/workspaces/${a.workspaceId}/properties/to_purge?purge=true`, token: a.token });
       expectStatus(purge, 202);
+      const source = await t.request({ method: 'POST', url: `/v1/workspaces/${a.workspaceId}/sources`, token: a.token, payload: { name: 'fixture_source' } });
+      expectStatus(source, 201);
       const spare = await a.key(['properties:read']);
       f = { a, property: 'fixture_prop', jobId: purge.body.job.id, spareKeyId: spare.id };
       for (const scope of new Set(routes.map((r) => r.scope))) {

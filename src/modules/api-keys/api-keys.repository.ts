@@ -10,8 +10,15 @@ export interface ApiKey {
   name: string;
   scopes: Scope[];
   workspace_ids: number[] | null;
+  rate_limit: KeyRateLimit | null;
   created_at: string;
   revoked_at: string | null;
+}
+
+/** Optional per-key limits on the native API; none by default. */
+export interface KeyRateLimit {
+  per_second?: number;
+  per_minute?: number;
 }
 
 function rowToApiKey(r: Omit<Selectable<ApiKeysTable>, 'token_hash'>): ApiKey {
@@ -21,12 +28,13 @@ function rowToApiKey(r: Omit<Selectable<ApiKeysTable>, 'token_hash'>): ApiKey {
     name: r.name,
     scopes: JSON.parse(r.scopes),
     workspace_ids: r.workspace_ids === null ? null : JSON.parse(r.workspace_ids),
+    rate_limit: r.rate_limit === null ? null : JSON.parse(r.rate_limit),
     created_at: r.created_at,
     revoked_at: r.revoked_at,
   };
 }
 
-const columns = ['id', 'tenant_id', 'name', 'scopes', 'workspace_ids', 'created_at', 'revoked_at'] as const;
+const columns = ['id', 'tenant_id', 'name', 'scopes', 'workspace_ids', 'rate_limit', 'created_at', 'revoked_at'] as const;
 
 export async function insertApiKey(db: Conn, key: Omit<ApiKey, 'revoked_at'>, tokenHash: string): Promise<ApiKey> {
   const row = await db
@@ -38,6 +46,7 @@ export async function insertApiKey(db: Conn, key: Omit<ApiKey, 'revoked_at'>, to
       token_hash: tokenHash,
       scopes: JSON.stringify(key.scopes),
       workspace_ids: key.workspace_ids === null ? null : JSON.stringify(key.workspace_ids),
+      rate_limit: key.rate_limit === null ? null : JSON.stringify(key.rate_limit),
       created_at: key.created_at,
       revoked_at: null,
     })

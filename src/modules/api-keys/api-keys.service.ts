@@ -9,7 +9,7 @@ import type { Principal, Scope } from '../auth/auth.ts';
 import type { TenantService } from '../tenants/tenants.service.ts';
 import { findWorkspace } from '../workspaces/workspaces.repository.ts';
 import * as repo from './api-keys.repository.ts';
-import type { ApiKey } from './api-keys.repository.ts';
+import type { ApiKey, KeyRateLimit } from './api-keys.repository.ts';
 
 export type ApiKeyService = ReturnType<typeof createApiKeyService>;
 
@@ -17,6 +17,7 @@ export interface ApiKeyCreate {
   name: string;
   scopes: Scope[];
   workspace_ids?: number[];
+  rate_limit?: KeyRateLimit;
 }
 
 const OPERATOR_SETTING = 'operator_token_hash';
@@ -59,7 +60,7 @@ export function createApiKeyService({ db, clock, ids, tenants }: { db: Kysely<Da
       if (operatorHash && timingSafeEqual(operatorHash, Buffer.from(hash, 'hex'))) return { kind: 'operator' };
       const key = await repo.findActiveKeyByHash(db, hash);
       if (!key) throw new AppError('UNAUTHENTICATED', 'The token is not valid or was revoked.');
-      return { kind: 'key', keyId: key.id, tenantId: key.tenant_id, scopes: key.scopes, workspaceIds: key.workspace_ids };
+      return { kind: 'key', keyId: key.id, tenantId: key.tenant_id, scopes: key.scopes, workspaceIds: key.workspace_ids, rateLimit: key.rate_limit };
     },
 
     async create(principal: Principal, tenantId: number, input: ApiKeyCreate): Promise<ApiKey & { token: string }> {
@@ -81,7 +82,7 @@ export function createApiKeyService({ db, clock, ids, tenants }: { db: Kysely<Da
       const token = ids.token();
       const key = await repo.insertApiKey(
         db,
-        { id: ids.keyId(), tenant_id: tenantId, name: input.name, scopes: [...new Set(input.scopes)], workspace_ids: workspaceIds, created_at: isoNow(clock) },
+        { id: ids.keyId(), tenant_id: tenantId, name: input.name, scopes: [...new Set(input.scopes)], workspace_ids: workspaceIds, rate_limit: input.rate_limit ?? null, created_at: isoNow(clock) },
         hashToken(token),
       );
       return { ...key, token };

@@ -12,6 +12,7 @@ export type Principal =
       scopes: readonly Scope[];
       /** null: every workspace of the tenant, including later ones */
       workspaceIds: readonly number[] | null;
+      rateLimit: { per_second?: number; per_minute?: number } | null;
     };
 
 /** The actor recorded in history: a key id, or "operator" for the server-wide token. */

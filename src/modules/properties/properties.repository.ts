@@ -275,3 +275,79 @@ export async function listHistory(db: Conn, workspaceId: number, propertyId: num
   const rows = await query.orderBy('version').limit(limit).execute();
   return rows.map((r) => ({ ...r, action: r.action as HistoryAction, changes: JSON.parse(r.changes) }));
 }
+
+/** Columns a search may filter, sort or match on, by the field name services use. */
+export const SEARCHABLE_COLUMNS = {
+  id: 'id',
+  name: 'name_key',
+  display_name: 'display_name_key',
+  description: 'description',
+  example: 'example',
+  data_type: 'data_type',
+  pii: 'pii',
+  system: 'system',
+  importable: 'importable',
+  exportable: 'exportable',
+  created_at: 'created_at',
+  updated_at: 'updated_at',
+  display_order: 'sort_order',
+} as const;
+export type SearchField = keyof typeof SEARCHABLE_COLUMNS;
+
+export type SearchValue = string | number | boolean;
+export interface SearchCondition {
+  in?: readonly SearchValue[];
+  gte?: string | number;
+  lt?: string | number;
+}
+
+export interface PropertySearch {
+  /** Case-insensitive substring over `qFields`. */
+  q?: { text: string; fields: SearchField[] };
+  /** Equality on each field; booleans as true/false. */
+  equals?: Partial<Record<SearchField, string | number | boolean>>;
+  /** Further conditions, ANDed: any of `in` (an empty list matches nothing), and a half-open range [gte, lt). */
+  where?: Partial<Record<SearchField, SearchCondition>>;
+  /** `rank` sorts by the rank of each stored value (unlisted values last) instead of the value itself. */
+  sort: { field: SearchField; desc: boolean; rank?: Readonly<Record<string, number>> }[];
+  offset: number;
+  limit: number | undefined;
+  archived: boolean;
+}
+
+/** Offset search with a total, for dialects that page by number. */
+export async function searchProperties(db: Conn, workspaceId: number, s: PropertySearch): Promise<{ total: number; items: Property[] }> {
+  let base = db.selectFrom('properties').where('workspace_id', '=', workspaceId).where('archived', '=', bool(s.archived));
+  for (const [field, value] of Object.entries(s.equals ?? {}) as [SearchField, string | number | boolean][]) {
+    const column = SEARCHABLE_COLUMNS[field];
+    const v = typeof value === 'boolean' ? bool(value) : typeof value === 'string' && (field === 'name' || field === 'display_name') ? value.toLowerCase() : value;
+    base = base.where(column, '=', v);
+  }
+  for (const [field, c] of Object.entries(s.where ?? {}) as [SearchField, SearchCondition][]) {
+    const column = SEARCHABLE_COLUMNS[field];
+    const lower = field === 'name' || field === 'display_name';
+    const value = (v: SearchValue) => (typeof v === 'boolean' ? bool(v) : typeof v === 'string' && lower ? v.toLowerCase() : v);
+    if (c.in !== undefined) base = c.in.length === 0 ? base.where(sql<boolean>`1 = 0`) : base.where(column, 'in', c.in.map(value));
+    if (c.gte !== undefined) base = base.where(column, '>=', value(c.gte));
+    if (c.lt !== undefined) base = base.where(column, '<', value(c.lt));
+  }
+  if (s.q && s.q.text !== '' && s.q.fields.length > 0) {
+    const pattern = `%${s.q.text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const fields = s.q.fields;
+    base = base.where((eb) => eb.or(fields.map((f) => eb(sql`lower(coalesce(cast(${sql.ref(SEARCHABLE_COLUMNS[f])} as text), ''))`, 'like', sql<string>`${pattern} escape '\\'`))));
+  }
+  const { n } = await base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
+  let query = base.selectAll();
+  for (const { field, desc, rank } of s.sort) {
+    const column = sql.ref(SEARCHABLE_COLUMNS[field]);
+    const ranks = Object.entries(rank ?? {});
+    // Ranks are numbers written as literals, so both databases compare them as numbers.
+    const last = sql.lit(Math.max(0, ...ranks.map(([, r]) => r)) + 1);
+    const key = ranks.length > 0 ? sql`case ${sql.join(ranks.map(([v, r]) => sql`when ${column} = ${v} then ${sql.lit(r)}`), sql` `)} else ${last} end` : column;
+    query = query.orderBy(key, desc ? 'desc' : 'asc');
+  }
+  query = query.orderBy('sort_order').orderBy('name_key');
+  if (s.limit !== undefined) query = query.limit(s.limit).offset(s.offset);
+  const rows = await query.execute();
+  return { total: Number(n), items: rows.map(rowToProperty) };
+}

@@ -17,6 +17,7 @@ import {
   IMMUTABLE_FIELDS,
   keysOf,
   normaliseAliases,
+  repeatsWithinBatch,
   sortOrderOf,
   withDefaults,
   type Property,
@@ -25,8 +26,9 @@ import {
   type PropertyPatch,
 } from './property.ts';
 import * as repo from './properties.repository.ts';
-import type { HistoryEntry, PropertyListFilter, PropertyRef } from './properties.repository.ts';
+import type { HistoryEntry, PropertyListFilter, PropertyRef, PropertySearch } from './properties.repository.ts';
 import { SYSTEM_PROPERTIES } from './system-properties.ts';
+import { sourcesMappingProperty } from '../sources/sources.repository.ts';
 
 /** Who acts, recorded in history. */
 export interface Actor {
@@ -87,8 +89,10 @@ export function createPropertyService({ db, clock, ids }: { db: Kysely<Database>
     return property;
   }
 
-  async function checkLimit(trx: Transaction<Database>, workspaceId: number, adding: number): Promise<void> {
-    const [used, limit] = await Promise.all([repo.countCustomProperties(trx, workspaceId), workspaceLimit(trx, workspaceId)]);
+  /** `cap` lowers the workspace's limit for one surface (LINE WORKS allows 5 per domain). */
+  async function checkLimit(trx: Transaction<Database>, workspaceId: number, adding: number, cap?: number): Promise<void> {
+    const [used, stored] = await Promise.all([repo.countCustomProperties(trx, workspaceId), workspaceLimit(trx, workspaceId)]);
+    const limit = cap === undefined ? stored : Math.min(cap, stored);
     if (used + adding > limit) {
       throw new AppError('LIMIT_EXCEEDED', `This workspace allows ${limit} custom properties and has ${used}.`, [
         { field: 'name', problem: `the workspace limit of ${limit} custom properties is reached` },
@@ -124,6 +128,11 @@ export function createPropertyService({ db, clock, ids }: { db: Kysely<Database>
       return mustFind(db, workspaceId, ref);
     },
 
+    /** Numbered pages with a total, any sort: for the dialects that list that way. */
+    search(workspaceId: number, search: Omit<PropertySearch, 'archived'> & { archived?: boolean }): Promise<{ total: number; items: Property[] }> {
+      return repo.searchProperties(db, workspaceId, { ...search, archived: search.archived ?? false });
+    },
+
     /** Seeds the system properties of a new workspace, inside the transaction that creates it. */
     async seedSystemProperties(trx: Transaction<Database>, workspaceId: number): Promise<void> {
       for (const input of SYSTEM_PROPERTIES) {
@@ -131,11 +140,11 @@ export function createPropertyService({ db, clock, ids }: { db: Kysely<Database>
       }
     },
 
-    async create(workspaceId: number, input: PropertyCreate, { actor }: Actor): Promise<Property> {
+    async create(workspaceId: number, input: PropertyCreate, { actor, maxCustom }: Actor & { maxCustom?: number }): Promise<Property> {
       const { fields, problems } = prepare(input, '');
       if (problems.length > 0) throw validationFailed(problems);
       return write(async (trx) => {
-        await checkLimit(trx, workspaceId, 1);
+        await checkLimit(trx, workspaceId, 1, maxCustom);
         const clashes = await checkFree(trx, workspaceId, fields, '');
         if (clashes.length > 0) throw new AppError('ALREADY_EXISTS', `Property "${fields.name}" clashes with an existing property.`, clashes);
         return insertNew(trx, workspaceId, fields, false, actor);
@@ -145,16 +154,8 @@ export function createPropertyService({ db, clock, ids }: { db: Kysely<Database>
     /** All or nothing: every problem of every item is reported, and nothing is written unless all pass. */
     async createBatch(workspaceId: number, inputs: PropertyCreate[], { actor }: Actor): Promise<Property[]> {
       const prepared = inputs.map((input, i) => prepare(input, `inputs[${i}].`));
-      const problems = prepared.flatMap((p) => p.problems);
-      // Names and aliases must also be distinct within the batch.
-      const owners = new Map<string, number>();
-      prepared.forEach(({ fields }, i) => {
-        for (const key of keysOf(fields)) {
-          const first = owners.get(key);
-          if (first !== undefined && first !== i) problems.push({ field: `inputs[${i}]`, problem: `"${key}" is also used by inputs[${first}]` });
-          else owners.set(key, i);
-        }
-      });
+      // Names, aliases and display names must also be distinct within the batch.
+      const problems = [...prepared.flatMap((p) => p.problems), ...repeatsWithinBatch(prepared.map((p) => p.fields))];
       if (problems.length > 0) throw validationFailed(problems);
       return write(async (trx) => {
         await checkLimit(trx, workspaceId, inputs.length);
@@ -209,6 +210,12 @@ export function createPropertyService({ db, clock, ids }: { db: Kysely<Database>
       return write(async (trx) => {
         const current = await mustFind(trx, workspaceId, ref);
         if (current.system) throw new AppError('CONFLICT', `System property "${current.name}" cannot be deleted.`);
+        const sources = await sourcesMappingProperty(trx, workspaceId, current.id);
+        if (sources.length > 0) {
+          throw new AppError('CONFLICT', `Property "${current.name}" is mapped by the data sources ${sources.map((s) => `"${s}"`).join(', ')}; remove those mappings first.`, [
+            { field: 'sources', problem: 'these data sources map the property', allowed: sources },
+          ]);
+        }
         const at = isoNow(clock);
         await repo.deleteProperty(trx, workspaceId, current.id);
         await repo.insertHistory(trx, workspaceId, current.id, {

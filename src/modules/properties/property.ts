@@ -123,7 +123,8 @@ function normaliseOptions(options: OptionInput[] | null | undefined): PropertyOp
 
 function normaliseIdentity(identity: PropertyInput['identity']): Identity {
   const role = identity?.role ?? 'none';
-  return { role, priority: role === 'none' ? null : (identity?.priority ?? 1) };
+  // A priority given with role none is kept: HCL clients send and read one for every property.
+  return { role, priority: identity?.priority ?? (role === 'none' ? null : 1) };
 }
 
 /** Applies a patch: fields it names replace the stored ones, whole. */
@@ -160,11 +161,36 @@ export function keysOf(fields: Pick<PropertyFields, 'name' | 'import_aliases'>):
   return [...new Set([fields.name, ...fields.import_aliases].map((k) => k.toLowerCase()))];
 }
 
+/**
+ * Names and aliases (one namespace) and display names repeated between the items of a batch,
+ * case-insensitively; each repeat is reported at the later item's field.
+ */
+export function repeatsWithinBatch(items: PropertyFields[]): ErrorDetail[] {
+  const problems: ErrorDetail[] = [];
+  const keyOwners = new Map<string, number>();
+  const displayNameOwners = new Map<string, number>();
+  items.forEach((f, i) => {
+    const claim = (owners: Map<string, number>, value: string, field: string) => {
+      const first = owners.get(value.toLowerCase());
+      if (first === undefined) owners.set(value.toLowerCase(), i);
+      else if (first !== i) problems.push({ field: `inputs[${i}].${field}`, problem: `"${value}" is also used by inputs[${first}]` });
+    };
+    claim(keyOwners, f.name, 'name');
+    f.import_aliases.forEach((alias, j) => claim(keyOwners, alias, `import_aliases[${j}]`));
+    claim(displayNameOwners, f.display_name, 'display_name');
+  });
+  return problems;
+}
+
 /** Rules between fields, which a JSON schema cannot say. Returns every problem found. */
 export function checkDefinition(f: PropertyFields): ErrorDetail[] {
   const problems: ErrorDetail[] = [];
-  const add = (field: string, problem: string, allowed?: unknown[]) =>
-    problems.push(allowed ? { field, problem, allowed } : { field, problem });
+  // One detail per field, as for schema errors: a second problem with the same field joins the first.
+  const add = (field: string, problem: string, allowed?: unknown[]) => {
+    const seen = problems.find((p) => p.field === field);
+    if (seen) seen.problem = `${seen.problem}; ${problem}`;
+    else problems.push(allowed ? { field, problem, allowed } : { field, problem });
+  };
 
   if (f.data_type === 'enum') {
     if (!f.options || f.options.length === 0) add('options', 'is required for data_type enum');

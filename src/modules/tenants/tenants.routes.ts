@@ -16,11 +16,19 @@ const WorkspaceSchema = Type.Object({
   created_at: Timestamp,
 });
 const Scope = Type.Enum(SCOPES);
+const RateLimit = Type.Object(
+  {
+    per_second: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    per_minute: Type.Optional(Type.Integer({ minimum: 1, maximum: 60_000_000 })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
 const ApiKeySchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
   scopes: Type.Array(Type.String()),
   workspace_ids: Type.Union([Type.Array(Type.Integer()), Type.Null()], { description: 'null: every workspace of the tenant' }),
+  rate_limit: Type.Union([RateLimit, Type.Null()], { description: 'null: no limit on the native API' }),
   created_at: Timestamp,
 });
 const TenantParams = Type.Object({ tenant_id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
@@ -92,6 +100,7 @@ export async function tenantRoutes(
           name: Name,
           scopes: Type.Array(Scope, { minItems: 1, maxItems: SCOPES.length * 2 }),
           workspace_ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 2_147_483_647 }), { minItems: 1, maxItems: 1000 })),
+          rate_limit: Type.Optional(RateLimit),
         },
         { additionalProperties: false, examples: [{ name: 'import job', scopes: ['properties:read', 'properties:write'], workspace_ids: [7196310] }] },
       ),

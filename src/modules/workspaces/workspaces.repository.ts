@@ -39,3 +39,10 @@ export function listWorkspaces(db: Conn, tenantId: number, only: readonly number
   if (afterId !== undefined) query = query.where('id', '>', afterId);
   return query.orderBy('id').limit(limit).execute();
 }
+
+/** The tenant's workspaces in creation order, limited to `only` when the key is restricted. */
+export function firstWorkspaces(db: Conn, tenantId: number, only: readonly number[] | null, limit: number): Promise<Workspace[]> {
+  let query = db.selectFrom('workspaces').select(columns).where('tenant_id', '=', tenantId);
+  if (only !== null) query = query.where('id', 'in', only.length > 0 ? [...only] : [-1]);
+  return query.orderBy('created_at').orderBy('id').limit(limit).execute();
+}

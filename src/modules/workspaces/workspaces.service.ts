@@ -64,6 +64,28 @@ export function createWorkspaceService(deps: {
       return toPage(await repo.listWorkspaces(db, tenantId, only, limit + 1, after?.[0]), limit, (w) => [w.id], (w) => w);
     },
 
+    /**
+     * The workspace a dialect that names none acts on (Ocamba's "company"): the first of the
+     * key's workspace_ids, or the tenant's oldest workspace when the key is not restricted.
+     */
+    async defaultFor(principal: Principal): Promise<Workspace | undefined> {
+      if (principal.kind === 'operator') return undefined;
+      if (principal.workspaceIds !== null) {
+        const first = principal.workspaceIds[0];
+        const ws = first === undefined ? undefined : await repo.findWorkspace(db, first);
+        return ws && canSeeWorkspace(principal, ws) ? ws : undefined;
+      }
+      const [oldest] = await repo.firstWorkspaces(db, principal.tenantId, null, 1);
+      return oldest;
+    },
+
+    /** The only workspace the key reaches, or undefined when it reaches none or several. */
+    async onlyFor(principal: Principal): Promise<Workspace | undefined> {
+      if (principal.kind === 'operator') return undefined;
+      const found = await repo.firstWorkspaces(db, principal.tenantId, principal.workspaceIds, 2);
+      return found.length === 1 ? found[0] : undefined;
+    },
+
     /** The workspace if the caller may touch it; otherwise 404, so existence does not leak. */
     async resolve(principal: Principal, workspaceId: number): Promise<Workspace> {
       const ws = await repo.findWorkspace(db, workspaceId);

@@ -1,0 +1,29 @@
+// One rate-limit hook for every surface: each surface says whom a request counts against,
+// which windows apply, and how its answers (headers, 429 body) look.
+import type { FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
+import type { Decision, RateLimiter, Window } from '../modules/rate-limits/rate-limiter.ts';
+
+export interface RateLimitPolicy {
+  /** The counter a request uses, or undefined when it is not limited. */
+  subject(request: FastifyRequest): string | undefined;
+  windows(request: FastifyRequest): readonly Window[];
+  /** Headers for an answer that was let through. */
+  headers(reply: FastifyReply, decision: Decision): void;
+  /** Sends the surface's 429. */
+  refuse(reply: FastifyReply, decision: Decision): FastifyReply;
+}
+
+export function rateLimitHook(limiter: RateLimiter, policy: RateLimitPolicy): onRequestHookHandler & preHandlerHookHandler {
+  return async function rateLimit(request, reply) {
+    const subject = policy.subject(request);
+    if (subject === undefined) return;
+    const windows = policy.windows(request);
+    if (windows.length === 0) return;
+    const decision = await limiter.hit(subject, windows);
+    if (!decision.allowed) return policy.refuse(reply, decision);
+    policy.headers(reply, decision);
+  };
+}
+
+/** Seconds, rounded up, at least 1: what Retry-After and reset headers carry. */
+export const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));

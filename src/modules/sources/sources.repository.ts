@@ -1,0 +1,115 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+import type { MergeFunction } from '../properties/property.ts';
+import type { Source, SourceMapping } from './source.ts';
+
+type Conn = Kysely<Database> | Transaction<Database>;
+
+export interface StoredMapping extends SourceMapping {
+  property_id: number;
+}
+
+export async function nextSourceId(trx: Transaction<Database>, workspaceId: number): Promise<number> {
+  const row = await trx
+    .updateTable('workspaces')
+    .set((eb) => ({ source_seq: eb('source_seq', '+', 1) }))
+    .where('id', '=', workspaceId)
+    .returning('source_seq')
+    .executeTakeFirstOrThrow();
+  return row.source_seq;
+}
+
+export async function insertSource(trx: Transaction<Database>, workspaceId: number, s: Omit<Source, 'mappings'>): Promise<void> {
+  await trx
+    .insertInto('sources')
+    .values({ workspace_id: workspaceId, id: s.id, name: s.name, name_key: s.name.toLowerCase(), priority: s.priority, created_at: s.created_at, updated_at: s.updated_at })
+    .execute();
+}
+
+export async function updateSource(trx: Transaction<Database>, workspaceId: number, s: Omit<Source, 'mappings' | 'created_at'>): Promise<void> {
+  await trx
+    .updateTable('sources')
+    .set({ name: s.name, name_key: s.name.toLowerCase(), priority: s.priority, updated_at: s.updated_at })
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', s.id)
+    .execute();
+}
+
+export async function replaceMappings(trx: Transaction<Database>, workspaceId: number, sourceId: number, mappings: StoredMapping[]): Promise<void> {
+  await trx.deleteFrom('source_mappings').where('workspace_id', '=', workspaceId).where('source_id', '=', sourceId).execute();
+  if (mappings.length === 0) return;
+  await trx
+    .insertInto('source_mappings')
+    .values(
+      mappings.map((m, position) => ({
+        workspace_id: workspaceId,
+        source_id: sourceId,
+        position,
+        property_id: m.property_id,
+        input_path: m.input_path,
+        alternate_paths: JSON.stringify(m.alternate_paths),
+        mandatory: m.mandatory ? 1 : 0,
+        merge_function: m.merge_function,
+      })),
+    )
+    .execute();
+}
+
+export async function deleteSource(trx: Transaction<Database>, workspaceId: number, id: number): Promise<boolean> {
+  await trx.deleteFrom('source_mappings').where('workspace_id', '=', workspaceId).where('source_id', '=', id).execute();
+  const res = await trx.deleteFrom('sources').where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+  return Number(res.numDeletedRows) > 0;
+}
+
+/** Sources with their mappings (property names joined in), in id order. */
+export async function findSources(db: Conn, workspaceId: number, opts: { id?: number; limit?: number; afterId?: number } = {}): Promise<Source[]> {
+  let query = db.selectFrom('sources').selectAll().where('workspace_id', '=', workspaceId);
+  if (opts.id !== undefined) query = query.where('id', '=', opts.id);
+  if (opts.afterId !== undefined) query = query.where('id', '>', opts.afterId);
+  if (opts.limit !== undefined) query = query.limit(opts.limit);
+  const sources = await query.orderBy('id').execute();
+  if (sources.length === 0) return [];
+  const mappings = await db
+    .selectFrom('source_mappings as m')
+    .innerJoin('properties as p', (j) => j.onRef('p.workspace_id', '=', 'm.workspace_id').onRef('p.id', '=', 'm.property_id'))
+    .select(['m.source_id', 'm.position', 'p.name as property', 'm.input_path', 'm.alternate_paths', 'm.mandatory', 'm.merge_function'])
+    .where('m.workspace_id', '=', workspaceId)
+    .where(
+      'm.source_id',
+      'in',
+      sources.map((s) => s.id),
+    )
+    .orderBy('m.source_id')
+    .orderBy('m.position')
+    .execute();
+  return sources.map((s) => ({
+    id: s.id,
+    name: s.name,
+    priority: s.priority,
+    created_at: s.created_at,
+    updated_at: s.updated_at,
+    mappings: mappings
+      .filter((m) => m.source_id === s.id)
+      .map((m) => ({
+        property: m.property,
+        input_path: m.input_path,
+        alternate_paths: JSON.parse(m.alternate_paths),
+        mandatory: m.mandatory === 1,
+        merge_function: m.merge_function as MergeFunction | null,
+      })),
+  }));
+}
+
+/** Names of the sources whose mappings use this property. */
+export async function sourcesMappingProperty(db: Conn, workspaceId: number, propertyId: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('source_mappings as m')
+    .innerJoin('sources as s', (j) => j.onRef('s.workspace_id', '=', 'm.workspace_id').onRef('s.id', '=', 'm.source_id'))
+    .select('s.name')
+    .distinct()
+    .where('m.workspace_id', '=', workspaceId)
+    .where('m.property_id', '=', propertyId)
+    .orderBy('s.name')
+    .execute();
+  return rows.map((r) => r.name);
+}

@@ -1,0 +1,68 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { errors, PageQuery, pageOf } from '../../http/common.schemas.ts';
+import { WorkspaceParams } from '../../http/workspace-scope.ts';
+import type { SourceService } from './sources.service.ts';
+import { SourceCreateBody, SourcePatchBody } from './sources.schemas.ts';
+
+const Params = Type.Object(WorkspaceParams);
+const IdParams = Type.Object({ ...WorkspaceParams, id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
+const tags = ['sources'];
+const Source = Type.Ref('Source');
+
+// Sources describe how profile data arrives; they are part of the dictionary, so the
+// properties scopes govern them.
+export async function sourceRoutes(app: FastifyInstance, { sources }: { sources: SourceService }) {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  r.get('/sources', {
+    config: { auth: 'properties:read' },
+    schema: { tags, summary: 'List data sources', params: Params, querystring: Type.Object(PageQuery), response: { 200: pageOf(Source), ...errors() } },
+    handler: async (request) => sources.list(request.workspace.id, request.query.limit ?? 100, request.query.cursor),
+  });
+
+  r.post('/sources', {
+    config: { auth: 'properties:write' },
+    schema: {
+      tags,
+      summary: 'Create a data source',
+      description: 'Each mapping names an existing property once; a mapped property cannot be purged until the mapping is removed.',
+      params: Params,
+      body: SourceCreateBody,
+      response: { 201: Source, ...errors(409, 413, 415) },
+    },
+    handler: async (request, reply) => {
+      const source = await sources.create(request.workspace.id, request.body);
+      return reply.code(201).header('location', `/v1/workspaces/${request.workspace.id}/sources/${source.id}`).send(source);
+    },
+  });
+
+  r.get('/sources/:id', {
+    config: { auth: 'properties:read' },
+    schema: { tags, summary: 'Get a data source', params: IdParams, response: { 200: Source, ...errors() } },
+    handler: async (request) => sources.get(request.workspace.id, request.params.id),
+  });
+
+  r.patch('/sources/:id', {
+    config: { auth: 'properties:write' },
+    schema: {
+      tags,
+      summary: 'Change a data source',
+      description: 'Fields given replace the stored ones; mappings are replaced as a whole.',
+      params: IdParams,
+      body: SourcePatchBody,
+      response: { 200: Source, ...errors(409, 413, 415) },
+    },
+    handler: async (request) => sources.update(request.workspace.id, request.params.id, request.body),
+  });
+
+  r.delete('/sources/:id', {
+    config: { auth: 'properties:write' },
+    schema: { tags, summary: 'Delete a data source and its mappings', params: IdParams, response: { 204: Type.Null(), ...errors() } },
+    handler: async (request, reply) => {
+      await sources.remove(request.workspace.id, request.params.id);
+      return reply.code(204).send(null);
+    },
+  });
+}
