@@ -5,6 +5,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { lineworksSurface } from './compat/lineworks/lineworks.routes.ts';
+import { hclSurface } from './compat/hcl/hcl.routes.ts';
+import { ocambaSurface } from './compat/ocamba/ocamba.routes.ts';
 import type { SurfaceDeps } from './compat/surface.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/schema.ts';
@@ -122,7 +124,8 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
 
   // Vendor surfaces: each its own plugin, envelope and rate limits, over the same services.
   const surfaceDeps: SurfaceDeps = { ...services, limiter, config: deps.config };
-  // (each vendor surface registers here: await app.register(xSurface, { ...surfaceDeps, prefix: '/x' }))
+  await app.register(hclSurface, { ...surfaceDeps, prefix: '/hcl' });
+  await app.register(ocambaSurface, { ...surfaceDeps, prefix: '/ocamba' });
   await app.register(lineworksSurface, { ...surfaceDeps, prefix: '/lineworks' });
 
   return { app, services, operatorToken };

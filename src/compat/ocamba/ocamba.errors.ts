@@ -1,0 +1,114 @@
+// Ocamba's error envelope: {code, title, message, trace_id}. propdict's error codes are folded
+// onto the statuses Ocamba documents (a clash or a refused change is a 400 there, never a 409).
+import type { FastifyReply } from 'fastify';
+import type { ErrorCode, ErrorDetail } from '../../shared/errors.ts';
+
+/** Ocamba's titles are the HTTP reason phrase with a full stop. */
+export const TITLES = {
+  400: 'Bad request.',
+  401: 'Unauthorized.',
+  403: 'Forbidden.',
+  404: 'Not found.',
+  405: 'Method not allowed.',
+  413: 'Payload too large.',
+  415: 'Unsupported media type.',
+  429: 'Too many requests.',
+  500: 'Internal server error.',
+} as const;
+export type OcambaStatus = keyof typeof TITLES;
+
+export interface OcambaError {
+  code: OcambaStatus;
+  title: string;
+  message: string;
+  trace_id: string;
+}
+
+export function statusOf(code: ErrorCode): OcambaStatus {
+  switch (code) {
+    case 'VALIDATION_FAILED':
+    case 'ALREADY_EXISTS':
+    case 'CONFLICT':
+    case 'PRECONDITION_FAILED':
+    case 'LIMIT_EXCEEDED':
+      return 400;
+    case 'UNAUTHENTICATED':
+      return 401;
+    case 'FORBIDDEN':
+      return 403;
+    case 'NOT_FOUND':
+      return 404;
+    case 'METHOD_NOT_ALLOWED':
+      return 405;
+    case 'PAYLOAD_TOO_LARGE':
+      return 413;
+    case 'UNSUPPORTED_MEDIA_TYPE':
+      return 415;
+    case 'RATE_LIMITED':
+      return 429;
+    case 'INTERNAL':
+      return 500;
+  }
+}
+
+/** Any other client error a framework raises is presented as the nearest documented one. */
+export const clientStatus = (status: number): OcambaStatus => (status in TITLES ? (status as OcambaStatus) : 400);
+
+export function sendOcambaError(reply: FastifyReply, status: OcambaStatus, message: string): FastifyReply {
+  const body: OcambaError = { code: status, title: TITLES[status], message, trace_id: String(reply.request.id) };
+  return reply.code(status).send(body);
+}
+
+/** Native field names in service details, as an Ocamba client knows them; others are left out. */
+const OCAMBA_FIELD: Record<string, string> = {
+  name: 'label',
+  display_name: 'label',
+  data_type: 'data_type',
+  example: 'example',
+  description: 'description',
+  export_alias: 'export_alias',
+  import_aliases: 'export_alias', // the only alias an Ocamba client sets
+  pii: 'pi_data',
+  importable: 'importable',
+  exportable: 'exportable',
+};
+
+/** Why a field a request may not carry was refused, in words that say what to do instead. */
+const REFUSED_FIELD: Record<string, string> = {
+  target: 'is no longer accepted in requests; send label instead',
+  label: 'cannot be changed after creation',
+  data_type: 'cannot be changed after creation',
+  id: 'is assigned by the server and cannot be sent',
+  company_id: 'is assigned by the server and cannot be sent',
+  system: 'is read-only',
+  import_aliases: 'is read-only; it always holds export_alias',
+  create_time: 'is read-only',
+  update_time: 'is read-only',
+};
+
+/**
+ * One message naming every problem: the service's sentence, then each field and what is wrong
+ * with it, e.g. `The request is not valid: pi_data must be one of 0, 1; label is required.`
+ */
+export function messageOf(message: string, details: readonly ErrorDetail[], source: 'body' | 'query' | 'service'): string {
+  const seen = new Set<string>();
+  const parts: string[] = [];
+  for (const d of details) {
+    const top = d.field.replace(/[[.].*$/, '');
+    // Request fields are already Ocamba's; a service speaks of native fields.
+    const field = source === 'service' ? OCAMBA_FIELD[top] : d.field;
+    // A service may name one clash twice (as name and as display name): once is enough.
+    if (field === undefined || (source === 'service' && seen.has(field))) continue;
+    seen.add(field);
+    let problem = d.problem;
+    if (problem === 'is not a known field') {
+      problem = source === 'query' ? 'is not a parameter of this endpoint' : (REFUSED_FIELD[field] ?? problem);
+    } else if (field === 'label' && problem.startsWith('must match pattern')) {
+      problem = 'must start with a letter or _ and hold only letters, digits and _';
+    }
+    const allowed = d.allowed && d.allowed.length > 0 ? ` (${d.allowed.join(', ')})` : '';
+    parts.push(`${field} ${problem}${allowed}`);
+  }
+  if (parts.length === 0) return message;
+  return `${message.replace(/\.$/, '')}: ${parts.join('; ')}.`;
+}
