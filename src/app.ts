@@ -1,7 +1,7 @@
 // buildApp wires every part once and never listens: server.ts and the tests both call it.
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { lineworksSurface } from './compat/lineworks/lineworks.routes.ts';
@@ -11,7 +11,10 @@ import type { SurfaceDeps } from './compat/surface.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/schema.ts';
 import { ErrorEnvelope } from './http/common.schemas.ts';
-import { nativeSurface } from './http/native-surface.ts';
+import { nativeSurface, sendError } from './http/native-surface.ts';
+import { envelope as hclEnvelope } from './compat/hcl/hcl.errors.ts';
+import { sendLineWorksError } from './compat/lineworks/lineworks.errors.ts';
+import { sendOcambaError } from './compat/ocamba/ocamba.errors.ts';
 import { createValidatorCompiler } from './http/validation.ts';
 import { createApiKeyService } from './modules/api-keys/api-keys.service.ts';
 import { jobRoutes } from './modules/jobs/jobs.routes.ts';
@@ -61,6 +64,17 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     genReqId: () => ids.requestId(),
     ajv: { customOptions: { allErrors: true, removeAdditional: false } },
     return503OnClosing: true,
+    // A URL that cannot be decoded fails before any route or surface runs; answer it in the
+    // envelope of the surface its path names.
+    frameworkErrors: (_error, request, frameworkReply) => {
+      const reply = frameworkReply as FastifyReply;
+      const message = 'The request URL is not valid.';
+      const path = request.url;
+      if (path.startsWith('/ocamba/')) return sendOcambaError(reply, 400, message);
+      if (path.startsWith('/hcl/')) return reply.code(400).send(hclEnvelope(400, message));
+      if (path.startsWith('/lineworks/')) return sendLineWorksError(reply, { code: 'INVALID_PARAMETER', description: message });
+      return sendError(reply, 'VALIDATION_FAILED', message, [{ field: 'url', problem: 'cannot be decoded' }]);
+    },
   });
   app.setValidatorCompiler(createValidatorCompiler());
   app.addHook('onRequest', async (request, reply) => {

@@ -24,7 +24,7 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   return match?.[1];
 }
 
-function sendError(reply: FastifyReply, code: ErrorCode, message: string, details: ErrorDetail[] = []) {
+export function sendError(reply: FastifyReply, code: ErrorCode, message: string, details: ErrorDetail[] = []) {
   return reply.code(codeToStatus(code)).send({ error: { code, message, request_id: String(reply.request.id), details } });
 }
 

@@ -176,3 +176,31 @@ for (const dialect of dialects) {
     });
   });
 }
+
+for (const dialect of dialects) {
+  describe(`a URL that cannot be decoded [${dialect.name}]`, () => {
+    let t: TestApp;
+    before(async () => {
+      t = await createTestApp(dialect);
+    });
+    after(() => t.close());
+
+    const rows = [
+      { url: '/v1/workspaces/%zz/properties', body: { error: { code: 'VALIDATION_FAILED', message: 'The request URL is not valid.', details: [{ field: 'url', problem: 'cannot be decoded' }] } } },
+      { url: '/ocamba/v1/hood/profile-properties/%zz', body: { code: 400, title: 'Bad request.', message: 'The request URL is not valid.' } },
+      { url: '/hcl/api/campaign-data-dictionary/campaignId/%zz', body: { error: 'Bad Request', message: 'The request URL is not valid.' } },
+      { url: '/lineworks/v1.0/contacts/custom-properties/%zz', body: { code: 'INVALID_PARAMETER', description: 'The request URL is not valid.' } },
+    ];
+    for (const row of rows) {
+      test(`${row.url} → 400 in that surface's envelope`, async () => {
+        const res = await t.request({ method: 'GET', url: row.url });
+        expectStatus(res, 400);
+        // Request ids vary; everything else is exact.
+        const native = typeof res.body.error === 'object';
+        const { request_id: _r, ...nativeError } = native ? res.body.error : {};
+        const { trace_id: _t, ...rest } = res.body;
+        assert.deepEqual(native ? { error: nativeError } : rest, row.body);
+      });
+    }
+  });
+}
