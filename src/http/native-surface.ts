@@ -6,6 +6,7 @@ import { hasScope, type Principal, type Scope } from '../modules/auth/auth.ts';
 import type { ApiKeyService } from '../modules/api-keys/api-keys.service.ts';
 import type { RateLimiter, Window } from '../modules/rate-limits/rate-limiter.ts';
 import { rateLimitHook, seconds } from './rate-limit.ts';
+import { answerRouteMisses } from './route-miss.ts';
 import { classifyError } from './errors.ts';
 
 declare module 'fastify' {
@@ -80,19 +81,8 @@ export function nativeSurface(app: FastifyInstance, { apiKeys, limiter }: { apiK
     return sendError(reply, 'INTERNAL', 'Something went wrong on our side; the request id identifies it in our logs.');
   });
 
-  // Fastify answers a known path with the wrong method as not found; tell the two apart.
-  const routes: { method: string; pattern: RegExp }[] = [];
-  app.addHook('onRoute', (route) => {
-    const pattern = new RegExp(`^${route.url.replace(/:[^/]+/g, '[^/]+')}/?$`);
-    for (const method of [route.method].flat()) routes.push({ method, pattern });
-  });
-  app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0];
-    const allowed = routes.filter((r) => r.pattern.test(path)).map((r) => r.method);
-    if (allowed.length > 0) {
-      void reply.header('allow', [...new Set(allowed)].join(', '));
-      return sendError(reply, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed here; use ${[...new Set(allowed)].join(', ')}.`);
-    }
-    return sendError(reply, 'NOT_FOUND', `No route ${request.method} ${path}.`);
+  answerRouteMisses(app, {
+    notFound: (reply, request, path) => sendError(reply, 'NOT_FOUND', `No route ${request.method} ${path}.`),
+    methodNotAllowed: (reply, request, allowed) => sendError(reply, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed here; use ${allowed.join(', ')}.`),
   });
 }

@@ -3,7 +3,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifySchemaValidationError } from 'fastify';
 import { classifyError } from '../../http/errors.ts';
-import { AppError, type ErrorCode, type ErrorDetail } from '../../shared/errors.ts';
+import { AppError, codeToStatus, type ErrorCode, type ErrorDetail } from '../../shared/errors.ts';
 
 /** An answer this surface has already put in the vendor's words. */
 export class HclError extends Error {
@@ -182,33 +182,10 @@ export function fromServiceError(op: 'create' | 'update' | 'delete', error: unkn
 }
 
 /** HCL reports duplicates and refused changes as Bad Request, not 409/422. */
-function hclStatus(code: ErrorCode): number {
-  switch (code) {
-    case 'VALIDATION_FAILED':
-    case 'ALREADY_EXISTS':
-    case 'CONFLICT':
-    case 'LIMIT_EXCEEDED':
-      return 400;
-    case 'UNAUTHENTICATED':
-      return 401;
-    case 'FORBIDDEN':
-      return 403;
-    case 'NOT_FOUND':
-      return 404;
-    case 'METHOD_NOT_ALLOWED':
-      return 405;
-    case 'PRECONDITION_FAILED':
-      return 409;
-    case 'PAYLOAD_TOO_LARGE':
-      return 413;
-    case 'UNSUPPORTED_MEDIA_TYPE':
-      return 415;
-    case 'RATE_LIMITED':
-      return 429;
-    case 'INTERNAL':
-      return 500;
-  }
-}
+// HCL answers clashes and refused changes as "Bad Request"; a lost race as 409.
+const HCL_STATUS: Partial<Record<ErrorCode, number>> = { ALREADY_EXISTS: 400, CONFLICT: 400, LIMIT_EXCEEDED: 400, PRECONDITION_FAILED: 409 };
+
+const hclStatus = (code: ErrorCode): number => HCL_STATUS[code] ?? codeToStatus(code);
 
 /**
  * Anything thrown while serving a request, as a status and sentence; undefined when it is not

@@ -7,6 +7,7 @@ import { actorOf, hasScope, type Principal } from '../../modules/auth/auth.ts';
 import type { Workspace } from '../../modules/workspaces/workspaces.repository.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { SurfaceDeps } from '../surface.ts';
+import { answerRouteMisses } from '../../http/route-miss.ts';
 import { envelope, fromServiceError, HclError, type OperationContext, presentError, say } from './hcl.errors.ts';
 import { toCreateInput, toListItem, toPatch } from './hcl.mappers.ts';
 import { CampaignParams, CreateBody, DataPointParams, hclErrors, ListResponse, Message, UpdateBody } from './hcl.schemas.ts';
@@ -82,20 +83,9 @@ export async function hclSurface(app: FastifyInstance, deps: SurfaceDeps) {
     return send(reply, 500, say.internal);
   });
 
-  // Fastify answers a known path with the wrong method as not found; tell the two apart.
-  const routes: { method: string; pattern: RegExp }[] = [];
-  app.addHook('onRoute', (route) => {
-    const pattern = new RegExp(`^${route.url.replace(/:[^/]+/g, '[^/]+')}$`);
-    for (const method of [route.method].flat()) routes.push({ method, pattern });
-  });
-  app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0];
-    const allowed = [...new Set(routes.filter((route) => route.pattern.test(path)).map((route) => route.method))];
-    if (allowed.length > 0) {
-      void reply.header('allow', allowed.join(', '));
-      return send(reply, 405, say.methodNotAllowed(request.method, allowed));
-    }
-    return send(reply, 404, say.routeNotFound(request.method, path));
+  answerRouteMisses(app, {
+    notFound: (reply, request, path) => send(reply, 404, say.routeNotFound(request.method, path)),
+    methodNotAllowed: (reply, request, allowed) => send(reply, 405, say.methodNotAllowed(request.method, allowed)),
   });
 
   /** The campaign is a workspace the key reaches; any other (another tenant's too) is not found. */

@@ -10,6 +10,7 @@ import type { Property } from '../../modules/properties/property.ts';
 import type { Workspace } from '../../modules/workspaces/workspaces.repository.ts';
 import { AppError, validationFailed } from '../../shared/errors.ts';
 import type { SurfaceDeps } from '../surface.ts';
+import { answerRouteMisses } from '../../http/route-miss.ts';
 import { INTERNAL, LineWorksError, RATE_LIMITED, sendLineWorksError, toLineWorksError } from './lineworks.errors.ts';
 import { isListedHere, isPropertyRef, toContactCustomProperty, toPropertyCreate, toPropertyPatch } from './lineworks.mappers.ts';
 import { ContactCustomProperty, CreateBody, CustomPropertyList, DomainQuery, ErrorBody, NoContent, PatchBody, RefParams } from './lineworks.schemas.ts';
@@ -62,19 +63,10 @@ export async function lineworksSurface(app: FastifyInstance, deps: SurfaceDeps) 
     return sendLineWorksError(reply, INTERNAL);
   });
 
-  // A known path with the wrong method is 405 with Allow; anything else under /lineworks is 404.
-  const routes: { method: string; pattern: RegExp }[] = [];
-  app.addHook('onRoute', (route) => {
-    const pattern = new RegExp(`^${route.url.replace(/[.]/g, '\\.').replace(/:[^/]+/g, '[^/]+')}$`);
-    for (const method of [route.method].flat()) routes.push({ method, pattern });
-  });
-  app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0];
-    const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))];
-    if (allowed.length > 0 && !allowed.includes(request.method)) {
-      return sendLineWorksError(reply, { code: 'METHOD_NOT_ALLOWED', description: `${request.method} is not allowed here; use ${allowed.join(', ')}.` }, { allow: allowed.join(', ') });
-    }
-    return sendLineWorksError(reply, { code: 'NOT_FOUND', description: `No API ${request.method} ${path}.` });
+  answerRouteMisses(app, {
+    notFound: (reply, request, path) => sendLineWorksError(reply, { code: 'NOT_FOUND', description: `No API ${request.method} ${path}.` }),
+    methodNotAllowed: (reply, request, allowed) =>
+      sendLineWorksError(reply, { code: 'METHOD_NOT_ALLOWED', description: `${request.method} is not allowed here; use ${allowed.join(', ')}.` }),
   });
 
   /**

@@ -1,7 +1,7 @@
 // Ocamba's error envelope: {code, title, message, trace_id}. propdict's error codes are folded
 // onto the statuses Ocamba documents (a clash or a refused change is a 400 there, never a 409).
 import type { FastifyReply } from 'fastify';
-import type { ErrorCode, ErrorDetail } from '../../shared/errors.ts';
+import { codeToStatus, type ErrorCode, type ErrorDetail } from '../../shared/errors.ts';
 
 /** Ocamba's titles are the HTTP reason phrase with a full stop. */
 export const TITLES = {
@@ -24,32 +24,10 @@ export interface OcambaError {
   trace_id: string;
 }
 
-export function statusOf(code: ErrorCode): OcambaStatus {
-  switch (code) {
-    case 'VALIDATION_FAILED':
-    case 'ALREADY_EXISTS':
-    case 'CONFLICT':
-    case 'PRECONDITION_FAILED':
-    case 'LIMIT_EXCEEDED':
-      return 400;
-    case 'UNAUTHENTICATED':
-      return 401;
-    case 'FORBIDDEN':
-      return 403;
-    case 'NOT_FOUND':
-      return 404;
-    case 'METHOD_NOT_ALLOWED':
-      return 405;
-    case 'PAYLOAD_TOO_LARGE':
-      return 413;
-    case 'UNSUPPORTED_MEDIA_TYPE':
-      return 415;
-    case 'RATE_LIMITED':
-      return 429;
-    case 'INTERNAL':
-      return 500;
-  }
-}
+// Ocamba documents no 409, 412 or 422: clashes and refused changes are its 400.
+const OCAMBA_STATUS: Partial<Record<ErrorCode, OcambaStatus>> = { ALREADY_EXISTS: 400, CONFLICT: 400, PRECONDITION_FAILED: 400, LIMIT_EXCEEDED: 400 };
+
+export const statusOf = (code: ErrorCode): OcambaStatus => OCAMBA_STATUS[code] ?? (codeToStatus(code) as OcambaStatus);
 
 /** Any other client error a framework raises is presented as the nearest documented one. */
 export const clientStatus = (status: number): OcambaStatus => (status in TITLES ? (status as OcambaStatus) : 400);

@@ -11,6 +11,7 @@ import { actorOf, hasScope } from '../../modules/auth/auth.ts';
 import type { Window } from '../../modules/rate-limits/rate-limiter.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { SurfaceDeps } from '../surface.ts';
+import { answerRouteMisses } from '../../http/route-miss.ts';
 import { clientStatus, messageOf, sendOcambaError, statusOf } from './ocamba.errors.ts';
 import { nativeRef, pickFields, toCreate, toItem, toListRequest, toPatch } from './ocamba.mappers.ts';
 import { CreateBody, errorResponses, IdParams, Item, ListQuery, ListResponse, OneResponse, PatchBody } from './ocamba.schemas.ts';
@@ -90,20 +91,9 @@ export async function ocambaSurface(app: FastifyInstance, { apiKeys, workspaces,
     return sendOcambaError(reply, 500, 'Something went wrong on our side; the trace_id identifies it in our logs.');
   });
 
-  // Fastify answers a known path with the wrong method as not found; tell the two apart.
-  const routes: { method: string; pattern: RegExp }[] = [];
-  app.addHook('onRoute', (route) => {
-    const pattern = new RegExp(`^${route.url.replace(/:[^/]+/g, '[^/]+')}/?$`);
-    for (const method of [route.method].flat()) routes.push({ method, pattern });
-  });
-  app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0];
-    const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))];
-    if (allowed.length > 0) {
-      void reply.header('allow', allowed.join(', '));
-      return sendOcambaError(reply, 405, `${request.method} is not allowed here; use ${allowed.join(', ')}.`);
-    }
-    return sendOcambaError(reply, 404, `No route ${request.method} ${path}.`);
+  answerRouteMisses(app, {
+    notFound: (reply, request, path) => sendOcambaError(reply, 404, `No route ${request.method} ${path}.`),
+    methodNotAllowed: (reply, request, allowed) => sendOcambaError(reply, 405, `${request.method} is not allowed here; use ${allowed.join(', ')}.`),
   });
 
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
