@@ -27,6 +27,8 @@ import { createWorkspaceService } from './modules/workspaces/workspaces.service.
 import { createMemoryStore, createRateLimiter } from './modules/rate-limits/rate-limiter.ts';
 import { createRedisStore } from './modules/rate-limits/redis-store.ts';
 import { sourceRoutes } from './modules/sources/sources.routes.ts';
+import { profileRoutes, profileSchemas } from './modules/profiles/profiles.routes.ts';
+import { createProfileService } from './modules/profiles/profiles.service.ts';
 import { SourceSchema } from './modules/sources/sources.schemas.ts';
 import { createSourceService } from './modules/sources/sources.service.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
@@ -47,7 +49,8 @@ export function createServices({ db, config, clock = systemClock, ids = randomId
   const apiKeys = createApiKeyService({ db, clock, ids, tenants });
   const jobs = createJobService({ db });
   const sources = createSourceService({ db, clock });
-  return { tenants, properties, workspaces, apiKeys, jobs, sources };
+  const profiles = createProfileService({ db, clock, ids });
+  return { tenants, properties, workspaces, apiKeys, jobs, sources, profiles };
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -81,7 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     void reply.header('x-request-id', request.id);
   });
 
-  for (const schema of [ErrorEnvelope, ...propertySchemas, SourceSchema]) app.addSchema(schema);
+  for (const schema of [ErrorEnvelope, ...propertySchemas, SourceSchema, ...profileSchemas]) app.addSchema(schema);
 
   // Rate-limit counters: in-process, or shared by every server through Redis.
   const clock = deps.clock ?? systemClock;
@@ -129,6 +132,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
           await ws.register(propertyRoutes, services);
           await ws.register(jobRoutes, services);
           await ws.register(sourceRoutes, services);
+          await ws.register(profileRoutes, services);
         },
         { prefix: '/workspaces/:ws' },
       );

@@ -119,6 +119,38 @@ export interface SourceMappingsTable {
   merge_function: string | null;
 }
 
+export interface ProfilesTable {
+  workspace_id: number;
+  id: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ProfileValuesTable {
+  workspace_id: number;
+  profile_id: string;
+  property_id: number;
+  position: number;
+  v_text: string | null;
+  v_num: number | null;
+  v_json: string;
+  source: string | null;
+  written_at: string;
+}
+
+export interface ProfileKeysTable {
+  workspace_id: number;
+  property_id: number;
+  value_key: string;
+  profile_id: string;
+}
+
+export interface ProfileAliasesTable {
+  workspace_id: number;
+  alias: string;
+  profile_id: string;
+}
+
 export interface Database {
   tenants: TenantsTable;
   workspaces: WorkspacesTable;
@@ -130,6 +162,10 @@ export interface Database {
   jobs: JobsTable;
   sources: SourcesTable;
   source_mappings: SourceMappingsTable;
+  profiles: ProfilesTable;
+  profile_values: ProfileValuesTable;
+  profile_keys: ProfileKeysTable;
+  profile_aliases: ProfileAliasesTable;
 }
 
 export type Db = Kysely<Database>;

@@ -1,0 +1,231 @@
+// All SQL about profiles: rows, values, identity keys and aliases. `db`/`trx` first, the
+// workspace second, in every function.
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+
+type Conn = Kysely<Database> | Transaction<Database>;
+
+export interface ProfileRow {
+  id: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ValueRow {
+  profile_id: string;
+  property_id: number;
+  position: number;
+  v_text: string | null;
+  v_num: number | null;
+  v_json: string;
+  source: string | null;
+  written_at: string;
+}
+
+/** The profile an id names: itself, or the profile it was merged into. */
+export async function findProfile(db: Conn, workspaceId: number, id: string): Promise<ProfileRow | undefined> {
+  const direct = await db.selectFrom('profiles').select(['id', 'created_at', 'updated_at']).where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+  if (direct) return direct;
+  const alias = await db.selectFrom('profile_aliases').select('profile_id').where('workspace_id', '=', workspaceId).where('alias', '=', id).executeTakeFirst();
+  if (!alias) return undefined;
+  return db.selectFrom('profiles').select(['id', 'created_at', 'updated_at']).where('workspace_id', '=', workspaceId).where('id', '=', alias.profile_id).executeTakeFirst();
+}
+
+export async function findProfiles(db: Conn, workspaceId: number, ids: string[]): Promise<ProfileRow[]> {
+  if (ids.length === 0) return [];
+  return db.selectFrom('profiles').select(['id', 'created_at', 'updated_at']).where('workspace_id', '=', workspaceId).where('id', 'in', ids).execute();
+}
+
+export async function insertProfile(trx: Transaction<Database>, workspaceId: number, row: ProfileRow): Promise<void> {
+  await trx.insertInto('profiles').values({ workspace_id: workspaceId, ...row }).execute();
+}
+
+export async function touchProfile(trx: Transaction<Database>, workspaceId: number, id: string, at: string): Promise<void> {
+  await trx.updateTable('profiles').set({ updated_at: at }).where('workspace_id', '=', workspaceId).where('id', '=', id).execute();
+}
+
+export async function loadValues(db: Conn, workspaceId: number, profileIds: string[]): Promise<ValueRow[]> {
+  if (profileIds.length === 0) return [];
+  return db
+    .selectFrom('profile_values')
+    .select(['profile_id', 'property_id', 'position', 'v_text', 'v_num', 'v_json', 'source', 'written_at'])
+    .where('workspace_id', '=', workspaceId)
+    .where('profile_id', 'in', profileIds)
+    .orderBy('profile_id')
+    .orderBy('property_id')
+    .orderBy('position')
+    .execute();
+}
+
+/** Replaces what a profile holds for one property (no rows: the value is cleared). */
+export async function writeValue(trx: Transaction<Database>, workspaceId: number, profileId: string, propertyId: number, rows: Omit<ValueRow, 'profile_id' | 'property_id'>[]): Promise<void> {
+  await trx
+    .deleteFrom('profile_values')
+    .where('workspace_id', '=', workspaceId)
+    .where('profile_id', '=', profileId)
+    .where('property_id', '=', propertyId)
+    .execute();
+  if (rows.length > 0) {
+    await trx
+      .insertInto('profile_values')
+      .values(rows.map((r) => ({ workspace_id: workspaceId, profile_id: profileId, property_id: propertyId, ...r })))
+      .execute();
+  }
+}
+
+export async function findKeyOwners(db: Conn, workspaceId: number, keys: { property_id: number; value_key: string }[]): Promise<{ property_id: number; value_key: string; profile_id: string }[]> {
+  if (keys.length === 0) return [];
+  return db
+    .selectFrom('profile_keys')
+    .select(['property_id', 'value_key', 'profile_id'])
+    .where('workspace_id', '=', workspaceId)
+    .where((eb) => eb.or(keys.map((k) => eb.and([eb('property_id', '=', k.property_id), eb('value_key', '=', k.value_key)]))))
+    .execute();
+}
+
+/** Sets the keys a profile holds for one property; a key another profile holds raises a unique violation. */
+export async function writeKeys(trx: Transaction<Database>, workspaceId: number, profileId: string, propertyId: number, valueKeys: string[]): Promise<void> {
+  await trx
+    .deleteFrom('profile_keys')
+    .where('workspace_id', '=', workspaceId)
+    .where('profile_id', '=', profileId)
+    .where('property_id', '=', propertyId)
+    .execute();
+  if (valueKeys.length > 0) {
+    await trx
+      .insertInto('profile_keys')
+      .values(valueKeys.map((value_key) => ({ workspace_id: workspaceId, property_id: propertyId, value_key, profile_id: profileId })))
+      .execute();
+  }
+}
+
+/** Erases a profile, its values, keys and the aliases that led to it. */
+export async function deleteProfile(trx: Transaction<Database>, workspaceId: number, id: string): Promise<void> {
+  for (const table of ['profile_values', 'profile_keys'] as const) {
+    await trx.deleteFrom(table).where('workspace_id', '=', workspaceId).where('profile_id', '=', id).execute();
+  }
+  await trx.deleteFrom('profile_aliases').where('workspace_id', '=', workspaceId).where('profile_id', '=', id).execute();
+  await trx.deleteFrom('profiles').where('workspace_id', '=', workspaceId).where('id', '=', id).execute();
+}
+
+/** Folds `from` into `into`: its id and every alias of it now answer with `into`. */
+export async function mergeInto(trx: Transaction<Database>, workspaceId: number, from: string, into: string): Promise<void> {
+  await trx.updateTable('profile_aliases').set({ profile_id: into }).where('workspace_id', '=', workspaceId).where('profile_id', '=', from).execute();
+  for (const table of ['profile_values', 'profile_keys'] as const) {
+    await trx.deleteFrom(table).where('workspace_id', '=', workspaceId).where('profile_id', '=', from).execute();
+  }
+  await trx.deleteFrom('profiles').where('workspace_id', '=', workspaceId).where('id', '=', from).execute();
+  await trx.insertInto('profile_aliases').values({ workspace_id: workspaceId, alias: from, profile_id: into }).execute();
+}
+
+/** How many profiles hold a value of this property. */
+export async function countHolders(db: Conn, workspaceId: number, propertyId: number): Promise<number> {
+  const row = await db
+    .selectFrom('profile_values')
+    .select(sql<number | string>`count(distinct profile_id)`.as('n'))
+    .where('workspace_id', '=', workspaceId)
+    .where('property_id', '=', propertyId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export type FilterOp = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'in' | 'contains' | 'prefix' | 'exists';
+
+export interface ValueFilter {
+  property_id: number;
+  column: 'v_text' | 'v_num';
+  op: FilterOp;
+  /** Already in the column's stored form; an array for `in`, a boolean for `exists`. */
+  value: string | number | boolean | (string | number)[];
+}
+
+export interface ProfileSort {
+  property_id: number;
+  column: 'v_text' | 'v_num';
+  desc: boolean;
+}
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/**
+ * Profiles matching every filter, ordered by the sort property (profiles without a value last),
+ * then id. Each filter is an indexed lookup on (workspace, property, value).
+ */
+export async function searchProfiles(
+  db: Conn,
+  workspaceId: number,
+  filters: ValueFilter[],
+  sort: ProfileSort | undefined,
+  limit: number,
+  after: { value: string | number | null; id: string } | undefined,
+): Promise<{ row: ProfileRow; sortValue: string | number | null }[]> {
+  let query = db.selectFrom('profiles as p').where('p.workspace_id', '=', workspaceId);
+  for (const f of filters) {
+    const matching = (negate: boolean) =>
+      db
+        .selectFrom('profile_values as v')
+        .select('v.profile_id')
+        .where('v.workspace_id', '=', workspaceId)
+        .where('v.property_id', '=', f.property_id)
+        .$if(!negate, (q) => {
+          const col = `v.${f.column}` as const;
+          switch (f.op) {
+            case 'eq':
+            case 'ne':
+              return q.where(col, '=', f.value as string | number);
+            case 'gt':
+              return q.where(col, '>', f.value as string | number);
+            case 'gte':
+              return q.where(col, '>=', f.value as string | number);
+            case 'lt':
+              return q.where(col, '<', f.value as string | number);
+            case 'lte':
+              return q.where(col, '<=', f.value as string | number);
+            case 'in':
+              return q.where(col, 'in', f.value as (string | number)[]);
+            case 'contains':
+              return q.where(sql`lower(${sql.ref(col)})`, 'like', sql<string>`${`%${escapeLike(String(f.value).toLowerCase())}%`} escape '\\'`);
+            case 'prefix':
+              // A range keeps the prefix search on the index, where LIKE would not.
+              return q.where(col, '>=', String(f.value)).where(col, '<', `${String(f.value)}\u{10FFFF}`);
+            case 'exists':
+              return q;
+          }
+        })
+        .$if(negate, (q) => q.where(`v.${f.column}`, '=', f.value as string | number));
+    if (f.op === 'ne') query = query.where('p.id', 'not in', matching(true));
+    else if (f.op === 'exists' && f.value === false) query = query.where('p.id', 'not in', matching(false));
+    else query = query.where('p.id', 'in', matching(false));
+  }
+
+  if (!sort) {
+    if (after) query = query.where('p.id', '>', after.id);
+    const rows = await query.select(['p.id', 'p.created_at', 'p.updated_at']).orderBy('p.id').limit(limit).execute();
+    return rows.map((row) => ({ row, sortValue: null }));
+  }
+
+  // The sort value: the first item of the property's value; profiles without one sort last.
+  let sorted = query
+    .leftJoin('profile_values as s', (j) =>
+      j.onRef('s.workspace_id', '=', 'p.workspace_id').onRef('s.profile_id', '=', 'p.id').on('s.property_id', '=', sort.property_id).on('s.position', '=', 0),
+    )
+    .select(['p.id', 'p.created_at', 'p.updated_at', `s.${sort.column} as sort_value`]);
+  const col = `s.${sort.column}` as const;
+  if (after) {
+    const cmp = sort.desc ? '<' : '>';
+    sorted = sorted.where((eb) =>
+      after.value === null
+        ? eb.and([eb(col, 'is', null), eb('p.id', '>', after.id)])
+        : eb.or([eb(col, cmp, after.value), eb.and([eb(col, '=', after.value), eb('p.id', '>', after.id)]), eb(col, 'is', null)]),
+    );
+  }
+  const rows = await sorted
+    .orderBy(sql`case when ${sql.ref(col)} is null then 1 else 0 end`)
+    .orderBy(col, sort.desc ? 'desc' : 'asc')
+    .orderBy('p.id')
+    .limit(limit)
+    .execute();
+  return rows.map(({ sort_value, ...row }) => ({ row, sortValue: sort_value as string | number | null }));
+}

@@ -1,0 +1,144 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { errors, pageOf } from '../../http/common.schemas.ts';
+import { WorkspaceParams } from '../../http/workspace-scope.ts';
+import { AppError, type ErrorDetail, validationFailed } from '../../shared/errors.ts';
+import { hasScope } from '../auth/auth.ts';
+import type { FilterOp } from './profiles.repository.ts';
+import { MAX_BATCH_RECORDS, type ProfileService, type SearchQuery } from './profiles.service.ts';
+import { BatchResultSchema, ProfileBatchBody, ProfileCreateBody, ProfileId, ProfileSchema, ProfileWriteBody } from './profiles.schemas.ts';
+
+const Params = Type.Object(WorkspaceParams);
+const IdParams = Type.Object({ ...WorkspaceParams, id: ProfileId });
+const tags = ['profiles'];
+const Profile = Type.Ref('Profile');
+const FILTER_OPS: FilterOp[] = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'contains', 'prefix', 'exists'];
+const FILTER_KEY = /^filter\[([^\]]+)\]\[([^\]]+)\]$/;
+
+const readOptions = (request: FastifyRequest, provenance = false) => ({ piiReadable: hasScope(request.principal, 'pii:read'), provenance });
+
+/** `filter[<property>][<op>]=value` pairs and `sort=a,-b` from the raw query string. */
+function parseSearch(query: Record<string, unknown>): Omit<SearchQuery, 'limit' | 'cursor'> {
+  const problems: ErrorDetail[] = [];
+  const filters: SearchQuery['filters'] = [];
+  for (const [key, raw] of Object.entries(query)) {
+    if (key === 'limit' || key === 'cursor' || key === 'sort') continue;
+    const match = FILTER_KEY.exec(key);
+    if (!match) {
+      problems.push({ field: key, problem: 'is not a known parameter; filters are filter[<property>][<op>]' });
+      continue;
+    }
+    const [, property, op] = match;
+    if (!FILTER_OPS.includes(op as FilterOp)) {
+      problems.push({ field: key, problem: 'names an unknown operator', allowed: FILTER_OPS });
+      continue;
+    }
+    for (const value of [raw].flat()) filters.push({ property, op: op as FilterOp, value: String(value) });
+  }
+  const sortParam = query.sort === undefined ? [] : String(query.sort).split(',').filter(Boolean);
+  if (sortParam.length > 1) problems.push({ field: 'sort', problem: 'takes one property' });
+  if (problems.length > 0) throw validationFailed(problems);
+  const sort = sortParam[0] && { property: sortParam[0].replace(/^-/, ''), desc: sortParam[0].startsWith('-') };
+  return { filters, ...(sort ? { sort } : {}) };
+}
+
+export async function profileRoutes(app: FastifyInstance, { profiles }: { profiles: ProfileService }) {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  r.get('/profiles', {
+    config: { auth: 'profiles:read' },
+    schema: {
+      tags,
+      summary: 'Search profiles',
+      description:
+        'filter[<property>][<op>]=value with op eq ne gt gte lt lte in (comma-separated) contains prefix exists (true/false); several filters are ANDed. sort=<property> or -<property>. Values are typed by the property definition.',
+      params: Params,
+      querystring: Type.Object(
+        {
+          sort: Type.Optional(Type.String({ maxLength: 121 })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+          cursor: Type.Optional(Type.String()),
+        },
+        // filter[...] keys vary by workspace; parseSearch checks every other key.
+        { additionalProperties: true },
+      ),
+      response: { 200: pageOf(Profile), ...errors() },
+    },
+    handler: async (request) => {
+      const { limit = 100, cursor } = request.query;
+      return profiles.search(request.workspace.id, { ...parseSearch(request.query), limit, cursor }, readOptions(request));
+    },
+  });
+
+  r.post('/profiles', {
+    config: { auth: 'profiles:write' },
+    schema: { tags, summary: 'Create a profile', params: Params, body: ProfileCreateBody, response: { 201: Profile, ...errors(409, 413, 415) } },
+    handler: async (request, reply) => {
+      const profile = await profiles.create(request.workspace.id, request.body, readOptions(request));
+      return reply.code(201).header('location', `/v1/workspaces/${request.workspace.id}/profiles/${profile.id}`).send(profile);
+    },
+  });
+
+  r.post('/profiles/batch', {
+    config: { auth: 'profiles:write' },
+    schema: {
+      tags,
+      summary: `Upsert up to ${MAX_BATCH_RECORDS} records`,
+      description: 'Records without an id are matched by identity. One bad record never sinks the rest; results come in input order.',
+      params: Params,
+      body: ProfileBatchBody,
+      response: { 200: Type.Object({ results: Type.Array(BatchResultSchema) }), ...errors(413, 415) },
+    },
+    handler: async (request) => {
+      if (request.body.inputs.length > MAX_BATCH_RECORDS) {
+        throw new AppError('PAYLOAD_TOO_LARGE', `A batch holds at most ${MAX_BATCH_RECORDS} records; this one has ${request.body.inputs.length}.`);
+      }
+      return { results: await profiles.batch(request.workspace.id, request.body.inputs) };
+    },
+  });
+
+  r.get('/profiles/:id', {
+    config: { auth: 'profiles:read' },
+    schema: {
+      tags,
+      summary: 'Get a profile (a merged-away id answers with the surviving profile)',
+      params: IdParams,
+      querystring: Type.Object({ include: Type.Optional(Type.Enum(['provenance'])) }, { additionalProperties: false }),
+      response: { 200: Profile, ...errors() },
+    },
+    handler: async (request) => profiles.get(request.workspace.id, request.params.id, readOptions(request, request.query.include === 'provenance')),
+  });
+
+  r.put('/profiles/:id', {
+    config: { auth: 'profiles:write' },
+    schema: { tags, summary: 'Create or replace a profile', params: IdParams, body: ProfileWriteBody, response: { 200: Profile, 201: Profile, ...errors(409, 413, 415) } },
+    handler: async (request, reply) => {
+      const { profile, created } = await profiles.replace(request.workspace.id, request.params.id, request.body.properties, readOptions(request));
+      return reply.code(created ? 201 : 200).send(profile);
+    },
+  });
+
+  r.patch('/profiles/:id', {
+    config: { auth: 'profiles:write' },
+    schema: {
+      tags,
+      summary: "Merge values into a profile by each property's merge function",
+      params: IdParams,
+      body: ProfileWriteBody,
+      response: { 200: Profile, ...errors(409, 413, 415) },
+    },
+    handler: async (request) => profiles.merge(request.workspace.id, request.params.id, request.body.properties, readOptions(request)),
+  });
+
+  r.delete('/profiles/:id', {
+    config: { auth: 'profiles:write' },
+    schema: { tags, summary: 'Erase a profile and its identity keys', params: IdParams, response: { 204: Type.Null(), ...errors() } },
+    handler: async (request, reply) => {
+      await profiles.remove(request.workspace.id, request.params.id);
+      return reply.code(204).send(null);
+    },
+  });
+}
+
+export const profileSchemas = [ProfileSchema];

@@ -1,0 +1,443 @@
+// Profiles whose values obey their property definitions: writes checked per type, merged per
+// merge function, identities resolved and merged, searches on indexed values. Knows nothing of HTTP.
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { isUniqueViolation } from '../../db/db-errors.ts';
+import type { Database } from '../../db/schema.ts';
+import { type Clock, isoNow } from '../../shared/clock.ts';
+import { AppError, type ErrorDetail, validationFailed } from '../../shared/errors.ts';
+import type { IdGenerator } from '../../shared/ids.ts';
+import { decodeCursor, encodeCursor, type Page } from '../../shared/pagination.ts';
+import { rowToProperty } from '../properties/properties.repository.ts';
+import type { Property } from '../properties/property.ts';
+import { mergeValue, type IncomingValue, type Profile, type StoredValue } from './profile.ts';
+import * as repo from './profiles.repository.ts';
+import type { FilterOp, ProfileRow, ValueFilter, ValueRow } from './profiles.repository.ts';
+import { checkValue } from './values.ts';
+
+type Conn = Kysely<Database> | Transaction<Database>;
+
+export const MAX_BATCH_RECORDS = 1000;
+/** Search sees the first this-many characters of a text value. */
+const INDEXED_CHARS = 512;
+const MASK = '***';
+
+export interface ProfileRecord {
+  id?: string;
+  properties: Record<string, unknown>;
+  source?: string;
+  timestamp?: string;
+}
+
+export type RecordResult =
+  | { index: number; status: 'created' | 'updated' | 'merged'; id: string }
+  | { index: number; status: 'rejected'; errors: ErrorDetail[] };
+
+export interface ReadOptions {
+  provenance?: boolean;
+  /** false: PII values come back as "***". */
+  piiReadable: boolean;
+}
+
+export interface SearchQuery {
+  filters: { property: string; op: FilterOp; value: string }[];
+  sort?: { property: string; desc: boolean };
+  limit: number;
+  cursor?: string;
+}
+
+export type ProfileService = ReturnType<typeof createProfileService>;
+
+export function createProfileService({ db, clock, ids }: { db: Kysely<Database>; clock: Clock; ids: Pick<IdGenerator, 'uid'> }) {
+  async function definitions(conn: Conn, workspaceId: number, by: { names?: string[]; ids?: number[] }): Promise<Property[]> {
+    let query = conn.selectFrom('properties').selectAll().where('workspace_id', '=', workspaceId);
+    if (by.names) query = query.where('name_key', 'in', by.names.length ? by.names.map((n) => n.toLowerCase()) : ['']);
+    if (by.ids) query = query.where('id', 'in', by.ids.length ? by.ids : [-1]);
+    return (await query.execute()).map(rowToProperty);
+  }
+
+  /** Checks every value of a write against its definition; lists every problem at once. */
+  function checkWrite(defs: Property[], values: Record<string, unknown>, prefix: string): { checked: Map<Property, unknown>; problems: ErrorDetail[] } {
+    const byName = new Map(defs.map((d) => [d.name.toLowerCase(), d]));
+    const checked = new Map<Property, unknown>();
+    const problems: ErrorDetail[] = [];
+    for (const [name, value] of Object.entries(values)) {
+      const field = `${prefix}.${name}`;
+      const def = byName.get(name.toLowerCase());
+      if (!def) problems.push({ field, problem: 'is not a property of this workspace' });
+      else if (def.archived) problems.push({ field, problem: 'is archived' });
+      else if (checked.has(def)) problems.push({ field, problem: `names ${def.name} again` });
+      else {
+        const result = checkValue(def, value);
+        if (result.ok) checked.set(def, result.value);
+        else problems.push(result.allowed ? { field, problem: result.problem, allowed: result.allowed } : { field, problem: result.problem });
+      }
+    }
+    return { checked, problems };
+  }
+
+  /** The searchable form of one item: text (cut for the index) or number. */
+  function indexed(def: Property, item: unknown): Pick<ValueRow, 'v_text' | 'v_num'> {
+    if (def.data_type === 'json') return { v_text: null, v_num: null };
+    if (typeof item === 'number') return { v_text: null, v_num: item };
+    return { v_text: String(item).slice(0, INDEXED_CHARS), v_num: null };
+  }
+
+  function encode(def: Property, value: unknown, meta: { source: string | null; written_at: string }): Omit<ValueRow, 'profile_id' | 'property_id'>[] {
+    if (value === null) return [];
+    const items = def.multi_valued && def.data_type !== 'json' ? (value as unknown[]) : [value];
+    // A multi-valued json value is one JSON array: stored whole.
+    return items.map((item, position) => ({ position, ...indexed(def, item), v_json: JSON.stringify(item), ...meta }));
+  }
+
+  function decode(def: Property, rows: ValueRow[]): unknown {
+    const items = rows.map((r) => JSON.parse(r.v_json) as unknown);
+    return def.multi_valued && def.data_type !== 'json' ? items : items[0];
+  }
+
+  /** The key an identity or unique value holds in profile_keys. */
+  function keyOf(def: Property, value: unknown): string {
+    return typeof value === 'number' ? String(value) : String(value).slice(0, INDEXED_CHARS);
+  }
+
+  const isKeyed = (def: Property) => def.unique || def.identity.role !== 'none';
+
+  /** Stored values of one profile, by property id. */
+  function group(rows: ValueRow[]): Map<number, ValueRow[]> {
+    const byProperty = new Map<number, ValueRow[]>();
+    for (const r of rows) byProperty.set(r.property_id, [...(byProperty.get(r.property_id) ?? []), r]);
+    return byProperty;
+  }
+
+  async function present(conn: Conn, workspaceId: number, row: ProfileRow, opts: ReadOptions): Promise<Profile> {
+    const rows = await repo.loadValues(conn, workspaceId, [row.id]);
+    const byProperty = group(rows);
+    const defs = await definitions(conn, workspaceId, { ids: [...byProperty.keys()] });
+    const profile: Profile = { id: row.id, properties: {}, identities: {}, created_at: row.created_at, updated_at: row.updated_at };
+    if (opts.provenance) profile.provenance = {};
+    for (const def of defs.sort((a, b) => a.name.localeCompare(b.name))) {
+      if (def.archived) continue; // archived properties are hidden from profile reads
+      const valueRows = byProperty.get(def.id) ?? [];
+      const value = def.pii && !opts.piiReadable ? MASK : decode(def, valueRows);
+      profile.properties[def.name] = value;
+      if (def.identity.role !== 'none') profile.identities[def.name] = value;
+      if (profile.provenance) profile.provenance[def.name] = { source: valueRows[0].source, updated_at: valueRows[0].written_at };
+    }
+    return profile;
+  }
+
+  async function sourcePriorities(conn: Conn, workspaceId: number): Promise<Map<string, number>> {
+    const rows = await conn.selectFrom('sources').select(['name', 'priority']).where('workspace_id', '=', workspaceId).execute();
+    return new Map(rows.map((r) => [r.name, r.priority]));
+  }
+
+  /**
+   * Writes checked values into a profile. `replace` clears every value not given; `merge`
+   * combines each with the stored one by its merge function. Identity and unique values are
+   * claimed in profile_keys, whose primary key refuses a value another profile holds.
+   */
+  async function applyValues(
+    trx: Transaction<Database>,
+    workspaceId: number,
+    profileId: string,
+    checked: Map<Property, unknown>,
+    mode: 'replace' | 'merge',
+    meta: { source: string | null; written_at: string; dated: boolean; priorities: ReadonlyMap<string, number> },
+  ): Promise<void> {
+    const stored = group(await repo.loadValues(trx, workspaceId, [profileId]));
+    if (mode === 'replace') {
+      const kept = new Set([...checked.keys()].map((d) => d.id));
+      for (const propertyId of stored.keys()) {
+        if (kept.has(propertyId)) continue;
+        await repo.writeValue(trx, workspaceId, profileId, propertyId, []);
+        await repo.writeKeys(trx, workspaceId, profileId, propertyId, []);
+      }
+    }
+    for (const [def, value] of checked) {
+      const rows = stored.get(def.id);
+      const before: StoredValue | undefined = rows && { value: decode(def, rows), source: rows[0].source, written_at: rows[0].written_at };
+      const incoming: IncomingValue = { value, source: meta.source, written_at: meta.written_at, dated: meta.dated };
+      const next = mode === 'replace' ? value : mergeValue(def.merge_function, before, incoming, meta.priorities);
+      if (next === undefined) continue;
+      await repo.writeValue(trx, workspaceId, profileId, def.id, encode(def, next, { source: meta.source, written_at: meta.written_at }));
+      if (isKeyed(def)) await repo.writeKeys(trx, workspaceId, profileId, def.id, next === null ? [] : [keyOf(def, next)]);
+    }
+  }
+
+  /** Turns a unique violation on profile_keys into a clear 409 naming the values. */
+  async function claimFailed(conn: Conn, workspaceId: number, profileId: string, checked: Map<Property, unknown>): Promise<AppError> {
+    const keyed = [...checked].filter(([def, v]) => isKeyed(def) && v !== null);
+    const owners = await repo.findKeyOwners(conn, workspaceId, keyed.map(([def, v]) => ({ property_id: def.id, value_key: keyOf(def, v) })));
+    const details = owners
+      .filter((o) => o.profile_id !== profileId)
+      .map((o) => {
+        const def = keyed.find(([d]) => d.id === o.property_id)![0];
+        return { field: `properties.${def.name}`, problem: `is already held by profile ${o.profile_id}` };
+      });
+    return new AppError('CONFLICT', 'Some values are unique and another profile holds them.', details);
+  }
+
+  async function mustFind(conn: Conn, workspaceId: number, id: string): Promise<ProfileRow> {
+    const row = await repo.findProfile(conn, workspaceId, id);
+    if (!row) throw new AppError('NOT_FOUND', `Profile "${id}" not found.`);
+    return row;
+  }
+
+  /** One write of one profile by id, in its own transaction. */
+  async function writeOne(
+    workspaceId: number,
+    id: string,
+    values: Record<string, unknown>,
+    mode: 'replace' | 'merge',
+    opts: { create: 'allow' | 'forbid' | 'require' } & ReadOptions,
+  ): Promise<{ profile: Profile; created: boolean }> {
+    const defs = await definitions(db, workspaceId, { names: Object.keys(values) });
+    const { checked, problems } = checkWrite(defs, values, 'properties');
+    if (problems.length > 0) throw validationFailed(problems);
+    const at = isoNow(clock);
+    try {
+      return await db.transaction().execute(async (trx) => {
+        let row = await repo.findProfile(trx, workspaceId, id);
+        if (row && opts.create === 'require') throw new AppError('ALREADY_EXISTS', `Profile "${id}" already exists.`, [{ field: 'id', problem: 'is taken' }]);
+        if (!row && opts.create === 'forbid') throw new AppError('NOT_FOUND', `Profile "${id}" not found.`);
+        const created = !row;
+        if (!row) {
+          row = { id, created_at: at, updated_at: at };
+          await repo.insertProfile(trx, workspaceId, row);
+        } else {
+          await repo.touchProfile(trx, workspaceId, row.id, at);
+        }
+        await applyValues(trx, workspaceId, row.id, checked, mode, { source: null, written_at: at, dated: false, priorities: new Map() });
+        return { profile: await present(trx, workspaceId, { ...row, updated_at: at }, opts), created };
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        const existing = await repo.findProfile(db, workspaceId, id);
+        if (!existing && opts.create !== 'forbid') throw await claimFailed(db, workspaceId, id, checked);
+        if (existing?.id === id && opts.create === 'require') throw new AppError('ALREADY_EXISTS', `Profile "${id}" already exists.`, [{ field: 'id', problem: 'is taken' }]);
+        throw await claimFailed(db, workspaceId, existing?.id ?? id, checked);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * The profiles a record's identities point to: every profile its primary identities match;
+   * when none matches, the profile of the first secondary identity (by priority) that matches.
+   */
+  async function resolveIdentity(conn: Conn, workspaceId: number, checked: Map<Property, unknown>): Promise<string[]> {
+    const identities = [...checked]
+      .filter(([def, v]) => def.identity.role !== 'none' && v !== null)
+      .sort(([a], [b]) => (a.identity.role === b.identity.role ? (a.identity.priority ?? 1) - (b.identity.priority ?? 1) : a.identity.role === 'primary' ? -1 : 1));
+    if (identities.length === 0) return [];
+    const owners = await repo.findKeyOwners(conn, workspaceId, identities.map(([def, v]) => ({ property_id: def.id, value_key: keyOf(def, v) })));
+    const ownerOf = (def: Property, v: unknown) => owners.find((o) => o.property_id === def.id && o.value_key === keyOf(def, v))?.profile_id;
+    const primaries = [...new Set(identities.filter(([d]) => d.identity.role === 'primary').map(([d, v]) => ownerOf(d, v)).filter((id) => id !== undefined))];
+    if (primaries.length > 0) return primaries;
+    for (const [def, v] of identities) {
+      const owner = ownerOf(def, v);
+      if (owner !== undefined) return [owner];
+    }
+    return [];
+  }
+
+  /** Folds `others` into `survivor`: values combined by each property's merge function. */
+  async function mergeProfiles(trx: Transaction<Database>, workspaceId: number, survivor: string, others: string[], priorities: ReadonlyMap<string, number>): Promise<void> {
+    for (const other of others) {
+      const rows = group(await repo.loadValues(trx, workspaceId, [other]));
+      const defs = await definitions(trx, workspaceId, { ids: [...rows.keys()] });
+      await repo.mergeInto(trx, workspaceId, other, survivor);
+      for (const def of defs) {
+        const valueRows = rows.get(def.id)!;
+        const value = decode(def, valueRows);
+        // Each value keeps its own provenance, so timestamps and priorities still decide.
+        await applyValues(trx, workspaceId, survivor, new Map([[def, value]]), 'merge', {
+          source: valueRows[0].source,
+          written_at: valueRows[0].written_at,
+          dated: true,
+          priorities,
+        });
+      }
+    }
+  }
+
+  async function upsertRecord(
+    trx: Transaction<Database>,
+    workspaceId: number,
+    record: ProfileRecord,
+    checked: Map<Property, unknown>,
+    priorities: ReadonlyMap<string, number>,
+  ): Promise<{ status: 'created' | 'updated' | 'merged'; id: string }> {
+    const at = isoNow(clock);
+    const meta = { source: record.source ?? null, written_at: record.timestamp ? new Date(record.timestamp).toISOString() : at, dated: record.timestamp !== undefined, priorities };
+    let status: 'created' | 'updated' | 'merged' = 'updated';
+    let id: string;
+    if (record.id !== undefined) {
+      const row = await repo.findProfile(trx, workspaceId, record.id);
+      id = row?.id ?? record.id;
+      if (!row) {
+        await repo.insertProfile(trx, workspaceId, { id, created_at: at, updated_at: at });
+        status = 'created';
+      }
+    } else {
+      const matches = await repo.findProfiles(trx, workspaceId, await resolveIdentity(trx, workspaceId, checked));
+      if (matches.length === 0) {
+        id = ids.uid();
+        await repo.insertProfile(trx, workspaceId, { id, created_at: at, updated_at: at });
+        status = 'created';
+      } else {
+        // The oldest profile survives; ties go to the smaller id.
+        const [survivor, ...others] = matches.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
+        id = survivor.id;
+        if (others.length > 0) {
+          await mergeProfiles(trx, workspaceId, id, others.map((o) => o.id), priorities);
+          status = 'merged';
+        }
+      }
+    }
+    await repo.touchProfile(trx, workspaceId, id, at);
+    await applyValues(trx, workspaceId, id, checked, 'merge', meta);
+    return { status, id };
+  }
+
+  return {
+    async get(workspaceId: number, id: string, opts: ReadOptions): Promise<Profile> {
+      return present(db, workspaceId, await mustFind(db, workspaceId, id), opts);
+    },
+
+    /** POST: a new profile; the id is generated when absent. */
+    async create(workspaceId: number, input: { id?: string; properties: Record<string, unknown> }, opts: ReadOptions): Promise<Profile> {
+      return (await writeOne(workspaceId, input.id ?? ids.uid(), input.properties, 'replace', { ...opts, create: 'require' })).profile;
+    },
+
+    /** PUT: creates the profile or replaces every value it holds. */
+    replace(workspaceId: number, id: string, values: Record<string, unknown>, opts: ReadOptions) {
+      return writeOne(workspaceId, id, values, 'replace', { ...opts, create: 'allow' });
+    },
+
+    /** PATCH: each value merged with the stored one by its property's merge function. */
+    async merge(workspaceId: number, id: string, values: Record<string, unknown>, opts: ReadOptions): Promise<Profile> {
+      const row = await mustFind(db, workspaceId, id);
+      return (await writeOne(workspaceId, row.id, values, 'merge', { ...opts, create: 'forbid' })).profile;
+    },
+
+    /** Erases the profile, its identity keys and its aliases. */
+    async remove(workspaceId: number, id: string): Promise<void> {
+      const row = await mustFind(db, workspaceId, id);
+      await db.transaction().execute((trx) => repo.deleteProfile(trx, workspaceId, row.id));
+    },
+
+    /**
+     * Upserts records in input order. A bad record is rejected with its reasons and never sinks
+     * the rest; each record is written whole or not at all (a savepoint each), and the batch is
+     * committed before it is answered.
+     */
+    async batch(workspaceId: number, records: ProfileRecord[]): Promise<RecordResult[]> {
+      const names = [...new Set(records.flatMap((r) => Object.keys(r.properties)))];
+      const [defs, priorities] = await Promise.all([definitions(db, workspaceId, { names }), sourcePriorities(db, workspaceId)]);
+      const results: RecordResult[] = [];
+      const valid: { index: number; record: ProfileRecord; checked: Map<Property, unknown> }[] = [];
+      records.forEach((record, index) => {
+        const { checked, problems } = checkWrite(defs, record.properties, 'properties');
+        if (record.source !== undefined && !priorities.has(record.source)) problems.push({ field: 'source', problem: `no data source "${record.source}" in this workspace` });
+        if (problems.length > 0) results[index] = { index, status: 'rejected', errors: problems };
+        else valid.push({ index, record, checked });
+      });
+
+      await db.transaction().execute(async (trx) => {
+        for (const { index, record, checked } of valid) {
+          // A unique violation means another writer claimed an identity first: resolve again.
+          for (let attempt = 0; ; attempt++) {
+            await sql`savepoint record`.execute(trx);
+            try {
+              const done = await upsertRecord(trx, workspaceId, record, checked, priorities);
+              await sql`release savepoint record`.execute(trx);
+              results[index] = { index, ...done };
+              break;
+            } catch (error) {
+              await sql`rollback to savepoint record`.execute(trx);
+              await sql`release savepoint record`.execute(trx);
+              if (!isUniqueViolation(error)) throw error;
+              if (attempt >= 2) {
+                const conflict = await claimFailed(trx, workspaceId, record.id ?? '', checked);
+                results[index] = { index, status: 'rejected', errors: conflict.details.length ? conflict.details : [{ field: 'properties', problem: conflict.message }] };
+                break;
+              }
+            }
+          }
+        }
+      });
+      return results;
+    },
+
+    /** Filtered, sorted, cursor-paged profiles; every filter is typed by its property. */
+    async search(workspaceId: number, query: SearchQuery, opts: ReadOptions): Promise<Page<Profile>> {
+      const names = [...query.filters.map((f) => f.property), ...(query.sort ? [query.sort.property] : [])];
+      const defs = await definitions(db, workspaceId, { names });
+      const byName = new Map(defs.filter((d) => !d.archived).map((d) => [d.name.toLowerCase(), d]));
+      const problems: ErrorDetail[] = [];
+      const filters: ValueFilter[] = [];
+      for (const f of query.filters) {
+        const field = `filter[${f.property}][${f.op}]`;
+        const def = byName.get(f.property.toLowerCase());
+        if (!def) {
+          problems.push({ field, problem: 'names no property of this workspace' });
+          continue;
+        }
+        const typed = typedFilterValue(def, f.op, f.value);
+        if ('problem' in typed) problems.push({ field, problem: typed.problem, ...(typed.allowed ? { allowed: typed.allowed } : {}) });
+        else filters.push({ property_id: def.id, column: columnOf(def), op: f.op, value: typed.value });
+      }
+      const sortDef = query.sort && byName.get(query.sort.property.toLowerCase());
+      if (query.sort && !sortDef) problems.push({ field: 'sort', problem: `names no property of this workspace: ${query.sort.property}` });
+      else if (sortDef && (sortDef.data_type === 'json' || sortDef.pii)) problems.push({ field: 'sort', problem: `${sortDef.name} cannot be sorted by` });
+      if (problems.length > 0) throw validationFailed(problems);
+
+      const after = decodeCursor(query.cursor, 2) as [string | number | null, string] | undefined;
+      const sort = sortDef && query.sort ? { property_id: sortDef.id, column: columnOf(sortDef), desc: query.sort.desc } : undefined;
+      const rows = await repo.searchProfiles(db, workspaceId, filters, sort, query.limit + 1, after && { value: after[0], id: after[1] });
+      const page = rows.slice(0, query.limit);
+      const last = page[page.length - 1];
+      return {
+        data: await Promise.all(page.map(({ row }) => present(db, workspaceId, row, opts))),
+        next_cursor: rows.length > query.limit && last ? encodeCursor([last.sortValue, last.row.id]) : null,
+      };
+    },
+  };
+}
+
+const columnOf = (def: Property): 'v_text' | 'v_num' => (def.data_type === 'number' || def.data_type === 'integer' ? 'v_num' : 'v_text');
+
+const TEXT_OPS: FilterOp[] = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'contains', 'prefix', 'exists'];
+const NUMBER_OPS: FilterOp[] = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'exists'];
+const EQUALITY_OPS: FilterOp[] = ['eq', 'ne', 'in', 'exists'];
+
+/** A filter's text from the query string, in the stored form of its property's values. */
+export function typedFilterValue(def: Property, op: FilterOp, raw: string): { value: ValueFilter['value'] } | { problem: string; allowed?: unknown[] } {
+  const ops = def.data_type === 'json' || def.pii ? ['exists'] : def.data_type === 'boolean' || def.data_type === 'enum' ? EQUALITY_OPS : columnOf(def) === 'v_num' ? NUMBER_OPS : TEXT_OPS;
+  if (!ops.includes(op)) return { problem: `${op} does not apply to ${def.pii ? 'a PII property' : `data_type ${def.data_type}`}`, allowed: ops };
+  if (op === 'exists') {
+    if (raw !== 'true' && raw !== 'false') return { problem: 'must be true or false' };
+    return { value: raw === 'true' };
+  }
+  const one = (text: string): string | number | { problem: string; allowed?: unknown[] } => {
+    if (def.data_type === 'boolean') return text === 'true' || text === 'false' ? text : { problem: 'must be true or false' };
+    if (columnOf(def) === 'v_num') {
+      const n = Number(text);
+      if (text.trim() === '' || !Number.isFinite(n)) return { problem: 'must be a number' };
+      return n;
+    }
+    if (op === 'contains' || op === 'prefix') return text;
+    const probe: Property = { ...def, multi_valued: false, validation: null };
+    const checked = checkValue(probe, text);
+    if (!checked.ok) return checked.allowed ? { problem: checked.problem, allowed: checked.allowed } : { problem: checked.problem };
+    return String(checked.value).slice(0, INDEXED_CHARS);
+  };
+  if (op === 'in') {
+    const values = raw.split(',').map(one);
+    const bad = values.find((v) => typeof v === 'object');
+    if (bad) return bad as { problem: string };
+    return { value: values as (string | number)[] };
+  }
+  const value = one(raw);
+  return typeof value === 'object' ? value : { value };
+}
