@@ -19,6 +19,7 @@ import { createValidatorCompiler } from './http/validation.ts';
 import { createApiKeyService } from './modules/api-keys/api-keys.service.ts';
 import { jobRoutes } from './modules/jobs/jobs.routes.ts';
 import { createJobService } from './modules/jobs/jobs.service.ts';
+import { createJobRunner, type JobRunner } from './modules/jobs/job-runner.ts';
 import { propertyRoutes, propertySchemas } from './modules/properties/properties.routes.ts';
 import { createPropertyService } from './modules/properties/properties.service.ts';
 import { tenantRoutes } from './modules/tenants/tenants.routes.ts';
@@ -40,6 +41,8 @@ export interface AppDeps {
   clock?: Clock;
   ids?: IdGenerator;
   logger?: FastifyServerOptions['logger'];
+  /** false: background jobs are not run by this app (tests drive them by hand). */
+  runJobs?: boolean;
 }
 
 export function createServices({ db, config, clock = systemClock, ids = randomIds }: AppDeps) {
@@ -55,7 +58,7 @@ export function createServices({ db, config, clock = systemClock, ids = randomId
 
 export type Services = ReturnType<typeof createServices>;
 
-export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; services: Services; operatorToken?: string }> {
+export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; services: Services; jobRunner: JobRunner; operatorToken?: string }> {
   const ids = deps.ids ?? randomIds;
   const services = createServices(deps);
   const operatorToken = await services.apiKeys.ensureOperatorToken(deps.config.adminToken);
@@ -146,6 +149,13 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   await app.register(ocambaSurface, { ...surfaceDeps, prefix: '/ocamba' });
   await app.register(lineworksSurface, { ...surfaceDeps, prefix: '/lineworks' });
 
-  return { app, services, operatorToken };
+  // Background jobs run in every server; leases keep two from running the same one.
+  const jobRunner = createJobRunner({ db: deps.db, clock, onError: (error) => app.log.error({ err: error }, 'background job failed') });
+  if (deps.runJobs !== false) {
+    app.addHook('onReady', async () => jobRunner.start());
+    app.addHook('onClose', async () => jobRunner.stop());
+  }
+
+  return { app, services, jobRunner, operatorToken };
 }
 

@@ -94,6 +94,7 @@ export interface JobsTable {
   progress_done: number;
   progress_total: number;
   payload: string;
+  lease_until: string | null;
   created_at: string;
   updated_at: string;
 }

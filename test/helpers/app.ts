@@ -2,6 +2,7 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import assert from 'node:assert/strict';
 import { buildApp, type Services } from '../../src/app.ts';
+import type { JobRunner } from '../../src/modules/jobs/job-runner.ts';
 import { createDb } from '../../src/db/create-db.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import type { Kysely } from 'kysely';
@@ -24,6 +25,8 @@ export interface TestApp {
   app: FastifyInstance;
   db: Kysely<Database>;
   services: Services;
+  /** Background jobs; tests drive them with drain() or stepOnce(). */
+  jobRunner: JobRunner;
   request(options: InjectOptions & { token?: string | null }): Promise<Response>;
   close(): Promise<void>;
 }
@@ -35,9 +38,10 @@ export async function createTestApp(
   const database = await dialect.fresh();
   const { db } = createDb(database.url);
   await migrateToLatest(db);
-  const { app, services } = await buildApp({
+  const { app, services, jobRunner } = await buildApp({
     db,
     clock: options.clock,
+    runJobs: false,
     config: {
       ...loadConfig({}),
       bodyLimit: options.bodyLimit ?? 1_048_576,
@@ -51,6 +55,7 @@ export async function createTestApp(
     app,
     db,
     services,
+    jobRunner,
     async request({ token = OPERATOR_TOKEN, headers, ...rest }) {
       const res = await app.inject({
         ...rest,

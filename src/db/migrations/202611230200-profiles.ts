@@ -44,6 +44,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex('profile_keys_profile_idx').on('profile_keys').columns(['workspace_id', 'profile_id']).execute();
 
+  // A background job is claimed by one server at a time, for a while; a lease that runs out
+  // (its server stopped) lets another server, or the restarted one, resume the job.
+  await db.schema.alterTable('jobs').addColumn('lease_until', 'text').execute();
+
   // Ids of profiles merged into another one.
   await db.schema
     .createTable('profile_aliases')
@@ -56,5 +60,6 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.alterTable('jobs').dropColumn('lease_until').execute();
   for (const table of ['profile_aliases', 'profile_keys', 'profile_values', 'profiles']) await db.schema.dropTable(table).execute();
 }

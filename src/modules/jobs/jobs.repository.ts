@@ -30,6 +30,7 @@ export async function insertJob(
       progress_done: job.progress.done,
       progress_total: job.progress.total,
       payload: JSON.stringify(job.payload),
+      lease_until: null,
       created_at: job.created_at,
       updated_at: job.updated_at,
     })
@@ -41,4 +42,43 @@ export async function insertJob(
 export async function findJob(db: Conn, workspaceId: number, id: string): Promise<Job | undefined> {
   const row = await db.selectFrom('jobs').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
   return row && rowToJob(row);
+}
+
+export interface ClaimedJob extends Job {
+  workspace_id: number;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * Takes the oldest job that is queued, or running under a lease that ran out, and leases it
+ * until `leaseUntil`. The conditional update makes two servers unable to take the same job.
+ */
+export async function claimJob(db: Kysely<Database>, now: string, leaseUntil: string): Promise<ClaimedJob | undefined> {
+  const candidate = await db
+    .selectFrom('jobs')
+    .selectAll()
+    .where('status', 'in', ['queued', 'running'])
+    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+    .orderBy('created_at')
+    .limit(1)
+    .executeTakeFirst();
+  if (!candidate) return undefined;
+  const claimed = await db
+    .updateTable('jobs')
+    .set({ status: 'running', lease_until: leaseUntil, updated_at: now })
+    .where('workspace_id', '=', candidate.workspace_id)
+    .where('id', '=', candidate.id)
+    .where((eb) => (candidate.lease_until === null ? eb('lease_until', 'is', null) : eb('lease_until', '=', candidate.lease_until)))
+    .returningAll()
+    .executeTakeFirst();
+  return claimed && { ...rowToJob(claimed), workspace_id: claimed.workspace_id, payload: JSON.parse(claimed.payload) };
+}
+
+export async function recordProgress(db: Conn, workspaceId: number, id: string, change: { done: number; status: Job['status']; at: string; leaseUntil: string | null }): Promise<void> {
+  await db
+    .updateTable('jobs')
+    .set({ progress_done: change.done, status: change.status, updated_at: change.at, lease_until: change.leaseUntil })
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .execute();
 }

@@ -229,3 +229,21 @@ export async function searchProfiles(
     .execute();
   return rows.map(({ sort_value, ...row }) => ({ row, sortValue: sort_value as string | number | null }));
 }
+
+/** Removes one property's values from up to `limit` profiles; returns how many profiles. */
+export async function purgeValues(trx: Transaction<Database>, workspaceId: number, propertyId: number, limit: number): Promise<number> {
+  const holders = await trx
+    .selectFrom('profile_values')
+    .select('profile_id')
+    .distinct()
+    .where('workspace_id', '=', workspaceId)
+    .where('property_id', '=', propertyId)
+    .limit(limit)
+    .execute();
+  if (holders.length === 0) return 0;
+  const ids = holders.map((h) => h.profile_id);
+  for (const table of ['profile_values', 'profile_keys'] as const) {
+    await trx.deleteFrom(table).where('workspace_id', '=', workspaceId).where('property_id', '=', propertyId).where('profile_id', 'in', ids).execute();
+  }
+  return ids.length;
+}

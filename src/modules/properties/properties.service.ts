@@ -29,6 +29,7 @@ import * as repo from './properties.repository.ts';
 import type { HistoryEntry, PropertyListFilter, PropertyRef, PropertySearch } from './properties.repository.ts';
 import { SYSTEM_PROPERTIES } from './system-properties.ts';
 import { sourcesMappingProperty } from '../sources/sources.repository.ts';
+import { countHolders } from '../profiles/profiles.repository.ts';
 
 /** Who acts, recorded in history. */
 export interface Actor {
@@ -179,6 +180,14 @@ export function createPropertyService({ db, clock, ids }: { db: Kysely<Database>
           problem: 'cannot be changed after creation',
         }));
         if (immutable.length > 0) throw new AppError('CONFLICT', 'Some fields cannot be changed.', immutable);
+        if (patch.data_type !== undefined && patch.data_type !== current.data_type) {
+          const holders = await countHolders(trx, workspaceId, current.id);
+          if (holders > 0) {
+            throw new AppError('CONFLICT', `data_type cannot change while ${holders} profile${holders === 1 ? ' holds' : 's hold'} values of "${current.name}".`, [
+              { field: 'data_type', problem: `${holders} profile${holders === 1 ? ' holds' : 's hold'} values` },
+            ]);
+          }
+        }
 
         const fields = normaliseAliases(applyPatch(fieldsOf(current), patch));
         const problems = checkDefinition(fields);
@@ -225,13 +234,12 @@ export function createPropertyService({ db, clock, ids }: { db: Kysely<Database>
           action: 'purged',
           changes: {},
         });
-        // No profile store holds values yet, so the purge has nothing left to do once the
-        // definition is gone: the job is recorded as done with nothing to remove.
+        // The definition is gone at once; the job runner removes its values in bounded batches.
         return insertJob(trx, workspaceId, {
           id: ids.jobId(),
           type: 'purge_property',
-          status: 'done',
-          progress: { done: 0, total: 0 },
+          status: 'queued',
+          progress: { done: 0, total: await countHolders(trx, workspaceId, current.id) },
           created_at: at,
           updated_at: at,
           payload: { property_id: current.id, name: current.name },

@@ -1,0 +1,95 @@
+// Runs background jobs (today: purging a deleted property's values) in bounded steps. Each step
+// is one transaction that removes a batch and records the progress, so a server that stops
+// mid-job loses nothing: its lease runs out and the job resumes where the progress says.
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+import { type Clock, isoNow } from '../../shared/clock.ts';
+import { purgeValues } from '../profiles/profiles.repository.ts';
+import { claimJob, recordProgress, type ClaimedJob } from './jobs.repository.ts';
+
+export interface JobRunnerOptions {
+  db: Kysely<Database>;
+  clock: Clock;
+  /** Profiles cleared per step. */
+  batchSize?: number;
+  /** How long a claimed job stays this server's without progress. */
+  leaseMs?: number;
+  /** Pause between polls when there is no work. */
+  idleMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+export type JobRunner = ReturnType<typeof createJobRunner>;
+
+export function createJobRunner({ db, clock, batchSize = 500, leaseMs = 30_000, idleMs = 1000, onError = () => {} }: JobRunnerOptions) {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let stopped = true;
+
+  const lease = () => new Date(clock.now().getTime() + leaseMs).toISOString();
+
+  /** One bounded step of a job; true when the job is finished. */
+  async function step(job: ClaimedJob): Promise<boolean> {
+    const propertyId = Number(job.payload.property_id);
+    return db.transaction().execute(async (trx) => {
+      const cleared = await purgeValues(trx, job.workspace_id, propertyId, batchSize);
+      const done = Math.min(job.progress.total, job.progress.done + cleared);
+      const finished = cleared < batchSize;
+      await recordProgress(trx, job.workspace_id, job.id, {
+        done: finished ? job.progress.total : done,
+        status: finished ? 'done' : 'running',
+        at: isoNow(clock),
+        leaseUntil: finished ? null : lease(),
+      });
+      job.progress.done = done;
+      return finished;
+    });
+  }
+
+  /** Claims one job and runs it while `go()` holds; false when there was nothing to do. */
+  async function runOne(go: () => boolean): Promise<boolean> {
+    const job = await claimJob(db, isoNow(clock), lease());
+    if (!job) return false;
+    while (go() && !(await step(job)));
+    return true;
+  }
+
+  async function loop(): Promise<void> {
+    try {
+      while (!stopped && (await runOne(() => !stopped)));
+    } catch (error) {
+      onError(error);
+    }
+    running = undefined;
+    if (!stopped) timer = setTimeout(tick, idleMs);
+  }
+
+  function tick() {
+    timer = undefined;
+    running = loop();
+  }
+
+  return {
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      tick();
+    },
+    /** Stops polling and waits for the step under way. */
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      await running;
+    },
+    /** Runs every job there is now, to the end (tests and the CLI use it). */
+    async drain() {
+      while (await runOne(() => true));
+    },
+    /** Runs a single bounded step of the next job (tests use it to stop mid-job). */
+    async stepOnce(): Promise<boolean> {
+      const job = await claimJob(db, isoNow(clock), lease());
+      return job ? step(job) : false;
+    },
+  };
+}
