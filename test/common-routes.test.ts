@@ -30,6 +30,14 @@ const routes: RouteCase[] = [
   { method: 'GET', url: (f) => `${ws(f)}/sources/1`, scope: 'properties:read' },
   { method: 'PATCH', url: (f) => `${ws(f)}/sources/1`, scope: 'properties:write', payload: { priority: 2 } },
   { method: 'DELETE', url: (f) => `${ws(f)}/sources/1`, scope: 'properties:write' },
+  { method: 'POST', url: (f) => `${ws(f)}/sources/1/records`, scope: 'profiles:write', payload: { records: [{}] } },
+  { method: 'GET', url: (f) => `${ws(f)}/profiles`, scope: 'profiles:read' },
+  { method: 'POST', url: (f) => `${ws(f)}/profiles`, scope: 'profiles:write', payload: { properties: {} } },
+  { method: 'POST', url: (f) => `${ws(f)}/profiles/batch`, scope: 'profiles:write', payload: { inputs: [{ properties: {} }] } },
+  { method: 'GET', url: (f) => `${ws(f)}/profiles/fixture`, scope: 'profiles:read' },
+  { method: 'PUT', url: (f) => `${ws(f)}/profiles/fixture`, scope: 'profiles:write', payload: { properties: {} } },
+  { method: 'PATCH', url: (f) => `${ws(f)}/profiles/fixture`, scope: 'profiles:write', payload: { properties: {} } },
+  { method: 'DELETE', url: (f) => `${ws(f)}/profiles/fixture`, scope: 'profiles:write' },
 ];
 
 for (const dialect of dialects) runCommonRouteTests(dialect, routes);

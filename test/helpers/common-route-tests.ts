@@ -6,7 +6,7 @@ import type { TestDialect } from './dialects.ts';
 
 export interface Fixture {
   a: Tenancy;
-  /** A property, a job, a data source (id 1) and a spare key in tenant A's workspace. */
+  /** A property, a job, a data source (id 1), a profile (`fixture`) and a spare key in tenant A's workspace. */
   property: string;
   jobId: string;
   spareKeyId: string;
@@ -40,10 +40,12 @@ export function runCommonRouteTests(dialect: TestDialect, routes: RouteCase[]): 
       expectStatus(purge, 202);
       const source = await t.request({ method: 'POST', url: `/v1/workspaces/${a.workspaceId}/sources`, token: a.token, payload: { name: 'fixture_source' } });
       expectStatus(source, 201);
+      expectStatus(await t.request({ method: 'PUT', url: `/v1/workspaces/${a.workspaceId}/profiles/fixture`, token: a.token, payload: { properties: {} } }), 201);
       const spare = await a.key(['properties:read']);
       f = { a, property: 'fixture_prop', jobId: purge.body.job.id, spareKeyId: spare.id };
       for (const scope of new Set(routes.map((r) => r.scope))) {
-        const others = ALL_SCOPES.filter((s) => s !== scope && !(scope === 'properties:read' && s === 'properties:write'));
+        // Every other scope: a write scope does not imply its read scope.
+        const others = ALL_SCOPES.filter((s) => s !== scope);
         withoutScope.set(scope, (await a.key(others)).token);
       }
     });

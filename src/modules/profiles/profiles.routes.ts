@@ -5,6 +5,7 @@ import { errors, pageOf } from '../../http/common.schemas.ts';
 import { WorkspaceParams } from '../../http/workspace-scope.ts';
 import { AppError, type ErrorDetail, validationFailed } from '../../shared/errors.ts';
 import { hasScope } from '../auth/auth.ts';
+import type { SourceService } from '../sources/sources.service.ts';
 import type { FilterOp } from './profiles.repository.ts';
 import { MAX_BATCH_RECORDS, type ProfileService, type SearchQuery } from './profiles.service.ts';
 import { BatchResultSchema, ProfileBatchBody, ProfileCreateBody, ProfileId, ProfileSchema, ProfileWriteBody } from './profiles.schemas.ts';
@@ -43,8 +44,31 @@ function parseSearch(query: Record<string, unknown>): Omit<SearchQuery, 'limit' 
   return { filters, ...(sort ? { sort } : {}) };
 }
 
-export async function profileRoutes(app: FastifyInstance, { profiles }: { profiles: ProfileService }) {
+export async function profileRoutes(app: FastifyInstance, { profiles, sources }: { profiles: ProfileService; sources: SourceService }) {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  r.post('/sources/:id/records', {
+    config: { auth: 'profiles:write' },
+    schema: {
+      tags: ['sources'],
+      summary: `Ingest up to ${MAX_BATCH_RECORDS} raw JSON records through a source's mappings`,
+      description:
+        "Each mapped property is read at its input_path, else at its alternate_paths in order; a mandatory one missing rejects that record. Records are matched by identity; the source's priority and its mappings' merge functions apply.",
+      params: Type.Object({ ...WorkspaceParams, id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) }),
+      body: Type.Object(
+        { records: Type.Array(Type.Record(Type.String(), Type.Unknown()), { minItems: 1 }) },
+        { additionalProperties: false, examples: [{ records: [{ properties: { email: 'ana@example.com' }, otherIds: { customer_id: 'C-1' } }] }] },
+      ),
+      response: { 200: Type.Object({ results: Type.Array(BatchResultSchema) }), ...errors(413, 415) },
+    },
+    handler: async (request) => {
+      if (request.body.records.length > MAX_BATCH_RECORDS) {
+        throw new AppError('PAYLOAD_TOO_LARGE', `A request holds at most ${MAX_BATCH_RECORDS} records; this one has ${request.body.records.length}.`);
+      }
+      const source = await sources.get(request.workspace.id, request.params.id);
+      return { results: await profiles.ingest(request.workspace.id, source, request.body.records) };
+    },
+  });
 
   r.get('/profiles', {
     config: { auth: 'profiles:read' },

@@ -8,7 +8,8 @@ import { AppError, type ErrorDetail, validationFailed } from '../../shared/error
 import type { IdGenerator } from '../../shared/ids.ts';
 import { decodeCursor, encodeCursor, type Page } from '../../shared/pagination.ts';
 import { rowToProperty } from '../properties/properties.repository.ts';
-import type { Property } from '../properties/property.ts';
+import type { MergeFunction, Property } from '../properties/property.ts';
+import type { Source } from '../sources/source.ts';
 import { mergeValue, type IncomingValue, type Profile, type StoredValue } from './profile.ts';
 import * as repo from './profiles.repository.ts';
 import type { FilterOp, ProfileRow, ValueFilter, ValueRow } from './profiles.repository.ts';
@@ -141,7 +142,14 @@ export function createProfileService({ db, clock, ids }: { db: Kysely<Database>;
     profileId: string,
     checked: Map<Property, unknown>,
     mode: 'replace' | 'merge',
-    meta: { source: string | null; written_at: string; dated: boolean; priorities: ReadonlyMap<string, number> },
+    meta: {
+      source: string | null;
+      written_at: string;
+      dated: boolean;
+      priorities: ReadonlyMap<string, number>;
+      /** A source mapping's own merge function, by property id. */
+      mergeFunctions?: ReadonlyMap<number, MergeFunction>;
+    },
   ): Promise<void> {
     const stored = group(await repo.loadValues(trx, workspaceId, [profileId]));
     if (mode === 'replace') {
@@ -156,7 +164,8 @@ export function createProfileService({ db, clock, ids }: { db: Kysely<Database>;
       const rows = stored.get(def.id);
       const before: StoredValue | undefined = rows && { value: decode(def, rows), source: rows[0].source, written_at: rows[0].written_at };
       const incoming: IncomingValue = { value, source: meta.source, written_at: meta.written_at, dated: meta.dated };
-      const next = mode === 'replace' ? value : mergeValue(def.merge_function, before, incoming, meta.priorities);
+      const fn = meta.mergeFunctions?.get(def.id) ?? def.merge_function;
+      const next = mode === 'replace' ? value : mergeValue(fn, before, incoming, meta.priorities);
       if (next === undefined) continue;
       await repo.writeValue(trx, workspaceId, profileId, def.id, encode(def, next, { source: meta.source, written_at: meta.written_at }));
       if (isKeyed(def)) await repo.writeKeys(trx, workspaceId, profileId, def.id, next === null ? [] : [keyOf(def, next)]);
@@ -266,9 +275,16 @@ export function createProfileService({ db, clock, ids }: { db: Kysely<Database>;
     record: ProfileRecord,
     checked: Map<Property, unknown>,
     priorities: ReadonlyMap<string, number>,
+    mergeFunctions?: ReadonlyMap<number, MergeFunction>,
   ): Promise<{ status: 'created' | 'updated' | 'merged'; id: string }> {
     const at = isoNow(clock);
-    const meta = { source: record.source ?? null, written_at: record.timestamp ? new Date(record.timestamp).toISOString() : at, dated: record.timestamp !== undefined, priorities };
+    const meta = {
+      source: record.source ?? null,
+      written_at: record.timestamp ? new Date(record.timestamp).toISOString() : at,
+      dated: record.timestamp !== undefined,
+      priorities,
+      mergeFunctions,
+    };
     let status: 'created' | 'updated' | 'merged' = 'updated';
     let id: string;
     if (record.id !== undefined) {
@@ -299,6 +315,53 @@ export function createProfileService({ db, clock, ids }: { db: Kysely<Database>;
     return { status, id };
   }
 
+  /**
+   * Upserts records in input order. A bad record is rejected with its reasons and never sinks
+   * the rest; each record is written whole or not at all (a savepoint each), and the batch is
+   * committed before it is answered.
+   */
+  async function upsertAll(
+    workspaceId: number,
+    items: { record: ProfileRecord; mergeFunctions?: ReadonlyMap<number, MergeFunction>; rejected?: ErrorDetail[] }[],
+  ): Promise<RecordResult[]> {
+    const names = [...new Set(items.flatMap(({ record }) => Object.keys(record.properties)))];
+    const [defs, priorities] = await Promise.all([definitions(db, workspaceId, { names }), sourcePriorities(db, workspaceId)]);
+    const results: RecordResult[] = [];
+    const valid: { index: number; record: ProfileRecord; checked: Map<Property, unknown>; mergeFunctions?: ReadonlyMap<number, MergeFunction> }[] = [];
+    items.forEach(({ record, mergeFunctions, rejected = [] }, index) => {
+      const { checked, problems } = checkWrite(defs, record.properties, 'properties');
+      problems.unshift(...rejected);
+      if (record.source !== undefined && !priorities.has(record.source)) problems.push({ field: 'source', problem: `no data source "${record.source}" in this workspace` });
+      if (problems.length > 0) results[index] = { index, status: 'rejected', errors: problems };
+      else valid.push({ index, record, checked, mergeFunctions });
+    });
+
+    await db.transaction().execute(async (trx) => {
+      for (const { index, record, checked, mergeFunctions } of valid) {
+        // A unique violation means another writer claimed an identity first: resolve again.
+        for (let attempt = 0; ; attempt++) {
+          await sql`savepoint record`.execute(trx);
+          try {
+            const done = await upsertRecord(trx, workspaceId, record, checked, priorities, mergeFunctions);
+            await sql`release savepoint record`.execute(trx);
+            results[index] = { index, ...done };
+            break;
+          } catch (error) {
+            await sql`rollback to savepoint record`.execute(trx);
+            await sql`release savepoint record`.execute(trx);
+            if (!isUniqueViolation(error)) throw error;
+            if (attempt >= 2) {
+              const conflict = await claimFailed(trx, workspaceId, record.id ?? '', checked);
+              results[index] = { index, status: 'rejected', errors: conflict.details.length ? conflict.details : [{ field: 'properties', problem: conflict.message }] };
+              break;
+            }
+          }
+        }
+      }
+    });
+    return results;
+  }
+
   return {
     async get(workspaceId: number, id: string, opts: ReadOptions): Promise<Profile> {
       return present(db, workspaceId, await mustFind(db, workspaceId, id), opts);
@@ -326,47 +389,33 @@ export function createProfileService({ db, clock, ids }: { db: Kysely<Database>;
       await db.transaction().execute((trx) => repo.deleteProfile(trx, workspaceId, row.id));
     },
 
-    /**
-     * Upserts records in input order. A bad record is rejected with its reasons and never sinks
-     * the rest; each record is written whole or not at all (a savepoint each), and the batch is
-     * committed before it is answered.
-     */
-    async batch(workspaceId: number, records: ProfileRecord[]): Promise<RecordResult[]> {
-      const names = [...new Set(records.flatMap((r) => Object.keys(r.properties)))];
-      const [defs, priorities] = await Promise.all([definitions(db, workspaceId, { names }), sourcePriorities(db, workspaceId)]);
-      const results: RecordResult[] = [];
-      const valid: { index: number; record: ProfileRecord; checked: Map<Property, unknown> }[] = [];
-      records.forEach((record, index) => {
-        const { checked, problems } = checkWrite(defs, record.properties, 'properties');
-        if (record.source !== undefined && !priorities.has(record.source)) problems.push({ field: 'source', problem: `no data source "${record.source}" in this workspace` });
-        if (problems.length > 0) results[index] = { index, status: 'rejected', errors: problems };
-        else valid.push({ index, record, checked });
-      });
+    /** Upserts up to MAX_BATCH_RECORDS records; see upsertAll. */
+    batch(workspaceId: number, records: ProfileRecord[]): Promise<RecordResult[]> {
+      return upsertAll(workspaceId, records.map((record) => ({ record })));
+    },
 
-      await db.transaction().execute(async (trx) => {
-        for (const { index, record, checked } of valid) {
-          // A unique violation means another writer claimed an identity first: resolve again.
-          for (let attempt = 0; ; attempt++) {
-            await sql`savepoint record`.execute(trx);
-            try {
-              const done = await upsertRecord(trx, workspaceId, record, checked, priorities);
-              await sql`release savepoint record`.execute(trx);
-              results[index] = { index, ...done };
-              break;
-            } catch (error) {
-              await sql`rollback to savepoint record`.execute(trx);
-              await sql`release savepoint record`.execute(trx);
-              if (!isUniqueViolation(error)) throw error;
-              if (attempt >= 2) {
-                const conflict = await claimFailed(trx, workspaceId, record.id ?? '', checked);
-                results[index] = { index, status: 'rejected', errors: conflict.details.length ? conflict.details : [{ field: 'properties', problem: conflict.message }] };
-                break;
-              }
-            }
-          }
+    /**
+     * Ingests raw JSON records through a source's mappings: each property's value is read at
+     * its input path, else at its alternate paths in order; a mandatory one missing rejects
+     * the record. The source's priority and its mappings' merge functions apply.
+     */
+    async ingest(workspaceId: number, source: Source, raws: unknown[]): Promise<RecordResult[]> {
+      const defs = await definitions(db, workspaceId, { names: source.mappings.map((m) => m.property) });
+      const byName = new Map(defs.map((d) => [d.name, d]));
+      const mergeFunctions = new Map(
+        source.mappings.filter((m) => m.merge_function !== null && byName.has(m.property)).map((m) => [byName.get(m.property)!.id, m.merge_function!]),
+      );
+      const prepared = raws.map((raw) => {
+        const properties: Record<string, unknown> = {};
+        const missing: ErrorDetail[] = [];
+        for (const m of source.mappings) {
+          const value = [m.input_path, ...m.alternate_paths].map((path) => readPath(raw, path)).find((v) => v !== undefined);
+          if (value !== undefined) properties[m.property] = value;
+          else if (m.mandatory) missing.push({ field: m.input_path, problem: `is required by the mapping to ${m.property} (also tried: ${m.alternate_paths.join(', ') || 'no alternate path'})` });
         }
+        return { record: { properties, source: source.name }, mergeFunctions, rejected: missing };
       });
-      return results;
+      return upsertAll(workspaceId, prepared);
     },
 
     /** Filtered, sorted, cursor-paged profiles; every filter is typed by its property. */
@@ -440,4 +489,19 @@ export function typedFilterValue(def: Property, op: FilterOp, raw: string): { va
   }
   const value = one(raw);
   return typeof value === 'object' ? value : { value };
+}
+
+/** The value at a dot path such as `properties.customer_id` or `ids[0].value`; undefined when absent. */
+export function readPath(record: unknown, path: string): unknown {
+  let current: unknown = record;
+  for (const part of path.split('.')) {
+    const [, key, indexes] = /^([^[]+)((?:\[\d+\])*)$/.exec(part) ?? [];
+    if (key === undefined || current === null || typeof current !== 'object' || Array.isArray(current)) return undefined;
+    current = (current as Record<string, unknown>)[key];
+    for (const index of indexes.match(/\d+/g) ?? []) {
+      if (!Array.isArray(current)) return undefined;
+      current = current[Number(index)];
+    }
+  }
+  return current;
 }
