@@ -19,7 +19,11 @@ import { createValidatorCompiler } from './http/validation.ts';
 import { createApiKeyService } from './modules/api-keys/api-keys.service.ts';
 import { jobRoutes } from './modules/jobs/jobs.routes.ts';
 import { createJobService } from './modules/jobs/jobs.service.ts';
-import { createJobRunner, type JobRunner } from './modules/jobs/job-runner.ts';
+import { createJobRunner, type JobRunner, type JobStep } from './modules/jobs/job-runner.ts';
+import type { Job } from './modules/jobs/job.ts';
+import { purgeValues } from './modules/profiles/profiles.repository.ts';
+import { createValueCodec } from './modules/profiles/value-codec.ts';
+import { createPiiCipher } from './shared/pii-cipher.ts';
 import { propertyRoutes, propertySchemas } from './modules/properties/properties.routes.ts';
 import { createPropertyService } from './modules/properties/properties.service.ts';
 import { tenantRoutes } from './modules/tenants/tenants.routes.ts';
@@ -37,7 +41,7 @@ import { type IdGenerator, randomIds } from './shared/ids.ts';
 
 export interface AppDeps {
   db: Kysely<Database>;
-  config: Pick<Config, 'bodyLimit' | 'propertyLimit' | 'adminToken' | 'redisUrl' | 'ocamba' | 'hcl' | 'lineworks'>;
+  config: Pick<Config, 'bodyLimit' | 'propertyLimit' | 'adminToken' | 'redisUrl' | 'encryptionKey' | 'ocamba' | 'hcl' | 'lineworks'>;
   clock?: Clock;
   ids?: IdGenerator;
   logger?: FastifyServerOptions['logger'];
@@ -46,17 +50,26 @@ export interface AppDeps {
 }
 
 export function createServices({ db, config, clock = systemClock, ids = randomIds }: AppDeps) {
+  const codec = createValueCodec(config.encryptionKey ? createPiiCipher(config.encryptionKey) : undefined);
   const tenants = createTenantService({ db, clock });
-  const properties = createPropertyService({ db, clock, ids });
+  const properties = createPropertyService({ db, clock, ids, piiStorable: codec.hasCipher });
   const workspaces = createWorkspaceService({ db, clock, tenants, properties, defaultPropertyLimit: config.propertyLimit });
   const apiKeys = createApiKeyService({ db, clock, ids, tenants });
   const jobs = createJobService({ db });
   const sources = createSourceService({ db, clock });
-  const profiles = createProfileService({ db, clock, ids });
+  const profiles = createProfileService({ db, clock, ids, codec });
   return { tenants, properties, workspaces, apiKeys, jobs, sources, profiles };
 }
 
 export type Services = ReturnType<typeof createServices>;
+
+/** What each kind of background job does in one bounded step. */
+export function jobStepsFor(services: Services): Record<Job['type'], JobStep> {
+  return {
+    purge_property: (trx, job, limit) => purgeValues(trx, job.workspace_id, Number(job.payload.property_id), limit),
+    reencode_property: (trx, job, limit) => services.profiles.reencodeStep(trx, job.workspace_id, Number(job.payload.property_id), limit),
+  };
+}
 
 export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; services: Services; jobRunner: JobRunner; operatorToken?: string }> {
   const ids = deps.ids ?? randomIds;
@@ -150,7 +163,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   await app.register(lineworksSurface, { ...surfaceDeps, prefix: '/lineworks' });
 
   // Background jobs run in every server; leases keep two from running the same one.
-  const jobRunner = createJobRunner({ db: deps.db, clock, onError: (error) => app.log.error({ err: error }, 'background job failed') });
+  const jobRunner = createJobRunner({ db: deps.db, clock, steps: jobStepsFor(services), onError: (error) => app.log.error({ err: error }, 'background job failed') });
   if (deps.runJobs !== false) {
     app.addHook('onReady', async () => jobRunner.start());
     app.addHook('onClose', async () => jobRunner.stop());

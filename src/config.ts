@@ -1,4 +1,5 @@
 // Configuration comes only from the environment and is checked once, at start.
+import { parseEncryptionKey } from './shared/pii-cipher.ts';
 
 export interface Config {
   readonly port: number;
@@ -10,6 +11,8 @@ export interface Config {
   readonly propertyLimit: number;
   /** Shared counters for rate limits across server processes; in-process when unset. */
   readonly redisUrl: string | undefined;
+  /** 32 bytes for PII encryption; required once any property is PII. */
+  readonly encryptionKey: Buffer | undefined;
   readonly ocamba: { readonly perSecond: number; readonly perMinute: number };
   readonly hcl: { readonly perMinute: number };
   readonly lineworks: { readonly perMinute: number; readonly maxCustomProperties: number };
@@ -57,6 +60,12 @@ export function loadConfig(env: Env = process.env): Config {
   const redisUrl = env.REDIS_URL || undefined;
   if (redisUrl !== undefined && !/^rediss?:\/\/.+/.test(redisUrl)) problems.push(`REDIS_URL must be redis://... or rediss://... (got "${redisUrl}")`);
 
+  const rawKey = env.PROPDICT_ENCRYPTION_KEY || undefined;
+  const encryptionKey = rawKey === undefined ? undefined : parseEncryptionKey(rawKey);
+  if (rawKey !== undefined && encryptionKey === undefined) {
+    problems.push('PROPDICT_ENCRYPTION_KEY must be 32 bytes as 64 hex characters or base64 (make one with: openssl rand -hex 32)');
+  }
+
   const host = env.HOST || '127.0.0.1';
 
   const databaseUrl = env.DATABASE_URL || 'sqlite:./data/propdict.db';
@@ -75,5 +84,5 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({ port, host, databaseUrl, adminToken, logLevel, bodyLimit, propertyLimit, redisUrl, ocamba, hcl, lineworks });
+  return Object.freeze({ port, host, databaseUrl, adminToken, logLevel, bodyLimit, propertyLimit, redisUrl, encryptionKey, ocamba, hcl, lineworks });
 }

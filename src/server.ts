@@ -1,12 +1,19 @@
 // The process: configuration → database → migrations → app → listen, and a graceful close.
 import { buildApp } from './app.ts';
-import type { Config } from './config.ts';
+import { ConfigError, type Config } from './config.ts';
+import { anyPiiProperty } from './modules/properties/properties.repository.ts';
 import { createDb } from './db/create-db.ts';
 import { migrateToLatest } from './db/migrate.ts';
 
 export async function startServer(config: Config): Promise<void> {
   const { db } = createDb(config.databaseUrl);
   await migrateToLatest(db);
+  if (!config.encryptionKey && (await anyPiiProperty(db))) {
+    await db.destroy();
+    throw new ConfigError([
+      'PROPDICT_ENCRYPTION_KEY is required: this database has PII properties, whose values are encrypted with it (a new key: openssl rand -hex 32)',
+    ]);
+  }
   const { app, operatorToken } = await buildApp({
     db,
     config,

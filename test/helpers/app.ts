@@ -12,6 +12,7 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import type { TestDialect } from './dialects.ts';
 
 export const OPERATOR_TOKEN = 'test-operator-token-0123456789';
+export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 7);
 
 export interface Response {
   status: number;
@@ -47,6 +48,7 @@ export async function createTestApp(
       bodyLimit: options.bodyLimit ?? 1_048_576,
       propertyLimit: options.propertyLimit ?? 1000,
       adminToken: OPERATOR_TOKEN,
+      encryptionKey: TEST_ENCRYPTION_KEY,
       ...options.config,
     },
   });

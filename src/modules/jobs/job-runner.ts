@@ -1,15 +1,19 @@
-// Runs background jobs (today: purging a deleted property's values) in bounded steps. Each step
-// is one transaction that removes a batch and records the progress, so a server that stops
-// mid-job loses nothing: its lease runs out and the job resumes where the progress says.
-import type { Kysely } from 'kysely';
+// Runs background jobs in bounded steps. Each step is one transaction that does a batch and
+// records the progress, so a server that stops mid-job loses nothing: its lease runs out and
+// the job resumes where the progress says.
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { type Clock, isoNow } from '../../shared/clock.ts';
-import { purgeValues } from '../profiles/profiles.repository.ts';
+import type { Job } from './job.ts';
 import { claimJob, recordProgress, type ClaimedJob } from './jobs.repository.ts';
+
+/** Does up to `limit` units of a job inside `trx`; returns how many it did (fewer: finished). */
+export type JobStep = (trx: Transaction<Database>, job: ClaimedJob, limit: number) => Promise<number>;
 
 export interface JobRunnerOptions {
   db: Kysely<Database>;
   clock: Clock;
+  steps: Record<Job['type'], JobStep>;
   /** Profiles cleared per step. */
   batchSize?: number;
   /** How long a claimed job stays this server's without progress. */
@@ -21,7 +25,7 @@ export interface JobRunnerOptions {
 
 export type JobRunner = ReturnType<typeof createJobRunner>;
 
-export function createJobRunner({ db, clock, batchSize = 500, leaseMs = 30_000, idleMs = 1000, onError = () => {} }: JobRunnerOptions) {
+export function createJobRunner({ db, clock, steps, batchSize = 500, leaseMs = 30_000, idleMs = 1000, onError = () => {} }: JobRunnerOptions) {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = true;
@@ -30,9 +34,8 @@ export function createJobRunner({ db, clock, batchSize = 500, leaseMs = 30_000, 
 
   /** One bounded step of a job; true when the job is finished. */
   async function step(job: ClaimedJob): Promise<boolean> {
-    const propertyId = Number(job.payload.property_id);
     return db.transaction().execute(async (trx) => {
-      const cleared = await purgeValues(trx, job.workspace_id, propertyId, batchSize);
+      const cleared = await steps[job.type](trx, job, batchSize);
       const done = Math.min(job.progress.total, job.progress.done + cleared);
       const finished = cleared < batchSize;
       await recordProgress(trx, job.workspace_id, job.id, {

@@ -247,3 +247,31 @@ export async function purgeValues(trx: Transaction<Database>, workspaceId: numbe
   }
   return ids.length;
 }
+
+/** Up to `limit` profiles whose values of a property are stored in the other form (plain or encrypted), with those rows. */
+export async function rowsToReencode(trx: Transaction<Database>, workspaceId: number, propertyId: number, toEncrypted: boolean, limit: number): Promise<ValueRow[]> {
+  const pattern = 'enc:v1:%';
+  const profiles = await trx
+    .selectFrom('profile_values')
+    .select('profile_id')
+    .distinct()
+    .where('workspace_id', '=', workspaceId)
+    .where('property_id', '=', propertyId)
+    .where('v_json', toEncrypted ? 'not like' : 'like', pattern)
+    .limit(limit)
+    .execute();
+  if (profiles.length === 0) return [];
+  return trx
+    .selectFrom('profile_values')
+    .select(['profile_id', 'property_id', 'position', 'v_text', 'v_num', 'v_json', 'source', 'written_at'])
+    .where('workspace_id', '=', workspaceId)
+    .where('property_id', '=', propertyId)
+    .where(
+      'profile_id',
+      'in',
+      profiles.map((p) => p.profile_id),
+    )
+    .orderBy('profile_id')
+    .orderBy('position')
+    .execute();
+}

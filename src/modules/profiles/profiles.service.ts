@@ -14,12 +14,11 @@ import { mergeValue, type IncomingValue, type Profile, type StoredValue } from '
 import * as repo from './profiles.repository.ts';
 import type { FilterOp, ProfileRow, ValueFilter, ValueRow } from './profiles.repository.ts';
 import { checkValue } from './values.ts';
+import type { ValueCodec } from './value-codec.ts';
 
 type Conn = Kysely<Database> | Transaction<Database>;
 
 export const MAX_BATCH_RECORDS = 1000;
-/** Search sees the first this-many characters of a text value. */
-const INDEXED_CHARS = 512;
 const MASK = '***';
 
 export interface ProfileRecord {
@@ -48,7 +47,7 @@ export interface SearchQuery {
 
 export type ProfileService = ReturnType<typeof createProfileService>;
 
-export function createProfileService({ db, clock, ids }: { db: Kysely<Database>; clock: Clock; ids: Pick<IdGenerator, 'uid'> }) {
+export function createProfileService({ db, clock, ids, codec }: { db: Kysely<Database>; clock: Clock; ids: Pick<IdGenerator, 'uid'>; codec: ValueCodec }) {
   async function definitions(conn: Conn, workspaceId: number, by: { names?: string[]; ids?: number[] }): Promise<Property[]> {
     let query = conn.selectFrom('properties').selectAll().where('workspace_id', '=', workspaceId);
     if (by.names) query = query.where('name_key', 'in', by.names.length ? by.names.map((n) => n.toLowerCase()) : ['']);
@@ -76,29 +75,19 @@ export function createProfileService({ db, clock, ids }: { db: Kysely<Database>;
     return { checked, problems };
   }
 
-  /** The searchable form of one item: text (cut for the index) or number. */
-  function indexed(def: Property, item: unknown): Pick<ValueRow, 'v_text' | 'v_num'> {
-    if (def.data_type === 'json') return { v_text: null, v_num: null };
-    if (typeof item === 'number') return { v_text: null, v_num: item };
-    return { v_text: String(item).slice(0, INDEXED_CHARS), v_num: null };
-  }
-
   function encode(def: Property, value: unknown, meta: { source: string | null; written_at: string }): Omit<ValueRow, 'profile_id' | 'property_id'>[] {
     if (value === null) return [];
-    const items = def.multi_valued && def.data_type !== 'json' ? (value as unknown[]) : [value];
     // A multi-valued json value is one JSON array: stored whole.
-    return items.map((item, position) => ({ position, ...indexed(def, item), v_json: JSON.stringify(item), ...meta }));
+    const items = def.multi_valued && def.data_type !== 'json' ? (value as unknown[]) : [value];
+    return items.map((item, position) => ({ position, ...codec.encodeItem(def, item), ...meta }));
   }
 
   function decode(def: Property, rows: ValueRow[]): unknown {
-    const items = rows.map((r) => JSON.parse(r.v_json) as unknown);
+    const items = rows.map((r) => codec.decodeItem(def, r.v_json));
     return def.multi_valued && def.data_type !== 'json' ? items : items[0];
   }
 
-  /** The key an identity or unique value holds in profile_keys. */
-  function keyOf(def: Property, value: unknown): string {
-    return typeof value === 'number' ? String(value) : String(value).slice(0, INDEXED_CHARS);
-  }
+  const keyOf = (def: Property, value: unknown) => codec.keyOf(def, value);
 
   const isKeyed = (def: Property) => def.unique || def.identity.role !== 'none';
 
@@ -363,6 +352,25 @@ export function createProfileService({ db, clock, ids }: { db: Kysely<Database>;
   }
 
   return {
+    /**
+     * One bounded step of re-storing a property's values after its `pii` flag changed: up to
+     * `limit` profiles' values encrypted (or decrypted) and their identity keys re-derived.
+     * Returns how many profiles it did. Reads work throughout: each value says how it is stored.
+     */
+    async reencodeStep(trx: Transaction<Database>, workspaceId: number, propertyId: number, limit: number): Promise<number> {
+      const [def] = await definitions(trx, workspaceId, { ids: [propertyId] });
+      if (!def) return 0; // purged meanwhile: its purge job removes the values
+      const rows = await repo.rowsToReencode(trx, workspaceId, propertyId, def.pii, limit);
+      const byProfile = new Map<string, ValueRow[]>();
+      for (const r of rows) byProfile.set(r.profile_id, [...(byProfile.get(r.profile_id) ?? []), r]);
+      for (const [profileId, valueRows] of byProfile) {
+        const value = decode(def, valueRows);
+        await repo.writeValue(trx, workspaceId, profileId, propertyId, encode(def, value, { source: valueRows[0].source, written_at: valueRows[0].written_at }));
+        if (isKeyed(def)) await repo.writeKeys(trx, workspaceId, profileId, propertyId, [keyOf(def, value)]);
+      }
+      return byProfile.size;
+    },
+
     async get(workspaceId: number, id: string, opts: ReadOptions): Promise<Profile> {
       return present(db, workspaceId, await mustFind(db, workspaceId, id), opts);
     },
@@ -432,9 +440,12 @@ export function createProfileService({ db, clock, ids }: { db: Kysely<Database>;
           problems.push({ field, problem: 'names no property of this workspace' });
           continue;
         }
-        const typed = typedFilterValue(def, f.op, f.value);
+        if (def.pii && !opts.piiReadable && f.op !== 'exists') {
+          throw new AppError('FORBIDDEN', `Filtering on the values of PII property "${def.name}" needs the pii:read scope.`);
+        }
+        const typed = codec.filterValue(def, f.op, f.value);
         if ('problem' in typed) problems.push({ field, problem: typed.problem, ...(typed.allowed ? { allowed: typed.allowed } : {}) });
-        else filters.push({ property_id: def.id, column: columnOf(def), op: f.op, value: typed.value });
+        else filters.push({ property_id: def.id, column: codec.columnOf(def), op: f.op, value: typed.value });
       }
       const sortDef = query.sort && byName.get(query.sort.property.toLowerCase());
       if (query.sort && !sortDef) problems.push({ field: 'sort', problem: `names no property of this workspace: ${query.sort.property}` });
@@ -442,7 +453,7 @@ export function createProfileService({ db, clock, ids }: { db: Kysely<Database>;
       if (problems.length > 0) throw validationFailed(problems);
 
       const after = decodeCursor(query.cursor, 2) as [string | number | null, string] | undefined;
-      const sort = sortDef && query.sort ? { property_id: sortDef.id, column: columnOf(sortDef), desc: query.sort.desc } : undefined;
+      const sort = sortDef && query.sort ? { property_id: sortDef.id, column: codec.columnOf(sortDef), desc: query.sort.desc } : undefined;
       const rows = await repo.searchProfiles(db, workspaceId, filters, sort, query.limit + 1, after && { value: after[0], id: after[1] });
       const page = rows.slice(0, query.limit);
       const last = page[page.length - 1];
@@ -452,43 +463,6 @@ export function createProfileService({ db, clock, ids }: { db: Kysely<Database>;
       };
     },
   };
-}
-
-const columnOf = (def: Property): 'v_text' | 'v_num' => (def.data_type === 'number' || def.data_type === 'integer' ? 'v_num' : 'v_text');
-
-const TEXT_OPS: FilterOp[] = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'contains', 'prefix', 'exists'];
-const NUMBER_OPS: FilterOp[] = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'exists'];
-const EQUALITY_OPS: FilterOp[] = ['eq', 'ne', 'in', 'exists'];
-
-/** A filter's text from the query string, in the stored form of its property's values. */
-export function typedFilterValue(def: Property, op: FilterOp, raw: string): { value: ValueFilter['value'] } | { problem: string; allowed?: unknown[] } {
-  const ops = def.data_type === 'json' || def.pii ? ['exists'] : def.data_type === 'boolean' || def.data_type === 'enum' ? EQUALITY_OPS : columnOf(def) === 'v_num' ? NUMBER_OPS : TEXT_OPS;
-  if (!ops.includes(op)) return { problem: `${op} does not apply to ${def.pii ? 'a PII property' : `data_type ${def.data_type}`}`, allowed: ops };
-  if (op === 'exists') {
-    if (raw !== 'true' && raw !== 'false') return { problem: 'must be true or false' };
-    return { value: raw === 'true' };
-  }
-  const one = (text: string): string | number | { problem: string; allowed?: unknown[] } => {
-    if (def.data_type === 'boolean') return text === 'true' || text === 'false' ? text : { problem: 'must be true or false' };
-    if (columnOf(def) === 'v_num') {
-      const n = Number(text);
-      if (text.trim() === '' || !Number.isFinite(n)) return { problem: 'must be a number' };
-      return n;
-    }
-    if (op === 'contains' || op === 'prefix') return text;
-    const probe: Property = { ...def, multi_valued: false, validation: null };
-    const checked = checkValue(probe, text);
-    if (!checked.ok) return checked.allowed ? { problem: checked.problem, allowed: checked.allowed } : { problem: checked.problem };
-    return String(checked.value).slice(0, INDEXED_CHARS);
-  };
-  if (op === 'in') {
-    const values = raw.split(',').map(one);
-    const bad = values.find((v) => typeof v === 'object');
-    if (bad) return bad as { problem: string };
-    return { value: values as (string | number)[] };
-  }
-  const value = one(raw);
-  return typeof value === 'object' ? value : { value };
 }
 
 /** The value at a dot path such as `properties.customer_id` or `ids[0].value`; undefined when absent. */

@@ -351,3 +351,8 @@ export async function searchProperties(db: Conn, workspaceId: number, s: Propert
   const rows = await query.execute();
   return { total: Number(n), items: rows.map(rowToProperty) };
 }
+
+/** Whether any workspace has a PII property (the server then needs its encryption key). */
+export async function anyPiiProperty(db: Conn): Promise<boolean> {
+  return (await db.selectFrom('properties').select('id').where('pii', '=', 1).limit(1).executeTakeFirst()) !== undefined;
+}

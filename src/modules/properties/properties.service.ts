@@ -40,7 +40,16 @@ export const MAX_BATCH = 100;
 
 export type PropertyService = ReturnType<typeof createPropertyService>;
 
-export function createPropertyService({ db, clock, ids }: { db: Kysely<Database>; clock: Clock; ids: IdGenerator }) {
+export function createPropertyService({ db, clock, ids, piiStorable }: { db: Kysely<Database>; clock: Clock; ids: IdGenerator; piiStorable: boolean }) {
+  /** PII values are encrypted at rest, so a PII property needs the server's key. */
+  function checkPiiStorable(fields: Pick<PropertyFields, 'pii'>, prefix: string): void {
+    if (fields.pii && !piiStorable) {
+      throw new AppError('CONFLICT', 'PII properties need PROPDICT_ENCRYPTION_KEY on the server, which is not set.', [
+        { field: `${prefix}pii`, problem: 'needs PROPDICT_ENCRYPTION_KEY on the server' },
+      ]);
+    }
+  }
+
   /** A path segment may name a property by numeric id, uid or name; names never start with a digit or hold '-'. */
   function parseRef(ref: string): PropertyRef {
     if (/^\d+$/.test(ref)) return { id: Number(ref) };
@@ -144,6 +153,7 @@ export function createPropertyService({ db, clock, ids }: { db: Kysely<Database>
     async create(workspaceId: number, input: PropertyCreate, { actor, maxCustom }: Actor & { maxCustom?: number }): Promise<Property> {
       const { fields, problems } = prepare(input, '');
       if (problems.length > 0) throw validationFailed(problems);
+      checkPiiStorable(fields, '');
       return write(async (trx) => {
         await checkLimit(trx, workspaceId, 1, maxCustom);
         const clashes = await checkFree(trx, workspaceId, fields, '');
@@ -158,6 +168,7 @@ export function createPropertyService({ db, clock, ids }: { db: Kysely<Database>
       // Names, aliases and display names must also be distinct within the batch.
       const problems = [...prepared.flatMap((p) => p.problems), ...repeatsWithinBatch(prepared.map((p) => p.fields))];
       if (problems.length > 0) throw validationFailed(problems);
+      prepared.forEach(({ fields }, i) => checkPiiStorable(fields, `inputs[${i}].`));
       return write(async (trx) => {
         await checkLimit(trx, workspaceId, inputs.length);
         const clashes = (await Promise.all(prepared.map(({ fields }, i) => checkFree(trx, workspaceId, fields, `inputs[${i}].`)))).flat();
@@ -192,6 +203,7 @@ export function createPropertyService({ db, clock, ids }: { db: Kysely<Database>
         const fields = normaliseAliases(applyPatch(fieldsOf(current), patch));
         const problems = checkDefinition(fields);
         if (problems.length > 0) throw validationFailed(problems);
+        checkPiiStorable(fields, '');
         const changes = diffFields(fieldsOf(current), fields);
         if (Object.keys(changes).length === 0) return current;
 
@@ -202,6 +214,21 @@ export function createPropertyService({ db, clock, ids }: { db: Kysely<Database>
         if (!updated) throw new AppError('PRECONDITION_FAILED', `Property "${current.name}" changed while it was being updated; read it again.`);
         await repo.replacePropertyKeys(trx, workspaceId, current.id, keysOf(fields));
         await repo.insertHistory(trx, workspaceId, current.id, { version: updated.version, at, key_id: opts.actor, action: 'updated', changes });
+        // Values already stored are encrypted (or decrypted) in the background.
+        if (changes.pii) {
+          const holders = await countHolders(trx, workspaceId, current.id);
+          if (holders > 0) {
+            await insertJob(trx, workspaceId, {
+              id: ids.jobId(),
+              type: 'reencode_property',
+              status: 'queued',
+              progress: { done: 0, total: holders },
+              created_at: at,
+              updated_at: at,
+              payload: { property_id: current.id, pii: fields.pii },
+            });
+          }
+        }
         return updated;
       });
     },
