@@ -57,46 +57,77 @@ export async function loadValues(db: Conn, workspaceId: number, profileIds: stri
     .execute();
 }
 
-/** Replaces what a profile holds for one property (no rows: the value is cleared). */
-export async function writeValue(trx: Transaction<Database>, workspaceId: number, profileId: string, propertyId: number, rows: Omit<ValueRow, 'profile_id' | 'property_id'>[]): Promise<void> {
-  await trx
-    .deleteFrom('profile_values')
-    .where('workspace_id', '=', workspaceId)
-    .where('profile_id', '=', profileId)
-    .where('property_id', '=', propertyId)
-    .execute();
-  if (rows.length > 0) {
+/**
+ * Clears a profile's values (and identity keys) of the `cleared` properties, then inserts
+ * `rows` and `keys`. A key another profile holds raises a unique violation.
+ */
+export async function replaceValues(
+  trx: Transaction<Database>,
+  workspaceId: number,
+  profileId: string,
+  cleared: number[],
+  rows: Omit<ValueRow, 'profile_id'>[],
+  keys: { property_id: number; value_key: string }[],
+): Promise<void> {
+  if (cleared.length > 0) {
+    for (const table of ['profile_values', 'profile_keys'] as const) {
+      await trx.deleteFrom(table).where('workspace_id', '=', workspaceId).where('profile_id', '=', profileId).where('property_id', 'in', cleared).execute();
+    }
+  }
+  await insertValues(trx, workspaceId, rows.map((r) => ({ ...r, profile_id: profileId })));
+  await insertKeys(trx, workspaceId, keys.map((k) => ({ ...k, profile_id: profileId })));
+}
+
+// Rows per statement: each stays under SQLite's limit of 32,766 bound parameters.
+const VALUE_ROWS_PER_INSERT = 3000;
+const KEY_ROWS_PER_INSERT = 5000;
+
+export async function insertValues(trx: Transaction<Database>, workspaceId: number, rows: ValueRow[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += VALUE_ROWS_PER_INSERT) {
     await trx
       .insertInto('profile_values')
-      .values(rows.map((r) => ({ workspace_id: workspaceId, profile_id: profileId, property_id: propertyId, ...r })))
+      .values(rows.slice(i, i + VALUE_ROWS_PER_INSERT).map((r) => ({ workspace_id: workspaceId, ...r })))
+      .execute();
+  }
+}
+
+export async function insertKeys(trx: Transaction<Database>, workspaceId: number, keys: { profile_id: string; property_id: number; value_key: string }[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += KEY_ROWS_PER_INSERT) {
+    await trx
+      .insertInto('profile_keys')
+      .values(keys.slice(i, i + KEY_ROWS_PER_INSERT).map((k) => ({ workspace_id: workspaceId, ...k })))
+      .execute();
+  }
+}
+
+export async function insertProfiles(trx: Transaction<Database>, workspaceId: number, rows: ProfileRow[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += KEY_ROWS_PER_INSERT) {
+    await trx
+      .insertInto('profiles')
+      .values(rows.slice(i, i + KEY_ROWS_PER_INSERT).map((r) => ({ workspace_id: workspaceId, ...r })))
       .execute();
   }
 }
 
 export async function findKeyOwners(db: Conn, workspaceId: number, keys: { property_id: number; value_key: string }[]): Promise<{ property_id: number; value_key: string; profile_id: string }[]> {
-  if (keys.length === 0) return [];
-  return db
-    .selectFrom('profile_keys')
-    .select(['property_id', 'value_key', 'profile_id'])
-    .where('workspace_id', '=', workspaceId)
-    .where((eb) => eb.or(keys.map((k) => eb.and([eb('property_id', '=', k.property_id), eb('value_key', '=', k.value_key)]))))
-    .execute();
-}
-
-/** Sets the keys a profile holds for one property; a key another profile holds raises a unique violation. */
-export async function writeKeys(trx: Transaction<Database>, workspaceId: number, profileId: string, propertyId: number, valueKeys: string[]): Promise<void> {
-  await trx
-    .deleteFrom('profile_keys')
-    .where('workspace_id', '=', workspaceId)
-    .where('profile_id', '=', profileId)
-    .where('property_id', '=', propertyId)
-    .execute();
-  if (valueKeys.length > 0) {
-    await trx
-      .insertInto('profile_keys')
-      .values(valueKeys.map((value_key) => ({ workspace_id: workspaceId, property_id: propertyId, value_key, profile_id: profileId })))
-      .execute();
+  const found: { property_id: number; value_key: string; profile_id: string }[] = [];
+  // Grouped by property, so each lookup is one IN list on the primary key.
+  const byProperty = new Map<number, string[]>();
+  for (const k of keys) byProperty.set(k.property_id, [...(byProperty.get(k.property_id) ?? []), k.value_key]);
+  for (const [propertyId, values] of byProperty) {
+    for (let i = 0; i < values.length; i += KEY_ROWS_PER_INSERT) {
+      found.push(
+        ...(await db
+          .selectFrom('profile_keys')
+          .select(['property_id', 'value_key', 'profile_id'])
+          .where('workspace_id', '=', workspaceId)
+          .where('property_id', '=', propertyId)
+          .where('value_key', 'in', values.slice(i, i + KEY_ROWS_PER_INSERT))
+          .execute()),
+      );
+    }
   }
+  return found;
 }
 
 /** Erases a profile, its values, keys and the aliases that led to it. */

@@ -139,26 +139,31 @@ export function createProfileService({ db, clock, ids, codec }: { db: Kysely<Dat
       /** A source mapping's own merge function, by property id. */
       mergeFunctions?: ReadonlyMap<number, MergeFunction>;
     },
+    /** A profile created in this transaction holds nothing yet: no need to read or clear. */
+    isNew = false,
   ): Promise<void> {
-    const stored = group(await repo.loadValues(trx, workspaceId, [profileId]));
+    const stored = isNew ? new Map<number, ValueRow[]>() : group(await repo.loadValues(trx, workspaceId, [profileId]));
+    // Every change of the record is gathered, then written with one delete and one insert each
+    // for values and keys: a record costs a handful of statements, not a few per property.
+    const cleared: number[] = [];
+    const rows: Omit<ValueRow, 'profile_id'>[] = [];
+    const keys: { property_id: number; value_key: string }[] = [];
     if (mode === 'replace') {
       const kept = new Set([...checked.keys()].map((d) => d.id));
-      for (const propertyId of stored.keys()) {
-        if (kept.has(propertyId)) continue;
-        await repo.writeValue(trx, workspaceId, profileId, propertyId, []);
-        await repo.writeKeys(trx, workspaceId, profileId, propertyId, []);
-      }
+      cleared.push(...[...stored.keys()].filter((id) => !kept.has(id)));
     }
     for (const [def, value] of checked) {
-      const rows = stored.get(def.id);
-      const before: StoredValue | undefined = rows && { value: decode(def, rows), source: rows[0].source, written_at: rows[0].written_at };
+      const storedRows = stored.get(def.id);
+      const before: StoredValue | undefined = storedRows && { value: decode(def, storedRows), source: storedRows[0].source, written_at: storedRows[0].written_at };
       const incoming: IncomingValue = { value, source: meta.source, written_at: meta.written_at, dated: meta.dated };
       const fn = meta.mergeFunctions?.get(def.id) ?? def.merge_function;
       const next = mode === 'replace' ? value : mergeValue(fn, before, incoming, meta.priorities);
       if (next === undefined) continue;
-      await repo.writeValue(trx, workspaceId, profileId, def.id, encode(def, next, { source: meta.source, written_at: meta.written_at }));
-      if (isKeyed(def)) await repo.writeKeys(trx, workspaceId, profileId, def.id, next === null ? [] : [keyOf(def, next)]);
+      if (storedRows) cleared.push(def.id);
+      rows.push(...encode(def, next, { source: meta.source, written_at: meta.written_at }).map((r) => ({ ...r, property_id: def.id })));
+      if (isKeyed(def) && next !== null) keys.push({ property_id: def.id, value_key: keyOf(def, next) });
     }
+    await repo.replaceValues(trx, workspaceId, profileId, cleared, rows, keys);
   }
 
   /** Turns a unique violation on profile_keys into a clear 409 naming the values. */
@@ -204,7 +209,7 @@ export function createProfileService({ db, clock, ids, codec }: { db: Kysely<Dat
         } else {
           await repo.touchProfile(trx, workspaceId, row.id, at);
         }
-        await applyValues(trx, workspaceId, row.id, checked, mode, { source: null, written_at: at, dated: false, priorities: new Map() });
+        await applyValues(trx, workspaceId, row.id, checked, mode, { source: null, written_at: at, dated: false, priorities: new Map() }, created);
         return { profile: await present(trx, workspaceId, { ...row, updated_at: at }, opts), created };
       });
     } catch (error) {
@@ -299,9 +304,47 @@ export function createProfileService({ db, clock, ids, codec }: { db: Kysely<Dat
         }
       }
     }
-    await repo.touchProfile(trx, workspaceId, id, at);
-    await applyValues(trx, workspaceId, id, checked, 'merge', meta);
+    if (status !== 'created') await repo.touchProfile(trx, workspaceId, id, at);
+    await applyValues(trx, workspaceId, id, checked, 'merge', meta, status === 'created');
     return { status, id };
+  }
+
+  type ValidRecord = { index: number; record: ProfileRecord; checked: Map<Property, unknown> };
+
+  /**
+   * Records without an id whose identity and unique values no profile holds and no other
+   * record of the batch repeats: each of them creates a profile, whatever order they are in.
+   */
+  async function freshRecords(trx: Transaction<Database>, workspaceId: number, valid: ValidRecord[]): Promise<ValidRecord[]> {
+    const candidates = valid.filter(({ record }) => record.id === undefined);
+    const keysOf = ({ checked }: ValidRecord) =>
+      [...checked].filter(([def, v]) => isKeyed(def) && v !== null).map(([def, v]) => ({ property_id: def.id, value_key: keyOf(def, v) }));
+    const uses = new Map<string, number>();
+    for (const r of valid) for (const k of keysOf(r)) uses.set(`${k.property_id}:${k.value_key}`, (uses.get(`${k.property_id}:${k.value_key}`) ?? 0) + 1);
+    const owned = new Set(
+      (await repo.findKeyOwners(trx, workspaceId, candidates.flatMap(keysOf))).map((o) => `${o.property_id}:${o.value_key}`),
+    );
+    return candidates.filter((r) => keysOf(r).every((k) => uses.get(`${k.property_id}:${k.value_key}`) === 1 && !owned.has(`${k.property_id}:${k.value_key}`)));
+  }
+
+  /** Creates one profile per record, all in a few statements; returns the new ids in order. */
+  async function createAll(trx: Transaction<Database>, workspaceId: number, fresh: ValidRecord[]): Promise<string[]> {
+    const at = isoNow(clock);
+    const profileIds = fresh.map(() => ids.uid());
+    const values: ValueRow[] = [];
+    const keys: { profile_id: string; property_id: number; value_key: string }[] = [];
+    fresh.forEach(({ record, checked }, i) => {
+      const meta = { source: record.source ?? null, written_at: record.timestamp ? new Date(record.timestamp).toISOString() : at };
+      for (const [def, value] of checked) {
+        if (value === null) continue;
+        values.push(...encode(def, value, meta).map((r) => ({ ...r, profile_id: profileIds[i], property_id: def.id })));
+        if (isKeyed(def)) keys.push({ profile_id: profileIds[i], property_id: def.id, value_key: keyOf(def, value) });
+      }
+    });
+    await repo.insertProfiles(trx, workspaceId, profileIds.map((id) => ({ id, created_at: at, updated_at: at })));
+    await repo.insertValues(trx, workspaceId, values);
+    await repo.insertKeys(trx, workspaceId, keys);
+    return profileIds;
   }
 
   /**
@@ -326,7 +369,23 @@ export function createProfileService({ db, clock, ids, codec }: { db: Kysely<Dat
     });
 
     await db.transaction().execute(async (trx) => {
+      // Records that can only create new profiles are written together, in a few statements.
+      const fresh = await freshRecords(trx, workspaceId, valid);
+      if (fresh.length > 0) {
+        await sql`savepoint fresh`.execute(trx);
+        try {
+          const created = await createAll(trx, workspaceId, fresh);
+          await sql`release savepoint fresh`.execute(trx);
+          fresh.forEach(({ index }, i) => (results[index] = { index, status: 'created', id: created[i] }));
+        } catch (error) {
+          // Another writer claimed one of these identities meanwhile: take them one by one.
+          await sql`rollback to savepoint fresh`.execute(trx);
+          await sql`release savepoint fresh`.execute(trx);
+          if (!isUniqueViolation(error)) throw error;
+        }
+      }
       for (const { index, record, checked, mergeFunctions } of valid) {
+        if (results[index] !== undefined) continue;
         // A unique violation means another writer claimed an identity first: resolve again.
         for (let attempt = 0; ; attempt++) {
           await sql`savepoint record`.execute(trx);
@@ -365,8 +424,8 @@ export function createProfileService({ db, clock, ids, codec }: { db: Kysely<Dat
       for (const r of rows) byProfile.set(r.profile_id, [...(byProfile.get(r.profile_id) ?? []), r]);
       for (const [profileId, valueRows] of byProfile) {
         const value = decode(def, valueRows);
-        await repo.writeValue(trx, workspaceId, profileId, propertyId, encode(def, value, { source: valueRows[0].source, written_at: valueRows[0].written_at }));
-        if (isKeyed(def)) await repo.writeKeys(trx, workspaceId, profileId, propertyId, [keyOf(def, value)]);
+        const rows = encode(def, value, { source: valueRows[0].source, written_at: valueRows[0].written_at }).map((r) => ({ ...r, property_id: propertyId }));
+        await repo.replaceValues(trx, workspaceId, profileId, [propertyId], rows, isKeyed(def) ? [{ property_id: propertyId, value_key: keyOf(def, value) }] : []);
       }
       return byProfile.size;
     },
