@@ -1,7 +1,7 @@
 // buildApp wires every part once and never listens: server.ts and the tests both call it.
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { lineworksSurface } from './compat/lineworks/lineworks.routes.ts';
@@ -16,6 +16,7 @@ import { envelope as hclEnvelope } from './compat/hcl/hcl.errors.ts';
 import { sendLineWorksError } from './compat/lineworks/lineworks.errors.ts';
 import { sendOcambaError } from './compat/ocamba/ocamba.errors.ts';
 import { createValidatorCompiler } from './http/validation.ts';
+import { parseJsonBody } from './http/json-body.ts';
 import { createApiKeyService } from './modules/api-keys/api-keys.service.ts';
 import { jobRoutes } from './modules/jobs/jobs.routes.ts';
 import { createJobService } from './modules/jobs/jobs.service.ts';
@@ -71,6 +72,17 @@ export function jobStepsFor(services: Services): Record<Job['type'], JobStep> {
   };
 }
 
+/** A URL no route can take, answered in the envelope of the surface its path names. */
+function badUrl(request: FastifyRequest, reply: FastifyReply, field: string, problem: string): FastifyReply {
+  const message = 'The request URL is not valid.';
+  void reply.header('x-request-id', request.id);
+  const path = request.url;
+  if (path.startsWith('/ocamba/')) return sendOcambaError(reply, 400, message);
+  if (path.startsWith('/hcl/')) return reply.code(400).send(hclEnvelope(400, message));
+  if (path.startsWith('/lineworks/')) return sendLineWorksError(reply, { code: 'INVALID_PARAMETER', description: message });
+  return sendError(reply, 'VALIDATION_FAILED', message, [{ field, problem }]);
+}
+
 export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; services: Services; jobRunner: JobRunner; operatorToken?: string }> {
   const ids = deps.ids ?? randomIds;
   const services = createServices(deps);
@@ -85,19 +97,27 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     return503OnClosing: true,
     // A URL that cannot be decoded fails before any route or surface runs; answer it in the
     // envelope of the surface its path names.
-    frameworkErrors: (_error, request, frameworkReply) => {
-      const reply = frameworkReply as FastifyReply;
-      const message = 'The request URL is not valid.';
-      const path = request.url;
-      if (path.startsWith('/ocamba/')) return sendOcambaError(reply, 400, message);
-      if (path.startsWith('/hcl/')) return reply.code(400).send(hclEnvelope(400, message));
-      if (path.startsWith('/lineworks/')) return sendLineWorksError(reply, { code: 'INVALID_PARAMETER', description: message });
-      return sendError(reply, 'VALIDATION_FAILED', message, [{ field: 'url', problem: 'cannot be decoded' }]);
-    },
+    frameworkErrors: (_error, request, reply) => badUrl(request, reply as FastifyReply, 'url', 'cannot be decoded'),
+    // Profile ids reach 128 characters; the router's default cut-off is 100.
+    routerOptions: { maxParamLength: 1024 },
+  });
+  // NUL characters cannot be stored (PostgreSQL text refuses them): refused in any body.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
   });
   app.setValidatorCompiler(createValidatorCompiler());
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    // NUL characters cannot be stored or compared (PostgreSQL text refuses them).
+    if (/%00/.test(request.url.split('?')[0])) return badUrl(request, reply, 'url', 'holds a NUL character');
+    for (const [key, value] of Object.entries(request.query as Record<string, unknown>)) {
+      if ([value].flat().some((v) => typeof v === 'string' && v.includes('\u0000'))) return badUrl(request, reply, key, 'holds a NUL character');
+    }
   });
 
   for (const schema of [ErrorEnvelope, ...propertySchemas, SourceSchema, ...profileSchemas]) app.addSchema(schema);

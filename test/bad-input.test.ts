@@ -39,10 +39,26 @@ for (const dialect of dialects) {
       expectCleanError(await t.request({ method: 'GET', url: `${url}/${name}`, token: a.token }), 404, 'NOT_FOUND');
     }
 
+    test('a body that sets __proto__ → 400, never merged into objects', async () => {
+      const res = await post('{"name": "proto_x", "data_type": "string", "__proto__": {"admin": true}}');
+      assert.equal(res.status, 400, res.raw);
+      await expectNotCreated('proto_x');
+    });
+
     test('malformed JSON → 400 VALIDATION_FAILED on the body', async () => {
       const res = await post('{"name": "half_written", "data_type": ');
       assert.deepEqual(expectCleanError(res, 400, 'VALIDATION_FAILED'), [{ field: 'body', problem: 'is not valid JSON' }]);
       await expectNotCreated('half_written');
+    });
+
+    test('a NUL character in a body string, a path or a query → 400 naming where', async () => {
+      const body = await post(JSON.stringify({ name: 'nul_desc', data_type: 'string', description: 'a\u0000b' }));
+      assert.deepEqual(expectCleanError(body, 400, 'VALIDATION_FAILED'), [{ field: 'description', problem: 'holds a NUL character' }]);
+      await expectNotCreated('nul_desc');
+      const path = await t.request({ method: 'GET', url: `${url}/a%00b`, token: a.token });
+      assert.deepEqual(expectCleanError(path, 400, 'VALIDATION_FAILED'), [{ field: 'url', problem: 'holds a NUL character' }]);
+      const query = await t.request({ method: 'GET', url: `${url}?q=a%00b`, token: a.token });
+      assert.deepEqual(expectCleanError(query, 400, 'VALIDATION_FAILED'), [{ field: 'q', problem: 'holds a NUL character' }]);
     });
 
     test('an empty body sent as JSON → 400 VALIDATION_FAILED', async () => {

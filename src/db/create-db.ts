@@ -49,6 +49,8 @@ class NodeSqliteDatabase implements SqliteDatabase {
   constructor(path: string) {
     this.#db = new DatabaseSync(path);
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+    // SQLite's own lower() folds ASCII only; PostgreSQL's folds every script. Match it.
+    this.#db.function('lower', { deterministic: true }, (value) => (typeof value === 'string' ? value.toLowerCase() : value));
   }
 
   prepare(sql: string): SqliteStatement {

@@ -8,3 +8,8 @@ export function isUniqueViolation(error: unknown): boolean {
   // node:sqlite reports the extended result code in `errcode`: 2067 UNIQUE, 1555 PRIMARYKEY
   return e.code === 'ERR_SQLITE_ERROR' && (e.errcode === 2067 || e.errcode === 1555);
 }
+
+/** PostgreSQL gave up one of two transactions that waited on each other (SQLSTATE 40P01). */
+export function isDeadlock(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '40P01';
+}

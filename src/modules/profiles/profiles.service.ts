@@ -1,7 +1,7 @@
 // Profiles whose values obey their property definitions: writes checked per type, merged per
 // merge function, identities resolved and merged, searches on indexed values. Knows nothing of HTTP.
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { isUniqueViolation } from '../../db/db-errors.ts';
+import { isDeadlock, isUniqueViolation } from '../../db/db-errors.ts';
 import type { Database } from '../../db/schema.ts';
 import { type Clock, isoNow } from '../../shared/clock.ts';
 import { AppError, type ErrorDetail, validationFailed } from '../../shared/errors.ts';
@@ -197,8 +197,8 @@ export function createProfileService({ db, clock, ids, codec }: { db: Kysely<Dat
     const { checked, problems } = checkWrite(defs, values, 'properties');
     if (problems.length > 0) throw validationFailed(problems);
     const at = isoNow(clock);
-    try {
-      return await db.transaction().execute(async (trx) => {
+    const attempt = () =>
+      db.transaction().execute(async (trx) => {
         let row = await repo.findProfile(trx, workspaceId, id);
         if (row && opts.create === 'require') throw new AppError('ALREADY_EXISTS', `Profile "${id}" already exists.`, [{ field: 'id', problem: 'is taken' }]);
         if (!row && opts.create === 'forbid') throw new AppError('NOT_FOUND', `Profile "${id}" not found.`);
@@ -212,14 +212,21 @@ export function createProfileService({ db, clock, ids, codec }: { db: Kysely<Dat
         await applyValues(trx, workspaceId, row.id, checked, mode, { source: null, written_at: at, dated: false, priorities: new Map() }, created);
         return { profile: await present(trx, workspaceId, { ...row, updated_at: at }, opts), created };
       });
+    try {
+      return await attempt();
     } catch (error) {
-      if (isUniqueViolation(error)) {
-        const existing = await repo.findProfile(db, workspaceId, id);
-        if (!existing && opts.create !== 'forbid') throw await claimFailed(db, workspaceId, id, checked);
-        if (existing?.id === id && opts.create === 'require') throw new AppError('ALREADY_EXISTS', `Profile "${id}" already exists.`, [{ field: 'id', problem: 'is taken' }]);
-        throw await claimFailed(db, workspaceId, existing?.id ?? id, checked);
+      if (!isUniqueViolation(error)) throw error;
+      const existing = await repo.findProfile(db, workspaceId, id);
+      if (existing?.id === id && opts.create === 'require') throw new AppError('ALREADY_EXISTS', `Profile "${id}" already exists.`, [{ field: 'id', problem: 'is taken' }]);
+      // A concurrent PUT created this id first: this one now replaces it.
+      if (existing?.id === id && opts.create === 'allow') {
+        try {
+          return await attempt();
+        } catch (again) {
+          if (!isUniqueViolation(again)) throw again;
+        }
       }
-      throw error;
+      throw await claimFailed(db, workspaceId, existing?.id ?? id, checked);
     }
   }
 
@@ -368,6 +375,25 @@ export function createProfileService({ db, clock, ids, codec }: { db: Kysely<Dat
       else valid.push({ index, record, checked, mergeFunctions });
     });
 
+    // Two batches claiming the same new identities in other orders can deadlock in PostgreSQL,
+    // which then aborts one of them: that one runs again, and sees the other's profiles.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await writeBatch(workspaceId, valid, priorities, results);
+        return results;
+      } catch (error) {
+        if (!isDeadlock(error) || attempt >= 3) throw error;
+        for (const { index } of valid) delete results[index];
+      }
+    }
+  }
+
+  async function writeBatch(
+    workspaceId: number,
+    valid: (ValidRecord & { mergeFunctions?: ReadonlyMap<number, MergeFunction> })[],
+    priorities: ReadonlyMap<string, number>,
+    results: RecordResult[],
+  ): Promise<void> {
     await db.transaction().execute(async (trx) => {
       // Records that can only create new profiles are written together, in a few statements.
       const fresh = await freshRecords(trx, workspaceId, valid);
@@ -407,7 +433,6 @@ export function createProfileService({ db, clock, ids, codec }: { db: Kysely<Dat
         }
       }
     });
-    return results;
   }
 
   return {
