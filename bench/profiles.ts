@@ -117,10 +117,10 @@ let peakRss = process.memoryUsage().rss;
 const watch = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
 const loaded = Number((await db.selectFrom('profiles').select((eb) => eb.fn.countAll<number>().as('n')).where('workspace_id', '=', ws.id).executeTakeFirstOrThrow()).n);
 const loadStarted = performance.now();
-for (let have = loaded; have < PROFILES; have += BATCH) {
+for (let have = loaded, batches = 1; have < PROFILES; have += BATCH, batches++) {
   const inputs = Array.from({ length: Math.min(BATCH, PROFILES - have) }, () => record(next++));
   await call('POST', `${base}/profiles/batch`, key.token, { inputs });
-  if ((have / BATCH) % 100 === 0) log(`  ${fmt(have)} profiles loaded, rss ${fmt(process.memoryUsage().rss / 2 ** 20)} MiB`);
+  if (batches % 100 === 0) log(`  ${fmt(have + inputs.length)} profiles, ${fmt((have + inputs.length - loaded) / ((performance.now() - loadStarted) / 1000))} records/s, rss ${fmt(process.memoryUsage().rss / 2 ** 20)} MiB`);
 }
 clearInterval(watch);
 peakRss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);

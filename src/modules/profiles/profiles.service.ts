@@ -99,20 +99,31 @@ export function createProfileService({ db, clock, ids, codec }: { db: Kysely<Dat
   }
 
   async function present(conn: Conn, workspaceId: number, row: ProfileRow, opts: ReadOptions): Promise<Profile> {
-    const rows = await repo.loadValues(conn, workspaceId, [row.id]);
-    const byProperty = group(rows);
-    const defs = await definitions(conn, workspaceId, { ids: [...byProperty.keys()] });
-    const profile: Profile = { id: row.id, properties: {}, identities: {}, created_at: row.created_at, updated_at: row.updated_at };
-    if (opts.provenance) profile.provenance = {};
-    for (const def of defs.sort((a, b) => a.name.localeCompare(b.name))) {
-      if (def.archived) continue; // archived properties are hidden from profile reads
-      const valueRows = byProperty.get(def.id) ?? [];
-      const value = def.pii && !opts.piiReadable ? MASK : decode(def, valueRows);
-      profile.properties[def.name] = value;
-      if (def.identity.role !== 'none') profile.identities[def.name] = value;
-      if (profile.provenance) profile.provenance[def.name] = { source: valueRows[0].source, updated_at: valueRows[0].written_at };
-    }
-    return profile;
+    return (await presentAll(conn, workspaceId, [row], opts))[0];
+  }
+
+  /** Profiles as callers see them; a page of them costs two queries, whatever its size. */
+  async function presentAll(conn: Conn, workspaceId: number, profileRows: ProfileRow[], opts: ReadOptions): Promise<Profile[]> {
+    const rows = await repo.loadValues(conn, workspaceId, profileRows.map((r) => r.id));
+    const defs = await definitions(conn, workspaceId, { ids: [...new Set(rows.map((r) => r.property_id))] });
+    // Archived properties are hidden from profile reads; names sort the keys.
+    const visible = new Map(defs.filter((d) => !d.archived).sort((a, b) => a.name.localeCompare(b.name)).map((d) => [d.id, d]));
+    const byProfile = new Map<string, ValueRow[]>();
+    for (const r of rows) byProfile.set(r.profile_id, [...(byProfile.get(r.profile_id) ?? []), r]);
+    return profileRows.map((row) => {
+      const profile: Profile = { id: row.id, properties: {}, identities: {}, created_at: row.created_at, updated_at: row.updated_at };
+      if (opts.provenance) profile.provenance = {};
+      const byProperty = group(byProfile.get(row.id) ?? []);
+      for (const def of visible.values()) {
+        const valueRows = byProperty.get(def.id);
+        if (!valueRows) continue;
+        const value = def.pii && !opts.piiReadable ? MASK : decode(def, valueRows);
+        profile.properties[def.name] = value;
+        if (def.identity.role !== 'none') profile.identities[def.name] = value;
+        if (profile.provenance) profile.provenance[def.name] = { source: valueRows[0].source, updated_at: valueRows[0].written_at };
+      }
+      return profile;
+    });
   }
 
   async function sourcePriorities(conn: Conn, workspaceId: number): Promise<Map<string, number>> {
@@ -542,7 +553,7 @@ export function createProfileService({ db, clock, ids, codec }: { db: Kysely<Dat
       const page = rows.slice(0, query.limit);
       const last = page[page.length - 1];
       return {
-        data: await Promise.all(page.map(({ row }) => present(db, workspaceId, row, opts))),
+        data: await presentAll(db, workspaceId, page.map(({ row }) => row), opts),
         next_cursor: rows.length > query.limit && last ? encodeCursor([last.sortValue, last.row.id]) : null,
       };
     },
