@@ -48,7 +48,7 @@ class NodeSqliteDatabase implements SqliteDatabase {
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path);
-    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536;');
     // SQLite's own lower() folds ASCII only; PostgreSQL's folds every script. Match it.
     this.#db.function('lower', { deterministic: true }, (value) => (typeof value === 'string' ? value.toLowerCase() : value));
   }
@@ -57,8 +57,11 @@ class NodeSqliteDatabase implements SqliteDatabase {
     let stmt = this.#cache.get(sql);
     if (!stmt) {
       stmt = new NodeSqliteStatement(this.#db.prepare(sql));
-      if (this.#cache.size >= 500) this.#cache.clear();
-      this.#cache.set(sql, stmt);
+      // Multi-row inserts differ by row count and are big: caching them would only hold memory.
+      if (sql.length <= 4096) {
+        if (this.#cache.size >= 200) this.#cache.clear();
+        this.#cache.set(sql, stmt);
+      }
     }
     return stmt;
   }

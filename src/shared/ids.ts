@@ -2,6 +2,8 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 
 export interface IdGenerator {
   uid(): string;
+  /** Time-ordered (UUIDv7): new profiles land next to each other in every index keyed by id. */
+  profileId(): string;
   keyId(): string;
   jobId(): string;
   requestId(): string;
@@ -10,6 +12,7 @@ export interface IdGenerator {
 
 export const randomIds: IdGenerator = {
   uid: () => randomUUID(),
+  profileId: () => uuidv7(),
   keyId: () => `key_${randomBytes(9).toString('base64url')}`,
   jobId: () => `job_${randomBytes(9).toString('base64url')}`,
   requestId: () => randomUUID(),
@@ -18,3 +21,13 @@ export const randomIds: IdGenerator = {
 };
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/** RFC 9562 version 7: 48 bits of Unix milliseconds, then random bits. */
+export function uuidv7(now = Date.now()): string {
+  const b = randomBytes(16);
+  b.writeUIntBE(now, 0, 6);
+  b[6] = (b[6] & 0x0f) | 0x70;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const hex = b.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}

@@ -47,7 +47,7 @@ export interface SearchQuery {
 
 export type ProfileService = ReturnType<typeof createProfileService>;
 
-export function createProfileService({ db, clock, ids, codec }: { db: Kysely<Database>; clock: Clock; ids: Pick<IdGenerator, 'uid'>; codec: ValueCodec }) {
+export function createProfileService({ db, clock, ids, codec }: { db: Kysely<Database>; clock: Clock; ids: Pick<IdGenerator, 'profileId'>; codec: ValueCodec }) {
   async function definitions(conn: Conn, workspaceId: number, by: { names?: string[]; ids?: number[] }): Promise<Property[]> {
     let query = conn.selectFrom('properties').selectAll().where('workspace_id', '=', workspaceId);
     if (by.names) query = query.where('name_key', 'in', by.names.length ? by.names.map((n) => n.toLowerCase()) : ['']);
@@ -309,7 +309,7 @@ export function createProfileService({ db, clock, ids, codec }: { db: Kysely<Dat
     } else {
       const matches = await repo.findProfiles(trx, workspaceId, await resolveIdentity(trx, workspaceId, checked));
       if (matches.length === 0) {
-        id = ids.uid();
+        id = ids.profileId();
         await repo.insertProfile(trx, workspaceId, { id, created_at: at, updated_at: at });
         status = 'created';
       } else {
@@ -348,7 +348,7 @@ export function createProfileService({ db, clock, ids, codec }: { db: Kysely<Dat
   /** Creates one profile per record, all in a few statements; returns the new ids in order. */
   async function createAll(trx: Transaction<Database>, workspaceId: number, fresh: ValidRecord[]): Promise<string[]> {
     const at = isoNow(clock);
-    const profileIds = fresh.map(() => ids.uid());
+    const profileIds = fresh.map(() => ids.profileId());
     const values: ValueRow[] = [];
     const keys: { profile_id: string; property_id: number; value_key: string }[] = [];
     fresh.forEach(({ record, checked }, i) => {
@@ -472,7 +472,7 @@ export function createProfileService({ db, clock, ids, codec }: { db: Kysely<Dat
 
     /** POST: a new profile; the id is generated when absent. */
     async create(workspaceId: number, input: { id?: string; properties: Record<string, unknown> }, opts: ReadOptions): Promise<Profile> {
-      return (await writeOne(workspaceId, input.id ?? ids.uid(), input.properties, 'replace', { ...opts, create: 'require' })).profile;
+      return (await writeOne(workspaceId, input.id ?? ids.profileId(), input.properties, 'replace', { ...opts, create: 'require' })).profile;
     },
 
     /** PUT: creates the profile or replaces every value it holds. */
