@@ -48,9 +48,12 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** false: background jobs are not run by this app (tests drive them by hand). */
   runJobs?: boolean;
+  /** Matches from which a search filter is checked per profile instead of looked up. */
+  broadFilter?: number;
 }
 
-export function createServices({ db, config, clock = systemClock, ids = randomIds }: AppDeps) {
+export function createServices(deps: AppDeps) {
+  const { db, config, clock = systemClock, ids = randomIds } = deps;
   const codec = createValueCodec(config.encryptionKey ? createPiiCipher(config.encryptionKey) : undefined);
   const tenants = createTenantService({ db, clock });
   const properties = createPropertyService({ db, clock, ids, piiStorable: codec.hasCipher });
@@ -58,7 +61,7 @@ export function createServices({ db, config, clock = systemClock, ids = randomId
   const apiKeys = createApiKeyService({ db, clock, ids, tenants });
   const jobs = createJobService({ db });
   const sources = createSourceService({ db, clock });
-  const profiles = createProfileService({ db, clock, ids, codec });
+  const profiles = createProfileService({ db, clock, ids, codec, broadFilter: deps.broadFilter });
   return { tenants, properties, workspaces, apiKeys, jobs, sources, profiles };
 }
 

@@ -34,7 +34,7 @@ export interface TestApp {
 
 export async function createTestApp(
   dialect: TestDialect,
-  options: { propertyLimit?: number; bodyLimit?: number; clock?: Clock; config?: Partial<Config> } = {},
+  options: { propertyLimit?: number; bodyLimit?: number; clock?: Clock; config?: Partial<Config>; broadFilter?: number } = {},
 ): Promise<TestApp> {
   const database = await dialect.fresh();
   const { db } = createDb(database.url);
@@ -43,6 +43,7 @@ export async function createTestApp(
     db,
     clock: options.clock,
     runJobs: false,
+    broadFilter: options.broadFilter,
     config: {
       ...loadConfig({}),
       bodyLimit: options.bodyLimit ?? 1_048_576,

@@ -184,51 +184,71 @@ function escapeLike(s: string): string {
  * Profiles matching every filter, ordered by the sort property (profiles without a value last),
  * then id. Each filter is an indexed lookup on (workspace, property, value).
  */
+/** The values a filter matches, as a subquery of profile ids; `negate` matches what ne and exists=false exclude. */
+function matchingValues(db: Conn, workspaceId: number, f: ValueFilter) {
+  const col = `v.${f.column}` as const;
+  const base = db.selectFrom('profile_values as v').where('v.workspace_id', '=', workspaceId).where('v.property_id', '=', f.property_id);
+  switch (f.op) {
+    case 'eq':
+    case 'ne':
+      return base.where(col, '=', f.value as string | number);
+    case 'gt':
+      return base.where(col, '>', f.value as string | number);
+    case 'gte':
+      return base.where(col, '>=', f.value as string | number);
+    case 'lt':
+      return base.where(col, '<', f.value as string | number);
+    case 'lte':
+      return base.where(col, '<=', f.value as string | number);
+    case 'in':
+      return base.where(col, 'in', f.value as (string | number)[]);
+    case 'contains':
+      return base.where(sql`lower(${sql.ref(col)})`, 'like', sql<string>`${`%${escapeLike(String(f.value).toLowerCase())}%`} escape '\\'`);
+    case 'prefix':
+      // A range keeps the prefix search on the index, where LIKE would not.
+      return base.where(col, '>=', String(f.value)).where(col, '<', `${String(f.value)}\u{10FFFF}`);
+    case 'exists':
+      return base;
+  }
+}
+
+/** ne and exists=false keep the profiles that hold no matching value. */
+const excludes = (f: ValueFilter) => f.op === 'ne' || (f.op === 'exists' && f.value === false);
+
+/**
+ * Whether a filter matches many values (at least `threshold`). Found by counting at most that
+ * many entries of its index, so it costs little either way.
+ */
+export async function isBroad(db: Conn, workspaceId: number, f: ValueFilter, threshold: number): Promise<boolean> {
+  const { n } = await db
+    .selectFrom(matchingValues(db, workspaceId, f).select(sql.lit(1).as('one')).limit(threshold).as('m'))
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(n) >= threshold;
+}
+
+/**
+ * Profiles matching every filter, ordered by the sort property (profiles without a value last),
+ * then id. A selective filter is an index lookup that yields the few profiles it matches; a
+ * broad one (`broad`) is checked per profile while walking profiles in order, which stops as
+ * soon as a page is full.
+ */
 export async function searchProfiles(
   db: Conn,
   workspaceId: number,
-  filters: ValueFilter[],
+  filters: (ValueFilter & { broad?: boolean })[],
   sort: ProfileSort | undefined,
   limit: number,
   after: { value: string | number | null; id: string } | undefined,
 ): Promise<{ row: ProfileRow; sortValue: string | number | null }[]> {
   let query = db.selectFrom('profiles as p').where('p.workspace_id', '=', workspaceId);
   for (const f of filters) {
-    const matching = (negate: boolean) =>
-      db
-        .selectFrom('profile_values as v')
-        .select('v.profile_id')
-        .where('v.workspace_id', '=', workspaceId)
-        .where('v.property_id', '=', f.property_id)
-        .$if(!negate, (q) => {
-          const col = `v.${f.column}` as const;
-          switch (f.op) {
-            case 'eq':
-            case 'ne':
-              return q.where(col, '=', f.value as string | number);
-            case 'gt':
-              return q.where(col, '>', f.value as string | number);
-            case 'gte':
-              return q.where(col, '>=', f.value as string | number);
-            case 'lt':
-              return q.where(col, '<', f.value as string | number);
-            case 'lte':
-              return q.where(col, '<=', f.value as string | number);
-            case 'in':
-              return q.where(col, 'in', f.value as (string | number)[]);
-            case 'contains':
-              return q.where(sql`lower(${sql.ref(col)})`, 'like', sql<string>`${`%${escapeLike(String(f.value).toLowerCase())}%`} escape '\\'`);
-            case 'prefix':
-              // A range keeps the prefix search on the index, where LIKE would not.
-              return q.where(col, '>=', String(f.value)).where(col, '<', `${String(f.value)}\u{10FFFF}`);
-            case 'exists':
-              return q;
-          }
-        })
-        .$if(negate, (q) => q.where(`v.${f.column}`, '=', f.value as string | number));
-    if (f.op === 'ne') query = query.where('p.id', 'not in', matching(true));
-    else if (f.op === 'exists' && f.value === false) query = query.where('p.id', 'not in', matching(false));
-    else query = query.where('p.id', 'in', matching(false));
+    const matching = matchingValues(db, workspaceId, f);
+    if (f.broad && !excludes(f)) {
+      query = query.where((eb) => eb.exists(matching.select(sql.lit(1).as('one')).where('v.profile_id', '=', sql.ref<string>('p.id'))));
+    } else {
+      query = query.where('p.id', excludes(f) ? 'not in' : 'in', matching.select('v.profile_id'));
+    }
   }
 
   if (!sort) {

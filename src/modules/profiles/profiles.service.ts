@@ -19,6 +19,8 @@ import type { ValueCodec } from './value-codec.ts';
 type Conn = Kysely<Database> | Transaction<Database>;
 
 export const MAX_BATCH_RECORDS = 1000;
+/** By default, a filter matching this many values is checked per profile rather than looked up. */
+const BROAD_FILTER = 5000;
 const MASK = '***';
 
 export interface ProfileRecord {
@@ -47,7 +49,19 @@ export interface SearchQuery {
 
 export type ProfileService = ReturnType<typeof createProfileService>;
 
-export function createProfileService({ db, clock, ids, codec }: { db: Kysely<Database>; clock: Clock; ids: Pick<IdGenerator, 'profileId'>; codec: ValueCodec }) {
+export function createProfileService({
+  db,
+  clock,
+  ids,
+  codec,
+  broadFilter = BROAD_FILTER,
+}: {
+  db: Kysely<Database>;
+  clock: Clock;
+  ids: Pick<IdGenerator, 'profileId'>;
+  codec: ValueCodec;
+  broadFilter?: number;
+}) {
   async function definitions(conn: Conn, workspaceId: number, by: { names?: string[]; ids?: number[] }): Promise<Property[]> {
     let query = conn.selectFrom('properties').selectAll().where('workspace_id', '=', workspaceId);
     if (by.names) query = query.where('name_key', 'in', by.names.length ? by.names.map((n) => n.toLowerCase()) : ['']);
@@ -549,7 +563,9 @@ export function createProfileService({ db, clock, ids, codec }: { db: Kysely<Dat
 
       const after = decodeCursor(query.cursor, 2) as [string | number | null, string] | undefined;
       const sort = sortDef && query.sort ? { property_id: sortDef.id, column: codec.columnOf(sortDef), desc: query.sort.desc } : undefined;
-      const rows = await repo.searchProfiles(db, workspaceId, filters, sort, query.limit + 1, after && { value: after[0], id: after[1] });
+      // Each filter is either looked up (few matches) or checked while walking pages (many).
+      const planned = await Promise.all(filters.map(async (f) => ({ ...f, broad: await repo.isBroad(db, workspaceId, f, broadFilter) })));
+      const rows = await repo.searchProfiles(db, workspaceId, planned, sort, query.limit + 1, after && { value: after[0], id: after[1] });
       const page = rows.slice(0, query.limit);
       const last = page[page.length - 1];
       return {
