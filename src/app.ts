@@ -25,6 +25,7 @@ import type { Job } from './modules/jobs/job.ts';
 import { purgeValues } from './modules/profiles/profiles.repository.ts';
 import { createValueCodec } from './modules/profiles/value-codec.ts';
 import { createPiiCipher } from './shared/pii-cipher.ts';
+import { createLocalBroadcast, createRedisBroadcast, type Broadcast } from './shared/broadcast.ts';
 import { propertyRoutes, propertySchemas } from './modules/properties/properties.routes.ts';
 import { createPropertyService } from './modules/properties/properties.service.ts';
 import { tenantRoutes } from './modules/tenants/tenants.routes.ts';
@@ -50,6 +51,8 @@ export interface AppDeps {
   runJobs?: boolean;
   /** Matches from which a search filter is checked per profile instead of looked up. */
   broadFilter?: number;
+  /** Reaches every server process; in-process when absent. */
+  broadcast?: Broadcast;
 }
 
 export function createServices(deps: AppDeps) {
@@ -58,7 +61,7 @@ export function createServices(deps: AppDeps) {
   const tenants = createTenantService({ db, clock });
   const properties = createPropertyService({ db, clock, ids, piiStorable: codec.hasCipher });
   const workspaces = createWorkspaceService({ db, clock, tenants, properties, defaultPropertyLimit: config.propertyLimit });
-  const apiKeys = createApiKeyService({ db, clock, ids, tenants });
+  const apiKeys = createApiKeyService({ db, clock, ids, tenants, broadcast: deps.broadcast ?? createLocalBroadcast() });
   const jobs = createJobService({ db });
   const sources = createSourceService({ db, clock });
   const profiles = createProfileService({ db, clock, ids, codec, broadFilter: deps.broadFilter });
@@ -88,7 +91,8 @@ function badUrl(request: FastifyRequest, reply: FastifyReply, field: string, pro
 
 export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; services: Services; jobRunner: JobRunner; operatorToken?: string }> {
   const ids = deps.ids ?? randomIds;
-  const services = createServices(deps);
+  const broadcast = deps.config.redisUrl ? createRedisBroadcast(deps.config.redisUrl) : createLocalBroadcast();
+  const services = createServices({ ...deps, broadcast });
   const operatorToken = await services.apiKeys.ensureOperatorToken(deps.config.adminToken);
 
   const app = Fastify({
@@ -129,7 +133,10 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   const clock = deps.clock ?? systemClock;
   const counters = deps.config.redisUrl ? createRedisStore(deps.config.redisUrl) : createMemoryStore(clock);
   const limiter = createRateLimiter({ store: counters, clock });
-  app.addHook('onClose', async () => counters.close());
+  app.addHook('onClose', async () => {
+    await counters.close();
+    await broadcast.close();
+  });
 
   await app.register(swagger, {
     openapi: {

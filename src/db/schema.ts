@@ -15,6 +15,7 @@ export interface WorkspacesTable {
   property_limit: number;
   property_seq: number;
   source_seq: Generated<number>;
+  custom_properties: Generated<number>;
   created_at: string;
 }
 

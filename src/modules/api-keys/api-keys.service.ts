@@ -6,6 +6,7 @@ import { AppError, type ErrorDetail, validationFailed } from '../../shared/error
 import { hashToken, type IdGenerator } from '../../shared/ids.ts';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.ts';
 import type { Principal, Scope } from '../auth/auth.ts';
+import type { Broadcast } from '../../shared/broadcast.ts';
 import type { TenantService } from '../tenants/tenants.service.ts';
 import { findWorkspace } from '../workspaces/workspaces.repository.ts';
 import * as repo from './api-keys.repository.ts';
@@ -22,8 +23,30 @@ export interface ApiKeyCreate {
 
 const OPERATOR_SETTING = 'operator_token_hash';
 
-export function createApiKeyService({ db, clock, ids, tenants }: { db: Kysely<Database>; clock: Clock; ids: IdGenerator; tenants: TenantService }) {
+/** How long a looked-up key is trusted without reading it again. */
+const PRINCIPAL_TTL_MS = 5_000;
+const REVOKED = 'revoked-keys';
+
+export function createApiKeyService({
+  db,
+  clock,
+  ids,
+  tenants,
+  broadcast,
+}: {
+  db: Kysely<Database>;
+  clock: Clock;
+  ids: IdGenerator;
+  tenants: TenantService;
+  broadcast: Broadcast;
+}) {
   let operatorHash: Buffer | undefined;
+  // Keys by token hash, so most requests do not read api_keys. A revocation is broadcast to
+  // every server (through Redis when configured), which drops the key from its cache at once.
+  const principals = new Map<string, { principal: Principal; until: number }>();
+  broadcast.subscribe(REVOKED, (keyId) => {
+    for (const [hash, { principal }] of principals) if (principal.kind === 'key' && principal.keyId === keyId) principals.delete(hash);
+  });
 
   /** An admin key restricted to some workspaces manages only keys restricted to a subset of them. */
   function manages(principal: Principal, key: { workspace_ids: readonly number[] | null }): boolean {
@@ -58,9 +81,15 @@ export function createApiKeyService({ db, clock, ids, tenants }: { db: Kysely<Da
       if (!token) throw new AppError('UNAUTHENTICATED', 'A bearer token is required.');
       const hash = hashToken(token);
       if (operatorHash && timingSafeEqual(operatorHash, Buffer.from(hash, 'hex'))) return { kind: 'operator' };
+      const now = clock.now().getTime();
+      const cached = principals.get(hash);
+      if (cached && cached.until > now) return cached.principal;
       const key = await repo.findActiveKeyByHash(db, hash);
       if (!key) throw new AppError('UNAUTHENTICATED', 'The token is not valid or was revoked.');
-      return { kind: 'key', keyId: key.id, tenantId: key.tenant_id, scopes: key.scopes, workspaceIds: key.workspace_ids, rateLimit: key.rate_limit };
+      const principal: Principal = { kind: 'key', keyId: key.id, tenantId: key.tenant_id, scopes: key.scopes, workspaceIds: key.workspace_ids, rateLimit: key.rate_limit };
+      if (principals.size >= 10_000) principals.clear();
+      principals.set(hash, { principal, until: now + PRINCIPAL_TTL_MS });
+      return principal;
     },
 
     async create(principal: Principal, tenantId: number, input: ApiKeyCreate): Promise<ApiKey & { token: string }> {
@@ -103,6 +132,7 @@ export function createApiKeyService({ db, clock, ids, tenants }: { db: Kysely<Da
       const key = await repo.findApiKey(db, tenantId, keyId);
       if (!key || key.revoked_at !== null || !manages(principal, key)) throw new AppError('NOT_FOUND', `API key ${keyId} not found.`);
       await repo.revokeApiKey(db, tenantId, keyId, isoNow(clock));
+      await broadcast.publish(REVOKED, keyId);
     },
   };
 }

@@ -135,25 +135,24 @@ export async function listProperties(
   return rows.map(rowToProperty);
 }
 
-/** Allocates the workspace's next property id; in PostgreSQL this also locks the workspace row. */
-export async function nextPropertyId(trx: Transaction<Database>, workspaceId: number): Promise<number> {
+/**
+ * Allocates the workspace's next property id and, for a custom property, counts it; returns
+ * both with the limit. In PostgreSQL the update locks the workspace row until the transaction
+ * ends, so concurrent creates cannot both pass the limit.
+ */
+export async function nextPropertyId(trx: Transaction<Database>, workspaceId: number, custom: boolean): Promise<{ id: number; customProperties: number; limit: number }> {
   const row = await trx
     .updateTable('workspaces')
-    .set((eb) => ({ property_seq: eb('property_seq', '+', 1) }))
+    .set((eb) => ({ property_seq: eb('property_seq', '+', 1), ...(custom ? { custom_properties: eb('custom_properties', '+', 1) } : {}) }))
     .where('id', '=', workspaceId)
-    .returning('property_seq')
+    .returning(['property_seq', 'custom_properties', 'property_limit'])
     .executeTakeFirstOrThrow();
-  return row.property_seq;
+  return { id: row.property_seq, customProperties: row.custom_properties, limit: row.property_limit };
 }
 
-export async function countCustomProperties(db: Conn, workspaceId: number): Promise<number> {
-  const row = await db
-    .selectFrom('properties')
-    .select((eb) => eb.fn.countAll<number | string>().as('n'))
-    .where('workspace_id', '=', workspaceId)
-    .where('system', '=', 0)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+export async function countCustomProperties(db: Conn, workspaceId: number): Promise<{ used: number; limit: number }> {
+  const row = await db.selectFrom('workspaces').select(['custom_properties', 'property_limit']).where('id', '=', workspaceId).executeTakeFirstOrThrow();
+  return { used: row.custom_properties, limit: row.property_limit };
 }
 
 export async function insertProperty(
@@ -205,7 +204,10 @@ export async function updateProperty(
 
 export async function deleteProperty(trx: Transaction<Database>, workspaceId: number, id: number): Promise<void> {
   await trx.deleteFrom('property_keys').where('workspace_id', '=', workspaceId).where('property_id', '=', id).execute();
-  await trx.deleteFrom('properties').where('workspace_id', '=', workspaceId).where('id', '=', id).execute();
+  const gone = await trx.deleteFrom('properties').where('workspace_id', '=', workspaceId).where('id', '=', id).returning('system').executeTakeFirst();
+  if (gone && gone.system === 0) {
+    await trx.updateTable('workspaces').set((eb) => ({ custom_properties: eb('custom_properties', '-', 1) })).where('id', '=', workspaceId).execute();
+  }
 }
 
 /** Which of these keys (names, aliases) other properties of the workspace already hold. */

@@ -90,8 +90,10 @@ export function createPropertyService({ db, clock, ids, piiStorable }: { db: Kys
     return { fields, problems };
   }
 
-  async function insertNew(trx: Transaction<Database>, workspaceId: number, fields: PropertyFields, system: boolean, actor: string | null): Promise<Property> {
-    const id = await repo.nextPropertyId(trx, workspaceId);
+  async function insertNew(trx: Transaction<Database>, workspaceId: number, fields: PropertyFields, system: boolean, actor: string | null, cap?: number): Promise<Property> {
+    const { id, customProperties, limit } = await repo.nextPropertyId(trx, workspaceId, !system);
+    // Counted under the workspace row's lock: two concurrent creates cannot both pass the limit.
+    if (!system) limitReached(customProperties - 1, 1, limit, cap);
     const at = isoNow(clock);
     const property = await repo.insertProperty(trx, workspaceId, { id, uid: ids.uid(), system, at, fields });
     await repo.replacePropertyKeys(trx, workspaceId, id, keysOf(fields));
@@ -100,8 +102,7 @@ export function createPropertyService({ db, clock, ids, piiStorable }: { db: Kys
   }
 
   /** `cap` lowers the workspace's limit for one surface (LINE WORKS allows 5 per domain). */
-  async function checkLimit(trx: Transaction<Database>, workspaceId: number, adding: number, cap?: number): Promise<void> {
-    const [used, stored] = await Promise.all([repo.countCustomProperties(trx, workspaceId), workspaceLimit(trx, workspaceId)]);
+  function limitReached(used: number, adding: number, stored: number, cap?: number): void {
     const limit = cap === undefined ? stored : Math.min(cap, stored);
     if (used + adding > limit) {
       throw new AppError('LIMIT_EXCEEDED', `This workspace allows ${limit} custom properties and has ${used}.`, [
@@ -110,9 +111,10 @@ export function createPropertyService({ db, clock, ids, piiStorable }: { db: Kys
     }
   }
 
-  async function workspaceLimit(conn: Kysely<Database> | Transaction<Database>, workspaceId: number): Promise<number> {
-    const row = await conn.selectFrom('workspaces').select('property_limit').where('id', '=', workspaceId).executeTakeFirstOrThrow();
-    return row.property_limit;
+  /** Refuses early, before any clash check, when the workspace is already full. */
+  async function checkLimit(trx: Transaction<Database>, workspaceId: number, adding: number, cap?: number): Promise<void> {
+    const { used, limit } = await repo.countCustomProperties(trx, workspaceId);
+    limitReached(used, adding, limit, cap);
   }
 
   /** Runs a write; a unique index that fires under a race becomes the same 409 as the pre-check. */
@@ -158,7 +160,7 @@ export function createPropertyService({ db, clock, ids, piiStorable }: { db: Kys
         await checkLimit(trx, workspaceId, 1, maxCustom);
         const clashes = await checkFree(trx, workspaceId, fields, '');
         if (clashes.length > 0) throw new AppError('ALREADY_EXISTS', `Property "${fields.name}" clashes with an existing property.`, clashes);
-        return insertNew(trx, workspaceId, fields, false, actor);
+        return insertNew(trx, workspaceId, fields, false, actor, maxCustom);
       });
     },
 
@@ -282,8 +284,7 @@ export function createPropertyService({ db, clock, ids, piiStorable }: { db: Kys
     },
 
     async limits(workspaceId: number): Promise<{ used: number; limit: number }> {
-      const [used, limit] = await Promise.all([repo.countCustomProperties(db, workspaceId), workspaceLimit(db, workspaceId)]);
-      return { used, limit };
+      return repo.countCustomProperties(db, workspaceId);
     },
   };
 

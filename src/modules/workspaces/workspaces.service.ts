@@ -26,6 +26,7 @@ export function createWorkspaceService(deps: {
   defaultPropertyLimit: number;
 }) {
   const { db, clock, tenants, properties } = deps;
+  const known = new Map<number, Workspace>();
 
   return {
     async create(principal: Principal, tenantId: number, input: WorkspaceCreate): Promise<Workspace> {
@@ -88,7 +89,12 @@ export function createWorkspaceService(deps: {
 
     /** The workspace if the caller may touch it; otherwise 404, so existence does not leak. */
     async resolve(principal: Principal, workspaceId: number): Promise<Workspace> {
-      const ws = await repo.findWorkspace(db, workspaceId);
+      const ws = known.get(workspaceId) ?? (await repo.findWorkspace(db, workspaceId));
+      // A workspace never changes owner and is never deleted, so it can be kept for good.
+      if (ws) {
+        if (known.size >= 10_000) known.clear();
+        known.set(workspaceId, ws);
+      }
       if (!ws || !canSeeWorkspace(principal, ws)) throw new AppError('NOT_FOUND', `Workspace ${workspaceId} not found.`);
       return ws;
     },
