@@ -130,18 +130,10 @@ const orNull = (s: string | undefined) => (s === undefined ? undefined : s === '
 const bool = (f: 0 | 1 | undefined) => (f === undefined ? undefined : f === 1);
 
 export function toCreate(body: CreateBody): PropertyCreate {
-  return dropUndefined({
-    name: body.label,
-    data_type: NATIVE_TYPE[body.data_type ?? 'text'],
-    example: orNull(body.example),
-    description: orNull(body.description),
-    export_alias: orNull(body.export_alias),
-    pii: bool(body.pi_data),
-    importable: bool(body.importable),
-    exportable: bool(body.exportable),
-  });
+  return { name: body.label, data_type: NATIVE_TYPE[body.data_type ?? 'text'], ...toPatch(body) };
 }
 
+/** The fields a create and a patch share. */
 export function toPatch(body: PatchBody): PropertyPatch {
   return dropUndefined({
     example: orNull(body.example),

@@ -1,7 +1,7 @@
 // All SQL about profiles: rows, values, identity keys and aliases. `db`/`trx` first, the
 // workspace second, in every function.
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database } from '../../db/schema.ts';
+import type { Database, ProfileValuesTable } from '../../db/schema.ts';
 
 type Conn = Kysely<Database> | Transaction<Database>;
 
@@ -11,16 +11,7 @@ export interface ProfileRow {
   updated_at: string;
 }
 
-export interface ValueRow {
-  profile_id: string;
-  property_id: number;
-  position: number;
-  v_text: string | null;
-  v_num: number | null;
-  v_json: string;
-  source: string | null;
-  written_at: string;
-}
+export type ValueRow = Omit<ProfileValuesTable, 'workspace_id'>;
 
 /** The profile an id names: itself, or the profile it was merged into. */
 export async function findProfile(db: Conn, workspaceId: number, id: string): Promise<ProfileRow | undefined> {
