@@ -59,9 +59,10 @@ export function createServices(deps: AppDeps) {
   const { db, config, clock = systemClock, ids = randomIds } = deps;
   const codec = createValueCodec(config.encryptionKey ? createPiiCipher(config.encryptionKey) : undefined);
   const tenants = createTenantService({ db, clock });
-  const properties = createPropertyService({ db, clock, ids, piiStorable: codec.hasCipher });
+  const broadcast = deps.broadcast ?? createLocalBroadcast();
+  const properties = createPropertyService({ db, clock, ids, piiStorable: codec.hasCipher, broadcast });
   const workspaces = createWorkspaceService({ db, clock, tenants, properties, defaultPropertyLimit: config.propertyLimit });
-  const apiKeys = createApiKeyService({ db, clock, ids, tenants, broadcast: deps.broadcast ?? createLocalBroadcast() });
+  const apiKeys = createApiKeyService({ db, clock, ids, tenants, broadcast });
   const jobs = createJobService({ db });
   const sources = createSourceService({ db, clock });
   const profiles = createProfileService({ db, clock, ids, codec, broadFilter: deps.broadFilter });

@@ -220,4 +220,18 @@ describe('two server processes sharing Redis', { skip: noRedis }, () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal((await read()).status, 401);
   });
+
+  test('a property created through one server shows at once in the cached list of the other', async () => {
+    const headers = { authorization: 'Bearer redis-operator-token-0000', 'content-type': 'application/json' };
+    const list = async () => {
+      const res = await fetch(`${bases[1]}/v1/workspaces/${workspaceId}/properties?system=false`, { headers: { authorization: headers.authorization } });
+      assert.equal(res.status, 200);
+      return ((await res.json()) as { data: { name: string }[] }).data.map((p) => p.name);
+    };
+    const before = await list();
+    const created = await fetch(`${bases[0]}/v1/workspaces/${workspaceId}/properties`, { method: 'POST', headers, body: JSON.stringify({ name: 'shared_cache_probe', data_type: 'string' }) });
+    assert.equal(created.status, 201);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(await list(), [...before, 'shared_cache_probe']);
+  });
 });

@@ -18,6 +18,7 @@ const RefParams = Type.Object({
 const tags = ['properties'];
 
 const etagOf = (p: Property) => `"${p.version}"`;
+const serialisedPages = new WeakMap<object, string>();
 
 /** `If-Match: "3"`, `W/"3"` or `*`; anything else can match no version. */
 function parseIfMatch(header: string | undefined): number | undefined {
@@ -45,9 +46,17 @@ export async function propertyRoutes(app: FastifyInstance, { properties }: { pro
       querystring: Type.Object({ ...PropertyListQuery.properties, ...PageQuery }),
       response: { 200: pageOf(Type.Ref('Property')), ...errors() },
     },
-    handler: async (request) => {
+    handler: async (request, reply) => {
       const { limit = 100, cursor, archived = false, ...filter } = request.query;
-      return properties.list(request.workspace.id, { ...filter, archived }, limit, cursor);
+      const page = await properties.list(request.workspace.id, { ...filter, archived }, limit, cursor);
+      // The service hands back the same page while the dictionary is unchanged: serialise it once.
+      let body = serialisedPages.get(page);
+      if (body === undefined) {
+        body = String(reply.serialize(page));
+        serialisedPages.set(page, body);
+      }
+      // A string with a JSON content type is sent as it is; the type says what it holds.
+      return reply.type('application/json; charset=utf-8').send(body as unknown as typeof page);
     },
   });
 

@@ -28,6 +28,8 @@ import {
 import * as repo from './properties.repository.ts';
 import type { HistoryEntry, PropertyListFilter, PropertyRef, PropertySearch } from './properties.repository.ts';
 import { SYSTEM_PROPERTIES } from './system-properties.ts';
+import { createListCache } from './list-cache.ts';
+import type { Broadcast } from '../../shared/broadcast.ts';
 import { sourcesMappingProperty } from '../sources/sources.repository.ts';
 import { countHolders } from '../profiles/profiles.repository.ts';
 
@@ -40,7 +42,20 @@ export const MAX_BATCH = 100;
 
 export type PropertyService = ReturnType<typeof createPropertyService>;
 
-export function createPropertyService({ db, clock, ids, piiStorable }: { db: Kysely<Database>; clock: Clock; ids: IdGenerator; piiStorable: boolean }) {
+export function createPropertyService({
+  db,
+  clock,
+  ids,
+  piiStorable,
+  broadcast,
+}: {
+  db: Kysely<Database>;
+  clock: Clock;
+  ids: IdGenerator;
+  piiStorable: boolean;
+  broadcast: Broadcast;
+}) {
+  const lists = createListCache<Page<Property>>({ clock, broadcast });
   /** PII values are encrypted at rest, so a PII property needs the server's key. */
   function checkPiiStorable(fields: Pick<PropertyFields, 'pii'>, prefix: string): void {
     if (fields.pii && !piiStorable) {
@@ -117,10 +132,15 @@ export function createPropertyService({ db, clock, ids, piiStorable }: { db: Kys
     limitReached(used, adding, limit, cap);
   }
 
-  /** Runs a write; a unique index that fires under a race becomes the same 409 as the pre-check. */
-  async function write<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  /**
+   * Runs a write to a workspace's dictionary; a unique index that fires under a race becomes the
+   * same 409 as the pre-check. Once committed, cached list pages of the workspace are dropped.
+   */
+  async function write<T>(workspaceId: number, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
     try {
-      return await db.transaction().execute(fn);
+      const result = await db.transaction().execute(fn);
+      await lists.changed(workspaceId);
+      return result;
     } catch (error) {
       if (isUniqueViolation(error)) throw new AppError('ALREADY_EXISTS', 'A property with that name, alias or display name already exists.');
       throw error;
@@ -130,10 +150,16 @@ export function createPropertyService({ db, clock, ids, piiStorable }: { db: Kys
   return {
     parseRef,
 
+    /** A page of the list; the same page object is returned while the dictionary is unchanged. */
     async list(workspaceId: number, filter: PropertyListFilter, limit: number, cursor?: string): Promise<Page<Property>> {
+      const key = JSON.stringify([filter, limit, cursor ?? null]);
+      const cached = lists.get(workspaceId, key);
+      if (cached) return cached;
       const after = decodeCursor(cursor, 2) as [number, string] | undefined;
       const rows = await repo.listProperties(db, workspaceId, filter, limit + 1, after);
-      return toPage(rows, limit, (p) => [sortOrderOf(p.display_order), p.name.toLowerCase()], (p) => p);
+      const page = toPage(rows, limit, (p) => [sortOrderOf(p.display_order), p.name.toLowerCase()], (p) => p);
+      lists.set(workspaceId, key, page);
+      return page;
     },
 
     get(workspaceId: number, ref: string): Promise<Property> {
@@ -156,7 +182,7 @@ export function createPropertyService({ db, clock, ids, piiStorable }: { db: Kys
       const { fields, problems } = prepare(input, '');
       if (problems.length > 0) throw validationFailed(problems);
       checkPiiStorable(fields, '');
-      return write(async (trx) => {
+      return write(workspaceId, async (trx) => {
         await checkLimit(trx, workspaceId, 1, maxCustom);
         const clashes = await checkFree(trx, workspaceId, fields, '');
         if (clashes.length > 0) throw new AppError('ALREADY_EXISTS', `Property "${fields.name}" clashes with an existing property.`, clashes);
@@ -171,7 +197,7 @@ export function createPropertyService({ db, clock, ids, piiStorable }: { db: Kys
       const problems = [...prepared.flatMap((p) => p.problems), ...repeatsWithinBatch(prepared.map((p) => p.fields))];
       if (problems.length > 0) throw validationFailed(problems);
       prepared.forEach(({ fields }, i) => checkPiiStorable(fields, `inputs[${i}].`));
-      return write(async (trx) => {
+      return write(workspaceId, async (trx) => {
         await checkLimit(trx, workspaceId, inputs.length);
         const clashes = (await Promise.all(prepared.map(({ fields }, i) => checkFree(trx, workspaceId, fields, `inputs[${i}].`)))).flat();
         if (clashes.length > 0) throw new AppError('ALREADY_EXISTS', 'Some properties clash with existing ones; nothing was created.', clashes);
@@ -182,7 +208,7 @@ export function createPropertyService({ db, clock, ids, piiStorable }: { db: Kys
     },
 
     async update(workspaceId: number, ref: string, patch: PropertyPatch, opts: Actor & { ifMatch?: number }): Promise<Property> {
-      return write(async (trx) => {
+      return write(workspaceId, async (trx) => {
         const current = await mustFind(trx, workspaceId, ref);
         if (opts.ifMatch !== undefined && opts.ifMatch !== current.version) {
           throw new AppError('PRECONDITION_FAILED', `Property "${current.name}" is at version ${current.version}, not ${opts.ifMatch}.`);
@@ -245,7 +271,7 @@ export function createPropertyService({ db, clock, ids, piiStorable }: { db: Kys
 
     /** Removes the definition for good and frees its name; its values are purged by the job. */
     async purge(workspaceId: number, ref: string, { actor }: Actor): Promise<Job> {
-      return write(async (trx) => {
+      return write(workspaceId, async (trx) => {
         const current = await mustFind(trx, workspaceId, ref);
         if (current.system) throw new AppError('CONFLICT', `System property "${current.name}" cannot be deleted.`);
         const sources = await sourcesMappingProperty(trx, workspaceId, current.id);
@@ -289,7 +315,7 @@ export function createPropertyService({ db, clock, ids, piiStorable }: { db: Kys
   };
 
   async function setArchived(workspaceId: number, ref: string, archived: boolean, actor: string): Promise<Property> {
-    return write(async (trx) => {
+    return write(workspaceId, async (trx) => {
       const current = await mustFind(trx, workspaceId, ref);
       if (current.system) throw new AppError('CONFLICT', `System property "${current.name}" cannot be ${archived ? 'archived' : 'restored'}.`);
       if (current.archived === archived) return current;
