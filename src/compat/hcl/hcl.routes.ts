@@ -13,6 +13,8 @@ import { toCreateInput, toListItem, toPatch } from './hcl.mappers.ts';
 import { CampaignParams, CreateBody, DataPointParams, hclErrors, ListResponse, Message, UpdateBody } from './hcl.schemas.ts';
 
 const BASE = '/api/campaign-data-dictionary';
+// The service hands back the same result while the dictionary is unchanged: serialise it once.
+const serialised = new WeakMap<object, string>();
 
 const send = (reply: FastifyReply, status: number, message: string) => reply.code(status).send(envelope(status, message));
 
@@ -143,12 +145,17 @@ export async function hclSurface(app: FastifyInstance, deps: SurfaceDeps) {
   r.get(`${BASE}/campaignId/:campaignId`, {
     config: { auth: 'properties:read' },
     schema: { hide: true, params: CampaignParams, response: { 200: ListResponse, ...hclErrors() } },
-    handler: async (request) => {
+    handler: async (request, reply) => {
       const ws = await campaign(request.principal, request.params.campaignId);
       // Custom properties only, in the native order (display_order, then name).
-      const { items } = await properties.search(ws.id, { equals: { system: false }, sort: [], offset: 0, limit: undefined });
-      if (items.length === 0) throw new HclError(404, say.noneFound(ws.tenant_id));
-      return items.map((p) => toListItem(p, ws.id));
+      const result = await properties.search(ws.id, { equals: { system: false }, sort: [], offset: 0, limit: undefined });
+      if (result.items.length === 0) throw new HclError(404, say.noneFound(ws.tenant_id));
+      let body = serialised.get(result);
+      if (body === undefined) {
+        body = String(reply.serialize(result.items.map((p) => toListItem(p, ws.id))));
+        serialised.set(result, body);
+      }
+      return reply.type('application/json; charset=utf-8').send(body as never) /* a pre-serialised JSON string, sent as it is */;
     },
   });
 

@@ -19,6 +19,8 @@ import { ContactCustomProperty, CreateBody, CustomPropertyList, DomainQuery, Err
 type Operation = 'list' | 'create' | 'get' | 'update' | 'delete';
 
 const BASE = '/v1.0/contacts/custom-properties';
+// The service hands back the same result while the dictionary is unchanged: serialise it once.
+const serialised = new WeakMap<object, string>();
 const NOT_UPDATABLE = ['propertyName', 'propertyType', 'multiValued'] as const;
 // Served for LINE WORKS clients; /openapi.json documents the native API only.
 const hidden = { hide: true };
@@ -136,11 +138,16 @@ export async function lineworksSurface(app: FastifyInstance, deps: SurfaceDeps) 
     config: { auth: 'properties:read' },
     schema: { ...hidden, summary: 'List contact custom properties', querystring: DomainQuery, response: { 200: CustomPropertyList, ...errorResponses } },
     preHandler: before('list'),
-    handler: async (request) => {
+    handler: async (request, reply) => {
       const ws = request.workspace;
       // Custom, live properties, sorted by display order (null last), then name.
-      const { items } = await properties.search(ws.id, { equals: { system: false }, sort: [{ field: 'display_order', desc: false }], offset: 0, limit: undefined });
-      return { customProperties: items.map((p) => toContactCustomProperty(p, ws.id)) };
+      const result = await properties.search(ws.id, { equals: { system: false }, sort: [{ field: 'display_order', desc: false }], offset: 0, limit: undefined });
+      let body = serialised.get(result);
+      if (body === undefined) {
+        body = String(reply.serialize({ customProperties: result.items.map((p) => toContactCustomProperty(p, ws.id)) }));
+        serialised.set(result, body);
+      }
+      return reply.type('application/json; charset=utf-8').send(body as never) /* a pre-serialised JSON string, sent as it is */;
     },
   });
 

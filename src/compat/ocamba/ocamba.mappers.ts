@@ -97,7 +97,7 @@ const NATIVE_FIELD = {
 const flag = (b: boolean): 0 | 1 => (b ? 1 : 0);
 
 /** RFC 3339 (UTC) → `YYYY-MM-DD HH:MM:SS`. */
-export const ocambaTime = (iso: string) => new Date(iso).toISOString().slice(0, 19).replace('T', ' ');
+export const ocambaTime = (iso: string) => (/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$/.test(iso) ? `${iso.slice(0, 10)} ${iso.slice(11, 19)}` : new Date(iso).toISOString().slice(0, 19).replace('T', ' '));
 
 export function toItem(p: Property, companyId: number): OcambaItem {
   return {

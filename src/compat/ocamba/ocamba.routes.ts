@@ -17,6 +17,8 @@ import { nativeRef, pickFields, toCreate, toItem, toListRequest, toPatch } from 
 import { CreateBody, errorResponses, IdParams, Item, ListQuery, ListResponse, OneResponse, PatchBody } from './ocamba.schemas.ts';
 
 const PATH = '/v1/hood/profile-properties';
+// The service hands back the same result while the dictionary is unchanged: serialise it once.
+const serialised = new WeakMap<object, string>();
 // Documented in docs/compat/ocamba.md; kept out of the native OpenAPI document.
 const common = { hide: true, tags: ['ocamba'] };
 
@@ -118,8 +120,15 @@ export async function ocambaSurface(app: FastifyInstance, { apiKeys, workspaces,
     handler: async (request, reply) => {
       const list = toListRequest(request.query as Record<string, string | undefined>);
       if ('problems' in list) return sendOcambaError(reply, 400, messageOf('The query is not valid.', list.problems, 'query'));
-      const { total, items } = await properties.search(request.workspace.id, list.search);
-      return { total, items: items.map((p) => pickFields(toItem(p, request.workspace.id), list.fields)) };
+      const result = await properties.search(request.workspace.id, list.search);
+      const { total, items } = result;
+      if (list.fields !== undefined) return { total, items: items.map((p) => pickFields(toItem(p, request.workspace.id), list.fields)) };
+      let body = serialised.get(result);
+      if (body === undefined) {
+        body = String(reply.serialize({ total, items: items.map((p) => toItem(p, request.workspace.id)) }));
+        serialised.set(result, body);
+      }
+      return reply.type('application/json; charset=utf-8').send(body as never) /* a pre-serialised JSON string, sent as it is */;
     },
   });
 

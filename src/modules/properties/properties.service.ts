@@ -55,7 +55,8 @@ export function createPropertyService({
   piiStorable: boolean;
   broadcast: Broadcast;
 }) {
-  const lists = createListCache<Page<Property>>({ clock, broadcast });
+  // List pages and the searches vendor surfaces list with, kept until the dictionary changes.
+  const lists = createListCache<Page<Property> | { total: number; items: Property[] }>({ clock, broadcast });
   /** PII values are encrypted at rest, so a PII property needs the server's key. */
   function checkPiiStorable(fields: Pick<PropertyFields, 'pii'>, prefix: string): void {
     if (fields.pii && !piiStorable) {
@@ -152,8 +153,8 @@ export function createPropertyService({
 
     /** A page of the list; the same page object is returned while the dictionary is unchanged. */
     async list(workspaceId: number, filter: PropertyListFilter, limit: number, cursor?: string): Promise<Page<Property>> {
-      const key = JSON.stringify([filter, limit, cursor ?? null]);
-      const cached = lists.get(workspaceId, key);
+      const key = JSON.stringify(['list', filter, limit, cursor ?? null]);
+      const cached = lists.get(workspaceId, key) as Page<Property> | undefined;
       if (cached) return cached;
       const after = decodeCursor(cursor, 2) as [number, string] | undefined;
       const rows = await repo.listProperties(db, workspaceId, filter, limit + 1, after);
@@ -168,7 +169,14 @@ export function createPropertyService({
 
     /** Numbered pages with a total, any sort: for the dialects that list that way. */
     search(workspaceId: number, search: Omit<PropertySearch, 'archived'> & { archived?: boolean }): Promise<{ total: number; items: Property[] }> {
-      return repo.searchProperties(db, workspaceId, { ...search, archived: search.archived ?? false });
+      const full = { ...search, archived: search.archived ?? false };
+      const key = JSON.stringify(['search', full]);
+      const cached = lists.get(workspaceId, key) as { total: number; items: Property[] } | undefined;
+      if (cached) return Promise.resolve(cached);
+      return repo.searchProperties(db, workspaceId, full).then((result) => {
+        lists.set(workspaceId, key, result);
+        return result;
+      });
     },
 
     /** Seeds the system properties of a new workspace, inside the transaction that creates it. */

@@ -73,7 +73,9 @@ export function createWorkspaceService(deps: {
       if (principal.kind === 'operator') return undefined;
       if (principal.workspaceIds !== null) {
         const first = principal.workspaceIds[0];
-        const ws = first === undefined ? undefined : await repo.findWorkspace(db, first);
+        // The same cache as resolve: a workspace never changes owner.
+        const ws = first === undefined ? undefined : (known.get(first) ?? (await repo.findWorkspace(db, first)));
+        if (ws) known.set(ws.id, ws);
         return ws && canSeeWorkspace(principal, ws) ? ws : undefined;
       }
       const [oldest] = await repo.firstWorkspaces(db, principal.tenantId, null, 1);
