@@ -176,8 +176,11 @@ function escapeLike(s: string): string {
  * then id. Each filter is an indexed lookup on (workspace, property, value).
  */
 /** The values a filter matches, as a subquery of profile ids; `negate` matches what ne and exists=false exclude. */
-function matchingValues(db: Conn, workspaceId: number, f: ValueFilter) {
-  const col = `v.${f.column}` as const;
+function matchingValues(db: Conn, workspaceId: number, f: ValueFilter, perProfile = false) {
+  // Checked per profile, the lookup must go through the primary key (workspace, profile, property):
+  // an expression over the value column keeps SQLite from choosing the value index instead.
+  const ref = sql.ref<string | number>(`v.${f.column}`);
+  const col = perProfile ? (f.column === 'v_num' ? sql<number>`(${ref} + 0)` : sql<string>`(${ref} || '')`) : ref;
   const base = db.selectFrom('profile_values as v').where('v.workspace_id', '=', workspaceId).where('v.property_id', '=', f.property_id);
   switch (f.op) {
     case 'eq':
@@ -194,7 +197,7 @@ function matchingValues(db: Conn, workspaceId: number, f: ValueFilter) {
     case 'in':
       return base.where(col, 'in', f.value as (string | number)[]);
     case 'contains':
-      return base.where(sql`lower(${sql.ref(col)})`, 'like', sql<string>`${`%${escapeLike(String(f.value).toLowerCase())}%`} escape '\\'`);
+      return base.where(sql`lower(${col})`, 'like', sql<string>`${`%${escapeLike(String(f.value).toLowerCase())}%`} escape '\\'`);
     case 'prefix':
       // A range keeps the prefix search on the index, where LIKE would not.
       return base.where(col, '>=', String(f.value)).where(col, '<', `${String(f.value)}\u{10FFFF}`);
@@ -234,11 +237,11 @@ export async function searchProfiles(
 ): Promise<{ row: ProfileRow; sortValue: string | number | null }[]> {
   let query = db.selectFrom('profiles as p').where('p.workspace_id', '=', workspaceId);
   for (const f of filters) {
-    const matching = matchingValues(db, workspaceId, f);
     if (f.broad && !excludes(f)) {
+      const matching = matchingValues(db, workspaceId, f, true);
       query = query.where((eb) => eb.exists(matching.select(sql.lit(1).as('one')).where('v.profile_id', '=', sql.ref<string>('p.id'))));
     } else {
-      query = query.where('p.id', excludes(f) ? 'not in' : 'in', matching.select('v.profile_id'));
+      query = query.where('p.id', excludes(f) ? 'not in' : 'in', matchingValues(db, workspaceId, f).select('v.profile_id'));
     }
   }
 
