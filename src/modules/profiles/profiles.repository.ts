@@ -176,11 +176,8 @@ function escapeLike(s: string): string {
  * then id. Each filter is an indexed lookup on (workspace, property, value).
  */
 /** The values a filter matches, as a subquery of profile ids; `negate` matches what ne and exists=false exclude. */
-function matchingValues(db: Conn, workspaceId: number, f: ValueFilter, perProfile = false) {
-  // Checked per profile, the lookup must go through the primary key (workspace, profile, property):
-  // an expression over the value column keeps SQLite from choosing the value index instead.
-  const ref = sql.ref<string | number>(`v.${f.column}`);
-  const col = perProfile ? (f.column === 'v_num' ? sql<number>`(${ref} + 0)` : sql<string>`(${ref} || '')`) : ref;
+function matchingValues(db: Conn, workspaceId: number, f: ValueFilter) {
+  const col = sql.ref<string | number>(`v.${f.column}`);
   const base = db.selectFrom('profile_values as v').where('v.workspace_id', '=', workspaceId).where('v.property_id', '=', f.property_id);
   switch (f.op) {
     case 'eq':
@@ -237,8 +234,9 @@ export async function searchProfiles(
 ): Promise<{ row: ProfileRow; sortValue: string | number | null }[]> {
   let query = db.selectFrom('profiles as p').where('p.workspace_id', '=', workspaceId);
   for (const f of filters) {
-    if (f.broad && !excludes(f)) {
-      const matching = matchingValues(db, workspaceId, f, true);
+    // Checked per profile, an equality is one probe of the value index; a range would scan one.
+    if (f.broad && !excludes(f) && (f.op === 'eq' || f.op === 'in' || f.op === 'exists')) {
+      const matching = matchingValues(db, workspaceId, f);
       query = query.where((eb) => eb.exists(matching.select(sql.lit(1).as('one')).where('v.profile_id', '=', sql.ref<string>('p.id'))));
     } else {
       query = query.where('p.id', excludes(f) ? 'not in' : 'in', matchingValues(db, workspaceId, f).select('v.profile_id'));
