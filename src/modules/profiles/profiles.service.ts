@@ -564,7 +564,8 @@ export function createProfileService({
       const after = decodeCursor(query.cursor, 2) as [string | number | null, string] | undefined;
       const sort = sortDef && query.sort ? { property_id: sortDef.id, column: codec.columnOf(sortDef), desc: query.sort.desc } : undefined;
       // Each filter is either looked up (few matches) or checked while walking pages (many).
-      const planned = await Promise.all(filters.map(async (f) => ({ ...f, broad: await repo.isBroad(db, workspaceId, f, broadFilter) })));
+      const perProfile = (f: ValueFilter) => f.op === 'eq' || f.op === 'in' || (f.op === 'exists' && f.value === true);
+      const planned = await Promise.all(filters.map(async (f) => ({ ...f, broad: perProfile(f) && (await repo.isBroad(db, workspaceId, f, broadFilter)) })));
       const rows = await repo.searchProfiles(db, workspaceId, planned, sort, query.limit + 1, after && { value: after[0], id: after[1] });
       const page = rows.slice(0, query.limit);
       const last = page[page.length - 1];
