@@ -621,11 +621,11 @@ for (const dialect of dialects) {
         ids: ['s1', 's2', 's7', 's4', 's3', 's5', 's6'],
       },
       {
-        title: 'integer descending, missing last, ties by id',
+        title: 'integer descending: the ascending order reversed, ties by id descending, missing still last',
         sort: '-visits',
         property: 'visits',
         expected: [100, 50, 10, 10, 9, undefined, undefined],
-        ids: ['s3', 's4', 's2', 's7', 's1', 's5', 's6'],
+        ids: ['s3', 's4', 's7', 's2', 's1', 's6', 's5'],
       },
       { title: 'number ascending', sort: 'score', property: 'score', expected: [-2, 1.5, 2, 3, 10, undefined, undefined] },
       { title: 'date ascending', sort: 'birthday', property: 'birthday', expected: ['2023-12-31', '2024-01-01', '2024-02-29', undefined, undefined, undefined, undefined] },

@@ -1,6 +1,6 @@
 // All SQL about profiles: rows, values, identity keys and aliases. `db`/`trx` first, the
 // workspace second, in every function.
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import type { Database, ProfileValuesTable } from '../../db/schema.ts';
 
 type Conn = Kysely<Database> | Transaction<Database>;
@@ -159,6 +159,13 @@ export interface ValueFilter {
   op: FilterOp;
   /** Already in the column's stored form; an array for `in`, a boolean for `exists`. */
   value: string | number | boolean | (string | number)[];
+  /** The property holds at most one value per profile. */
+  single: boolean;
+}
+
+export interface SearchFilter extends ValueFilter {
+  /** Looked up in the value index, its few matches being the candidates; otherwise checked per profile. */
+  drives: boolean;
 }
 
 export interface ProfileSort {
@@ -171,40 +178,58 @@ function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-/**
- * Profiles matching every filter, ordered by the sort property (profiles without a value last),
- * then id. Each filter is an indexed lookup on (workspace, property, value).
- */
-/** The values a filter matches, as a subquery of profile ids; `negate` matches what ne and exists=false exclude. */
-function matchingValues(db: Conn, workspaceId: number, f: ValueFilter) {
-  const col = sql.ref<string | number>(`v.${f.column}`);
-  const base = db.selectFrom('profile_values as v').where('v.workspace_id', '=', workspaceId).where('v.property_id', '=', f.property_id);
+/** ne and exists=false keep the profiles that hold no matching value. */
+export const excludes = (f: ValueFilter) => f.op === 'ne' || (f.op === 'exists' && f.value === false);
+
+/** The filter's test of one stored value; none for `exists`, which every value passes. */
+function valueTest(col: Expression<unknown>, f: ValueFilter): RawBuilder<SqlBool> | undefined {
+  const value = f.value as string | number;
   switch (f.op) {
     case 'eq':
     case 'ne':
-      return base.where(col, '=', f.value as string | number);
+      return sql`${col} = ${value}`;
     case 'gt':
-      return base.where(col, '>', f.value as string | number);
+      return sql`${col} > ${value}`;
     case 'gte':
-      return base.where(col, '>=', f.value as string | number);
+      return sql`${col} >= ${value}`;
     case 'lt':
-      return base.where(col, '<', f.value as string | number);
+      return sql`${col} < ${value}`;
     case 'lte':
-      return base.where(col, '<=', f.value as string | number);
+      return sql`${col} <= ${value}`;
     case 'in':
-      return base.where(col, 'in', f.value as (string | number)[]);
+      return sql`${col} in (${sql.join(f.value as (string | number)[])})`;
     case 'contains':
-      return base.where(sql`lower(${col})`, 'like', sql<string>`${`%${escapeLike(String(f.value).toLowerCase())}%`} escape '\\'`);
+      return sql`lower(${col}) like ${`%${escapeLike(String(value).toLowerCase())}%`} escape '\\'`;
     case 'prefix':
       // A range keeps the prefix search on the index, where LIKE would not.
-      return base.where(col, '>=', String(f.value)).where(col, '<', `${String(f.value)}\u{10FFFF}`);
+      return sql`${col} >= ${String(value)} and ${col} < ${`${String(value)}\u{10FFFF}`}`;
     case 'exists':
-      return base;
+      return undefined;
   }
 }
 
-/** ne and exists=false keep the profiles that hold no matching value. */
-const excludes = (f: ValueFilter) => f.op === 'ne' || (f.op === 'exists' && f.value === false);
+/** Profile ids holding a value the filter matches: a range of the value index. */
+function matchingValues(db: Conn, workspaceId: number, f: ValueFilter) {
+  const query = db.selectFrom('profile_values as v').where('v.workspace_id', '=', workspaceId).where('v.property_id', '=', f.property_id);
+  const test = valueTest(sql.ref(`v.${f.column}`), f);
+  return test ? query.where(test) : query;
+}
+
+/**
+ * Whether the profile `p` of the outer query holds a value the filter matches. The column is
+ * wrapped so that no index serves the test: the profile's own rows are then read by primary key,
+ * where a range on the value index would be scanned once per profile.
+ */
+function heldBy(db: Conn, f: ValueFilter) {
+  const query = db
+    .selectFrom('profile_values as v')
+    .select(sql.lit(1).as('one'))
+    .where('v.workspace_id', '=', sql.ref<number>('p.workspace_id'))
+    .where('v.profile_id', '=', sql.ref<string>('p.id'))
+    .where('v.property_id', '=', f.property_id);
+  const test = valueTest(f.column === 'v_num' ? sql`(${sql.ref('v.v_num')} + 0)` : sql`(${sql.ref('v.v_text')} || '')`, f);
+  return test ? query.where(test) : query;
+}
 
 /**
  * Whether a filter matches many values (at least `threshold`). Found by counting at most that
@@ -218,59 +243,109 @@ export async function isBroad(db: Conn, workspaceId: number, f: ValueFilter, thr
   return Number(n) >= threshold;
 }
 
+type Cursor = { value: string | number | null; id: string };
+type Hit = { row: ProfileRow; sortValue: string | number | null };
+
 /**
- * Profiles matching every filter, ordered by the sort property (profiles without a value last),
- * then id. A selective filter is an index lookup that yields the few profiles it matches; a
- * broad one (`broad`) is checked per profile while walking profiles in order, which stops as
- * soon as a page is full.
+ * Profiles matching every filter, ordered by the sort property's first value (descending
+ * reverses the order; profiles without a value come last either way), ties by id, or by id
+ * alone. The plan follows the filters:
+ * - a filter that drives is an index lookup; its few matches are the candidates, sorted whole;
+ * - otherwise profiles are walked in order, by id or along the sort property's value index, and
+ *   each checked against the filters; the walk stops as soon as the page is full.
  */
-export async function searchProfiles(
-  db: Conn,
-  workspaceId: number,
-  filters: (ValueFilter & { broad?: boolean })[],
-  sort: ProfileSort | undefined,
-  limit: number,
-  after: { value: string | number | null; id: string } | undefined,
-): Promise<{ row: ProfileRow; sortValue: string | number | null }[]> {
-  let query = db.selectFrom('profiles as p').where('p.workspace_id', '=', workspaceId);
-  for (const f of filters) {
-    // Checked per profile, an equality is one probe of the value index; a range would scan one.
-    if (f.broad && !excludes(f) && (f.op === 'eq' || f.op === 'in' || f.op === 'exists')) {
-      const matching = matchingValues(db, workspaceId, f);
-      query = query.where((eb) => eb.exists(matching.select(sql.lit(1).as('one')).where('v.profile_id', '=', sql.ref<string>('p.id'))));
-    } else {
-      query = query.where('p.id', excludes(f) ? 'not in' : 'in', matchingValues(db, workspaceId, f).select('v.profile_id'));
+export async function searchProfiles(db: Conn, workspaceId: number, filters: SearchFilter[], sort: ProfileSort | undefined, limit: number, after: Cursor | undefined): Promise<Hit[]> {
+  const candidates = (checked: SearchFilter[]) => {
+    let query = db.selectFrom('profiles as p').where('p.workspace_id', '=', workspaceId);
+    for (const f of checked) {
+      if (f.drives && !excludes(f)) query = query.where('p.id', 'in', matchingValues(db, workspaceId, f).select('v.profile_id'));
+      else query = query.where((eb) => (excludes(f) ? eb.not(eb.exists(heldBy(db, f))) : eb.exists(heldBy(db, f))));
     }
-  }
+    return query;
+  };
+  const dir = sort?.desc ? 'desc' : 'asc';
+  const beyond = sort?.desc ? '<' : '>';
 
   if (!sort) {
-    if (after) query = query.where('p.id', '>', after.id);
-    const rows = await query.select(['p.id', 'p.created_at', 'p.updated_at']).orderBy('p.id').limit(limit).execute();
+    const rows = await candidates(filters)
+      .$if(after !== undefined, (q) => q.where('p.id', '>', after!.id))
+      .select(['p.id', 'p.created_at', 'p.updated_at'])
+      .orderBy('p.id')
+      .limit(limit)
+      .execute();
     return rows.map((row) => ({ row, sortValue: null }));
   }
 
-  // The sort value: the first item of the property's value; profiles without one sort last.
-  let sorted = query
-    .leftJoin('profile_values as s', (j) =>
-      j.onRef('s.workspace_id', '=', 'p.workspace_id').onRef('s.profile_id', '=', 'p.id').on('s.property_id', '=', sort.property_id).on('s.position', '=', 0),
-    )
-    .select(['p.id', 'p.created_at', 'p.updated_at', `s.${sort.column} as sort_value`]);
   const col = `s.${sort.column}` as const;
-  if (after) {
-    const cmp = sort.desc ? '<' : '>';
-    sorted = sorted.where((eb) =>
-      after.value === null
-        ? eb.and([eb(col, 'is', null), eb('p.id', '>', after.id)])
-        : eb.or([eb(col, cmp, after.value), eb.and([eb(col, '=', after.value), eb('p.id', '>', after.id)]), eb(col, 'is', null)]),
-    );
+  const pair = sql`(${sql.ref(col)}, ${sql.ref('p.id')})`;
+  if (filters.some((f) => f.drives && !excludes(f))) {
+    // Few candidates: each joined to its sort value (position 0) and sorted whole.
+    const rows = await candidates(filters)
+      .leftJoin('profile_values as s', (j) =>
+        j.onRef('s.workspace_id', '=', 'p.workspace_id').onRef('s.profile_id', '=', 'p.id').on('s.property_id', '=', sort.property_id).on('s.position', '=', 0),
+      )
+      .$if(after !== undefined, (q) =>
+        q.where((eb) =>
+          after!.value === null
+            ? eb.and([eb(col, 'is', null), eb('p.id', beyond, after!.id)])
+            : eb.or([sql<SqlBool>`${pair} ${sql.raw(beyond)} (${after!.value}, ${after!.id})`, eb(col, 'is', null)]),
+        ),
+      )
+      .select(['p.id', 'p.created_at', 'p.updated_at', `${col} as sort_value`])
+      .orderBy(sql`case when ${sql.ref(col)} is null then 1 else 0 end`)
+      .orderBy(col, dir)
+      .orderBy('p.id', dir)
+      .limit(limit)
+      .execute();
+    return rows.map(({ sort_value, ...row }) => ({ row, sortValue: sort_value as string | number | null }));
   }
-  const rows = await sorted
-    .orderBy(sql`case when ${sql.ref(col)} is null then 1 else 0 end`)
-    .orderBy(col, sort.desc ? 'desc' : 'asc')
-    .orderBy('p.id')
-    .limit(limit)
+
+  // Many candidates: walk the sort property's value index from the cursor. A filter on the
+  // sort property itself, single-valued, narrows the walk's range instead of being checked.
+  const hits: Hit[] = [];
+  if (after?.value !== null) {
+    const bounds = filters.filter((f) => f.property_id === sort.property_id && f.single && !excludes(f) && f.op !== 'exists');
+    let walk = db
+      .selectFrom('profile_values as s')
+      .innerJoin('profiles as p', (j) => j.onRef('p.workspace_id', '=', 's.workspace_id').onRef('p.id', '=', 's.profile_id'))
+      .where('s.workspace_id', '=', workspaceId)
+      .where('s.property_id', '=', sort.property_id)
+      .where('s.position', '=', 0);
+    for (const f of filters) {
+      if (bounds.includes(f)) walk = walk.where(valueTest(sql.ref(col), f)!);
+      else walk = walk.where((eb) => (excludes(f) ? eb.not(eb.exists(heldBy(db, f))) : eb.exists(heldBy(db, f))));
+    }
+    if (after) walk = walk.where(sql<SqlBool>`(${sql.ref(col)}, ${sql.ref('s.profile_id')}) ${sql.raw(beyond)} (${after.value}, ${after.id})`);
+    const rows = await walk
+      .select(['p.id', 'p.created_at', 'p.updated_at', `${col} as sort_value`])
+      .orderBy(col, dir)
+      .orderBy('s.profile_id', dir)
+      .limit(limit)
+      .execute();
+    hits.push(...rows.map(({ sort_value, ...row }) => ({ row, sortValue: sort_value as string | number })));
+    if (hits.length === limit) return hits;
+  }
+  // Then the profiles without a value, by id.
+  const rest = await candidates(filters)
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          db
+            .selectFrom('profile_values as s')
+            .select(sql.lit(1).as('one'))
+            .where('s.workspace_id', '=', sql.ref<number>('p.workspace_id'))
+            .where('s.profile_id', '=', sql.ref<string>('p.id'))
+            .where('s.property_id', '=', sort.property_id)
+            .where('s.position', '=', 0),
+        ),
+      ),
+    )
+    .$if(after?.value === null, (q) => q.where('p.id', beyond, after!.id))
+    .select(['p.id', 'p.created_at', 'p.updated_at'])
+    .orderBy('p.id', dir)
+    .limit(limit - hits.length)
     .execute();
-  return rows.map(({ sort_value, ...row }) => ({ row, sortValue: sort_value as string | number | null }));
+  return [...hits, ...rest.map((row) => ({ row, sortValue: null }))];
 }
 
 /** Removes one property's values from up to `limit` profiles; returns how many profiles. */

@@ -12,7 +12,7 @@ import type { MergeFunction, Property } from '../properties/property.ts';
 import type { Source } from '../sources/source.ts';
 import { mergeValue, type IncomingValue, type Profile, type StoredValue } from './profile.ts';
 import * as repo from './profiles.repository.ts';
-import type { FilterOp, ProfileRow, ValueFilter, ValueRow } from './profiles.repository.ts';
+import type { FilterOp, ProfileRow, SearchFilter, ValueFilter, ValueRow } from './profiles.repository.ts';
 import { checkValue } from './values.ts';
 import type { ValueCodec } from './value-codec.ts';
 
@@ -554,7 +554,7 @@ export function createProfileService({
         }
         const typed = codec.filterValue(def, f.op, f.value);
         if ('problem' in typed) problems.push({ field, problem: typed.problem, ...(typed.allowed ? { allowed: typed.allowed } : {}) });
-        else filters.push({ property_id: def.id, column: codec.columnOf(def), op: f.op, value: typed.value });
+        else filters.push({ property_id: def.id, column: codec.columnOf(def), op: f.op, value: typed.value, single: !def.multi_valued || def.data_type === 'json' });
       }
       const sortDef = query.sort && byName.get(query.sort.property.toLowerCase());
       if (query.sort && !sortDef) problems.push({ field: 'sort', problem: `names no property of this workspace: ${query.sort.property}` });
@@ -563,9 +563,16 @@ export function createProfileService({
 
       const after = decodeCursor(query.cursor, 2) as [string | number | null, string] | undefined;
       const sort = sortDef && query.sort ? { property_id: sortDef.id, column: codec.columnOf(sortDef), desc: query.sort.desc } : undefined;
-      // Each filter is either looked up (few matches) or checked while walking pages (many).
-      const perProfile = (f: ValueFilter) => f.op === 'eq' || f.op === 'in' || (f.op === 'exists' && f.value === true);
-      const planned = await Promise.all(filters.map(async (f) => ({ ...f, broad: perProfile(f) && (await repo.isBroad(db, workspaceId, f, broadFilter)) })));
+      // The first filter found to match few values drives the search; the rest are checked per
+      // candidate. Without one, profiles are walked in order and every filter checked per profile.
+      const planned: SearchFilter[] = filters.map((f) => ({ ...f, drives: false }));
+      for (const f of planned) {
+        if (repo.excludes(f)) continue;
+        if (!(await repo.isBroad(db, workspaceId, f, broadFilter))) {
+          f.drives = true;
+          break;
+        }
+      }
       const rows = await repo.searchProfiles(db, workspaceId, planned, sort, query.limit + 1, after && { value: after[0], id: after[1] });
       const page = rows.slice(0, query.limit);
       const last = page[page.length - 1];
