@@ -125,6 +125,15 @@ for (const dialect of dialects) {
         assert.deepEqual((await read('secondary-owner')).properties, { loyalty_card: 'L-SECONDARY' });
       });
 
+      test('a primary match whose record carries a secondary identity another profile holds is rejected, not merged', async () => {
+        expectStatus(await req('PUT', '/profiles/primary-only', { properties: { email: 'primary.only@example.com' } }), 201);
+        expectStatus(await req('PUT', '/profiles/card-only', { properties: { loyalty_card: 'L-TAKEN' } }), 201);
+        const [result] = await batch([{ properties: { email: 'primary.only@example.com', loyalty_card: 'L-TAKEN', tier: 'gold' } }]);
+        assert.deepEqual(result, { index: 0, status: 'rejected', errors: [{ field: 'properties.loyalty_card', problem: 'is already held by profile card-only' }] });
+        assert.deepEqual((await read('primary-only')).properties, { email: 'primary.only@example.com' });
+        assert.deepEqual((await read('card-only')).properties, { loyalty_card: 'L-TAKEN' });
+      });
+
       test('secondary identities are tried by priority, not by the order a record names them', async () => {
         // loyalty_card has priority 1, device_id priority 2.
         expectStatus(await req('PUT', '/profiles/card-holder', { properties: { loyalty_card: 'L-77', device_id: 'D-OWN' } }), 201);

@@ -192,11 +192,11 @@ export function createProfileService({
   }
 
   /** Turns a unique violation on profile_keys into a clear 409 naming the values. */
-  async function claimFailed(conn: Conn, workspaceId: number, profileId: string, checked: Map<Property, unknown>): Promise<AppError> {
+  async function claimFailed(conn: Conn, workspaceId: number, own: string[], checked: Map<Property, unknown>): Promise<AppError> {
     const keyed = [...checked].filter(([def, v]) => isKeyed(def) && v !== null);
     const owners = await repo.findKeyOwners(conn, workspaceId, keyed.map(([def, v]) => ({ property_id: def.id, value_key: keyOf(def, v) })));
     const details = owners
-      .filter((o) => o.profile_id !== profileId)
+      .filter((o) => !own.includes(o.profile_id))
       .map((o) => {
         const def = keyed.find(([d]) => d.id === o.property_id)![0];
         return { field: `properties.${def.name}`, problem: `is already held by profile ${o.profile_id}` };
@@ -251,7 +251,7 @@ export function createProfileService({
           if (!isUniqueViolation(again)) throw again;
         }
       }
-      throw await claimFailed(db, workspaceId, existing?.id ?? id, checked);
+      throw await claimFailed(db, workspaceId, [existing?.id ?? id], checked);
     }
   }
 
@@ -450,7 +450,9 @@ export function createProfileService({
             await sql`release savepoint record`.execute(trx);
             if (!isUniqueViolation(error)) throw error;
             if (attempt >= 2) {
-              const conflict = await claimFailed(trx, workspaceId, record.id ?? '', checked);
+              // The values the record's own profile holds are no conflict: name the others.
+              const own = record.id !== undefined ? [(await repo.findProfile(trx, workspaceId, record.id))?.id ?? record.id] : await resolveIdentity(trx, workspaceId, checked);
+              const conflict = await claimFailed(trx, workspaceId, own, checked);
               results[index] = { index, status: 'rejected', errors: conflict.details.length ? conflict.details : [{ field: 'properties', problem: conflict.message }] };
               break;
             }
