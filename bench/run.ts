@@ -3,14 +3,13 @@
 // create, each as a ratio to the native figure of the same operation. What the figures mean:
 // docs/benchmarks.md.
 //
-// Each server runs in its own child process so that the load generator (autocannon, here) and
-// the server under test do not share an event loop; on a 2-core machine each gets a core.
+// Each server runs in its own child process (bench/servers.ts) so that the load generator
+// (autocannon, here) and the server under test do not share an event loop; on a 2-core machine
+// each gets a core.
 import autocannon from 'autocannon';
-import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import type { FromChild, ToChild } from './child.ts';
+import { startServer, type Server } from './servers.ts';
 
 function envInt(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -76,48 +75,6 @@ interface Measured {
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
-
-// ---------------------------------------------------------------------------------------------
-// Child servers
-
-interface Server {
-  url: string;
-  /** CPU time (user + system, µs) the server process has used so far. */
-  cpu(): Promise<number>;
-  stop(): Promise<void>;
-}
-
-async function startServer(file: string, env: NodeJS.ProcessEnv = process.env, profile = false): Promise<Server> {
-  const execArgv = profile && CPU_PROF_DIR ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : process.execArgv;
-  // fork runs the same node binary as this process (the pinned Node 24 when started by npm).
-  const child = fork(fileURLToPath(new URL(file, import.meta.url)), { env, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = () =>
-    new Promise<FromChild>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`${file} exited (code ${code})`));
-      child.once('exit', onExit);
-      child.once('message', (message: FromChild) => {
-        child.off('exit', onExit);
-        resolve(message);
-      });
-    });
-  const ready = await next();
-  if (!('port' in ready)) throw new Error(`${file} did not report its port`);
-  return {
-    url: `http://127.0.0.1:${ready.port}`,
-    async cpu() {
-      const answer = next();
-      child.send('cpu' satisfies ToChild);
-      const message = await answer;
-      if (!('cpu' in message)) throw new Error(`${file} did not report its CPU time`);
-      return message.cpu;
-    },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.disconnect(); // the child closes the app and exits when its IPC channel closes
-      }),
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Setting up a workspace through the API
@@ -575,7 +532,8 @@ async function main(): Promise<void> {
   try {
     // A fresh app and database per size, so one size's writes do not weigh on the other's figures.
     for (const size of SIZES.map(Number)) {
-      const server = await startServer('./serve-app.ts', { ...process.env, PROPDICT_ADMIN_TOKEN: adminToken, ...VENDOR_LIMITS_OFF }, true);
+      // No DATABASE_URL: serve-app.ts then serves a new SQLite file of its own, whatever the caller's environment holds.
+      const server = await startServer('./serve-app.ts', { ...process.env, DATABASE_URL: undefined, PROPDICT_ADMIN_TOKEN: adminToken, ...VENDOR_LIMITS_OFF }, CPU_PROF_DIR);
       try {
         log(`seeding ${size} custom properties`);
         const started = performance.now();

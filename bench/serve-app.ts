@@ -1,4 +1,7 @@
-// Benchmark child: the real app on a fresh SQLite file, logger off, on a free port.
+// Benchmark child: the real app, logger off, on a free port, with its background job runner on as
+// a real server has it. It serves the database DATABASE_URL names when that is set (its owner,
+// the bench, cleans it up: nothing is deleted here), else a fresh SQLite file in the temp folder,
+// deleted at close. Migrations run first, as `propdict migrate` would.
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,9 +12,10 @@ import { createDb } from '../src/db/create-db.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { reportToParent } from './child.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'propdict-bench-'));
+const given = process.env.DATABASE_URL || undefined;
+const dir = given === undefined ? mkdtempSync(join(tmpdir(), 'propdict-bench-')) : undefined;
 // loadConfig reads PROPDICT_ADMIN_TOKEN and the rest exactly as the server does.
-const config = loadConfig({ ...process.env, DATABASE_URL: `sqlite:${join(dir, 'bench.db')}` });
+const config = loadConfig({ ...process.env, DATABASE_URL: given ?? `sqlite:${join(dir!, 'bench.db')}` });
 const { db } = createDb(config.databaseUrl);
 await migrateToLatest(db);
 const { app } = await buildApp({ db, config, logger: false });
@@ -20,5 +24,5 @@ await app.listen({ port: 0, host: '127.0.0.1' });
 reportToParent((app.server.address() as AddressInfo).port, async () => {
   await app.close();
   await db.destroy();
-  rmSync(dir, { recursive: true, force: true });
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });

@@ -76,7 +76,7 @@ export async function profileRoutes(app: FastifyInstance, { profiles, sources }:
       tags,
       summary: 'Search profiles',
       description:
-        'filter[<property>][<op>]=value with op eq ne gt gte lt lte in (comma-separated) contains prefix exists (true/false); several filters are ANDed. sort=<property> or -<property>. Values are typed by the property definition.',
+        'filter[<property>][<op>]=value with op eq ne gt gte lt lte in (comma-separated) contains prefix exists (true/false); several filters are ANDed. sort=<property> (its first value, then id) or -<property> (that order reversed); profiles without a value come last. Values are typed by the property definition.',
       params: Params,
       querystring: Type.Object(
         {

@@ -28,7 +28,7 @@ import {
 import * as repo from './properties.repository.ts';
 import type { HistoryEntry, PropertyListFilter, PropertyRef, PropertySearch } from './properties.repository.ts';
 import { SYSTEM_PROPERTIES } from './system-properties.ts';
-import { createListCache } from './list-cache.ts';
+import { createDictionaryCache } from './dictionary-cache.ts';
 import type { Broadcast } from '../../shared/broadcast.ts';
 import { sourcesMappingProperty } from '../sources/sources.repository.ts';
 import { countHolders } from '../profiles/profiles.repository.ts';
@@ -56,7 +56,7 @@ export function createPropertyService({
   broadcast: Broadcast;
 }) {
   // List pages and the searches vendor surfaces list with, kept until the dictionary changes.
-  const lists = createListCache<Page<Property> | { total: number; items: Property[] }>({ clock, broadcast });
+  const reads = createDictionaryCache<Page<Property> | { total: number; items: Property[] } | Property>({ clock, broadcast });
   /** PII values are encrypted at rest, so a PII property needs the server's key. */
   function checkPiiStorable(fields: Pick<PropertyFields, 'pii'>, prefix: string): void {
     if (fields.pii && !piiStorable) {
@@ -140,7 +140,7 @@ export function createPropertyService({
   async function write<T>(workspaceId: number, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
     try {
       const result = await db.transaction().execute(fn);
-      await lists.changed(workspaceId);
+      await reads.changed(workspaceId);
       return result;
     } catch (error) {
       if (isUniqueViolation(error)) throw new AppError('ALREADY_EXISTS', 'A property with that name, alias or display name already exists.');
@@ -154,27 +154,33 @@ export function createPropertyService({
     /** A page of the list; the same page object is returned while the dictionary is unchanged. */
     async list(workspaceId: number, filter: PropertyListFilter, limit: number, cursor?: string): Promise<Page<Property>> {
       const key = JSON.stringify(['list', filter, limit, cursor ?? null]);
-      const cached = lists.get(workspaceId, key) as Page<Property> | undefined;
+      const cached = reads.get(workspaceId, key) as Page<Property> | undefined;
       if (cached) return cached;
       const after = decodeCursor(cursor, 2) as [number, string] | undefined;
       const rows = await repo.listProperties(db, workspaceId, filter, limit + 1, after);
       const page = toPage(rows, limit, (p) => [sortOrderOf(p.display_order), p.name.toLowerCase()], (p) => p);
-      lists.set(workspaceId, key, page);
+      reads.set(workspaceId, key, page);
       return page;
     },
 
-    get(workspaceId: number, ref: string): Promise<Property> {
-      return mustFind(db, workspaceId, ref);
+    /** One property by name, id or uid; the same object is returned while the dictionary is unchanged. */
+    async get(workspaceId: number, ref: string): Promise<Property> {
+      const key = JSON.stringify(['get', ref]);
+      const cached = reads.get(workspaceId, key) as Property | undefined;
+      if (cached) return cached;
+      const property = await mustFind(db, workspaceId, ref);
+      reads.set(workspaceId, key, property);
+      return property;
     },
 
     /** Numbered pages with a total, any sort: for the dialects that list that way. */
     search(workspaceId: number, search: Omit<PropertySearch, 'archived'> & { archived?: boolean }): Promise<{ total: number; items: Property[] }> {
       const full = { ...search, archived: search.archived ?? false };
       const key = JSON.stringify(['search', full]);
-      const cached = lists.get(workspaceId, key) as { total: number; items: Property[] } | undefined;
+      const cached = reads.get(workspaceId, key) as { total: number; items: Property[] } | undefined;
       if (cached) return Promise.resolve(cached);
       return repo.searchProperties(db, workspaceId, full).then((result) => {
-        lists.set(workspaceId, key, result);
+        reads.set(workspaceId, key, result);
         return result;
       });
     },
