@@ -167,6 +167,7 @@ const MERGE_PROPERTIES: Record<string, unknown>[] = [
   { name: 'm_append_int', data_type: 'integer', multi_valued: true, merge_function: 'append' },
   { name: 'm_sum_int', data_type: 'integer', merge_function: 'sum' },
   { name: 'm_sum_num', data_type: 'number', merge_function: 'sum' },
+  { name: 'm_sum_capped', data_type: 'integer', validation: { maximum: 100 }, merge_function: 'sum' },
   { name: 'm_min_int', data_type: 'integer', merge_function: 'min' },
   { name: 'm_max_int', data_type: 'integer', merge_function: 'max' },
   { name: 'm_min_num', data_type: 'number', merge_function: 'min' },
@@ -248,6 +249,19 @@ const mergeRows: MergeRow[] = [
     ['m_min_dt', '2026-11-23T12:00:00Z'],
   ].map(([property, stored]) => ({ title: `null clears under ${MERGE_PROPERTIES.find((p) => p.name === property)!.merge_function} (${property})`, property: property as string, stored, incoming: null, expected: ABSENT })),
   { title: 'null on an empty value leaves it empty', property: 'm_sum_int', stored: ABSENT, incoming: null, expected: ABSENT },
+];
+
+/** Merges whose result breaks what each value was checked against: refused, the stored value kept. */
+const refusedMergeRows: { title: string; property: string; stored: unknown; incoming: unknown; problem: string }[] = [
+  { title: 'sum past the validation maximum', property: 'm_sum_capped', stored: 60, incoming: 50, problem: 'combined with the stored value by sum, must be at most 100' },
+  { title: 'sum past the largest safe integer', property: 'm_sum_int', stored: Number.MAX_SAFE_INTEGER, incoming: 1, problem: 'combined with the stored value by sum, must be an integer' },
+  {
+    title: 'append past 1000 items',
+    property: 'm_append_int',
+    stored: Array.from({ length: 600 }, (_, i) => i),
+    incoming: Array.from({ length: 600 }, (_, i) => 1000 + i),
+    problem: 'combined with the stored value by append, must have at most 1000 items',
+  },
 ];
 
 const T1 = '2026-01-01T00:00:00Z';
@@ -477,6 +491,31 @@ for (const dialect of dialects) {
             const read = await req('GET', `/profiles/${id}`);
             expectStatus(read, 200);
             assert.deepEqual(read.body.properties, expected);
+          });
+        }
+
+        for (const row of refusedMergeRows) {
+          test(`refused: ${row.title}`, async () => {
+            const id = `refused-${++n}`;
+            expectStatus(await req('PUT', `/profiles/${id}`, { properties: { [row.property]: row.stored, m_keep: 'kept' } }), 201);
+            const incoming = { [row.property]: row.incoming, m_update: 'not written either' };
+            const expected = [{ field: `properties.${row.property}`, problem: row.problem }];
+            if (mode === 'PATCH') {
+              assert.deepEqual(expectError(await req('PATCH', `/profiles/${id}`, { properties: incoming }), 400, 'VALIDATION_FAILED'), expected);
+            } else {
+              // The record is rejected whole; the batch's other record is written.
+              const res = await req('POST', '/profiles/batch', { inputs: [{ id, properties: incoming }, { id: `${id}-other`, properties: { m_keep: 'other' } }] });
+              expectStatus(res, 200);
+              assert.deepEqual(res.body, {
+                results: [
+                  { index: 0, status: 'rejected', errors: expected },
+                  { index: 1, status: 'created', id: `${id}-other` },
+                ],
+              });
+            }
+            const read = await req('GET', `/profiles/${id}`);
+            expectStatus(read, 200);
+            assert.deepEqual(read.body.properties, { [row.property]: row.stored, m_keep: 'kept' });
           });
         }
       });

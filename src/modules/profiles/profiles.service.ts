@@ -173,6 +173,7 @@ export function createProfileService({
     const cleared: number[] = [];
     const rows: Omit<ValueRow, 'profile_id'>[] = [];
     const keys: { property_id: number; value_key: string }[] = [];
+    const problems: ErrorDetail[] = [];
     if (mode === 'replace') {
       const kept = new Set([...checked.keys()].map((d) => d.id));
       cleared.push(...[...stored.keys()].filter((id) => !kept.has(id)));
@@ -184,10 +185,17 @@ export function createProfileService({
       const fn = meta.mergeFunctions?.get(def.id) ?? def.merge_function;
       const next = mode === 'replace' ? value : mergeValue(fn, before, incoming, meta.priorities);
       if (next === undefined) continue;
+      // A sum or a union can leave what each value was checked against (its range, the largest
+      // safe integer, the number of items).
+      if (mode === 'merge' && (fn === 'sum' || fn === 'append')) {
+        const again = checkValue(def, next);
+        if (!again.ok) problems.push({ field: `properties.${def.name}`, problem: `combined with the stored value by ${fn}, ${again.problem}` });
+      }
       if (storedRows) cleared.push(def.id);
       rows.push(...encode(def, next, { source: meta.source, written_at: meta.written_at }).map((r) => ({ ...r, property_id: def.id })));
       if (isKeyed(def) && next !== null) keys.push({ property_id: def.id, value_key: keyOf(def, next) });
     }
+    if (problems.length > 0) throw validationFailed(problems);
     await repo.replaceValues(trx, workspaceId, profileId, cleared, rows, keys);
   }
 
@@ -448,6 +456,10 @@ export function createProfileService({
           } catch (error) {
             await sql`rollback to savepoint record`.execute(trx);
             await sql`release savepoint record`.execute(trx);
+            if (error instanceof AppError && error.code === 'VALIDATION_FAILED') {
+              results[index] = { index, status: 'rejected', errors: error.details };
+              break;
+            }
             if (!isUniqueViolation(error)) throw error;
             if (attempt >= 2) {
               // The values the record's own profile holds are no conflict: name the others.
