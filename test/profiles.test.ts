@@ -189,7 +189,7 @@ for (const dialect of dialects) {
         assert.deepEqual(reborn.body.properties, {});
       });
 
-      test('archived properties are hidden from reads and come back on restore; writing them is refused', async () => {
+      test('archived properties are hidden from reads, left alone by a PUT and back on restore; writing them is refused', async () => {
         expectStatus(await req('POST', '/properties', { name: 'retiring', data_type: 'string' }), 201);
         expectStatus(await req('PUT', '/profiles/arch-1', { properties: { retiring: 'kept', nickname: 'n' } }), 201);
         expectStatus(await req('DELETE', '/properties/retiring'), 204);
@@ -198,10 +198,14 @@ for (const dialect of dialects) {
         assert.deepEqual(hidden.body.properties, { nickname: 'n' });
         const write = await req('PATCH', '/profiles/arch-1', { properties: { retiring: 'new' } });
         assert.deepEqual(fields(expectCleanError(write, 400, 'VALIDATION_FAILED')), ['properties.retiring']);
+        // A PUT replaces what reads show; the archived value, hidden, is left as it is.
+        const replaced = await req('PUT', '/profiles/arch-1', { properties: { nickname: 'm' } });
+        expectStatus(replaced, 200);
+        assert.deepEqual(replaced.body.properties, { nickname: 'm' });
         expectStatus(await req('POST', '/properties/retiring/restore'), 200);
         const back = await req('GET', '/profiles/arch-1');
         expectStatus(back, 200);
-        assert.deepEqual(back.body.properties, { retiring: 'kept', nickname: 'n' });
+        assert.deepEqual(back.body.properties, { retiring: 'kept', nickname: 'm' });
       });
 
       test('a profile of one workspace is not found from another tenant', async () => {

@@ -176,7 +176,10 @@ export function createProfileService({
     const problems: ErrorDetail[] = [];
     if (mode === 'replace') {
       const kept = new Set([...checked.keys()].map((d) => d.id));
-      cleared.push(...[...stored.keys()].filter((id) => !kept.has(id)));
+      const dropped = [...stored.keys()].filter((id) => !kept.has(id));
+      // A replace clears what reads show: archived properties' values, hidden, stay for a restore.
+      const archived = new Set(dropped.length > 0 ? (await definitions(trx, workspaceId, { ids: dropped })).filter((d) => d.archived).map((d) => d.id) : []);
+      cleared.push(...dropped.filter((id) => !archived.has(id)));
     }
     for (const [def, value] of checked) {
       const storedRows = stored.get(def.id);
