@@ -216,19 +216,29 @@ function matchingValues(db: Conn, workspaceId: number, f: ValueFilter) {
 }
 
 /**
+ * A check of the profile `p` of the outer query, made once per profile by primary key. `offset 0`
+ * keeps PostgreSQL from turning it into a join that reads every match first, which it does when
+ * its statistics are missing or stale.
+ */
+function perProfile(db: Conn, propertyId: number) {
+  return db
+    .selectFrom('profile_values as v')
+    .select(sql.lit(1).as('one'))
+    .where('v.workspace_id', '=', sql.ref<number>('p.workspace_id'))
+    .where('v.profile_id', '=', sql.ref<string>('p.id'))
+    .where('v.property_id', '=', propertyId)
+    .limit(1)
+    .offset(0);
+}
+
+/**
  * Whether the profile `p` of the outer query holds a value the filter matches. The column is
  * wrapped so that no index serves the test: the profile's own rows are then read by primary key,
  * where a range on the value index would be scanned once per profile.
  */
 function heldBy(db: Conn, f: ValueFilter) {
-  const query = db
-    .selectFrom('profile_values as v')
-    .select(sql.lit(1).as('one'))
-    .where('v.workspace_id', '=', sql.ref<number>('p.workspace_id'))
-    .where('v.profile_id', '=', sql.ref<string>('p.id'))
-    .where('v.property_id', '=', f.property_id);
   const test = valueTest(f.column === 'v_num' ? sql`(${sql.ref('v.v_num')} + 0)` : sql`(${sql.ref('v.v_text')} || '')`, f);
-  return test ? query.where(test) : query;
+  return test ? perProfile(db, f.property_id).where(test) : perProfile(db, f.property_id);
 }
 
 /**
@@ -327,19 +337,7 @@ export async function searchProfiles(db: Conn, workspaceId: number, filters: Sea
   }
   // Then the profiles without a value, by id.
   const rest = await candidates(filters)
-    .where((eb) =>
-      eb.not(
-        eb.exists(
-          db
-            .selectFrom('profile_values as s')
-            .select(sql.lit(1).as('one'))
-            .where('s.workspace_id', '=', sql.ref<number>('p.workspace_id'))
-            .where('s.profile_id', '=', sql.ref<string>('p.id'))
-            .where('s.property_id', '=', sort.property_id)
-            .where('s.position', '=', 0),
-        ),
-      ),
-    )
+    .where((eb) => eb.not(eb.exists(perProfile(db, sort.property_id).where('v.position', '=', 0))))
     .$if(after?.value === null, (q) => q.where('p.id', beyond, after!.id))
     .select(['p.id', 'p.created_at', 'p.updated_at'])
     .orderBy('p.id', dir)
