@@ -215,30 +215,37 @@ function matchingValues(db: Conn, workspaceId: number, f: ValueFilter) {
   return test ? query.where(test) : query;
 }
 
+/** Where the outer query names the profile a check is about: a profile row, or a walked value. */
+type Outer = 'p' | 's';
+const OUTER = {
+  p: { workspace: sql.ref<number>('p.workspace_id'), profile: sql.ref<string>('p.id') },
+  s: { workspace: sql.ref<number>('s.workspace_id'), profile: sql.ref<string>('s.profile_id') },
+};
+
 /**
- * A check of the profile `p` of the outer query, made once per profile by primary key. `offset 0`
- * keeps PostgreSQL from turning it into a join that reads every match first, which it does when
- * its statistics are missing or stale.
+ * A check of the outer query's profile, made once per profile by primary key. `offset 0` keeps
+ * PostgreSQL from turning it into a join that reads every match first, which it does when its
+ * statistics are missing or stale.
  */
-function perProfile(db: Conn, propertyId: number) {
+function perProfile(db: Conn, propertyId: number, outer: Outer) {
   return db
     .selectFrom('profile_values as v')
     .select(sql.lit(1).as('one'))
-    .where('v.workspace_id', '=', sql.ref<number>('p.workspace_id'))
-    .where('v.profile_id', '=', sql.ref<string>('p.id'))
+    .where('v.workspace_id', '=', OUTER[outer].workspace)
+    .where('v.profile_id', '=', OUTER[outer].profile)
     .where('v.property_id', '=', propertyId)
     .limit(1)
     .offset(0);
 }
 
 /**
- * Whether the profile `p` of the outer query holds a value the filter matches. The column is
- * wrapped so that no index serves the test: the profile's own rows are then read by primary key,
- * where a range on the value index would be scanned once per profile.
+ * Whether the outer query's profile holds a value the filter matches. The column is wrapped so
+ * that no index serves the test: the profile's own rows are then read by primary key, where a
+ * range on the value index would be scanned once per profile.
  */
-function heldBy(db: Conn, f: ValueFilter) {
+function heldBy(db: Conn, f: ValueFilter, outer: Outer) {
   const test = valueTest(f.column === 'v_num' ? sql`(${sql.ref('v.v_num')} + 0)` : sql`(${sql.ref('v.v_text')} || '')`, f);
-  return test ? perProfile(db, f.property_id).where(test) : perProfile(db, f.property_id);
+  return test ? perProfile(db, f.property_id, outer).where(test) : perProfile(db, f.property_id, outer);
 }
 
 /**
@@ -269,7 +276,7 @@ export async function searchProfiles(db: Conn, workspaceId: number, filters: Sea
     let query = db.selectFrom('profiles as p').where('p.workspace_id', '=', workspaceId);
     for (const f of checked) {
       if (f.drives && !excludes(f)) query = query.where('p.id', 'in', matchingValues(db, workspaceId, f).select('v.profile_id'));
-      else query = query.where((eb) => (excludes(f) ? eb.not(eb.exists(heldBy(db, f))) : eb.exists(heldBy(db, f))));
+      else query = query.where((eb) => (excludes(f) ? eb.not(eb.exists(heldBy(db, f, 'p'))) : eb.exists(heldBy(db, f, 'p'))));
     }
     return query;
   };
@@ -311,33 +318,36 @@ export async function searchProfiles(db: Conn, workspaceId: number, filters: Sea
   }
 
   // Many candidates: walk the sort property's value index from the cursor. A filter on the
-  // sort property itself, single-valued, narrows the walk's range instead of being checked.
+  // sort property itself, single-valued, narrows the walk's range instead of being checked. The
+  // walk reads the value index alone (joined to profiles, PostgreSQL without statistics would
+  // read every value and sort them); the page's profile rows are read after it.
   const hits: Hit[] = [];
   if (after?.value !== null) {
     const bounds = filters.filter((f) => f.property_id === sort.property_id && f.single && !excludes(f) && f.op !== 'exists');
     let walk = db
       .selectFrom('profile_values as s')
-      .innerJoin('profiles as p', (j) => j.onRef('p.workspace_id', '=', 's.workspace_id').onRef('p.id', '=', 's.profile_id'))
       .where('s.workspace_id', '=', workspaceId)
       .where('s.property_id', '=', sort.property_id)
       .where('s.position', '=', 0);
     for (const f of filters) {
       if (bounds.includes(f)) walk = walk.where(valueTest(sql.ref(col), f)!);
-      else walk = walk.where((eb) => (excludes(f) ? eb.not(eb.exists(heldBy(db, f))) : eb.exists(heldBy(db, f))));
+      else walk = walk.where((eb) => (excludes(f) ? eb.not(eb.exists(heldBy(db, f, 's'))) : eb.exists(heldBy(db, f, 's'))));
     }
     if (after) walk = walk.where(sql<SqlBool>`(${sql.ref(col)}, ${sql.ref('s.profile_id')}) ${sql.raw(beyond)} (${after.value}, ${after.id})`);
-    const rows = await walk
-      .select(['p.id', 'p.created_at', 'p.updated_at', `${col} as sort_value`])
+    const walked = await walk
+      .select(['s.profile_id', `${col} as sort_value`])
       .orderBy(col, dir)
       .orderBy('s.profile_id', dir)
       .limit(limit)
       .execute();
-    hits.push(...rows.map(({ sort_value, ...row }) => ({ row, sortValue: sort_value as string | number })));
-    if (hits.length === limit) return hits;
+    const rows = new Map((await findProfiles(db, workspaceId, walked.map((w) => w.profile_id))).map((r) => [r.id, r]));
+    // A profile erased between the two reads is left out, as if erased just before.
+    hits.push(...walked.flatMap((w) => (rows.has(w.profile_id) ? [{ row: rows.get(w.profile_id)!, sortValue: w.sort_value as string | number }] : [])));
+    if (walked.length === limit) return hits;
   }
   // Then the profiles without a value, by id.
   const rest = await candidates(filters)
-    .where((eb) => eb.not(eb.exists(perProfile(db, sort.property_id).where('v.position', '=', 0))))
+    .where((eb) => eb.not(eb.exists(perProfile(db, sort.property_id, 'p').where('v.position', '=', 0))))
     .$if(after?.value === null, (q) => q.where('p.id', beyond, after!.id))
     .select(['p.id', 'p.created_at', 'p.updated_at'])
     .orderBy('p.id', dir)
