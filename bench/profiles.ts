@@ -52,6 +52,11 @@ interface Direct {
   /** The workspace's custom properties, by id. */
   propertyIds(workspaceId: number): Promise<number[]>;
   profileCount(workspaceId: number): Promise<number>;
+  /**
+   * Whatever a database keeps up by itself after a large load: on PostgreSQL the planner's
+   * statistics (ANALYZE), which autovacuum gathers on a default server; nothing on SQLite.
+   */
+  settle(): Promise<string | undefined>;
   /** The raw baseline: the rows, one prepared statement per table, in one transaction. */
   insertRaw(workspaceId: number, propertyIds: number[], profiles: RawProfile[], at: string): Promise<void>;
   close(): Promise<void>;
@@ -89,6 +94,7 @@ function sqliteStore(): Store {
         propertyIds: async (ws) =>
           (raw.prepare('select id from properties where workspace_id = ? and system = 0 order by id').all(ws) as { id: number }[]).map((p) => p.id),
         profileCount: async (ws) => Number((raw.prepare('select count(*) as n from profiles where workspace_id = ?').get(ws) as { n: number }).n),
+        settle: async () => undefined,
         async insertRaw(ws, propertyIds, profiles, at) {
           raw.exec('begin');
           for (const { id, values } of profiles) {
@@ -131,6 +137,11 @@ async function postgresStore(baseUrl: string): Promise<Store> {
         propertyIds: async (ws) =>
           (await client.query<{ id: number }>('select id from properties where workspace_id = $1 and system = 0 order by id', [ws])).rows.map((p) => p.id),
         profileCount: async (ws) => Number((await client.query<{ n: string }>('select count(*) as n from profiles where workspace_id = $1', [ws])).rows[0].n),
+        async settle() {
+          const { autovacuum } = (await client.query<{ autovacuum: string }>('show autovacuum')).rows[0];
+          if (!process.env.BENCH_NO_ANALYZE) await client.query('analyze profiles, profile_values, profile_keys');
+          return `autovacuum ${autovacuum}; ${process.env.BENCH_NO_ANALYZE ? 'no ANALYZE (BENCH_NO_ANALYZE)' : 'ANALYZE run after the load'}`;
+        },
         async insertRaw(ws, propertyIds, profiles, at) {
           await client.query('begin');
           try {
@@ -289,6 +300,8 @@ async function bench(server: Server, direct: Direct, operator: string): Promise<
   const afterLoad = await server.rss();
   peakRss = Math.max(peakRss, afterLoad.rss);
   const total = await direct.profileCount(ws.id);
+  const settled = await direct.settle();
+  if (settled) log(`  statistics: ${settled}`);
 
   // 4. Searches: equality on the identity and on a shared value, ranges, sorts and both together.
   log(`4. searches over ${fmt(total)} profiles`);
@@ -323,7 +336,7 @@ async function bench(server: Server, direct: Direct, operator: string): Promise<
     `| ingestion through a source, 1000 records, half matched by identity (median of ${BATCHES}) | ${fmt(ingestRate)} records/s | – | – | – | – |`,
     `| load of ${fmt(total)} profiles through the batch API | ${fmt((total - loaded) / loadSeconds)} records/s, server peak RSS ${mib(peakRss)} MiB (VmHWM ${mib(afterLoad.peak)} MiB) | – | – | < 512 MiB | ${peakRss < 512 * 2 ** 20 ? 'pass' : '**MISS**'} |`,
     '',
-    `| search over ${fmt(total)} profiles (${SEARCHES} requests for the first two, ${HEAVY} for the others) | p50 ms | p99 ms | rows/answer | target | result |`,
+    `| search over ${fmt(total)} profiles (${SEARCHES} requests for the first two, ${HEAVY} for the others${settled ? `; ${settled}` : ''}) | p50 ms | p99 ms | rows/answer | target | result |`,
     '|---|---|---|---|---|---|',
     ...searches.map(({ name, target, result }) =>
       `| ${name} | ${fmt(result.p50, 2)} | ${fmt(result.p99, 2)} | ${fmt(result.rows, 1)} | ${target ? `p99 < ${target} ms` : '–'} | ${target ? (result.p99 < target ? 'pass' : '**MISS**') : '–'} |`,
