@@ -464,10 +464,12 @@ export function createProfileService({
               break;
             }
             if (!isUniqueViolation(error)) throw error;
-            if (attempt >= 2) {
-              // The values the record's own profile holds are no conflict: name the others.
-              const own = record.id !== undefined ? [(await repo.findProfile(trx, workspaceId, record.id))?.id ?? record.id] : await resolveIdentity(trx, workspaceId, checked);
-              const conflict = await claimFailed(trx, workspaceId, own, checked);
+            // A value held by the profile the record now resolves to was claimed by a concurrent
+            // writer: resolved again, the record updates that profile. A value held by any other
+            // profile is a conflict no retry mends.
+            const own = record.id !== undefined ? [(await repo.findProfile(trx, workspaceId, record.id))?.id ?? record.id] : await resolveIdentity(trx, workspaceId, checked);
+            const conflict = await claimFailed(trx, workspaceId, own, checked);
+            if (conflict.details.length > 0 || attempt >= 2) {
               results[index] = { index, status: 'rejected', errors: conflict.details.length ? conflict.details : [{ field: 'properties', problem: conflict.message }] };
               break;
             }
