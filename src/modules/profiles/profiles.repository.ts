@@ -272,9 +272,9 @@ type Hit = { row: ProfileRow; sortValue: string | number | null };
  *   each checked against the filters; the walk stops as soon as the page is full.
  */
 export async function searchProfiles(db: Conn, workspaceId: number, filters: SearchFilter[], sort: ProfileSort | undefined, limit: number, after: Cursor | undefined): Promise<Hit[]> {
-  const candidates = (checked: SearchFilter[]) => {
+  const candidates = () => {
     let query = db.selectFrom('profiles as p').where('p.workspace_id', '=', workspaceId);
-    for (const f of checked) {
+    for (const f of filters) {
       if (f.drives && !excludes(f)) query = query.where('p.id', 'in', matchingValues(db, workspaceId, f).select('v.profile_id'));
       else query = query.where((eb) => (excludes(f) ? eb.not(eb.exists(heldBy(db, f, 'p'))) : eb.exists(heldBy(db, f, 'p'))));
     }
@@ -284,7 +284,7 @@ export async function searchProfiles(db: Conn, workspaceId: number, filters: Sea
   const beyond = sort?.desc ? '<' : '>';
 
   if (!sort) {
-    const rows = await candidates(filters)
+    const rows = await candidates()
       .$if(after !== undefined, (q) => q.where('p.id', '>', after!.id))
       .select(['p.id', 'p.created_at', 'p.updated_at'])
       .orderBy('p.id')
@@ -297,7 +297,7 @@ export async function searchProfiles(db: Conn, workspaceId: number, filters: Sea
   const pair = sql`(${sql.ref(col)}, ${sql.ref('p.id')})`;
   if (filters.some((f) => f.drives && !excludes(f))) {
     // Few candidates: each joined to its sort value (position 0) and sorted whole.
-    const rows = await candidates(filters)
+    const rows = await candidates()
       .leftJoin('profile_values as s', (j) =>
         j.onRef('s.workspace_id', '=', 'p.workspace_id').onRef('s.profile_id', '=', 'p.id').on('s.property_id', '=', sort.property_id).on('s.position', '=', 0),
       )
@@ -346,7 +346,7 @@ export async function searchProfiles(db: Conn, workspaceId: number, filters: Sea
     if (walked.length === limit) return hits;
   }
   // Then the profiles without a value, by id.
-  const rest = await candidates(filters)
+  const rest = await candidates()
     .where((eb) => eb.not(eb.exists(perProfile(db, sort.property_id, 'p').where('v.position', '=', 0))))
     .$if(after?.value === null, (q) => q.where('p.id', beyond, after!.id))
     .select(['p.id', 'p.created_at', 'p.updated_at'])
