@@ -17,7 +17,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { startServer, type Server } from './servers.ts';
+import { request, startServer, type Server } from './servers.ts';
 
 const PROFILES = Number(process.env.BENCH_PROFILES ?? 1_000_000);
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 10);
@@ -198,16 +198,7 @@ const record = (n: number) => ({
 });
 
 async function bench(server: Server, direct: Direct, operator: string): Promise<string[]> {
-  async function call<T>(method: 'GET' | 'POST', path: string, token: string, payload?: unknown, expect = 200): Promise<T> {
-    const res = await fetch(server.url + path, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: payload === undefined ? undefined : JSON.stringify(payload),
-    });
-    const text = await res.text();
-    if (res.status !== expect) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
-    return JSON.parse(text) as T;
-  }
+  const call = <T>(method: 'GET' | 'POST', path: string, token: string, payload?: unknown, expect = 200) => request<T>(server.url, token, method, path, payload, expect);
 
   const tenant = await call<{ id: number }>('POST', '/v1/tenants', operator, { name: 'Bench' }, 201);
   const ws = await call<{ id: number }>('POST', `/v1/tenants/${tenant.id}/workspaces`, operator, { name: 'Profiles' }, 201);

@@ -9,7 +9,7 @@
 import autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, cpus } from 'node:os';
-import { startServer, type Server } from './servers.ts';
+import { request, startServer, type Server } from './servers.ts';
 
 function envInt(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -79,17 +79,6 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 // ---------------------------------------------------------------------------------------------
 // Setting up a workspace through the API
 
-async function call<T>(base: string, token: string, method: string, path: string, body: unknown, expect: number): Promise<T> {
-  const res = await fetch(base + path, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (res.status !== expect) throw new Error(`${method} ${path}: expected ${expect}, got ${res.status}: ${text}`);
-  return JSON.parse(text) as T;
-}
-
 const DATA_TYPES = ['string', 'number', 'boolean', 'date', 'integer', 'email'] as const;
 const seedName = (i: number) => `seed_${String(i).padStart(5, '0')}`;
 
@@ -110,9 +99,9 @@ interface Workspace {
 
 /** A tenant, a workspace that allows a million custom properties, a read/write key, and `size` properties. */
 async function setUpWorkspace(base: string, adminToken: string, size: number): Promise<Workspace> {
-  const tenant = await call<{ id: number }>(base, adminToken, 'POST', '/v1/tenants', { name: 'Bench' }, 201);
-  const ws = await call<{ id: number }>(base, adminToken, 'POST', `/v1/tenants/${tenant.id}/workspaces`, { name: 'Bench', property_limit: 1_000_000 }, 201);
-  const key = await call<{ token: string }>(
+  const tenant = await request<{ id: number }>(base, adminToken, 'POST', '/v1/tenants', { name: 'Bench' }, 201);
+  const ws = await request<{ id: number }>(base, adminToken, 'POST', `/v1/tenants/${tenant.id}/workspaces`, { name: 'Bench', property_limit: 1_000_000 }, 201);
+  const key = await request<{ token: string }>(
     base,
     adminToken,
     'POST',
@@ -122,13 +111,13 @@ async function setUpWorkspace(base: string, adminToken: string, size: number): P
   );
   for (let from = 1; from <= size; from += 100) {
     const inputs = Array.from({ length: Math.min(100, size - from + 1) }, (_, k) => seedProperty(from + k));
-    await call(base, key.token, 'POST', `/v1/workspaces/${ws.id}/properties/batch`, { inputs }, 201);
+    await request(base, key.token, 'POST', `/v1/workspaces/${ws.id}/properties/batch`, { inputs }, 201);
   }
   return { id: ws.id, token: key.token };
 }
 
 const customCount = async (base: string, ws: Workspace) =>
-  (await call<{ custom_properties: { used: number } }>(base, ws.token, 'GET', `/v1/workspaces/${ws.id}/limits`, undefined, 200)).custom_properties.used;
+  (await request<{ custom_properties: { used: number } }>(base, ws.token, 'GET', `/v1/workspaces/${ws.id}/limits`, undefined, 200)).custom_properties.used;
 
 // ---------------------------------------------------------------------------------------------
 // Measuring
@@ -166,8 +155,8 @@ async function measurePhase(bare: Server, app: Server, ws: Workspace): Promise<O
   const one = `${path}/${seedName(Math.ceil(size / 2))}`;
   const list = `${path}?limit=100`;
   // A broken route would be measured as fast errors: check each answers as it should first.
-  await call(base, ws.token, 'GET', one, undefined, 200);
-  await call(base, ws.token, 'GET', list, undefined, 200);
+  await request(base, ws.token, 'GET', one, undefined, 200);
+  await request(base, ws.token, 'GET', list, undefined, 200);
 
   // The machine may be shared, so the baseline is measured again right before each size's endpoints.
   log(`  baseline (bare Fastify route)`);

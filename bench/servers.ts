@@ -86,3 +86,15 @@ export async function startServer(file: string, env: NodeJS.ProcessEnv = process
       }),
   };
 }
+
+/** One JSON request to a bench server with a bearer token; any other status than `expect` throws. */
+export async function request<T>(base: string, token: string, method: string, path: string, body: unknown, expect: number): Promise<T> {
+  const res = await fetch(base + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status !== expect) throw new Error(`${method} ${path}: expected ${expect}, got ${res.status}: ${text.slice(0, 300)}`);
+  return JSON.parse(text) as T;
+}

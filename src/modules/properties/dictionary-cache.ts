@@ -10,8 +10,6 @@ const TTL_MS = 5_000;
 /** Entries across every workspace; reaching it starts the cache afresh. */
 const MAX_ENTRIES = 20_000;
 
-export type DictionaryCache<T> = ReturnType<typeof createDictionaryCache<T>>;
-
 export function createDictionaryCache<T>({ clock, broadcast }: { clock: Clock; broadcast: Broadcast }) {
   const byWorkspace = new Map<number, Map<string, { value: T; until: number }>>();
   let size = 0;
