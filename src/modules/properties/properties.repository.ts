@@ -99,6 +99,12 @@ export async function findProperty(db: Conn, workspaceId: number, ref: PropertyR
   return row && rowToProperty(row);
 }
 
+/** Every definition of the workspace, archived ones included. */
+export async function allProperties(db: Conn, workspaceId: number): Promise<Property[]> {
+  const rows = await db.selectFrom('properties').selectAll().where('workspace_id', '=', workspaceId).orderBy('id').execute();
+  return rows.map(rowToProperty);
+}
+
 export async function listProperties(
   db: Conn,
   workspaceId: number,

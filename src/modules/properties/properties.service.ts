@@ -56,7 +56,7 @@ export function createPropertyService({
   broadcast: Broadcast;
 }) {
   // List pages and the searches vendor surfaces list with, kept until the dictionary changes.
-  const reads = createDictionaryCache<Page<Property> | { total: number; items: Property[] } | Property>({ clock, broadcast });
+  const reads = createDictionaryCache<Page<Property> | { total: number; items: Property[] } | Property | Property[]>({ clock, broadcast });
   /** PII values are encrypted at rest, so a PII property needs the server's key. */
   function checkPiiStorable(fields: Pick<PropertyFields, 'pii'>, prefix: string): void {
     if (fields.pii && !piiStorable) {
@@ -171,6 +171,18 @@ export function createPropertyService({
       const property = await mustFind(db, workspaceId, ref);
       reads.set(workspaceId, key, property);
       return property;
+    },
+
+    /**
+     * Every definition of the workspace, archived ones included, for the modules that read and
+     * write values by definition (profiles, imports, exports); the same array while unchanged.
+     */
+    async dictionary(workspaceId: number): Promise<readonly Property[]> {
+      const cached = reads.get(workspaceId, 'dictionary') as Property[] | undefined;
+      if (cached) return cached;
+      const all = await repo.allProperties(db, workspaceId);
+      reads.set(workspaceId, 'dictionary', all);
+      return all;
     },
 
     /** Numbered pages with a total, any sort: for the dialects that list that way. */
