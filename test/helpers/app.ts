@@ -1,7 +1,8 @@
 // Builds the real app on a fresh database and gives tests a small client over inject().
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import assert from 'node:assert/strict';
-import { buildApp, type Services } from '../../src/app.ts';
+import { buildApp } from '../../src/app.ts';
+import type { Services } from '../../src/services.ts';
 import type { JobRunner } from '../../src/modules/jobs/job-runner.ts';
 import { createDb } from '../../src/db/create-db.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';

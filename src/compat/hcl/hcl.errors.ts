@@ -1,7 +1,7 @@
 // HCL CDP's error envelope, `{error: "<HTTP reason phrase>", message}`, and the sentences the
 // vendor uses. Everything that can go wrong on this surface is presented here, in its words.
 import { STATUS_CODES } from 'node:http';
-import type { FastifyError, FastifySchemaValidationError } from 'fastify';
+import type { FastifyError, FastifyReply, FastifySchemaValidationError } from 'fastify';
 import { classifyError } from '../../http/errors.ts';
 import { AppError, codeToStatus, type ErrorCode, type ErrorDetail } from '../../shared/errors.ts';
 
@@ -17,6 +17,8 @@ export class HclError extends Error {
 }
 
 export const envelope = (status: number, message: string) => ({ error: STATUS_CODES[status] ?? 'Error', message });
+
+export const sendHcl = (reply: FastifyReply, status: number, message: string) => reply.code(status).send(envelope(status, message));
 
 /** The vendor's sentences (the documented ones verbatim) and ours in the same voice. */
 export const say = {
@@ -191,7 +193,7 @@ const hclStatus = (code: ErrorCode): number => HCL_STATUS[code] ?? codeToStatus(
  * Anything thrown while serving a request, as a status and sentence; undefined when it is not
  * ours to explain (the handler answers 500 and logs it).
  */
-export function presentError(error: unknown, validated: { body: unknown; params: unknown }): HclError | undefined {
+function presentError(error: unknown, validated: { body: unknown; params: unknown; need: unknown }): HclError | undefined {
   if (error instanceof HclError) return error;
   const e = error as FastifyError;
   if (e?.validation) {
@@ -200,6 +202,7 @@ export function presentError(error: unknown, validated: { body: unknown; params:
   }
   // An empty JSON body and no body at all read the same to a client.
   if (e?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return new HclError(400, say.bodyMissing);
+  if (error instanceof AppError && error.reason === 'MISSING_SCOPE') return new HclError(403, say.forbidden(String(validated.need)));
   const known = classifyError(error);
   if (known) {
     const status = hclStatus(known.code);
@@ -209,4 +212,11 @@ export function presentError(error: unknown, validated: { body: unknown; params:
   // Whatever else the framework refuses as the client's fault stays a 4xx, never a 500.
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return new HclError(e.statusCode, say.badInput);
   return undefined;
+}
+
+/** Anything thrown while serving a request, in HCL's envelope; undefined when it is not ours. */
+export function presentHclError(reply: FastifyReply, error: unknown): FastifyReply | undefined {
+  const { body, params, routeOptions } = reply.request;
+  const known = presentError(error, { body, params, need: routeOptions.config.auth });
+  return known && sendHcl(reply, known.status, known.message);
 }

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { errors, PageQuery, pageOf } from '../../http/common.schemas.ts';
-import { WorkspaceParams } from '../../http/workspace-scope.ts';
+import { errors, PageQuery, pageOf, WorkspaceParams } from '../../shared/api-schemas.ts';
 import type { SourceService } from './sources.service.ts';
 import { SourceCreateBody, SourcePatchBody } from './sources.schemas.ts';
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { errors, PageQuery, pageOf, Timestamp } from '../../http/common.schemas.ts';
+import { errors, PageQuery, pageOf, Timestamp } from '../../shared/api-schemas.ts';
 import type { ApiKeyService } from '../api-keys/api-keys.service.ts';
 import { SCOPES } from '../auth/auth.ts';
 import type { WorkspaceService } from '../workspaces/workspaces.service.ts';

@@ -1,0 +1,42 @@
+// Every service, wired once over one database, clock, id generator and broadcast. The app
+// (src/app.ts) and the command line (src/cli.ts) both build them here.
+import type { Kysely } from 'kysely';
+import type { Config } from './config.ts';
+import type { Database } from './db/schema.ts';
+import { createApiKeyService } from './modules/api-keys/api-keys.service.ts';
+import { createJobService } from './modules/jobs/jobs.service.ts';
+import { createProfileService } from './modules/profiles/profiles.service.ts';
+import { createValueCodec } from './modules/profiles/value-codec.ts';
+import { createPropertyService } from './modules/properties/properties.service.ts';
+import { createSourceService } from './modules/sources/sources.service.ts';
+import { createTenantService } from './modules/tenants/tenants.service.ts';
+import { createWorkspaceService } from './modules/workspaces/workspaces.service.ts';
+import type { Broadcast } from './shared/broadcast.ts';
+import type { Clock } from './shared/clock.ts';
+import type { IdGenerator } from './shared/ids.ts';
+import { createPiiCipher } from './shared/pii-cipher.ts';
+
+export interface ServiceDeps {
+  db: Kysely<Database>;
+  config: Pick<Config, 'propertyLimit' | 'encryptionKey'>;
+  clock: Clock;
+  ids: IdGenerator;
+  /** Reaches every server process (cache drops, revoked keys). */
+  broadcast: Broadcast;
+  /** Matches from which a search filter is checked per profile instead of looked up. */
+  broadFilter?: number;
+}
+
+export function createServices({ db, config, clock, ids, broadcast, broadFilter }: ServiceDeps) {
+  const codec = createValueCodec(config.encryptionKey ? createPiiCipher(config.encryptionKey) : undefined);
+  const tenants = createTenantService({ db, clock });
+  const properties = createPropertyService({ db, clock, ids, piiStorable: codec.hasCipher, broadcast });
+  const workspaces = createWorkspaceService({ db, clock, tenants, properties, defaultPropertyLimit: config.propertyLimit });
+  const apiKeys = createApiKeyService({ db, clock, ids, tenants, broadcast });
+  const jobs = createJobService({ db });
+  const sources = createSourceService({ db, clock });
+  const profiles = createProfileService({ db, clock, ids, codec, broadFilter });
+  return { tenants, properties, workspaces, apiKeys, jobs, sources, profiles };
+}
+
+export type Services = ReturnType<typeof createServices>;
