@@ -32,6 +32,8 @@ export const say = {
   noneFound: (tenant: number) => `No user properties found for Tenant ${tenant}.`,
   system: (code: string, tenant: number, op: 'updated' | 'deleted') =>
     `User property '${code}' for Tenant ${tenant} is a system property and cannot be ${op}.`,
+  typeFrozen: (code: string, tenant: number) =>
+    `User property '${code}' for Tenant ${tenant} has values stored in profiles: its dataType cannot be changed while they exist.`,
   clash: (code: string, tenant: number) =>
     `User property '${code}' clashes with the display name of another user property for Tenant ${tenant}.`,
   limit: (code: string, tenant: number) =>
@@ -144,10 +146,10 @@ function ruleSentences(details: readonly ErrorDetail[], ctx: OperationContext): 
   const forType = ctx.dataType ? `dataType '${ctx.dataType}'` : `the dataType of user property '${ctx.code}'`;
   return details
     .map((d) => {
-      switch (d.field) {
-        case 'merge_function':
+      switch (d.reason) {
+        case 'MERGE_FUNCTION':
           return `mergeFunction ${ctx.mergeFunction ? `'${ctx.mergeFunction}' ` : ''}is not allowed for ${forType}. Allowed values: ${(d.allowed ?? []).map((m) => String(m).toUpperCase()).join(', ')}.`;
-        case 'identity.role':
+        case 'IDENTITY_ROLE':
           return `preference ${ctx.preference ? `'${ctx.preference}' ` : ''}is not allowed for ${forType}. Allowed values: none.`;
         default:
           // Only reachable for properties defined natively with settings HCL cannot express.
@@ -166,12 +168,19 @@ export function fromServiceError(op: 'create' | 'update' | 'delete', error: unkn
       return new HclError(404, say.notFound(code, tenantId));
     case 'ALREADY_EXISTS':
       // A code taken as a name or an import alias "exists"; a native display name is only a clash.
-      return new HclError(400, error.details.length === 0 || error.details.some((d) => d.field === 'name') ? say.exists(code, tenantId) : say.clash(code, tenantId));
+      return new HclError(400, error.reason === 'DISPLAY_NAME_TAKEN' ? say.clash(code, tenantId) : say.exists(code, tenantId));
     case 'CONFLICT':
-      // Purge names the mapping sources in its details; the other conflict either operation can
-      // meet here is a system property (HCL bodies never touch the immutable fields).
-      if (error.details.some((d) => d.field === 'sources')) return new HclError(400, say.mapped(code, tenantId));
-      return new HclError(400, say.system(code, tenantId, op === 'delete' ? 'deleted' : 'updated'));
+      switch (error.reason) {
+        case 'MAPPED_BY_SOURCES':
+          return new HclError(400, say.mapped(code, tenantId));
+        case 'SYSTEM_PROPERTY':
+          return new HclError(400, say.system(code, tenantId, op === 'delete' ? 'deleted' : 'updated'));
+        case 'TYPE_FROZEN':
+          return new HclError(400, say.typeFrozen(code, tenantId));
+        default:
+          // HCL bodies never touch the immutable fields nor PII: only a property defined natively gets here.
+          return new HclError(400, `User property '${code}' for Tenant ${tenantId}: ${error.message}`);
+      }
     case 'VALIDATION_FAILED':
       return new HclError(400, ruleSentences(error.details, ctx));
     case 'LIMIT_EXCEEDED':

@@ -94,8 +94,11 @@ export const PropertyPatchBody = Type.Object(
   { additionalProperties: false, examples: [{ description: 'Tier from the loyalty programme', display_order: 3 }] },
 );
 
+/** Properties one batch creates at most. */
+export const MAX_BATCH = 100;
+
 export const PropertyBatchBody = Type.Object(
-  { inputs: Type.Array(PropertyCreateBody, { minItems: 1, maxItems: 100 }) },
+  { inputs: Type.Array(PropertyCreateBody, { minItems: 1, maxItems: MAX_BATCH }) },
   { additionalProperties: false },
 );
 
