@@ -1,12 +1,14 @@
 // The native surface (/v1): bearer tokens (the operator's too), the workspace named in the path,
 // optional per-key rate limits with the IETF headers, and the native error envelope.
 import type { FastifyReply } from 'fastify';
+import { apiKeyRoutes } from '../modules/api-keys/api-keys.routes.ts';
 import { jobRoutes } from '../modules/jobs/jobs.routes.ts';
 import { profileRoutes } from '../modules/profiles/profiles.routes.ts';
 import { propertyRoutes } from '../modules/properties/properties.routes.ts';
 import type { Window } from '../modules/rate-limits/rate-limiter.ts';
 import { sourceRoutes } from '../modules/sources/sources.routes.ts';
 import { tenantRoutes } from '../modules/tenants/tenants.routes.ts';
+import { workspaceRoutes } from '../modules/workspaces/workspaces.routes.ts';
 import { codeToStatus, type ErrorCode, type ErrorDetail } from '../shared/errors.ts';
 import { classifyError } from './errors.ts';
 import { seconds } from './rate-limit.ts';
@@ -67,6 +69,8 @@ export const nativeSurface: Surface = {
 
   async routes(v1, { services }) {
     await v1.register(tenantRoutes, services);
+    await v1.register(workspaceRoutes, services);
+    await v1.register(apiKeyRoutes, services);
     await v1.register(
       async (ws) => {
         await ws.register(propertyRoutes, services);
