@@ -28,3 +28,10 @@ export function rateLimitHook(limiter: RateLimiter, policy: RateLimitPolicy) {
 
 /** Seconds, rounded up, at least 1: what Retry-After and reset headers carry. */
 export const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+/** `<prefix>-limit`, `-remaining` and `-reset` (in seconds): the one-window headers vendors send. */
+export function windowHeaders(reply: FastifyReply, prefix: 'ratelimit' | 'x-ratelimit', limit: number, remaining: number, resetMs: number): void {
+  void reply.header(`${prefix}-limit`, String(limit));
+  void reply.header(`${prefix}-remaining`, String(remaining));
+  void reply.header(`${prefix}-reset`, String(seconds(resetMs)));
+}

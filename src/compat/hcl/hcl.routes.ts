@@ -2,7 +2,7 @@
 // changing its base URL and authKey. Schemas, mappers and the envelope only; rules are the services'.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { seconds } from '../../http/rate-limit.ts';
+import { seconds, windowHeaders } from '../../http/rate-limit.ts';
 import { serialiseOnce } from '../../http/serialise-once.ts';
 import type { Surface, SurfaceDeps } from '../../http/surface.ts';
 import { actorOf } from '../../modules/auth/auth.ts';
@@ -44,18 +44,11 @@ export const hclSurface: Surface = {
       per: 'caller',
       subject: (request) => (request.principal?.kind === 'key' ? `hcl:tenant:${request.principal.tenantId}` : undefined),
       windows: () => [{ name: 'per_minute', limit: perMinute, ms: 60_000 }],
-      headers: (reply, d) => {
-        void reply.header('ratelimit-limit', String(d.tightest.limit));
-        void reply.header('ratelimit-remaining', String(d.tightest.remaining));
-        void reply.header('ratelimit-reset', String(seconds(d.tightest.resetMs)));
-      },
+      headers: (reply, d) => windowHeaders(reply, 'ratelimit', d.tightest.limit, d.tightest.remaining, d.tightest.resetMs),
       refuse: (reply, d) => {
-        const wait = seconds(d.retryAfterMs);
-        void reply.header('retry-after', String(wait));
-        void reply.header('ratelimit-limit', String(d.tightest.limit));
-        void reply.header('ratelimit-remaining', '0');
-        void reply.header('ratelimit-reset', String(wait));
-        return sendHcl(reply, 429, say.tooManyRequests(wait));
+        void reply.header('retry-after', String(seconds(d.retryAfterMs)));
+        windowHeaders(reply, 'ratelimit', d.tightest.limit, 0, d.retryAfterMs);
+        return sendHcl(reply, 429, say.tooManyRequests(seconds(d.retryAfterMs)));
       },
     };
   },

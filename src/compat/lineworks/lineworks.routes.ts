@@ -2,8 +2,8 @@
 // bearer tenant keys, `domainId` = workspace id, the vendor's `{code, description}` envelope and
 // its per-domain, per-operation rate limit. Rules stay in the services.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { seconds } from '../../http/rate-limit.ts';
+import type { FastifyInstance } from 'fastify';
+import { seconds, windowHeaders } from '../../http/rate-limit.ts';
 import { serialiseOnce } from '../../http/serialise-once.ts';
 import { bearerToken, type Surface, type SurfaceDeps } from '../../http/surface.ts';
 import { actorOf } from '../../modules/auth/auth.ts';
@@ -50,19 +50,14 @@ export const lineworksSurface: Surface = {
   rateLimit({ config }) {
     const perMinute = config.lineworks.perMinute;
     if (perMinute === 0) return undefined;
-    const setHeaders = (reply: FastifyReply, limit: number, remaining: number, resetMs: number) => {
-      void reply.header('ratelimit-limit', String(limit));
-      void reply.header('ratelimit-remaining', String(remaining));
-      void reply.header('ratelimit-reset', String(seconds(resetMs)));
-    };
     return {
       per: 'workspace',
       // An operation is a route: its method and path.
       subject: (request) => `lineworks:${request.workspace.id}:${request.method} ${request.routeOptions.url}`,
       windows: () => [{ name: 'minute', limit: perMinute, ms: 60_000 }],
-      headers: (reply, d) => setHeaders(reply, d.tightest.limit, d.tightest.remaining, d.tightest.resetMs),
+      headers: (reply, d) => windowHeaders(reply, 'ratelimit', d.tightest.limit, d.tightest.remaining, d.tightest.resetMs),
       refuse: (reply, d) => {
-        setHeaders(reply, d.tightest.limit, 0, d.retryAfterMs);
+        windowHeaders(reply, 'ratelimit', d.tightest.limit, 0, d.retryAfterMs);
         return sendLineWorksError(reply, RATE_LIMITED, { 'retry-after': String(seconds(d.retryAfterMs)) });
       },
     };

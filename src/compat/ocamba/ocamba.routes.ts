@@ -3,7 +3,7 @@
 // is the key's default one (Ocamba's "company"); errors in Ocamba's envelope; Ocamba's rate limits.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { seconds } from '../../http/rate-limit.ts';
+import { seconds, windowHeaders } from '../../http/rate-limit.ts';
 import { serialiseOnce } from '../../http/serialise-once.ts';
 import { bearerToken, type Surface } from '../../http/surface.ts';
 import { actorOf } from '../../modules/auth/auth.ts';
@@ -41,11 +41,7 @@ export const ocambaSurface: Surface = {
       subject: (request) => (request.principal?.kind === 'key' ? `ocamba:${request.principal.tenantId}` : undefined),
       windows: () => windows,
       // Ocamba's headers describe one window: whichever has the least left.
-      headers: (reply, d) => {
-        void reply.header('x-ratelimit-limit', String(d.tightest.limit));
-        void reply.header('x-ratelimit-remaining', String(d.tightest.remaining));
-        void reply.header('x-ratelimit-reset', String(seconds(d.tightest.resetMs)));
-      },
+      headers: (reply, d) => windowHeaders(reply, 'x-ratelimit', d.tightest.limit, d.tightest.remaining, d.tightest.resetMs),
       // On 429 Ocamba sends Retry-After and none of the X-RateLimit headers.
       refuse: (reply, d) => {
         const wait = seconds(d.retryAfterMs);
