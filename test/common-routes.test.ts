@@ -1,43 +1,117 @@
+// The common route checks on every surface. A route the app serves that no row here calls fails
+// the suite, so no route ships without its security checks.
+import { STATUS_CODES } from 'node:http';
+import assert from 'node:assert/strict';
+import { expectStatus, type Response } from './helpers/app.ts';
 import { dialects } from './helpers/dialects.ts';
-import { runCommonRouteTests, type RouteCase } from './helpers/common-route-tests.ts';
+import { nativeRefusal, runCommonRouteTests, type Fixture, type SurfaceCase } from './helpers/common-route-tests.ts';
 
-const ws = (f: { a: { workspaceId: number } }) => `/v1/workspaces/${f.a.workspaceId}`;
-const tenant = (f: { a: { tenantId: number } }) => `/v1/tenants/${f.a.tenantId}`;
+const ws = (f: Fixture) => `/v1/workspaces/${f.a.workspaceId}`;
+const tenant = (f: Fixture) => `/v1/tenants/${f.a.tenantId}`;
+const W = '/v1/workspaces/:ws';
+const T = '/v1/tenants/:tenant_id';
 
-// Every native route. A new route is added here, or it ships without its security checks.
-const routes: RouteCase[] = [
-  { method: 'POST', url: () => '/v1/tenants', scope: 'operator', payload: { name: 'x' } },
-  { method: 'GET', url: () => '/v1/tenants', scope: 'operator' },
-  { method: 'GET', url: (f) => tenant(f), scope: 'admin' },
-  { method: 'POST', url: (f) => `${tenant(f)}/workspaces`, scope: 'admin', payload: { name: 'x' } },
-  { method: 'GET', url: (f) => `${tenant(f)}/workspaces`, scope: 'admin' },
-  { method: 'POST', url: (f) => `${tenant(f)}/api-keys`, scope: 'admin', payload: { name: 'x', scopes: ['properties:read'] } },
-  { method: 'GET', url: (f) => `${tenant(f)}/api-keys`, scope: 'admin' },
-  { method: 'DELETE', url: (f) => `${tenant(f)}/api-keys/${f.spareKeyId}`, scope: 'admin' },
-  { method: 'GET', url: (f) => `${ws(f)}/properties`, scope: 'properties:read' },
-  { method: 'POST', url: (f) => `${ws(f)}/properties`, scope: 'properties:write', payload: { name: 'new_one', data_type: 'string' } },
-  { method: 'POST', url: (f) => `${ws(f)}/properties/batch`, scope: 'properties:write', payload: { inputs: [{ name: 'new_two', data_type: 'string' }] } },
-  { method: 'GET', url: (f) => `${ws(f)}/properties/${f.property}`, scope: 'properties:read' },
-  { method: 'PATCH', url: (f) => `${ws(f)}/properties/${f.property}`, scope: 'properties:write', payload: { description: 'x' } },
-  { method: 'DELETE', url: (f) => `${ws(f)}/properties/${f.property}`, scope: 'properties:write' },
-  { method: 'DELETE', url: (f) => `${ws(f)}/properties/${f.property}?purge=true`, scope: 'properties:write' },
-  { method: 'POST', url: (f) => `${ws(f)}/properties/${f.property}/restore`, scope: 'properties:write' },
-  { method: 'GET', url: (f) => `${ws(f)}/properties/${f.property}/history`, scope: 'properties:read' },
-  { method: 'GET', url: (f) => `${ws(f)}/limits`, scope: 'properties:read' },
-  { method: 'GET', url: (f) => `${ws(f)}/jobs/${f.jobId}`, scope: 'properties:read' },
-  { method: 'GET', url: (f) => `${ws(f)}/sources`, scope: 'properties:read' },
-  { method: 'POST', url: (f) => `${ws(f)}/sources`, scope: 'properties:write', payload: { name: 'src' } },
-  { method: 'GET', url: (f) => `${ws(f)}/sources/1`, scope: 'properties:read' },
-  { method: 'PATCH', url: (f) => `${ws(f)}/sources/1`, scope: 'properties:write', payload: { priority: 2 } },
-  { method: 'DELETE', url: (f) => `${ws(f)}/sources/1`, scope: 'properties:write' },
-  { method: 'POST', url: (f) => `${ws(f)}/sources/1/records`, scope: 'profiles:write', payload: { records: [{}] } },
-  { method: 'GET', url: (f) => `${ws(f)}/profiles`, scope: 'profiles:read' },
-  { method: 'POST', url: (f) => `${ws(f)}/profiles`, scope: 'profiles:write', payload: { properties: {} } },
-  { method: 'POST', url: (f) => `${ws(f)}/profiles/batch`, scope: 'profiles:write', payload: { inputs: [{ properties: {} }] } },
-  { method: 'GET', url: (f) => `${ws(f)}/profiles/fixture`, scope: 'profiles:read' },
-  { method: 'PUT', url: (f) => `${ws(f)}/profiles/fixture`, scope: 'profiles:write', payload: { properties: {} } },
-  { method: 'PATCH', url: (f) => `${ws(f)}/profiles/fixture`, scope: 'profiles:write', payload: { properties: {} } },
-  { method: 'DELETE', url: (f) => `${ws(f)}/profiles/fixture`, scope: 'profiles:write' },
-];
+const native: SurfaceCase = {
+  name: 'native',
+  prefix: '/v1',
+  credential: (token) => ({ authorization: `Bearer ${token}` }),
+  expectRefused: nativeRefusal,
+  calls: [
+    { route: 'POST /v1/tenants', url: () => '/v1/tenants', payload: () => ({ name: 'x' }) },
+    { route: 'GET /v1/tenants', url: () => '/v1/tenants' },
+    { route: `GET ${T}`, url: tenant, isolation: 'tenant' },
+    { route: `POST ${T}/workspaces`, url: (f) => `${tenant(f)}/workspaces`, payload: () => ({ name: 'x' }), isolation: 'tenant' },
+    { route: `GET ${T}/workspaces`, url: (f) => `${tenant(f)}/workspaces`, isolation: 'tenant' },
+    { route: `POST ${T}/api-keys`, url: (f) => `${tenant(f)}/api-keys`, payload: () => ({ name: 'x', scopes: ['properties:read'] }), isolation: 'tenant' },
+    { route: `GET ${T}/api-keys`, url: (f) => `${tenant(f)}/api-keys`, isolation: 'tenant' },
+    { route: `DELETE ${T}/api-keys/:key_id`, url: (f) => `${tenant(f)}/api-keys/${f.spareKeyId}`, isolation: 'tenant' },
+    { route: `GET ${W}/properties`, url: (f) => `${ws(f)}/properties` },
+    { route: `POST ${W}/properties`, url: (f) => `${ws(f)}/properties`, payload: () => ({ name: 'new_one', data_type: 'string' }) },
+    { route: `POST ${W}/properties/batch`, url: (f) => `${ws(f)}/properties/batch`, payload: () => ({ inputs: [{ name: 'new_two', data_type: 'string' }] }) },
+    { route: `GET ${W}/properties/:name`, url: (f) => `${ws(f)}/properties/${f.property}` },
+    { route: `PATCH ${W}/properties/:name`, url: (f) => `${ws(f)}/properties/${f.property}`, payload: () => ({ description: 'x' }) },
+    { route: `DELETE ${W}/properties/:name`, url: (f) => `${ws(f)}/properties/${f.property}` },
+    { route: `DELETE ${W}/properties/:name`, url: (f) => `${ws(f)}/properties/${f.property}?purge=true` },
+    { route: `POST ${W}/properties/:name/restore`, url: (f) => `${ws(f)}/properties/${f.property}/restore` },
+    { route: `GET ${W}/properties/:name/history`, url: (f) => `${ws(f)}/properties/${f.property}/history` },
+    { route: `GET ${W}/limits`, url: (f) => `${ws(f)}/limits` },
+    { route: `GET ${W}/jobs/:id`, url: (f) => `${ws(f)}/jobs/${f.jobId}` },
+    { route: `GET ${W}/sources`, url: (f) => `${ws(f)}/sources` },
+    { route: `POST ${W}/sources`, url: (f) => `${ws(f)}/sources`, payload: () => ({ name: 'src' }) },
+    { route: `GET ${W}/sources/:id`, url: (f) => `${ws(f)}/sources/1` },
+    { route: `PATCH ${W}/sources/:id`, url: (f) => `${ws(f)}/sources/1`, payload: () => ({ priority: 2 }) },
+    { route: `DELETE ${W}/sources/:id`, url: (f) => `${ws(f)}/sources/1` },
+    { route: `POST ${W}/sources/:id/records`, url: (f) => `${ws(f)}/sources/1/records`, payload: () => ({ records: [{}] }) },
+    { route: `GET ${W}/profiles`, url: (f) => `${ws(f)}/profiles` },
+    { route: `POST ${W}/profiles`, url: (f) => `${ws(f)}/profiles`, payload: () => ({ properties: {} }) },
+    { route: `POST ${W}/profiles/batch`, url: (f) => `${ws(f)}/profiles/batch`, payload: () => ({ inputs: [{ properties: {} }] }) },
+    { route: `GET ${W}/profiles/:id`, url: (f) => `${ws(f)}/profiles/fixture` },
+    { route: `PUT ${W}/profiles/:id`, url: (f) => `${ws(f)}/profiles/fixture`, payload: () => ({ properties: {} }) },
+    { route: `PATCH ${W}/profiles/:id`, url: (f) => `${ws(f)}/profiles/fixture`, payload: () => ({ properties: {} }) },
+    { route: `DELETE ${W}/profiles/:id`, url: (f) => `${ws(f)}/profiles/fixture` },
+  ],
+};
 
-for (const dialect of dialects) runCommonRouteTests(dialect, routes);
+const OCAMBA = '/ocamba/v1/hood/profile-properties';
+const ocamba: SurfaceCase = {
+  name: 'Ocamba',
+  prefix: '/ocamba',
+  credential: (token) => ({ authorization: `Bearer ${token}` }),
+  expectRefused: (res: Response, status) => {
+    expectStatus(res, status);
+    assert.equal(res.body.code, status, res.raw);
+    assert.equal(res.body.trace_id, res.headers['x-request-id'], res.raw);
+  },
+  // Ocamba names no workspace: every caller acts on its own, where property ids are its own too.
+  calls: [
+    { route: `GET ${OCAMBA}`, url: () => OCAMBA, isolation: 'own' },
+    { route: `POST ${OCAMBA}`, url: () => OCAMBA, payload: () => ({ label: 'new_one', data_type: 'text' }), isolation: 'own' },
+    { route: `GET ${OCAMBA}/:id`, url: (f) => `${OCAMBA}/${f.propertyId}`, isolation: 'own' },
+    { route: `PATCH ${OCAMBA}/:id`, url: (f) => `${OCAMBA}/${f.propertyId}`, payload: () => ({ description: 'x' }), isolation: 'own' },
+    { route: `DELETE ${OCAMBA}/:id`, url: (f) => `${OCAMBA}/${f.propertyId}`, isolation: 'own' },
+  ],
+};
+
+const HCL = '/hcl/api/campaign-data-dictionary';
+const hcl: SurfaceCase = {
+  name: 'HCL',
+  prefix: '/hcl',
+  credential: (token) => ({ authkey: token }),
+  expectRefused: (res: Response, status) => {
+    expectStatus(res, status);
+    assert.deepEqual(Object.keys(res.body), ['error', 'message'], res.raw);
+    assert.equal(res.body.error, STATUS_CODES[status], res.raw);
+  },
+  calls: [
+    { route: `POST ${HCL}`, url: () => HCL, payload: (f) => ({ campaignId: f.a.workspaceId, dmpDataPointCode: 'new_one', dataType: 'STRING' }) },
+    { route: `PUT ${HCL}`, url: () => HCL, payload: (f) => ({ campaignId: f.a.workspaceId, dmpDataPointCode: f.property, dataType: 'STRING' }) },
+    { route: `GET ${HCL}/campaignId/:campaignId`, url: (f) => `${HCL}/campaignId/${f.a.workspaceId}` },
+    { route: `DELETE ${HCL}/campaignId/:campaignId/dataPoint/:dmpDataPointCode`, url: (f) => `${HCL}/campaignId/${f.a.workspaceId}/dataPoint/${f.property}` },
+  ],
+};
+
+const LW = '/lineworks/v1.0/contacts/custom-properties';
+const LW_CODES = { 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND' } as const;
+const lineworks: SurfaceCase = {
+  name: 'LINE WORKS',
+  prefix: '/lineworks',
+  credential: (token) => ({ authorization: `Bearer ${token}` }),
+  expectRefused: (res: Response, status) => {
+    expectStatus(res, status);
+    assert.deepEqual(res.body, { code: LW_CODES[status], description: res.body.description }, res.raw);
+    assert.equal(typeof res.body.description, 'string', res.raw);
+  },
+  calls: [
+    { route: `GET ${LW}`, url: (f) => `${LW}?domainId=${f.a.workspaceId}` },
+    {
+      route: `POST ${LW}`,
+      url: () => LW,
+      payload: (f) => ({ domainId: f.a.workspaceId, propertyName: 'new_one', displayName: 'New one', propertyType: 'STRING' }),
+    },
+    { route: `GET ${LW}/:customPropertyId`, url: (f) => `${LW}/${f.propertyUid}?domainId=${f.a.workspaceId}` },
+    { route: `PATCH ${LW}/:customPropertyId`, url: (f) => `${LW}/${f.propertyUid}?domainId=${f.a.workspaceId}`, payload: () => ({ displayName: 'x' }) },
+    { route: `DELETE ${LW}/:customPropertyId`, url: (f) => `${LW}/${f.propertyUid}?domainId=${f.a.workspaceId}` },
+  ],
+};
+
+for (const dialect of dialects) for (const surface of [native, ocamba, hcl, lineworks]) runCommonRouteTests(dialect, surface);

@@ -2,13 +2,13 @@
 // dialects, so one schema and one code path serve SQLite and PostgreSQL.
 import type { Generated, Kysely } from 'kysely';
 
-export interface TenantsTable {
+interface TenantsTable {
   id: number;
   name: string;
   created_at: string;
 }
 
-export interface WorkspacesTable {
+interface WorkspacesTable {
   id: number;
   tenant_id: number;
   name: string;
@@ -31,7 +31,7 @@ export interface ApiKeysTable {
   rate_limit: string | null; // JSON {per_second?, per_minute?}
 }
 
-export interface SettingsTable {
+interface SettingsTable {
   key: string;
   value: string;
 }
@@ -71,13 +71,13 @@ export interface PropertiesTable {
   version: number;
 }
 
-export interface PropertyKeysTable {
+interface PropertyKeysTable {
   workspace_id: number;
   key: string;
   property_id: number;
 }
 
-export interface PropertyHistoryTable {
+interface PropertyHistoryTable {
   workspace_id: number;
   property_id: number;
   version: number;
@@ -100,7 +100,7 @@ export interface JobsTable {
   updated_at: string;
 }
 
-export interface SourcesTable {
+interface SourcesTable {
   workspace_id: number;
   id: number;
   name: string;
@@ -110,7 +110,7 @@ export interface SourcesTable {
   updated_at: string;
 }
 
-export interface SourceMappingsTable {
+interface SourceMappingsTable {
   workspace_id: number;
   source_id: number;
   position: number;
@@ -121,7 +121,7 @@ export interface SourceMappingsTable {
   merge_function: string | null;
 }
 
-export interface ProfilesTable {
+interface ProfilesTable {
   workspace_id: number;
   id: string;
   created_at: string;
@@ -140,14 +140,14 @@ export interface ProfileValuesTable {
   written_at: string;
 }
 
-export interface ProfileKeysTable {
+interface ProfileKeysTable {
   workspace_id: number;
   property_id: number;
   value_key: string;
   profile_id: string;
 }
 
-export interface ProfileAliasesTable {
+interface ProfileAliasesTable {
   workspace_id: number;
   alias: string;
   profile_id: string;
@@ -170,4 +170,3 @@ export interface Database {
   profile_aliases: ProfileAliasesTable;
 }
 
-export type Db = Kysely<Database>;

@@ -3,7 +3,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
-import type { ErrorDetail } from '../shared/errors.ts';
+import type { DetailReason, ErrorDetail } from '../shared/errors.ts';
 
 // ajv-formats ships CommonJS whose typings describe the namespace, while Node hands the
 // function itself to a default import.
@@ -46,14 +46,17 @@ export function detailsFromAjv(errors: readonly ErrorObject[], root?: string): E
     let field: string;
     let problem: string;
     let allowed: unknown[] | undefined;
+    let reason: DetailReason | undefined;
     switch (e.keyword) {
       case 'required':
         field = toFieldPath(e.instancePath, (e.params as { missingProperty: string }).missingProperty);
         problem = 'is required';
+        reason = 'REQUIRED';
         break;
       case 'additionalProperties':
         field = toFieldPath(e.instancePath, (e.params as { additionalProperty: string }).additionalProperty);
         problem = 'is not a known field';
+        reason = 'UNKNOWN_FIELD';
         break;
       case 'enum':
         field = toFieldPath(e.instancePath);
@@ -65,6 +68,11 @@ export function detailsFromAjv(errors: readonly ErrorObject[], root?: string): E
         problem = 'must be one of the allowed values';
         allowed = [(e.params as { allowedValue: unknown }).allowedValue];
         break;
+      case 'pattern':
+        field = toFieldPath(e.instancePath);
+        problem = e.message ?? 'is not valid';
+        reason = 'PATTERN';
+        break;
       case 'anyOf':
         continue; // its branches have reported what each one expected
       default:
@@ -73,7 +81,7 @@ export function detailsFromAjv(errors: readonly ErrorObject[], root?: string): E
     }
     const key = prefix(field);
     const seen = byField.get(key);
-    if (!seen) byField.set(key, allowed ? { field: key, problem, allowed } : { field: key, problem });
+    if (!seen) byField.set(key, { field: key, problem, ...(allowed ? { allowed } : {}), ...(reason ? { reason } : {}) });
     else {
       if (!seen.problem.includes(problem)) seen.problem = `${seen.problem} or ${problem}`;
       if (allowed) seen.allowed = [...(seen.allowed ?? []), ...allowed];

@@ -322,6 +322,16 @@ for (const dialect of dialects) {
       expectStatus(await native('GET', '/properties/email'), 200);
     });
 
+    test('PUT changing the dataType of a property profiles hold values of → 400: the type is frozen while values exist', async () => {
+      expectHcl(await hcl({ method: 'POST', url: BASE, payload: body('held_code', { dataType: 'STRING' }) }), 200, created('held_code'));
+      expectStatus(await native('PUT', '/profiles/holder-1', { properties: { held_code: 'A-1' } }), 201);
+      const put = await hcl({ method: 'PUT', url: BASE, payload: body('held_code', { dataType: 'NUMBER' }) });
+      expectHcl(put, 400, bad(`User property 'held_code' for Tenant ${a.tenantId} has values stored in profiles: its dataType cannot be changed while they exist.`));
+      const prop = await native('GET', '/properties/held_code');
+      expectStatus(prop, 200);
+      assert.equal(prop.body.data_type, 'string', prop.raw);
+    });
+
     test('a create whose code is taken (system property, import alias) exists; a display name clashes', async () => {
       expectHcl(await hcl({ method: 'POST', url: BASE, payload: body('email', { dataType: 'STRING' }) }), 400, bad(`User property 'email' already exists for Tenant ${a.tenantId}.`));
       expectStatus(await native('POST', '/properties', { name: 'customer_ref', data_type: 'string', import_aliases: ['cust_ref'], display_name: 'crm_ref' }), 201);

@@ -3,7 +3,7 @@
 // presented in it.
 import type { FastifyError, FastifyReply } from 'fastify';
 import { classifyError } from '../../http/errors.ts';
-import type { ErrorCode, ErrorDetail } from '../../shared/errors.ts';
+import { AppError, type ErrorCode, type ErrorDetail } from '../../shared/errors.ts';
 import { vendorField } from './lineworks.mappers.ts';
 
 /**
@@ -117,7 +117,7 @@ function fromNative(code: ErrorCode, message: string, details: readonly ErrorDet
 }
 
 /** The envelope for anything thrown; undefined when it is not ours (then it is a 500, logged). */
-export function toLineWorksError(error: unknown): LineWorksErrorBody | undefined {
+function toLineWorksError(error: unknown): LineWorksErrorBody | undefined {
   if (error instanceof LineWorksError) return { code: error.code, description: error.message };
   const known = classifyError(error);
   if (!known) return undefined;
@@ -129,6 +129,30 @@ export function toLineWorksError(error: unknown): LineWorksErrorBody | undefined
   return fromNative(known.code, known.message, known.details);
 }
 
+/** Anything thrown while serving a request, in LINE WORKS's envelope; a 401 or 403 carries its RFC 6750 challenge. */
+export function presentLineWorksError(reply: FastifyReply, error: unknown): FastifyReply | undefined {
+  if (error instanceof AppError) {
+    switch (error.reason) {
+      case 'BAD_URL':
+        return sendLineWorksError(reply, { code: 'INVALID_PARAMETER', description: error.message });
+      case 'NO_CREDENTIAL':
+        return sendLineWorksError(reply, { code: 'UNAUTHORIZED', description: error.message }, { 'www-authenticate': 'Bearer realm="lineworks"' });
+      case 'BAD_CREDENTIAL':
+      case 'OPERATOR_NOT_SERVED':
+        return sendLineWorksError(reply, { code: 'UNAUTHORIZED', description: error.message }, { 'www-authenticate': 'Bearer realm="lineworks", error="invalid_token"' });
+      case 'MISSING_SCOPE': {
+        const scope = String(reply.request.routeOptions.config.auth);
+        return sendLineWorksError(
+          reply,
+          { code: 'FORBIDDEN', description: `This API needs the ${scope} scope.` },
+          { 'www-authenticate': `Bearer realm="lineworks", error="insufficient_scope", scope="${scope}"` },
+        );
+      }
+    }
+  }
+  const known = toLineWorksError(error);
+  return known && sendLineWorksError(reply, known);
+}
 /** Sends the envelope; a 401 carries the RFC 6750 challenge. */
 export function sendLineWorksError(reply: FastifyReply, body: LineWorksErrorBody, headers: Record<string, string> = {}) {
   if (body.code === 'UNAUTHORIZED' && headers['www-authenticate'] === undefined) void reply.header('www-authenticate', 'Bearer realm="lineworks"');

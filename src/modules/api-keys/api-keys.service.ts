@@ -80,14 +80,14 @@ export function createApiKeyService({
 
     /** The caller behind a bearer token; revoked or unknown tokens are refused at once. */
     async authenticate(token: string | undefined): Promise<Principal> {
-      if (!token) throw new AppError('UNAUTHENTICATED', 'A bearer token is required.');
+      if (!token) throw new AppError('UNAUTHENTICATED', 'A bearer token is required.', [], 'NO_CREDENTIAL');
       const hash = hashToken(token);
       if (operatorHash && timingSafeEqual(operatorHash, Buffer.from(hash, 'hex'))) return { kind: 'operator' };
       const now = clock.now().getTime();
       const cached = principals.get(hash);
       if (cached && cached.until > now) return cached.principal;
       const key = await repo.findActiveKeyByHash(db, hash);
-      if (!key) throw new AppError('UNAUTHENTICATED', 'The token is not valid or was revoked.');
+      if (!key) throw new AppError('UNAUTHENTICATED', 'The token is not valid or was revoked.', [], 'BAD_CREDENTIAL');
       const principal: Principal = { kind: 'key', keyId: key.id, tenantId: key.tenant_id, scopes: key.scopes, workspaceIds: key.workspace_ids, rateLimit: key.rate_limit };
       if (principals.size >= 10_000) principals.clear();
       principals.set(hash, { principal, until: now + PRINCIPAL_TTL_MS });

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { Timestamp } from '../../http/common.schemas.ts';
+import { Timestamp } from '../../shared/api-schemas.ts';
 import { DATA_TYPES, HISTORY_ACTIONS, IDENTITY_ROLES, MAX_BATCH, MERGE_FUNCTIONS } from './property.ts';
 
 const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);

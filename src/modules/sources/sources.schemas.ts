@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { Timestamp } from '../../http/common.schemas.ts';
+import { Timestamp } from '../../shared/api-schemas.ts';
 import { MERGE_FUNCTIONS } from '../properties/property.ts';
 import { INPUT_PATH_PATTERN } from './source.ts';
 

@@ -79,8 +79,8 @@ export function createWorkspaceService(deps: {
     },
 
     /**
-     * The workspace a dialect that names none acts on (Ocamba's "company"): the first of the
-     * key's workspace_ids, or the tenant's oldest workspace when the key is not restricted.
+     * The workspace a request that names none acts on: the first of the key's workspace_ids,
+     * or the tenant's oldest workspace when the key is not restricted.
      */
     async defaultFor(principal: Principal): Promise<Workspace | undefined> {
       if (principal.kind === 'operator') return undefined;
