@@ -17,6 +17,7 @@ import { sendLineWorksError } from './compat/lineworks/lineworks.errors.ts';
 import { sendOcambaError } from './compat/ocamba/ocamba.errors.ts';
 import { createValidatorCompiler } from './http/validation.ts';
 import { parseJsonBody } from './http/json-body.ts';
+import { retryAfterOnUnavailable } from './http/unavailable.ts';
 import { createApiKeyService } from './modules/api-keys/api-keys.service.ts';
 import { jobRoutes } from './modules/jobs/jobs.routes.ts';
 import { createJobService } from './modules/jobs/jobs.service.ts';
@@ -43,7 +44,10 @@ import { type IdGenerator, randomIds } from './shared/ids.ts';
 
 export interface AppDeps {
   db: Kysely<Database>;
-  config: Pick<Config, 'bodyLimit' | 'propertyLimit' | 'adminToken' | 'redisUrl' | 'encryptionKey' | 'ocamba' | 'hcl' | 'lineworks'>;
+  config: Pick<
+    Config,
+    'bodyLimit' | 'propertyLimit' | 'adminToken' | 'redisUrl' | 'redisPrefix' | 'timeouts' | 'encryptionKey' | 'previousEncryptionKey' | 'ocamba' | 'hcl' | 'lineworks'
+  >;
   clock?: Clock;
   ids?: IdGenerator;
   logger?: FastifyServerOptions['logger'];
@@ -92,7 +96,8 @@ function badUrl(request: FastifyRequest, reply: FastifyReply, field: string, pro
 
 export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; services: Services; jobRunner: JobRunner; operatorToken?: string }> {
   const ids = deps.ids ?? randomIds;
-  const broadcast = deps.config.redisUrl ? createRedisBroadcast(deps.config.redisUrl) : createLocalBroadcast();
+  const { redisUrl, redisPrefix, timeouts } = deps.config;
+  const broadcast = redisUrl ? createRedisBroadcast(redisUrl, redisPrefix) : createLocalBroadcast();
   const services = createServices({ ...deps, broadcast });
   const operatorToken = await services.apiKeys.ensureOperatorToken(deps.config.adminToken);
 
@@ -103,6 +108,11 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     genReqId: () => ids.requestId(),
     ajv: { customOptions: { allErrors: true, removeAdditional: false } },
     return503OnClosing: true,
+    // Slow or stalled clients: headers must arrive in time, then the whole request; a kept-alive
+    // connection left idle is closed. Node checks the first two every `connectionsCheckingInterval`.
+    http: { headersTimeout: timeouts.headersMs, connectionsCheckingInterval: Math.min(1000, timeouts.headersMs) },
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.idleMs,
     // A URL that cannot be decoded fails before any route or surface runs; answer it in the
     // envelope of the surface its path names.
     frameworkErrors: (_error, request, reply) => badUrl(request, reply as FastifyReply, 'url', 'cannot be decoded'),
@@ -128,11 +138,13 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     }
   });
 
+  retryAfterOnUnavailable(app);
+
   for (const schema of [ErrorEnvelope, ...propertySchemas, SourceSchema, ...profileSchemas]) app.addSchema(schema);
 
   // Rate-limit counters: in-process, or shared by every server through Redis.
   const clock = deps.clock ?? systemClock;
-  const counters = deps.config.redisUrl ? createRedisStore(deps.config.redisUrl) : createMemoryStore(clock);
+  const counters = redisUrl ? createRedisStore(redisUrl, redisPrefix) : createMemoryStore(clock);
   const limiter = createRateLimiter({ store: counters, clock });
   app.addHook('onClose', async () => {
     await counters.close();

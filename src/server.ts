@@ -1,13 +1,63 @@
 // The process: configuration → database → migrations → app → listen, and a graceful close.
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { buildApp } from './app.ts';
-import { ConfigError, type Config } from './config.ts';
+import { ConfigError, StartupError, type Config } from './config.ts';
 import { anyPiiProperty } from './modules/properties/properties.repository.ts';
 import { createDb } from './db/create-db.ts';
+import { describeStartupFailure } from './db/db-errors.ts';
 import { migrateToLatest } from './db/migrate.ts';
 
+/** Opens the database and makes sure it can be written and is up to date; one line when it cannot. */
+async function openDatabase(config: Config, onConnectionError: (error: Error) => void) {
+  try {
+    const handle = createDb(config.databaseUrl, { busyTimeoutMs: config.sqliteBusyTimeoutMs, onConnectionError });
+    await migrateToLatest(handle.db);
+    // A write that changes nothing still needs write access: a read-only SQLite file (or a
+    // read-only PostgreSQL) fails here, rather than on every write once the server says it is ready.
+    await sql`update settings set value = value where 1 = 0`.execute(handle.db);
+    return handle;
+  } catch (error) {
+    const message = describeStartupFailure(error, config.databaseUrl);
+    throw message ? new StartupError(message) : error;
+  }
+}
+
+/** Why the server could not listen, in one line naming the variable to change. */
+function listenFailure(error: unknown, config: Config): unknown {
+  switch ((error as NodeJS.ErrnoException)?.code) {
+    case 'EADDRINUSE':
+      return new StartupError(`Port ${config.port} on ${config.host} is already in use: stop the process that holds it, or set PORT to a free port.`);
+    case 'EACCES':
+      return new StartupError(`Port ${config.port} needs privileges this user does not have: set PORT to 1024 or above.`);
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+      return new StartupError(`HOST ${config.host} is not an address of this machine: set HOST to one of its addresses (127.0.0.1, or 0.0.0.0 for all).`);
+    default:
+      return error;
+  }
+}
+
+/**
+ * SIGTERM: requests that reached the server before the signal are answered, then it closes.
+ * Connections waiting to be accepted and requests not yet read (the event loop may have been busy
+ * with a write when the signal came) are taken in first: the listener closes only after a turn of
+ * the event loop in which nothing new arrived.
+ */
+async function drain(app: FastifyInstance): Promise<void> {
+  let arrived = 0;
+  app.server.on('request', () => arrived++);
+  // Bounded, so that a client that keeps sending cannot hold the close off.
+  for (let seen = -1, turns = 0; seen !== arrived && turns < 25; turns++) {
+    seen = arrived;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await app.close(); // stops accepting, answers what is in flight
+}
+
 export async function startServer(config: Config): Promise<void> {
-  const { db } = createDb(config.databaseUrl);
-  await migrateToLatest(db);
+  let logConnectionError = (_error: Error) => {};
+  const { db } = await openDatabase(config, (error) => logConnectionError(error));
   if (!config.encryptionKey && (await anyPiiProperty(db))) {
     await db.destroy();
     throw new ConfigError([
@@ -19,6 +69,7 @@ export async function startServer(config: Config): Promise<void> {
     config,
     logger: { level: config.logLevel },
   });
+  logConnectionError = (error) => app.log.warn({ err: error }, 'a database connection was lost; the next request opens another');
 
   if (operatorToken) {
     const base = `http://${config.host}:${config.port}`;
@@ -45,7 +96,7 @@ export async function startServer(config: Config): Promise<void> {
     closing = true;
     app.log.info({ signal }, 'draining in-flight requests');
     try {
-      await app.close(); // stops accepting, waits for in-flight requests
+      await drain(app);
       await db.destroy();
       process.exit(0);
     } catch (error) {
@@ -56,5 +107,11 @@ export async function startServer(config: Config): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
-  await app.listen({ port: config.port, host: config.host });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await app.close();
+    await db.destroy();
+    throw listenFailure(error, config);
+  }
 }

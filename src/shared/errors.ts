@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'LIMIT_EXCEEDED',
   'RATE_LIMITED',
   'INTERNAL',
+  'UNAVAILABLE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -63,6 +64,8 @@ export function codeToStatus(code: ErrorCode): number {
       return 429;
     case 'INTERNAL':
       return 500;
+    case 'UNAVAILABLE':
+      return 503;
   }
 }
 
