@@ -6,6 +6,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import { call, runCli, startServer, tenancy, type ServerProcess } from './helpers/process.ts';
 
@@ -78,6 +79,41 @@ describe('start-up and shutdown of a server process', () => {
     if (!asRoot) chmodSync(file, 0o444);
     const res = await runCli(['serve'], { DATABASE_URL: `sqlite:${file}` }, 60_000, asRoot ? { uid: 65534, gid: 65534 } : {});
     assertOneLine(res, /^The SQLite database .*readonly\.db cannot be written by this process .*: make both writable, or set DATABASE_URL/);
+  });
+
+  test('a purge of 60,000 values gives way: its progress is read while it runs, not only once it is done', async () => {
+    const t = await tenancy(server!.url);
+    const created = await call(server!.url, 'POST', `/v1/workspaces/${t.workspaceId}/properties`, { token: t.token, body: { name: 'doomed', data_type: 'string' } });
+    assert.equal(created.status, 201, created.raw);
+    // The values are written straight into the file (the API would take minutes on a busy machine).
+    const file = new DatabaseSync(join(dir, 'main.db'));
+    try {
+      file.exec('PRAGMA busy_timeout = 10000; BEGIN IMMEDIATE');
+      const at = new Date().toISOString();
+      const profile = file.prepare('insert into profiles (workspace_id, id, created_at, updated_at) values (?, ?, ?, ?)');
+      const value = file.prepare('insert into profile_values (workspace_id, profile_id, property_id, position, v_text, v_num, v_json, source, written_at) values (?, ?, ?, 0, ?, null, ?, null, ?)');
+      for (let i = 0; i < 60_000; i++) {
+        profile.run(t.workspaceId, `p${i}`, at, at);
+        value.run(t.workspaceId, `p${i}`, created.body.id, `v${i}`, JSON.stringify(`v${i}`), at);
+      }
+      file.exec('COMMIT');
+    } finally {
+      file.close();
+    }
+    const purge = await call(server!.url, 'DELETE', `/v1/workspaces/${t.workspaceId}/properties/doomed?purge=true`, { token: t.token });
+    assert.equal(purge.status, 202, purge.raw);
+    const seen: string[] = [];
+    for (const deadline = Date.now() + 120_000; Date.now() < deadline; ) {
+      const job = await call(server!.url, 'GET', `/v1/workspaces/${t.workspaceId}/jobs/${purge.body.job.id}`, { token: t.token });
+      assert.equal(job.status, 200, job.raw);
+      seen.push(`${job.body.status} ${job.body.progress.done}/${job.body.progress.total}`);
+      if (job.body.status === 'done') break;
+    }
+    assert.match(seen.at(-1)!, /^done 60000\/60000$/, seen.join(', '));
+    assert.ok(
+      seen.some((s) => /^running [1-9]\d*\/60000$/.test(s) && !s.startsWith('running 60000')),
+      `a reading while the job ran: ${seen.join(', ')}`,
+    );
   });
 
   test('SIGTERM: every request that reached the server before the signal is answered, then it closes', async () => {
