@@ -2,9 +2,15 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { buildApp } from './app.ts';
-import { ConfigError, StartupError, type Config } from './config.ts';
+import type { Kysely } from 'kysely';
+import { StartupError, type Config } from './config.ts';
+import type { Database } from './db/schema.ts';
 import { anyPiiProperty } from './modules/properties/properties.repository.ts';
-import { createDb } from './db/create-db.ts';
+import { KeyMismatchError, settleEncryptionKey } from './modules/encryption-keys/encryption-keys.service.ts';
+import { createKeyFile, keyFilePath, readKeyFile } from './modules/encryption-keys/key-file.ts';
+import { sampleEncryptedValue } from './modules/profiles/profiles.repository.ts';
+import { systemClock } from './shared/clock.ts';
+import { createDb, sqliteFile } from './db/create-db.ts';
 import { describeStartupFailure } from './db/db-errors.ts';
 import { migrateToLatest } from './db/migrate.ts';
 
@@ -55,20 +61,49 @@ async function drain(app: FastifyInstance): Promise<void> {
   await app.close(); // stops accepting, answers what is in flight
 }
 
+/**
+ * The key that encrypts PII values: PROPDICT_ENCRYPTION_KEY, else on SQLite the key file in the
+ * data folder (made on the first start); checked against the fingerprint the database keeps.
+ */
+async function encryptionKey(config: Config, db: Kysely<Database>) {
+  const file = sqliteFile(config.databaseUrl);
+  const keyFile = config.encryptionKey === undefined && file !== undefined ? keyFilePath(file) : undefined;
+  try {
+    const state = await settleEncryptionKey(db, systemClock, {
+      key: config.encryptionKey ?? (keyFile ? readKeyFile(keyFile) : undefined),
+      previous: config.previousEncryptionKey,
+      where: keyFile ? `in the key file ${keyFile} (restore it from your backup) or in PROPDICT_ENCRYPTION_KEY` : 'in PROPDICT_ENCRYPTION_KEY',
+      sample: await sampleEncryptedValue(db),
+      hasPii: await anyPiiProperty(db),
+      generate: keyFile ? () => createKeyFile(keyFile) : undefined,
+    });
+    return { key: state?.key, created: state?.generated ? keyFile : undefined };
+  } catch (error) {
+    throw error instanceof KeyMismatchError ? new StartupError(error.message) : error;
+  }
+}
+
 export async function startServer(config: Config): Promise<void> {
   let logConnectionError = (_error: Error) => {};
   const { db } = await openDatabase(config, (error) => logConnectionError(error));
-  if (!config.encryptionKey && (await anyPiiProperty(db))) {
+  let key: Awaited<ReturnType<typeof encryptionKey>>;
+  try {
+    key = await encryptionKey(config, db);
+  } catch (error) {
     await db.destroy();
-    throw new ConfigError([
-      'PROPDICT_ENCRYPTION_KEY is required: this database has PII properties, whose values are encrypted with it (a new key: openssl rand -hex 32)',
-    ]);
+    throw error;
   }
   const { app, operatorToken } = await buildApp({
     db,
-    config,
+    config: { ...config, encryptionKey: key.key },
     logger: { level: config.logLevel },
   });
+  if (key.created) {
+    // Said once: from now on the file is simply read.
+    process.stdout.write(
+      `\nAn encryption key for PII values was created in ${key.created} (readable by this user only).\nBack it up with the database: without it, PII values cannot be read.\n`,
+    );
+  }
   logConnectionError = (error) => app.log.warn({ err: error }, 'a database connection was lost; the next request opens another');
 
   if (operatorToken) {

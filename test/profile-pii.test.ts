@@ -3,7 +3,7 @@
 // property's pii flag changes, and never stored by a server without the encryption key.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -163,6 +163,7 @@ describe('starting without the key once PII properties exist', () => {
     const cli = join(import.meta.dirname, '..', 'src', 'cli.ts');
     const res = spawnSync(process.execPath, [cli, 'serve'], { env: { ...process.env, DATABASE_URL: url, PORT: '0', PROPDICT_ADMIN_TOKEN: 'pii-operator-token-00000', PROPDICT_ENCRYPTION_KEY: '' }, encoding: 'utf8', timeout: 30_000 });
     assert.equal(res.status, 1, res.stdout + res.stderr);
-    assert.match(res.stderr, /PROPDICT_ENCRYPTION_KEY is required: this database has PII properties/);
+    assert.match(res.stderr, /^This database has PII properties and no encryption key was given: give the key their values were encrypted with in the key file .*encryption\.key \(restore it from your backup\) or in PROPDICT_ENCRYPTION_KEY\.\n$/);
+    assert.equal(existsSync(join(dir, 'encryption.key')), false, 'no new key is made for a database that has PII properties');
   });
 });

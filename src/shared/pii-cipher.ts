@@ -20,6 +20,14 @@ export function parseEncryptionKey(raw: string): Buffer | undefined {
   return key.length === 32 ? key : undefined;
 }
 
+/**
+ * What names a key in messages and in the database without revealing it: 16 hex characters of a
+ * value derived from it (as the cipher's own keys are, under another label).
+ */
+export function keyFingerprint(key: Buffer): string {
+  return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'propdict key fingerprint', 8)).toString('hex');
+}
+
 export function createPiiCipher(key: Buffer): PiiCipher {
   // Separate keys for encryption and for the blind index, both derived from the one secret.
   const encKey = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'propdict pii encryption', 32));

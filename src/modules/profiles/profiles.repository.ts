@@ -401,3 +401,9 @@ export async function rowsToReencode(trx: Transaction<Database>, workspaceId: nu
     .orderBy('position')
     .execute();
 }
+
+/** One stored encrypted value, from any workspace: what a key met at start is tried on. */
+export async function sampleEncryptedValue(db: Conn): Promise<string | undefined> {
+  const row = await db.selectFrom('profile_values').select('v_json').where('v_json', 'like', 'enc:%').limit(1).executeTakeFirst();
+  return row?.v_json;
+}

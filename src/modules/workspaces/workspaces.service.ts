@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Kysely } from 'kysely';
 import { isUniqueViolation } from '../../db/db-errors.ts';
 import type { Database } from '../../db/schema.ts';
@@ -26,7 +27,8 @@ export function createWorkspaceService(deps: {
   defaultPropertyLimit: number;
 }) {
   const { db, clock, tenants, properties } = deps;
-  const known = new Map<number, Workspace>();
+  // Workspaces never change owner; the most used stay known, within a bound.
+  const known = new LRUCache<number, Workspace>({ max: 10_000 });
 
   return {
     async create(principal: Principal, tenantId: number, input: WorkspaceCreate): Promise<Workspace> {
@@ -94,7 +96,6 @@ export function createWorkspaceService(deps: {
       const ws = known.get(workspaceId) ?? (await repo.findWorkspace(db, workspaceId));
       // A workspace never changes owner and is never deleted, so it can be kept for good.
       if (ws) {
-        if (known.size >= 10_000) known.clear();
         known.set(workspaceId, ws);
       }
       if (!ws || !canSeeWorkspace(principal, ws)) throw new AppError('NOT_FOUND', `Workspace ${workspaceId} not found.`);
