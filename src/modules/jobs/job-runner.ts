@@ -5,19 +5,18 @@
 // event loop) while it runs, so a request waits at most one step behind a job.
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { type Clock, isoNow } from '../../shared/clock.ts';
 import type { Job } from './job.ts';
 import { claimJob, recordProgress, type ClaimedJob } from './jobs.repository.ts';
-
-/** Does up to `limit` units of a job inside `trx`; returns how many it did (fewer: finished). */
-export type JobStep = (trx: Transaction<Database>, job: ClaimedJob, limit: number) => Promise<number>;
+import type { JobStep } from './jobs.service.ts';
 
 export interface JobRunnerOptions {
   db: Kysely<Database>;
   clock: Clock;
-  steps: Record<Job['type'], JobStep>;
+  /** The modules' steps by job type (JobService.steps). */
+  steps: ReadonlyMap<Job['type'], JobStep>;
   /** Units (profiles) per step at most; fewer while steps take longer than `stepMs`. */
   batchSize?: number;
   /** How long one step may take before the next ones are made smaller. */
@@ -44,7 +43,9 @@ export function createJobRunner({ db, clock, steps, batchSize = 500, stepMs = 20
     const size = limit;
     const started = performance.now();
     const finished = await db.transaction().execute(async (trx) => {
-      const cleared = await steps[job.type](trx, job, size);
+      const run = steps.get(job.type);
+      if (!run) throw new Error(`No step is registered for ${job.type} jobs.`);
+      const cleared = await run(trx, job, size);
       const done = Math.min(job.progress.total, job.progress.done + cleared);
       const finished = cleared < size;
       await recordProgress(trx, job.workspace_id, job.id, {
