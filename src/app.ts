@@ -59,7 +59,7 @@ export interface AppDeps {
 
 export function createServices(deps: AppDeps) {
   const { db, config, clock = systemClock, ids = randomIds } = deps;
-  const codec = createValueCodec(config.encryptionKey ? createPiiCipher(config.encryptionKey) : undefined);
+  const codec = createValueCodec(config.encryptionKey ? createPiiCipher(config.encryptionKey, config.previousEncryptionKey) : undefined);
   const tenants = createTenantService({ db, clock });
   const broadcast = deps.broadcast ?? createLocalBroadcast();
   const jobs = createJobService({ db, clock, ids });

@@ -76,8 +76,9 @@ async function encryptionKey(config: Config, db: Kysely<Database>) {
       sample: await sampleEncryptedValue(db),
       hasPii: await anyPiiProperty(db),
       generate: keyFile ? () => createKeyFile(keyFile) : undefined,
+      staleValue: (prefix) => sampleEncryptedValue(db, prefix),
     });
-    return { key: state?.key, created: state?.generated ? keyFile : undefined };
+    return { key: state?.key, created: state?.generated ? keyFile : undefined, rotating: state?.retiring };
   } catch (error) {
     throw error instanceof KeyMismatchError ? new StartupError(error.message) : error;
   }
@@ -93,7 +94,7 @@ export async function startServer(config: Config): Promise<void> {
     await db.destroy();
     throw error;
   }
-  const { app, operatorToken } = await buildApp({
+  const { app, operatorToken, services } = await buildApp({
     db,
     config: { ...config, encryptionKey: key.key },
     logger: { level: config.logLevel },
@@ -103,6 +104,15 @@ export async function startServer(config: Config): Promise<void> {
     process.stdout.write(
       `\nAn encryption key for PII values was created in ${key.created} (readable by this user only).\nBack it up with the database: without it, PII values cannot be read.\n`,
     );
+  }
+  if (key.rotating) {
+    // Every server started with both keys queues what is missing; leases keep a job to one server.
+    const queued = await services.profiles.queueKeyRotation();
+    app.log.warn(
+      { from: key.rotating, jobs: queued },
+      `rotating the encryption key from fingerprint ${key.rotating}: keep PROPDICT_ENCRYPTION_KEY_PREVIOUS set until every rotate_key job is done (GET /v1/workspaces/{ws}/jobs/{id})`,
+    );
+    for (const { workspace_id, job } of queued) process.stdout.write(`Re-encrypting workspace ${workspace_id}: progress at /v1/workspaces/${workspace_id}/jobs/${job}\n`);
   }
   logConnectionError = (error) => app.log.warn({ err: error }, 'a database connection was lost; the next request opens another');
 

@@ -65,7 +65,7 @@ for (const dialect of dialects) {
         assert.equal(rows.length, 1);
         const raw = JSON.stringify(rows[0]);
         assert.ok(!raw.includes(plain), `${property} row: ${raw}`);
-        assert.match(rows[0].v_json, /^enc:v1:/);
+        assert.match(rows[0].v_json, /^enc:v2:[0-9a-f]{16}:/);
         assert.match(String(rows[0].v_text), /^[0-9a-f]{64}$/);
         assert.equal(rows[0].v_num, null);
       }
@@ -112,7 +112,7 @@ for (const dialect of dialects) {
       assert.equal((await t.request({ method: 'GET', url: `${ws}/profiles/p1`, token: a.token })).body.properties.city_note, 'Beograd');
       await t.jobRunner.drain();
       const [encrypted] = await rawRows('city_note');
-      assert.match(encrypted.v_json, /^enc:v1:/);
+      assert.match(encrypted.v_json, /^enc:v2:[0-9a-f]{16}:/);
       assert.ok(!JSON.stringify(encrypted).includes('Beograd'));
       assert.equal((await t.request({ method: 'GET', url: `${ws}/profiles/p1`, token: reader })).body.properties.city_note, '***');
 

@@ -4,8 +4,8 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { type Clock, isoNow } from '../../shared/clock.ts';
-import { createPiiCipher, keyFingerprint } from '../../shared/pii-cipher.ts';
-import { addKey, listKeys, setKeyStatus } from './encryption-keys.repository.ts';
+import { createPiiCipher, keyFingerprint, prefixOf } from '../../shared/pii-cipher.ts';
+import { addKey, listKeys, removeKey, setKeyStatus } from './encryption-keys.repository.ts';
 
 /** Why the key cannot be used; `message` is one line for the operator. */
 export class KeyMismatchError extends Error {
@@ -48,6 +48,8 @@ export async function settleEncryptionKey(
     hasPii: boolean;
     /** Makes a new key (the embedded default's key file), if this server may. */
     generate?: () => Buffer;
+    /** One stored value not under the key whose values start with `prefix`, if any. */
+    staleValue: (prefix: string) => Promise<string | undefined>;
   },
 ): Promise<(KeyState & { key: Buffer; generated: boolean }) | undefined> {
   const { previous, where, sample, hasPii } = input;
@@ -76,6 +78,11 @@ export async function settleEncryptionKey(
     throw new KeyMismatchError(`This database's PII values are encrypted with the key of fingerprint ${active.fingerprint}, and no key was given: give that key ${where}.`);
   }
   if (fingerprint === active.fingerprint) {
+    if (retiring && (await input.staleValue(prefixOf(fingerprint))) === undefined) {
+      // Every value is under the new key: the rotation is over, the previous key no longer needed.
+      await removeKey(db, retiring.fingerprint);
+      return { key, generated, active: fingerprint };
+    }
     if (retiring && !(previous && keyFingerprint(previous) === retiring.fingerprint)) {
       throw new KeyMismatchError(
         `A rotation from the key of fingerprint ${retiring.fingerprint} is not finished: keep that key in PROPDICT_ENCRYPTION_KEY_PREVIOUS until the rotation job is done.`,
