@@ -26,18 +26,27 @@ export interface Server {
    */
   rss(): Promise<{ rss: number; peak: number }>;
   stop(): Promise<void>;
+  /** A full collection (the child must run with --expose-gc), then its memory. */
+  gc(): Promise<ChildMemory>;
+  /** Writes a heap snapshot into the child's working directory; its file name. */
+  snapshot(): Promise<string>;
 }
 
 /**
  * Forks `file` (relative to this folder) with `env`. With `cpuProfDir`, the child runs with
  * --cpu-prof and writes its profile into that folder when it stops.
  */
-export async function startServer(file: string, env: NodeJS.ProcessEnv = process.env, cpuProfDir?: string): Promise<Server> {
-  const execArgv = cpuProfDir ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : process.execArgv;
+export async function startServer(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  cpuProfDir?: string,
+  options: { execArgv?: string[]; cwd?: string } = {},
+): Promise<Server> {
+  const execArgv = [...process.execArgv, ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []), ...(options.execArgv ?? [])];
   // fork runs the same node binary as this process (the pinned Node 24 when started by npm).
-  const child = fork(fileURLToPath(new URL(file, import.meta.url)), { env, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(new URL(file, import.meta.url)), { env, execArgv, cwd: options.cwd, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   // Each answer is told apart by its key, so questions asked at the same time cannot take each other's answers.
-  const next = <K extends 'port' | 'cpu' | 'memory'>(key: K) =>
+  const next = <K extends 'port' | 'cpu' | 'memory' | 'gc' | 'snapshot'>(key: K) =>
     new Promise<Extract<FromChild, Record<K, unknown>>>((resolve, reject) => {
       const onExit = (code: number | null) => {
         child.off('message', onMessage);
@@ -66,6 +75,8 @@ export async function startServer(file: string, env: NodeJS.ProcessEnv = process
     url: `http://127.0.0.1:${ready.port}`,
     pid,
     cpu: async () => (await ask('cpu')).cpu,
+    gc: async () => (await ask('gc')).gc,
+    snapshot: async () => (await ask('snapshot')).snapshot,
     memory,
     async rss() {
       let text: string;

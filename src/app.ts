@@ -12,6 +12,7 @@ import type { Database } from './db/schema.ts';
 import { parseJsonBody } from './http/json-body.ts';
 import { nativeSurface } from './http/native-surface.ts';
 import { registerSurface, type Surface, type SurfaceRoute } from './http/surface.ts';
+import { retryAfterOnUnavailable } from './http/unavailable.ts';
 import { createValidatorCompiler } from './http/validation.ts';
 import { createJobRunner, type JobRunner } from './modules/jobs/job-runner.ts';
 import { profileSchemas } from './modules/profiles/profiles.routes.ts';
@@ -28,7 +29,10 @@ import { type IdGenerator, randomIds } from './shared/ids.ts';
 
 export interface AppDeps {
   db: Kysely<Database>;
-  config: Pick<Config, 'bodyLimit' | 'propertyLimit' | 'adminToken' | 'redisUrl' | 'encryptionKey' | 'ocamba' | 'hcl' | 'lineworks'>;
+  config: Pick<
+    Config,
+    'bodyLimit' | 'propertyLimit' | 'adminToken' | 'redisUrl' | 'redisPrefix' | 'timeouts' | 'encryptionKey' | 'previousEncryptionKey' | 'ocamba' | 'hcl' | 'lineworks'
+  >;
   clock?: Clock;
   ids?: IdGenerator;
   logger?: FastifyServerOptions['logger'];
@@ -65,8 +69,9 @@ export interface App {
 export async function buildApp(deps: AppDeps): Promise<App> {
   const clock = deps.clock ?? systemClock;
   const ids = deps.ids ?? randomIds;
+  const { redisUrl, redisPrefix, timeouts } = deps.config;
   const ownBroadcast = deps.broadcast === undefined;
-  const broadcast = deps.broadcast ?? (deps.config.redisUrl ? createRedisBroadcast(deps.config.redisUrl) : createLocalBroadcast());
+  const broadcast = deps.broadcast ?? (redisUrl ? createRedisBroadcast(redisUrl, redisPrefix) : createLocalBroadcast());
   const services = createServices({ db: deps.db, config: deps.config, clock, ids, broadcast, broadFilter: deps.broadFilter });
   const operatorToken = await services.apiKeys.ensureOperatorToken(deps.config.adminToken);
 
@@ -77,6 +82,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     genReqId: () => ids.requestId(),
     ajv: { customOptions: { allErrors: true, removeAdditional: false } },
     return503OnClosing: true,
+    // Slow or stalled clients: headers must arrive in time, then the whole request; a kept-alive
+    // connection left idle is closed. Node checks the first two every `connectionsCheckingInterval`.
+    http: { headersTimeout: timeouts.headersMs, connectionsCheckingInterval: Math.min(1000, timeouts.headersMs) },
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.idleMs,
     // A URL that cannot be decoded fails before any route or surface runs; answer it in the
     // envelope of the surface its path names.
     frameworkErrors: (_error, request, reply) => badUrl(request, reply as FastifyReply, 'url', 'cannot be decoded'),
@@ -102,10 +112,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     }
   });
 
+  retryAfterOnUnavailable(app);
+
   for (const schema of [ErrorEnvelope, ...propertySchemas, SourceSchema, ...profileSchemas]) app.addSchema(schema);
 
   // Rate-limit counters: in-process, or shared by every server through Redis.
-  const counters = deps.config.redisUrl ? createRedisStore(deps.config.redisUrl) : createMemoryStore(clock);
+  const counters = redisUrl ? createRedisStore(redisUrl, redisPrefix) : createMemoryStore(clock);
   const limiter = createRateLimiter({ store: counters, clock });
   app.addHook('onClose', async () => {
     await counters.close();

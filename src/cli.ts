@@ -1,7 +1,7 @@
 // The command line: `propdict <command>`. Admin commands act as the operator on the database
 // that DATABASE_URL names, so an operator can bootstrap without curl.
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { ConfigError, StartupError, loadConfig, type Config } from './config.ts';
 import { createDb } from './db/create-db.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { SCOPES, type Principal, type Scope } from './modules/auth/auth.ts';
@@ -135,7 +135,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || error instanceof StartupError) {
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }

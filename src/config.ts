@@ -11,8 +11,16 @@ export interface Config {
   readonly propertyLimit: number;
   /** Shared counters for rate limits across server processes; in-process when unset. */
   readonly redisUrl: string | undefined;
+  /** Starts every Redis key and channel, so deployments sharing a Redis stay apart. */
+  readonly redisPrefix: string;
+  /** SQLite: how long a write waits for another process's lock before answering 503. */
+  readonly sqliteBusyTimeoutMs: number;
+  /** Slow or stalled clients: headers, the whole request (body included), an idle kept-alive connection. */
+  readonly timeouts: { readonly headersMs: number; readonly requestMs: number; readonly idleMs: number };
   /** 32 bytes for PII encryption; required once any property is PII. */
   readonly encryptionKey: Buffer | undefined;
+  /** The key being rotated away from: values still under it are read with it and re-encrypted. */
+  readonly previousEncryptionKey: Buffer | undefined;
   readonly ocamba: { readonly perSecond: number; readonly perMinute: number };
   readonly hcl: { readonly perMinute: number };
   readonly lineworks: { readonly perMinute: number; readonly maxCustomProperties: number };
@@ -27,6 +35,17 @@ export class ConfigError extends Error {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
     this.problems = problems;
+  }
+}
+
+/**
+ * The server cannot start for a reason its operator can fix: told in one line that names what is
+ * wrong and which variable to change, without a stack trace.
+ */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
   }
 }
 
@@ -57,13 +76,33 @@ export function loadConfig(env: Env = process.env): Config {
     maxCustomProperties: int('PROPDICT_LINEWORKS_MAX_PROPERTIES', 5, 0, 1_000_000),
   };
 
+  const sqliteBusyTimeoutMs = int('PROPDICT_SQLITE_BUSY_TIMEOUT_MS', 5000, 0, 600_000);
+  const timeouts = {
+    headersMs: int('PROPDICT_HEADERS_TIMEOUT_MS', 10_000, 1, 600_000),
+    requestMs: int('PROPDICT_REQUEST_TIMEOUT_MS', 60_000, 0, 86_400_000),
+    idleMs: int('PROPDICT_IDLE_TIMEOUT_MS', 72_000, 1, 3_600_000),
+  };
+  if (timeouts.requestMs !== 0 && timeouts.requestMs < timeouts.headersMs) {
+    problems.push(`PROPDICT_REQUEST_TIMEOUT_MS (${timeouts.requestMs}) must be 0 or at least PROPDICT_HEADERS_TIMEOUT_MS (${timeouts.headersMs})`);
+  }
+
   const redisUrl = env.REDIS_URL || undefined;
+  const redisPrefix = env.PROPDICT_REDIS_PREFIX ?? 'propdict:';
+  if (!/^[\x21-\x7e]{0,64}$/.test(redisPrefix)) problems.push(`PROPDICT_REDIS_PREFIX must be at most 64 printable characters without spaces (got "${redisPrefix}")`);
   if (redisUrl !== undefined && !/^rediss?:\/\/.+/.test(redisUrl)) problems.push(`REDIS_URL must be redis://... or rediss://... (got "${redisUrl}")`);
 
   const rawKey = env.PROPDICT_ENCRYPTION_KEY || undefined;
   const encryptionKey = rawKey === undefined ? undefined : parseEncryptionKey(rawKey);
   if (rawKey !== undefined && encryptionKey === undefined) {
     problems.push('PROPDICT_ENCRYPTION_KEY must be 32 bytes as 64 hex characters or base64 (make one with: openssl rand -hex 32)');
+  }
+  const rawPrevious = env.PROPDICT_ENCRYPTION_KEY_PREVIOUS || undefined;
+  const previousEncryptionKey = rawPrevious === undefined ? undefined : parseEncryptionKey(rawPrevious);
+  if (rawPrevious !== undefined && previousEncryptionKey === undefined) {
+    problems.push('PROPDICT_ENCRYPTION_KEY_PREVIOUS must be 32 bytes as 64 hex characters or base64: the key the values were encrypted with until now');
+  }
+  if (rawPrevious !== undefined && rawKey === undefined) {
+    problems.push('PROPDICT_ENCRYPTION_KEY_PREVIOUS is set but PROPDICT_ENCRYPTION_KEY is not: a rotation needs the new key in PROPDICT_ENCRYPTION_KEY');
   }
 
   const host = env.HOST || '127.0.0.1';
@@ -84,5 +123,22 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({ port, host, databaseUrl, adminToken, logLevel, bodyLimit, propertyLimit, redisUrl, encryptionKey, ocamba, hcl, lineworks });
+  return Object.freeze({
+    port,
+    host,
+    databaseUrl,
+    adminToken,
+    logLevel,
+    bodyLimit,
+    propertyLimit,
+    redisUrl,
+    redisPrefix,
+    sqliteBusyTimeoutMs,
+    timeouts,
+    encryptionKey,
+    previousEncryptionKey,
+    ocamba,
+    hcl,
+    lineworks,
+  });
 }

@@ -18,7 +18,7 @@ import { createPiiCipher } from './shared/pii-cipher.ts';
 
 export interface ServiceDeps {
   db: Kysely<Database>;
-  config: Pick<Config, 'propertyLimit' | 'encryptionKey'>;
+  config: Pick<Config, 'propertyLimit' | 'encryptionKey' | 'previousEncryptionKey'>;
   clock: Clock;
   ids: IdGenerator;
   /** Reaches every server process (cache drops, revoked keys). */
@@ -28,7 +28,7 @@ export interface ServiceDeps {
 }
 
 export function createServices({ db, config, clock, ids, broadcast, broadFilter }: ServiceDeps) {
-  const codec = createValueCodec(config.encryptionKey ? createPiiCipher(config.encryptionKey) : undefined);
+  const codec = createValueCodec(config.encryptionKey ? createPiiCipher(config.encryptionKey, config.previousEncryptionKey) : undefined);
   const tenants = createTenantService({ db, clock });
   const jobs = createJobService({ db, clock, ids });
   // Properties ask profiles and sources about a property's use; profiles rank values by source

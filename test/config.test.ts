@@ -15,7 +15,11 @@ test('defaults need no environment at all', () => {
       bodyLimit: 1_048_576,
       propertyLimit: 1000,
       redisUrl: undefined,
+      redisPrefix: 'propdict:',
+      sqliteBusyTimeoutMs: 5000,
+      timeouts: { headersMs: 10_000, requestMs: 60_000, idleMs: 72_000 },
       encryptionKey: undefined,
+      previousEncryptionKey: undefined,
       ocamba: { perSecond: 10, perMinute: 150 },
       hcl: { perMinute: 0 },
       lineworks: { perMinute: 240, maxCustomProperties: 5 },
@@ -34,6 +38,10 @@ const invalid = [
   { title: 'encryption key of the wrong size', env: { PROPDICT_ENCRYPTION_KEY: 'abcd' }, problem: /^PROPDICT_ENCRYPTION_KEY must be 32 bytes/ },
   { title: 'redis URL of another scheme', env: { REDIS_URL: 'http://x' }, problem: /^REDIS_URL must be/ },
   { title: 'negative Ocamba rate', env: { PROPDICT_OCAMBA_PER_SECOND: '-5' }, problem: /^PROPDICT_OCAMBA_PER_SECOND must be an integer/ },
+  { title: 'previous key without a new one', env: { PROPDICT_ENCRYPTION_KEY_PREVIOUS: 'ab'.repeat(32) }, problem: /^PROPDICT_ENCRYPTION_KEY_PREVIOUS is set but PROPDICT_ENCRYPTION_KEY is not/ },
+  { title: 'redis prefix with a space', env: { PROPDICT_REDIS_PREFIX: 'my app:' }, problem: /^PROPDICT_REDIS_PREFIX must be/ },
+  { title: 'request timeout shorter than the headers timeout', env: { PROPDICT_REQUEST_TIMEOUT_MS: '5000' }, problem: /^PROPDICT_REQUEST_TIMEOUT_MS \(5000\) must be 0 or at least/ },
+  { title: 'zero headers timeout', env: { PROPDICT_HEADERS_TIMEOUT_MS: '0' }, problem: /^PROPDICT_HEADERS_TIMEOUT_MS must be an integer/ },
   { title: 'negative property limit', env: { PROPDICT_PROPERTY_LIMIT: '-1' }, problem: /^PROPDICT_PROPERTY_LIMIT must be an integer/ },
 ];
 

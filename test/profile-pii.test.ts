@@ -3,7 +3,7 @@
 // property's pii flag changes, and never stored by a server without the encryption key.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -65,7 +65,7 @@ for (const dialect of dialects) {
         assert.equal(rows.length, 1);
         const raw = JSON.stringify(rows[0]);
         assert.ok(!raw.includes(plain), `${property} row: ${raw}`);
-        assert.match(rows[0].v_json, /^enc:v1:/);
+        assert.match(rows[0].v_json, /^enc:v2:[0-9a-f]{16}:/);
         assert.match(String(rows[0].v_text), /^[0-9a-f]{64}$/);
         assert.equal(rows[0].v_num, null);
       }
@@ -112,7 +112,7 @@ for (const dialect of dialects) {
       assert.equal((await t.request({ method: 'GET', url: `${ws}/profiles/p1`, token: a.token })).body.properties.city_note, 'Beograd');
       await t.jobRunner.drain();
       const [encrypted] = await rawRows('city_note');
-      assert.match(encrypted.v_json, /^enc:v1:/);
+      assert.match(encrypted.v_json, /^enc:v2:[0-9a-f]{16}:/);
       assert.ok(!JSON.stringify(encrypted).includes('Beograd'));
       assert.equal((await t.request({ method: 'GET', url: `${ws}/profiles/p1`, token: reader })).body.properties.city_note, '***');
 
@@ -163,6 +163,7 @@ describe('starting without the key once PII properties exist', () => {
     const cli = join(import.meta.dirname, '..', 'src', 'cli.ts');
     const res = spawnSync(process.execPath, [cli, 'serve'], { env: { ...process.env, DATABASE_URL: url, PORT: '0', PROPDICT_ADMIN_TOKEN: 'pii-operator-token-00000', PROPDICT_ENCRYPTION_KEY: '' }, encoding: 'utf8', timeout: 30_000 });
     assert.equal(res.status, 1, res.stdout + res.stderr);
-    assert.match(res.stderr, /PROPDICT_ENCRYPTION_KEY is required: this database has PII properties/);
+    assert.match(res.stderr, /^This database has PII properties and no encryption key was given: give the key their values were encrypted with in the key file .*encryption\.key \(restore it from your backup\) or in PROPDICT_ENCRYPTION_KEY\.\n$/);
+    assert.equal(existsSync(join(dir, 'encryption.key')), false, 'no new key is made for a database that has PII properties');
   });
 });

@@ -100,7 +100,7 @@ function windowLogic(name: string, makeStore: (clock: ReturnType<typeof manualCl
 }
 
 windowLogic('in-process', (clock) => createMemoryStore(clock));
-windowLogic('redis', () => createRedisStore(REDIS_URL), noRedis);
+windowLogic('redis', () => createRedisStore(REDIS_URL, 'propdict-test:'), noRedis);
 
 for (const dialect of dialects) {
   describe(`native per-key limits [${dialect.name}]`, () => {

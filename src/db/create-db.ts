@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
+import { DatabaseUnreachableError } from './db-errors.ts';
 import type { Database } from './schema.ts';
+import { nodeSqliteDialect, openSqlite } from './sqlite-driver.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -12,79 +13,63 @@ export interface DbHandle {
   dialect: Dialect;
 }
 
-// node:sqlite takes parameters as arguments and has no `reader` flag; Kysely's SQLite
-// dialect expects the better-sqlite3 shape, so this adapter bridges the two.
-class NodeSqliteStatement implements SqliteStatement {
-  readonly reader: boolean;
-  readonly #stmt: StatementSync;
-
-  constructor(stmt: StatementSync) {
-    this.#stmt = stmt;
-    this.reader = stmt.columns().length > 0;
-  }
-
-  all(parameters: ReadonlyArray<unknown>): unknown[] {
-    return this.#stmt.all(...toSqlite(parameters));
-  }
-
-  run(parameters: ReadonlyArray<unknown>) {
-    const { changes, lastInsertRowid } = this.#stmt.run(...toSqlite(parameters));
-    return { changes, lastInsertRowid };
-  }
-
-  iterate(parameters: ReadonlyArray<unknown>): IterableIterator<unknown> {
-    return this.#stmt.iterate(...toSqlite(parameters));
-  }
+export interface DbOptions {
+  /** SQLite: how long a statement waits for another process's write lock (ms). */
+  busyTimeoutMs?: number;
+  /** PostgreSQL: an idle connection was lost (the server restarted, failed over, or ended it). */
+  onConnectionError?: (error: Error) => void;
 }
 
-function toSqlite(parameters: ReadonlyArray<unknown>): SQLInputValue[] {
-  return parameters.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : (p as SQLInputValue)));
+/** The file a `sqlite:` URL names, or undefined for `sqlite::memory:` and PostgreSQL. */
+export function sqliteFile(databaseUrl: string): string | undefined {
+  if (!databaseUrl.startsWith('sqlite:')) return undefined;
+  const path = databaseUrl.slice('sqlite:'.length);
+  return path === ':memory:' ? undefined : path;
 }
 
-class NodeSqliteDatabase implements SqliteDatabase {
-  readonly #db: DatabaseSync;
-  // Kysely prepares every query it runs; caching keeps hot queries from being re-parsed.
-  readonly #cache = new Map<string, NodeSqliteStatement>();
-
-  constructor(path: string) {
-    this.#db = new DatabaseSync(path);
-    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536;');
-    // SQLite's own lower() folds ASCII only; PostgreSQL's folds every script. Match it.
-    this.#db.function('lower', { deterministic: true }, (value) => (typeof value === 'string' ? value.toLowerCase() : value));
-  }
-
-  prepare(sql: string): SqliteStatement {
-    let stmt = this.#cache.get(sql);
-    if (!stmt) {
-      stmt = new NodeSqliteStatement(this.#db.prepare(sql));
-      // Multi-row inserts differ by row count and are big: caching them would only hold memory.
-      if (sql.length <= 4096) {
-        if (this.#cache.size >= 200) this.#cache.clear();
-        this.#cache.set(sql, stmt);
-      }
-    }
-    return stmt;
-  }
-
-  close(): void {
-    this.#cache.clear();
-    this.#db.close();
-  }
-}
-
-export function createDb(databaseUrl: string): DbHandle {
-  if (databaseUrl.startsWith('sqlite:')) {
-    const path = databaseUrl.slice('sqlite:'.length);
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    return {
-      dialect: 'sqlite',
-      db: new Kysely<Database>({ dialect: new SqliteDialect({ database: new NodeSqliteDatabase(path) }) }),
-    };
-  }
+/**
+ * The pool as Kysely uses it, with every failure to get a connection, or a connection lost under
+ * a query (which pg reports without a code), raised as DatabaseUnreachableError: a request then
+ * answers 503, and the next one tries a new connection.
+ */
+function resilientPool(pool: pg.Pool): PostgresPool {
   return {
-    dialect: 'postgres',
-    db: new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 10 }) }),
-    }),
+    async connect(): Promise<PostgresPoolClient> {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        throw new DatabaseUnreachableError(error);
+      }
+      return {
+        query: (async (sql: string, parameters: unknown[]) => {
+          try {
+            return await client.query(sql, parameters);
+          } catch (error) {
+            // Every error the server reports is a DatabaseError with its SQLSTATE; pg's own
+            // plain errors here mean the connection is gone.
+            if (error instanceof pg.DatabaseError || !(error instanceof Error) || error.constructor !== Error) throw error;
+            throw new DatabaseUnreachableError(error);
+          }
+        }) as unknown as PostgresPoolClient['query'],
+        release: () => client.release(),
+      };
+    },
+    end: () => pool.end(),
   };
+}
+
+export function createDb(databaseUrl: string, options: DbOptions = {}): DbHandle {
+  if (databaseUrl.startsWith('sqlite:')) {
+    const file = sqliteFile(databaseUrl);
+    if (file !== undefined) mkdirSync(dirname(file), { recursive: true });
+    const database = openSqlite(file ?? ':memory:');
+    return { dialect: 'sqlite', db: new Kysely<Database>({ dialect: nodeSqliteDialect({ database, busyTimeoutMs: options.busyTimeoutMs ?? 5000 }) }) };
+  }
+  // A connection that cannot be made in time fails the request (503) rather than queueing it.
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 5000 });
+  // Without a listener an idle connection's error (a restart, a failover, pg_terminate_backend)
+  // would end the process; the pool drops that connection and opens another when next asked.
+  pool.on('error', (error) => options.onConnectionError?.(error));
+  return { dialect: 'postgres', db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: resilientPool(pool) }) }) };
 }

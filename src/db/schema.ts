@@ -153,6 +153,12 @@ interface ProfileAliasesTable {
   profile_id: string;
 }
 
+export interface EncryptionKeysTable {
+  fingerprint: string;
+  status: 'active' | 'retiring';
+  created_at: string;
+}
+
 export interface Database {
   tenants: TenantsTable;
   workspaces: WorkspacesTable;
@@ -168,5 +174,6 @@ export interface Database {
   profile_values: ProfileValuesTable;
   profile_keys: ProfileKeysTable;
   profile_aliases: ProfileAliasesTable;
+  encryption_keys: EncryptionKeysTable;
 }
 

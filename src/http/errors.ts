@@ -1,12 +1,17 @@
 // What went wrong, in the service's own vocabulary, whatever threw it: every surface presents
 // the result in its own envelope.
 import type { FastifyError } from 'fastify';
+import { isUnavailable } from '../db/db-errors.ts';
 import { AppError, type ErrorCode, type ErrorDetail } from '../shared/errors.ts';
 import { detailsFromAjv } from './validation.ts';
+
+export const UNAVAILABLE_MESSAGE = 'The service cannot reach its database right now; retry in a few seconds.';
 
 /** Maps anything thrown while serving a request to a code, message and details. */
 export function classifyError(error: unknown): { code: ErrorCode; message: string; details: ErrorDetail[] } | undefined {
   if (error instanceof AppError) return { code: error.code, message: error.message, details: error.details };
+  // The database is away (an outage, a failover) or locked by another process for too long.
+  if (isUnavailable(error)) return { code: 'UNAVAILABLE', message: UNAVAILABLE_MESSAGE, details: [] };
   const e = error as FastifyError;
   if (e?.validation) {
     return { code: 'VALIDATION_FAILED', message: 'The request is not valid.', details: detailsFromAjv(e.validation as never, e.validationContext) };

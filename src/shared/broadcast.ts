@@ -23,7 +23,8 @@ export function createLocalBroadcast(): Broadcast {
   };
 }
 
-export function createRedisBroadcast(url: string): Broadcast {
+/** Channels are named `<prefix><channel>` (PROPDICT_REDIS_PREFIX), so deployments sharing a Redis stay apart. */
+export function createRedisBroadcast(url: string, prefix: string): Broadcast {
   const local = createLocalBroadcast();
   const publisher = new Redis(url, { maxRetriesPerRequest: 2 });
   // A connection in subscriber mode can do nothing else, hence a second one.
@@ -32,13 +33,13 @@ export function createRedisBroadcast(url: string): Broadcast {
   subscriber.on('message', (channel: string, message: string) => void local.publish(channel, message));
   return {
     async publish(channel, message) {
-      await publisher.publish(`propdict:${channel}`, message);
+      await publisher.publish(`${prefix}${channel}`, message);
     },
     subscribe(channel, handler) {
-      local.subscribe(`propdict:${channel}`, handler);
+      local.subscribe(`${prefix}${channel}`, handler);
       if (!channels.has(channel)) {
         channels.add(channel);
-        void subscriber.subscribe(`propdict:${channel}`);
+        void subscriber.subscribe(`${prefix}${channel}`);
       }
     },
     async close() {

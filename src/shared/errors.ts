@@ -16,6 +16,7 @@ const ERROR_CODES = [
   'LIMIT_EXCEEDED',
   'RATE_LIMITED',
   'INTERNAL',
+  'UNAVAILABLE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -95,6 +96,8 @@ export function codeToStatus(code: ErrorCode): number {
       return 429;
     case 'INTERNAL':
       return 500;
+    case 'UNAVAILABLE':
+      return 503;
   }
 }
 

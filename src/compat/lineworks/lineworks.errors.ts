@@ -24,6 +24,7 @@ export const LINEWORKS_CODES = [
   'UNSUPPORTED_MEDIA_TYPE',
   'TOO_MANY_REQUESTS',
   'INTERNAL_SERVER_ERROR',
+  'SERVICE_UNAVAILABLE',
 ] as const;
 export type LineWorksCode = (typeof LINEWORKS_CODES)[number];
 
@@ -52,6 +53,8 @@ export function statusOf(code: LineWorksCode): number {
       return 429;
     case 'INTERNAL_SERVER_ERROR':
       return 500;
+    case 'SERVICE_UNAVAILABLE':
+      return 503;
   }
 }
 
@@ -113,6 +116,8 @@ function fromNative(code: ErrorCode, message: string, details: readonly ErrorDet
       return RATE_LIMITED;
     case 'INTERNAL':
       return INTERNAL;
+    case 'UNAVAILABLE':
+      return { code: 'SERVICE_UNAVAILABLE', description: message };
   }
 }
 

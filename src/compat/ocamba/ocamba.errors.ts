@@ -15,6 +15,7 @@ export const TITLES = {
   415: 'Unsupported media type.',
   429: 'Too many requests.',
   500: 'Internal server error.',
+  503: 'Service unavailable.',
 } as const;
 export type OcambaStatus = keyof typeof TITLES;
 

@@ -1,6 +1,10 @@
 // Runs background jobs in bounded steps. Each step is one transaction that does a batch and
 // records the progress, so a server that stops mid-job loses nothing: its lease runs out and
-// the job resumes where the progress says.
+// the job resumes where the progress says. Between steps the runner gives way to the event loop,
+// and it sizes steps so that each stays short: on SQLite a step holds the only connection (and the
+// event loop) while it runs, so a request waits at most one step behind a job.
+import { performance } from 'node:perf_hooks';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { type Clock, isoNow } from '../../shared/clock.ts';
@@ -13,8 +17,10 @@ export interface JobRunnerOptions {
   clock: Clock;
   /** The modules' steps by job type (JobService.steps). */
   steps: ReadonlyMap<Job['type'], JobStep>;
-  /** Profiles cleared per step. */
+  /** Units (profiles) per step at most; fewer while steps take longer than `stepMs`. */
   batchSize?: number;
+  /** How long one step may take before the next ones are made smaller. */
+  stepMs?: number;
   /** How long a claimed job stays this server's without progress. */
   leaseMs?: number;
   /** Pause between polls when there is no work. */
@@ -26,8 +32,9 @@ export type JobRunner = ReturnType<typeof createJobRunner>;
 
 // A factory: start, stop, drain and stepOnce share one polling state; each function is short.
 
-export function createJobRunner({ db, clock, steps, batchSize = 500, leaseMs = 30_000, idleMs = 1000, onError = () => {} }: JobRunnerOptions) {
+export function createJobRunner({ db, clock, steps, batchSize = 500, stepMs = 20, leaseMs = 30_000, idleMs = 1000, onError = () => {} }: JobRunnerOptions) {
   let timer: NodeJS.Timeout | undefined;
+  let limit = batchSize;
   let running: Promise<void> | undefined;
   let stopped = true;
 
@@ -35,12 +42,14 @@ export function createJobRunner({ db, clock, steps, batchSize = 500, leaseMs = 3
 
   /** One bounded step of a job; true when the job is finished. */
   async function step(job: ClaimedJob): Promise<boolean> {
-    return db.transaction().execute(async (trx) => {
+    const size = limit;
+    const started = performance.now();
+    const finished = await db.transaction().execute(async (trx) => {
       const run = steps.get(job.type);
       if (!run) throw new Error(`No step is registered for ${job.type} jobs.`);
-      const cleared = await run(trx, job, batchSize);
+      const cleared = await run(trx, job, size);
       const done = Math.min(job.progress.total, job.progress.done + cleared);
-      const finished = cleared < batchSize;
+      const finished = cleared < size;
       await recordProgress(trx, job.workspace_id, job.id, {
         done: finished ? job.progress.total : done,
         status: finished ? 'done' : 'running',
@@ -50,13 +59,19 @@ export function createJobRunner({ db, clock, steps, batchSize = 500, leaseMs = 3
       job.progress.done = done;
       return finished;
     });
+    // Halve after a slow step, grow back after quick ones.
+    const took = performance.now() - started;
+    if (took > stepMs) limit = Math.max(1, Math.floor(size / 2));
+    else if (took < stepMs / 2) limit = Math.min(batchSize, size * 2);
+    return finished;
   }
 
   /** Claims one job and runs it while `go()` holds; false when there was nothing to do. */
   async function runOne(go: () => boolean): Promise<boolean> {
     const job = await claimJob(db, isoNow(clock), lease());
     if (!job) return false;
-    while (go() && !(await step(job)));
+    // Requests that arrived meanwhile are read and started between two steps.
+    while (go() && !(await step(job))) await yieldToEventLoop();
     return true;
   }
 

@@ -82,3 +82,9 @@ export async function recordProgress(db: Conn, workspaceId: number, id: string, 
     .where('id', '=', id)
     .execute();
 }
+
+/** Whether a job of this type is queued or running in the workspace. */
+export async function hasActiveJob(db: Conn, workspaceId: number, type: Job['type']): Promise<boolean> {
+  const row = await db.selectFrom('jobs').select('id').where('workspace_id', '=', workspaceId).where('type', '=', type).where('status', 'in', ['queued', 'running']).limit(1).executeTakeFirst();
+  return row !== undefined;
+}

@@ -5,7 +5,7 @@ import type { Database } from '../../db/schema.ts';
 import { type Clock, isoNow } from '../../shared/clock.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { IdGenerator } from '../../shared/ids.ts';
-import { findJob, insertJob, type ClaimedJob } from './jobs.repository.ts';
+import { findJob, insertJob, type ClaimedJob, hasActiveJob } from './jobs.repository.ts';
 import type { Job } from './job.ts';
 
 /** Does up to `limit` units of a job inside `trx`; returns how many it did (fewer: finished). */
@@ -37,6 +37,11 @@ export function createJobService({ db, clock, ids }: { db: Kysely<Database>; clo
         updated_at: at,
         payload: job.payload,
       });
+    },
+
+    /** Whether a job of this type is queued or running in the workspace. */
+    hasActive(trx: Transaction<Database>, workspaceId: number, type: Job['type']): Promise<boolean> {
+      return hasActiveJob(trx, workspaceId, type);
     },
 
     async get(workspaceId: number, id: string): Promise<Job> {

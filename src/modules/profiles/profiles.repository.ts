@@ -139,11 +139,32 @@ const keyOf = (k: { def: Property; value: unknown }, codec: ValueCodec) => ({ pr
  * raises a unique violation.
  */
 export async function storeChanges(trx: Transaction<Database>, workspaceId: number, profileId: string, change: Pick<ChangeSet, 'clear' | 'write' | 'keys'>, codec: ValueCodec): Promise<void> {
+  await upgradeKeys(trx, workspaceId, change.keys, codec);
   await replaceValues(trx, workspaceId, profileId, change.clear, rowsOf(change.write, codec), change.keys.map((k) => keyOf(k, codec)));
+}
+
+/**
+ * During a key rotation, a claimed key still held under the previous key's blind index (by this
+ * profile or another) is moved to the current one first, so that the claim meets it on the
+ * primary key: a value another profile holds is refused as at any other time.
+ */
+async function upgradeKeys(trx: Transaction<Database>, workspaceId: number, claims: readonly { def: Property; value: unknown }[], codec: ValueCodec): Promise<void> {
+  for (const claim of claims) {
+    const [current, ...previous] = codec.keysOf(claim.def, claim.value);
+    if (previous.length === 0) continue;
+    await trx
+      .updateTable('profile_keys')
+      .set({ value_key: current })
+      .where('workspace_id', '=', workspaceId)
+      .where('property_id', '=', claim.def.id)
+      .where('value_key', 'in', previous)
+      .execute();
+  }
 }
 
 /** Creates profiles with their values, all in a few statements. */
 export async function insertProfilesWith(trx: Transaction<Database>, workspaceId: number, profiles: { row: ProfileRow; change: Pick<ChangeSet, 'write' | 'keys'> }[], codec: ValueCodec): Promise<void> {
+  await upgradeKeys(trx, workspaceId, profiles.flatMap((p) => p.change.keys), codec);
   await insertProfiles(trx, workspaceId, profiles.map((p) => p.row));
   await insertValues(trx, workspaceId, profiles.flatMap(({ row, change }) => rowsOf(change.write, codec).map((r) => ({ ...r, profile_id: row.id }))));
   await insertKeys(trx, workspaceId, profiles.flatMap(({ row, change }) => change.keys.map((k) => ({ ...keyOf(k, codec), profile_id: row.id }))));
@@ -190,9 +211,10 @@ function insertProfiles(trx: Transaction<Database>, workspaceId: number, rows: P
 
 /** The profile holding each claim's key (undefined: none), in the claims' order. */
 export async function keyOwners(db: Conn, workspaceId: number, claims: readonly { def: Property; value: unknown }[], codec: ValueCodec): Promise<(string | undefined)[]> {
-  const keys = claims.map((c) => keyOf(c, codec));
-  const owners = new Map((await findKeyOwners(db, workspaceId, keys)).map((o) => [`${o.property_id}:${o.value_key}`, o.profile_id]));
-  return keys.map((k) => owners.get(`${k.property_id}:${k.value_key}`));
+  // During a key rotation a PII key may still be held under the previous key's blind index.
+  const keys = claims.map((c) => codec.keysOf(c.def, c.value).map((value_key) => ({ property_id: c.def.id, value_key })));
+  const owners = new Map((await findKeyOwners(db, workspaceId, keys.flat())).map((o) => [`${o.property_id}:${o.value_key}`, o.profile_id]));
+  return keys.map((forms) => forms.map((k) => owners.get(`${k.property_id}:${k.value_key}`)).find((owner) => owner !== undefined));
 }
 
 async function findKeyOwners(db: Conn, workspaceId: number, keys: { property_id: number; value_key: string }[]): Promise<KeyRow[]> {
@@ -262,6 +284,8 @@ function valueTest(col: Expression<unknown>, f: ValueFilter): RawBuilder<SqlBool
   switch (f.op) {
     case 'eq':
     case 'ne':
+      // A PII value during a key rotation: its blind index under either key.
+      if (Array.isArray(f.value)) return sql`${col} in (${sql.join(f.value as string[])})`;
       return sql`${col} = ${value}`;
     case 'gt':
       return sql`${col} > ${value}`;
@@ -498,8 +522,57 @@ async function profilesToReencode(trx: Transaction<Database>, workspaceId: numbe
     .distinct()
     .where('workspace_id', '=', workspaceId)
     .where('property_id', '=', def.id)
-    .where('v_json', def.pii ? 'not like' : 'like', 'enc:v1:%')
+    .where('v_json', def.pii ? 'not like' : 'like', 'enc:%')
     .limit(limit)
     .execute();
   return rows.map((r) => r.profile_id);
+}
+
+/** One stored encrypted value, from any workspace (with `notUnder`, one that does not start so). */
+export async function sampleEncryptedValue(db: Conn, notUnder?: string): Promise<string | undefined> {
+  let query = db.selectFrom('profile_values').select('v_json').where('v_json', 'like', 'enc:%');
+  if (notUnder !== undefined) query = query.where('v_json', 'not like', `${notUnder}%`);
+  return (await query.limit(1).executeTakeFirst())?.v_json;
+}
+
+/** Workspaces holding encrypted values not under `prefix` (the current key's), and how many profiles each. */
+export async function workspacesToRotate(db: Conn, prefix: string): Promise<{ workspace_id: number; profiles: number }[]> {
+  const rows = await db
+    .selectFrom('profile_values')
+    .select(['workspace_id', (eb) => eb.fn.count<number | string>('profile_id').distinct().as('profiles')])
+    .where('v_json', 'like', 'enc:%')
+    .where('v_json', 'not like', `${prefix}%`)
+    .groupBy('workspace_id')
+    .execute();
+  return rows.map((r) => ({ workspace_id: r.workspace_id, profiles: Number(r.profiles) }));
+}
+
+/**
+ * One bounded step of a key rotation in a workspace: up to `limit` profiles holding a PII value
+ * not under the current key get it re-encrypted, with its blind index and identity key, under
+ * the current one. Returns how many profiles it did.
+ */
+export async function rotateValues(trx: Transaction<Database>, workspaceId: number, defs: ReadonlyMap<number, Property>, limit: number, codec: ValueCodec): Promise<number> {
+  const pii = [...defs.values()].filter((d) => d.pii).map((d) => d.id);
+  if (pii.length === 0 || codec.currentPrefix === undefined) return 0;
+  const stale = await trx
+    .selectFrom('profile_values')
+    .select('profile_id')
+    .distinct()
+    .where('workspace_id', '=', workspaceId)
+    .where('property_id', 'in', pii)
+    .where('v_json', 'like', 'enc:%')
+    .where('v_json', 'not like', `${codec.currentPrefix}%`)
+    .limit(limit)
+    .execute();
+  const state = await loadState(trx, workspaceId, stale.map((r) => r.profile_id), defs, codec);
+  for (const [profileId, values] of state) {
+    // Every PII value of the profile is stored again (those already under the current key too).
+    const write = [...values]
+      .filter(([id]) => defs.get(id)?.pii)
+      .map(([id, stored]) => ({ def: defs.get(id)!, value: stored.value, source: stored.source, written_at: stored.written_at }));
+    const keys = write.filter((w) => isKeyed(w.def)).map((w) => ({ def: w.def, value: w.value }));
+    await storeChanges(trx, workspaceId, profileId, { clear: write.map((w) => w.def.id), write, keys }, codec);
+  }
+  return stale.length;
 }

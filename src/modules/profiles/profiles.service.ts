@@ -73,6 +73,14 @@ type Written = { status: 'created' | 'updated' | 'merged' | 'unchanged'; id: str
 
 export type ProfileService = ReturnType<typeof createProfileService>;
 
+/**
+ * One stored encrypted value, from any workspace: what the key met at start is tried on; with
+ * `notUnder` (the current key's prefix), one still under another key (a rotation not finished).
+ */
+export function sampleEncryptedValue(db: Kysely<Database>, notUnder?: string): Promise<string | undefined> {
+  return repo.sampleEncryptedValue(db, notUnder);
+}
+
 // A factory, as every service here (style.md, rule 5): its short functions share the
 // dependencies given once; the closure is long only because it holds them all.
 export function createProfileService({
@@ -91,7 +99,7 @@ export function createProfileService({
   codec: ValueCodec;
   properties: Pick<PropertyService, 'dictionary'>;
   sourcePriorities: SourcePriorities;
-  jobs: Pick<JobService, 'registerStep'>;
+  jobs: Pick<JobService, 'registerStep' | 'enqueue' | 'hasActive'>;
   broadFilter?: number;
 }) {
   // The dictionary is the same array while it is unchanged, so its lookups are built once.
@@ -351,8 +359,31 @@ export function createProfileService({
     return def ? repo.reencodeValues(trx, job.workspace_id, { ...def, pii: job.payload.pii === true }, limit, codec) : 0;
   });
 
+  // A key rotation re-encrypts, workspace by workspace, every PII value still under the previous key.
+  jobs.registerStep('rotate_key', async (trx, job, limit) => {
+    const defs = new Map((await properties.dictionary(job.workspace_id, trx)).map((d) => [d.id, d]));
+    return repo.rotateValues(trx, job.workspace_id, defs, limit, codec);
+  });
+
   return {
     writeRecords,
+
+    /**
+     * Queues a `rotate_key` job in every workspace holding PII values not under the current key
+     * (none twice); the jobs, with their workspaces. Called at start while a rotation runs.
+     */
+    async queueKeyRotation(): Promise<{ workspace_id: number; job: string }[]> {
+      if (codec.currentPrefix === undefined) return [];
+      const queued: { workspace_id: number; job: string }[] = [];
+      for (const { workspace_id, profiles } of await repo.workspacesToRotate(db, codec.currentPrefix)) {
+        await db.transaction().execute(async (trx) => {
+          if (await jobs.hasActive(trx, workspace_id, 'rotate_key')) return;
+          const job = await jobs.enqueue(trx, workspace_id, { type: 'rotate_key', total: profiles, payload: { to: codec.currentPrefix } });
+          queued.push({ workspace_id, job: job.id });
+        });
+      }
+      return queued;
+    },
 
     /** How many profiles hold a value of the property (asked before a property is purged or retyped). */
     countHolders(trx: Transaction<Database>, workspaceId: number, propertyId: number): Promise<number> {

@@ -83,6 +83,14 @@ export function createValueCodec(cipher: PiiCipher | undefined) {
     return text.length <= KEY_CHARS ? text : `sha256:${createHash('sha256').update(text).digest('hex')}`;
   }
 
+  /**
+   * Every key a value may be claimed under: one, or during a key rotation the blind index under
+   * the current key and under the previous one (values not yet re-encrypted hold that).
+   */
+  function keysOf(def: Property, value: unknown): string[] {
+    return def.pii ? mustCipher(def).blindIndexes(plainText(value)) : [keyOf(def, value)];
+  }
+
   /** A filter's text from the query string, in the stored form of its property's values. */
   function filterValue(def: Property, op: FilterOp, raw: string): FilterValue {
     const ops: readonly FilterOp[] =
@@ -96,30 +104,44 @@ export function createValueCodec(cipher: PiiCipher | undefined) {
     if (!ops.includes(op)) return { problem: `${op} does not apply to ${def.pii ? 'a PII property' : `data_type ${def.data_type}`}`, allowed: [...ops] };
     if (op === 'exists') return raw === 'true' || raw === 'false' ? { value: raw === 'true' } : { problem: 'must be true or false' };
 
-    const one = (text: string): string | number | { problem: string; allowed?: unknown[] } => {
+    // A PII value is looked for by its blind index under every key it may still be under.
+    const one = (text: string): string | number | string[] | { problem: string; allowed?: unknown[] } => {
       if (def.data_type === 'boolean') {
         if (text !== 'true' && text !== 'false') return { problem: 'must be true or false' };
-        return def.pii ? keyOf(def, text === 'true') : text;
+        return def.pii ? keysOf(def, text === 'true') : text;
       }
       if (def.data_type === 'number' || def.data_type === 'integer') {
         const n = Number(text);
         if (text.trim() === '' || !Number.isFinite(n)) return { problem: 'must be a number' };
-        return def.pii ? keyOf(def, n) : n;
+        return def.pii ? keysOf(def, n) : n;
       }
       if (op === 'contains' || op === 'prefix') return text;
       // The filter value is normalised as a stored value would be (emails lower-cased, ...).
       const checked = checkValue({ ...def, multi_valued: false, validation: null }, text);
       if (!checked.ok) return checked.allowed ? { problem: checked.problem, allowed: checked.allowed } : { problem: checked.problem };
-      return def.pii ? keyOf(def, checked.value) : String(checked.value).slice(0, INDEXED_CHARS);
+      return def.pii ? keysOf(def, checked.value) : String(checked.value).slice(0, INDEXED_CHARS);
     };
+    const isProblem = (v: ReturnType<typeof one>): v is { problem: string; allowed?: unknown[] } => typeof v === 'object' && !Array.isArray(v);
     if (op === 'in') {
       const values = raw.split(',').map(one);
-      const bad = values.find((v) => typeof v === 'object');
-      return bad ? (bad as { problem: string }) : { value: values as (string | number)[] };
+      const bad = values.find(isProblem);
+      return bad ? bad : { value: (values as (string | number | string[])[]).flat() };
     }
     const value = one(raw);
-    return typeof value === 'object' ? value : { value };
+    if (isProblem(value)) return value;
+    // eq and ne on several forms of one value: any of them (see valueTest).
+    return { value: Array.isArray(value) && value.length === 1 ? value[0] : value };
   }
 
-  return { columnOf, encodeValue, decodeValue, keyOf, filterValue, hasCipher: cipher !== undefined };
+  return {
+    columnOf,
+    encodeValue,
+    decodeValue,
+    keyOf,
+    keysOf,
+    filterValue,
+    hasCipher: cipher !== undefined,
+    /** What values under the current key start with; undefined without a key. */
+    currentPrefix: cipher?.currentPrefix,
+  };
 }

@@ -2,40 +2,44 @@
 // Reads far outnumber writes to a dictionary, and a read costs a query, row conversions and
 // their serialisation. A change drops the workspace's entries here at once and, through the broadcast
 // (Redis when configured), on every other server; entries also expire, as a last resort.
+// The cache is bounded by what it holds, counted in properties (a page of 100 counts 100), so a
+// few whole dictionaries of large workspaces cannot grow it past its share of memory.
+import { LRUCache } from 'lru-cache';
 import type { Clock } from '../../shared/clock.ts';
 import type { Broadcast } from '../../shared/broadcast.ts';
 
 const CHANNEL = 'dictionary-changed';
 const TTL_MS = 5_000;
-/** Entries across every workspace; reaching it starts the cache afresh. */
-const MAX_ENTRIES = 20_000;
+/** Properties held across every entry (about 1 KiB each); past it the least recently used go. */
+const MAX_PROPERTIES = 50_000;
 
-export function createDictionaryCache<T>({ clock, broadcast }: { clock: Clock; broadcast: Broadcast }) {
-  const byWorkspace = new Map<number, Map<string, { value: T; until: number }>>();
-  let size = 0;
-  const forget = (workspaceId: number) => {
-    size -= byWorkspace.get(workspaceId)?.size ?? 0;
-    byWorkspace.delete(workspaceId);
-  };
+/** How many properties a cached read holds. */
+function sizeOf(value: unknown): number {
+  if (Array.isArray(value)) return Math.max(1, value.length);
+  const v = value as { data?: unknown[]; items?: unknown[] };
+  return Math.max(1, v.data?.length ?? v.items?.length ?? 1);
+}
+
+export function createDictionaryCache<T extends {}>({ clock, broadcast }: { clock: Clock; broadcast: Broadcast }) {
+  const entries = new LRUCache<string, T>({
+    maxSize: MAX_PROPERTIES,
+    sizeCalculation: (value) => Math.min(sizeOf(value), MAX_PROPERTIES),
+    ttl: TTL_MS,
+    perf: { now: () => clock.now().getTime() },
+  });
+  // A change moves the workspace to a new generation: its older entries are never read again
+  // and leave as the cache evicts them.
+  const generations = new Map<number, number>();
+  const keyOf = (workspaceId: number, key: string) => `${workspaceId}:${generations.get(workspaceId) ?? 0}:${key}`;
+  const forget = (workspaceId: number) => generations.set(workspaceId, (generations.get(workspaceId) ?? 0) + 1);
   broadcast.subscribe(CHANNEL, (message) => forget(Number(message)));
 
   return {
     get(workspaceId: number, key: string): T | undefined {
-      const hit = byWorkspace.get(workspaceId)?.get(key);
-      return hit && hit.until > clock.now().getTime() ? hit.value : undefined;
+      return entries.get(keyOf(workspaceId, key));
     },
     set(workspaceId: number, key: string, value: T): void {
-      if (size >= MAX_ENTRIES) {
-        byWorkspace.clear();
-        size = 0;
-      }
-      let entries = byWorkspace.get(workspaceId);
-      if (!entries) {
-        entries = new Map();
-        byWorkspace.set(workspaceId, entries);
-      }
-      if (!entries.has(key)) size++;
-      entries.set(key, { value, until: clock.now().getTime() + TTL_MS });
+      entries.set(keyOf(workspaceId, key), value);
     },
     /** After a committed change: this server forgets at once, the others when the message arrives. */
     async changed(workspaceId: number): Promise<void> {

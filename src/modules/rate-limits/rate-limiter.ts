@@ -64,6 +64,9 @@ export function createRateLimiter({ store, clock }: { store: CounterStore; clock
   };
 }
 
+/** Counters one process keeps at most; past it expired ones go at once, then the oldest. */
+const MAX_COUNTERS = 100_000;
+
 /** One process's counters; expired windows are dropped as they are passed. */
 export function createMemoryStore(clock: Clock): CounterStore {
   const counters = new Map<string, { count: number; expiresAt: number }>();
@@ -71,9 +74,14 @@ export function createMemoryStore(clock: Clock): CounterStore {
   return {
     async take(slots) {
       const now = clock.now().getTime();
-      if (now - lastSweep > 10_000) {
+      if (now - lastSweep > 10_000 || counters.size > MAX_COUNTERS) {
         for (const [key, c] of counters) if (c.expiresAt <= now) counters.delete(key);
         lastSweep = now;
+        // Still too many (a flood of subjects): the oldest windows go first (insertion order).
+        for (const key of counters.keys()) {
+          if (counters.size <= MAX_COUNTERS) break;
+          counters.delete(key);
+        }
       }
       const current = slots.map((s) => {
         const c = counters.get(s.key);

@@ -20,7 +20,8 @@ table.insert(counts, 1, room)
 return counts
 `;
 
-export function createRedisStore(url: string): CounterStore {
+/** Keys are `<prefix>rl:...` (PROPDICT_REDIS_PREFIX), so deployments sharing a Redis keep their own counts. */
+export function createRedisStore(url: string, prefix: string): CounterStore {
   const redis = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
   redis.defineCommand('propdictTake', { lua: TAKE });
   const take = redis as Redis & { propdictTake(numKeys: number, ...args: (string | number)[]): Promise<number[]> };
@@ -28,7 +29,7 @@ export function createRedisStore(url: string): CounterStore {
     async take(slots) {
       const [taken, ...counts] = await take.propdictTake(
         slots.length,
-        ...slots.map((s) => s.key),
+        ...slots.map((s) => prefix + s.key),
         ...slots.flatMap((s) => [s.limit, Math.ceil(s.ttlMs)]),
       );
       return { taken: taken === 1, counts };

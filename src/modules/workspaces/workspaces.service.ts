@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Kysely } from 'kysely';
 import { isUniqueViolation } from '../../db/db-errors.ts';
 import type { Database } from '../../db/schema.ts';
@@ -26,15 +27,13 @@ export function createWorkspaceService(deps: {
   defaultPropertyLimit: number;
 }) {
   const { db, clock, tenants, properties } = deps;
-  const known = new Map<number, Workspace>();
+  // Workspaces never change owner; the most used stay known, within a bound.
+  const known = new LRUCache<number, Workspace>({ max: 10_000 });
 
-  /** A workspace never changes owner and is never deleted, so once read it is kept for good. */
+  /** A workspace never changes owner and is never deleted, so once read it may be kept. */
   async function find(workspaceId: number): Promise<Workspace | undefined> {
     const ws = known.get(workspaceId) ?? (await repo.findWorkspace(db, workspaceId));
-    if (ws) {
-      if (known.size >= 10_000) known.clear();
-      known.set(workspaceId, ws);
-    }
+    if (ws) known.set(workspaceId, ws);
     return ws;
   }
 
