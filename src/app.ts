@@ -7,6 +7,8 @@ import { sql } from 'kysely';
 import { lineworksSurface } from './compat/lineworks/lineworks.routes.ts';
 import { hclSurface } from './compat/hcl/hcl.routes.ts';
 import { ocambaSurface } from './compat/ocamba/ocamba.routes.ts';
+import { segmentSurface } from './compat/segment/segment.routes.ts';
+import { failure as segmentFailure } from './compat/segment/segment.errors.ts';
 import type { SurfaceDeps } from './compat/surface.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/schema.ts';
@@ -38,6 +40,12 @@ import { profileRoutes, profileSchemas } from './modules/profiles/profiles.route
 import { createProfileService } from './modules/profiles/profiles.service.ts';
 import { SourceSchema } from './modules/sources/sources.schemas.ts';
 import { createSourceService } from './modules/sources/sources.service.ts';
+import { writeKeyRoutes } from './modules/sources/write-keys.routes.ts';
+import { createWriteKeyService } from './modules/sources/write-keys.service.ts';
+import { createIngestionService } from './modules/ingestion/ingestion.service.ts';
+import { createProfileWriter } from './modules/ingestion/profile-writer.ts';
+import { violationRoutes } from './modules/violations/violations.routes.ts';
+import { createViolationService } from './modules/violations/violations.service.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
 import { type IdGenerator, randomIds } from './shared/ids.ts';
 
@@ -66,7 +74,10 @@ export function createServices(deps: AppDeps) {
   const jobs = createJobService({ db });
   const sources = createSourceService({ db, clock });
   const profiles = createProfileService({ db, clock, ids, codec, broadFilter: deps.broadFilter });
-  return { tenants, properties, workspaces, apiKeys, jobs, sources, profiles };
+  const writeKeys = createWriteKeyService({ db, clock, ids, broadcast });
+  const violations = createViolationService({ db });
+  const ingestion = createIngestionService({ db, clock, properties, sources, violations, writer: createProfileWriter(profiles) });
+  return { tenants, properties, workspaces, apiKeys, jobs, sources, profiles, writeKeys, violations, ingestion };
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -87,6 +98,7 @@ function badUrl(request: FastifyRequest, reply: FastifyReply, field: string, pro
   if (path.startsWith('/ocamba/')) return sendOcambaError(reply, 400, message);
   if (path.startsWith('/hcl/')) return reply.code(400).send(hclEnvelope(400, message));
   if (path.startsWith('/lineworks/')) return sendLineWorksError(reply, { code: 'INVALID_PARAMETER', description: message });
+  if (path.startsWith('/segment/')) return reply.code(400).send(segmentFailure(message));
   return sendError(reply, 'VALIDATION_FAILED', message, [{ field, problem }]);
 }
 
@@ -148,7 +160,12 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
         description: 'Profile property dictionary: define the custom properties your profiles carry.',
       },
       servers: [{ url: '/' }],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          writeKey: { type: 'http', scheme: 'basic', description: "A source's write key as the user name, the password empty (/segment only)" },
+        },
+      },
       security: [{ bearer: [] }],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
@@ -180,6 +197,8 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
           await ws.register(jobRoutes, services);
           await ws.register(sourceRoutes, services);
           await ws.register(profileRoutes, services);
+          await ws.register(writeKeyRoutes, services);
+          await ws.register(violationRoutes, services);
         },
         { prefix: '/workspaces/:ws' },
       );
@@ -192,6 +211,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   await app.register(hclSurface, { ...surfaceDeps, prefix: '/hcl' });
   await app.register(ocambaSurface, { ...surfaceDeps, prefix: '/ocamba' });
   await app.register(lineworksSurface, { ...surfaceDeps, prefix: '/lineworks' });
+  await app.register(segmentSurface, { ...services, clock, prefix: '/segment' });
 
   // Background jobs run in every server; leases keep two from running the same one.
   const jobRunner = createJobRunner({ db: deps.db, clock, steps: jobStepsFor(services), onError: (error) => app.log.error({ err: error }, 'background job failed') });

@@ -19,20 +19,54 @@ export async function nextSourceId(trx: Transaction<Database>, workspaceId: numb
   return row.source_seq;
 }
 
-export async function insertSource(trx: Transaction<Database>, workspaceId: number, s: Omit<Source, 'mappings'>): Promise<void> {
+/** The identity properties a source writes Segment's ids to, by property id. */
+export interface SourceIdentityColumns {
+  user_id_property_id: number | null;
+  anonymous_id_property_id: number | null;
+}
+
+type SourceRow = Omit<Source, 'mappings' | 'user_id_property' | 'anonymous_id_property'> & SourceIdentityColumns;
+
+export async function insertSource(trx: Transaction<Database>, workspaceId: number, s: SourceRow): Promise<void> {
   await trx
     .insertInto('sources')
-    .values({ workspace_id: workspaceId, id: s.id, name: s.name, name_key: s.name.toLowerCase(), priority: s.priority, created_at: s.created_at, updated_at: s.updated_at })
+    .values({
+      workspace_id: workspaceId,
+      id: s.id,
+      name: s.name,
+      name_key: s.name.toLowerCase(),
+      priority: s.priority,
+      created_at: s.created_at,
+      updated_at: s.updated_at,
+      user_id_property_id: s.user_id_property_id,
+      anonymous_id_property_id: s.anonymous_id_property_id,
+    })
     .execute();
 }
 
-export async function updateSource(trx: Transaction<Database>, workspaceId: number, s: Omit<Source, 'mappings' | 'created_at'>): Promise<void> {
+export async function updateSource(trx: Transaction<Database>, workspaceId: number, s: Omit<SourceRow, 'created_at'>): Promise<void> {
   await trx
     .updateTable('sources')
-    .set({ name: s.name, name_key: s.name.toLowerCase(), priority: s.priority, updated_at: s.updated_at })
+    .set({
+      name: s.name,
+      name_key: s.name.toLowerCase(),
+      priority: s.priority,
+      updated_at: s.updated_at,
+      user_id_property_id: s.user_id_property_id,
+      anonymous_id_property_id: s.anonymous_id_property_id,
+    })
     .where('workspace_id', '=', workspaceId)
     .where('id', '=', s.id)
     .execute();
+}
+
+export async function identityColumns(db: Conn, workspaceId: number, id: number): Promise<SourceIdentityColumns> {
+  return db
+    .selectFrom('sources')
+    .select(['user_id_property_id', 'anonymous_id_property_id'])
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
 }
 
 export async function replaceMappings(trx: Transaction<Database>, workspaceId: number, sourceId: number, mappings: StoredMapping[]): Promise<void> {
@@ -56,6 +90,7 @@ export async function replaceMappings(trx: Transaction<Database>, workspaceId: n
 }
 
 export async function deleteSource(trx: Transaction<Database>, workspaceId: number, id: number): Promise<boolean> {
+  await trx.deleteFrom('source_write_keys').where('workspace_id', '=', workspaceId).where('source_id', '=', id).execute();
   await trx.deleteFrom('source_mappings').where('workspace_id', '=', workspaceId).where('source_id', '=', id).execute();
   const res = await trx.deleteFrom('sources').where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
   return Number(res.numDeletedRows) > 0;
@@ -63,11 +98,16 @@ export async function deleteSource(trx: Transaction<Database>, workspaceId: numb
 
 /** Sources with their mappings (property names joined in), in id order. */
 export async function findSources(db: Conn, workspaceId: number, opts: { id?: number; limit?: number; afterId?: number } = {}): Promise<Source[]> {
-  let query = db.selectFrom('sources').selectAll().where('workspace_id', '=', workspaceId);
-  if (opts.id !== undefined) query = query.where('id', '=', opts.id);
-  if (opts.afterId !== undefined) query = query.where('id', '>', opts.afterId);
+  let query = db
+    .selectFrom('sources as s')
+    .leftJoin('properties as u', (j) => j.onRef('u.workspace_id', '=', 's.workspace_id').onRef('u.id', '=', 's.user_id_property_id'))
+    .leftJoin('properties as a', (j) => j.onRef('a.workspace_id', '=', 's.workspace_id').onRef('a.id', '=', 's.anonymous_id_property_id'))
+    .select(['s.id', 's.name', 's.priority', 's.created_at', 's.updated_at', 'u.name as user_id_property', 'a.name as anonymous_id_property'])
+    .where('s.workspace_id', '=', workspaceId);
+  if (opts.id !== undefined) query = query.where('s.id', '=', opts.id);
+  if (opts.afterId !== undefined) query = query.where('s.id', '>', opts.afterId);
   if (opts.limit !== undefined) query = query.limit(opts.limit);
-  const sources = await query.orderBy('id').execute();
+  const sources = await query.orderBy('s.id').execute();
   if (sources.length === 0) return [];
   const mappings = await db
     .selectFrom('source_mappings as m')
@@ -86,6 +126,8 @@ export async function findSources(db: Conn, workspaceId: number, opts: { id?: nu
     id: s.id,
     name: s.name,
     priority: s.priority,
+    user_id_property: s.user_id_property ?? null,
+    anonymous_id_property: s.anonymous_id_property ?? null,
     created_at: s.created_at,
     updated_at: s.updated_at,
     mappings: mappings
@@ -100,8 +142,14 @@ export async function findSources(db: Conn, workspaceId: number, opts: { id?: nu
   }));
 }
 
-/** Names of the sources whose mappings use this property. */
+/** Names of the sources whose mappings use this property, or that write Segment's ids to it. */
 export async function sourcesMappingProperty(db: Conn, workspaceId: number, propertyId: number): Promise<string[]> {
+  const naming = await db
+    .selectFrom('sources')
+    .select('name')
+    .where('workspace_id', '=', workspaceId)
+    .where((eb) => eb.or([eb('user_id_property_id', '=', propertyId), eb('anonymous_id_property_id', '=', propertyId)]))
+    .execute();
   const rows = await db
     .selectFrom('source_mappings as m')
     .innerJoin('sources as s', (j) => j.onRef('s.workspace_id', '=', 'm.workspace_id').onRef('s.id', '=', 'm.source_id'))
@@ -111,5 +159,5 @@ export async function sourcesMappingProperty(db: Conn, workspaceId: number, prop
     .where('m.property_id', '=', propertyId)
     .orderBy('s.name')
     .execute();
-  return rows.map((r) => r.name);
+  return [...new Set([...rows, ...naming].map((r) => r.name))].sort();
 }

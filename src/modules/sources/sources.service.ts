@@ -37,6 +37,37 @@ export function createSourceService({ db, clock }: { db: Kysely<Database>; clock
     return stored;
   }
 
+  /**
+   * The identity properties a source writes Segment's ids to: each must be a live property with
+   * an identity role, so that a call's userId and anonymousId find their profile.
+   */
+  async function resolveIdentityProperties(
+    trx: Transaction<Database>,
+    workspaceId: number,
+    input: Pick<SourceInput, 'user_id_property' | 'anonymous_id_property'>,
+    current: repo.SourceIdentityColumns,
+  ): Promise<repo.SourceIdentityColumns> {
+    const problems: ErrorDetail[] = [];
+    const resolve = async (field: 'user_id_property' | 'anonymous_id_property', kept: number | null): Promise<number | null> => {
+      const name = input[field];
+      if (name === undefined) return kept;
+      if (name === null) return null;
+      const property = await findProperty(trx, workspaceId, { name });
+      if (!property || property.archived) problems.push({ field, problem: `no property "${name}" in this workspace` });
+      else if (property.identity.role === 'none') problems.push({ field, problem: `"${property.name}" is not an identity property (its identity role is none)` });
+      return property?.id ?? null;
+    };
+    const resolved = {
+      user_id_property_id: await resolve('user_id_property', current.user_id_property_id),
+      anonymous_id_property_id: await resolve('anonymous_id_property', current.anonymous_id_property_id),
+    };
+    if (resolved.user_id_property_id !== null && resolved.user_id_property_id === resolved.anonymous_id_property_id) {
+      problems.push({ field: 'anonymous_id_property', problem: 'must differ from user_id_property, or a user id and an anonymous id could be taken for one another' });
+    }
+    if (problems.length > 0) throw validationFailed(problems);
+    return resolved;
+  }
+
   async function mustFind(conn: Kysely<Database> | Transaction<Database>, workspaceId: number, id: number): Promise<Source> {
     const [source] = await repo.findSources(conn, workspaceId, { id });
     if (!source) throw new AppError('NOT_FOUND', `Source ${id} not found.`);
@@ -58,9 +89,10 @@ export function createSourceService({ db, clock }: { db: Kysely<Database>; clock
     async create(workspaceId: number, input: SourceInput): Promise<Source> {
       return write(async (trx) => {
         const mappings = await resolveMappings(trx, workspaceId, input.mappings ?? []);
+        const identities = await resolveIdentityProperties(trx, workspaceId, input, { user_id_property_id: null, anonymous_id_property_id: null });
         const id = await repo.nextSourceId(trx, workspaceId);
         const at = isoNow(clock);
-        await repo.insertSource(trx, workspaceId, { id, name: input.name, priority: input.priority ?? 1, created_at: at, updated_at: at });
+        await repo.insertSource(trx, workspaceId, { id, name: input.name, priority: input.priority ?? 1, created_at: at, updated_at: at, ...identities });
         await repo.replaceMappings(trx, workspaceId, id, mappings);
         return mustFind(trx, workspaceId, id);
       });
@@ -80,11 +112,13 @@ export function createSourceService({ db, clock }: { db: Kysely<Database>; clock
       return write(async (trx) => {
         const current = await mustFind(trx, workspaceId, id);
         if (patch.mappings !== undefined) await repo.replaceMappings(trx, workspaceId, id, await resolveMappings(trx, workspaceId, patch.mappings));
+        const identities = await resolveIdentityProperties(trx, workspaceId, patch, await repo.identityColumns(trx, workspaceId, id));
         await repo.updateSource(trx, workspaceId, {
           id,
           name: patch.name ?? current.name,
           priority: patch.priority ?? current.priority,
           updated_at: isoNow(clock),
+          ...identities,
         });
         return mustFind(trx, workspaceId, id);
       });
