@@ -265,6 +265,18 @@ for (const dialect of dialects) {
       });
     });
 
+    test('the OpenAPI description carries the surface, the write keys and the violations', async () => {
+      const res = await t.request({ method: 'GET', url: '/openapi.json', token: null });
+      expectStatus(res, 200);
+      const paths = res.body.paths as Record<string, Record<string, { security?: unknown; tags?: string[] }>>;
+      for (const path of ['identify', 'track', 'page', 'screen', 'group', 'alias', 'batch', 'import']) {
+        assert.deepEqual(paths[`/segment/v1/${path}`]?.post?.security, [{ writeKey: [] }], path);
+      }
+      assert.ok(paths['/v1/workspaces/{ws}/violations']?.get);
+      assert.ok(paths['/v1/workspaces/{ws}/sources/{id}/write-keys']?.post);
+      assert.equal(res.body.components.securitySchemes.writeKey.scheme, 'basic');
+    });
+
     describe('violations list', () => {
       test('filtered by trait, property and problem; paged with a cursor; counts grow', async () => {
         for (let i = 0; i < 3; i++) expectSegment(await segment('/v1/identify', { userId: `vl-${i}`, traits: { shoeSize: 40 + i, hatSize: i } }), 200);
