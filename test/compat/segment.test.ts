@@ -251,6 +251,13 @@ for (const dialect of dialects) {
         assert.equal((await byUser('gz-1'))[0].properties.age, 7);
       });
 
+      test('a body is read as JSON whatever its Content-Type, or without one', async () => {
+        expectSegment(await segment('/v1/identify', { userId: 'ct-1' }, { headers: { 'content-type': 'text/plain' } }), 200);
+        const bare = await t.app.inject({ method: 'POST', url: '/segment/v1/identify', headers: { authorization: basic(key) }, payload: Buffer.from('{"userId": "ct-2"}') });
+        assert.deepEqual([bare.statusCode, bare.json()], [200, { success: true }]);
+        assert.equal((await byUser('ct-1')).length + (await byUser('ct-2')).length, 2);
+      });
+
       test('an oversized call in a batch is refused alone', async () => {
         const res = await segment('/v1/batch', {
           batch: [
