@@ -22,9 +22,7 @@ import { parseJsonBody } from './http/json-body.ts';
 import { createApiKeyService } from './modules/api-keys/api-keys.service.ts';
 import { jobRoutes } from './modules/jobs/jobs.routes.ts';
 import { createJobService } from './modules/jobs/jobs.service.ts';
-import { createJobRunner, type JobRunner, type JobStep } from './modules/jobs/job-runner.ts';
-import type { Job } from './modules/jobs/job.ts';
-import { purgeValues } from './modules/profiles/profiles.repository.ts';
+import { createJobRunner, type JobRunner } from './modules/jobs/job-runner.ts';
 import { createValueCodec } from './modules/profiles/value-codec.ts';
 import { createPiiCipher } from './shared/pii-cipher.ts';
 import { createLocalBroadcast, createRedisBroadcast, type Broadcast } from './shared/broadcast.ts';
@@ -43,7 +41,6 @@ import { createSourceService } from './modules/sources/sources.service.ts';
 import { writeKeyRoutes } from './modules/sources/write-keys.routes.ts';
 import { createWriteKeyService } from './modules/sources/write-keys.service.ts';
 import { createIngestionService } from './modules/ingestion/ingestion.service.ts';
-import { createProfileWriter } from './modules/ingestion/profile-writer.ts';
 import { violationRoutes } from './modules/violations/violations.routes.ts';
 import { createViolationService } from './modules/violations/violations.service.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
@@ -68,27 +65,30 @@ export function createServices(deps: AppDeps) {
   const codec = createValueCodec(config.encryptionKey ? createPiiCipher(config.encryptionKey) : undefined);
   const tenants = createTenantService({ db, clock });
   const broadcast = deps.broadcast ?? createLocalBroadcast();
-  const properties = createPropertyService({ db, clock, ids, piiStorable: codec.hasCipher, broadcast });
+  const jobs = createJobService({ db, clock, ids });
+  // Properties ask profiles and sources about a property's use; profiles rank values by source
+  // priority; sources ingest through profiles. Each is asked through a function, so no module
+  // imports one that imports it back.
+  const properties = createPropertyService({
+    db,
+    clock,
+    ids,
+    piiStorable: codec.hasCipher,
+    broadcast,
+    jobs,
+    usage: { holders: (trx, ws, id) => profiles.countHolders(trx, ws, id), mappedBy: (trx, ws, id) => sources.mappedBy(trx, ws, id) },
+  });
   const workspaces = createWorkspaceService({ db, clock, tenants, properties, defaultPropertyLimit: config.propertyLimit });
   const apiKeys = createApiKeyService({ db, clock, ids, tenants, broadcast });
-  const jobs = createJobService({ db });
-  const sources = createSourceService({ db, clock });
-  const profiles = createProfileService({ db, clock, ids, codec, broadFilter: deps.broadFilter });
+  const profiles = createProfileService({ db, clock, ids, codec, properties, jobs, sourcePriorities: (conn, ws) => sources.priorities(conn, ws), broadFilter: deps.broadFilter });
+  const sources = createSourceService({ db, clock, properties, profiles });
   const writeKeys = createWriteKeyService({ db, clock, ids, broadcast });
   const violations = createViolationService({ db });
-  const ingestion = createIngestionService({ db, clock, properties, sources, violations, writer: createProfileWriter(profiles) });
+  const ingestion = createIngestionService({ db, clock, properties, sources, profiles, violations });
   return { tenants, properties, workspaces, apiKeys, jobs, sources, profiles, writeKeys, violations, ingestion };
 }
 
 export type Services = ReturnType<typeof createServices>;
-
-/** What each kind of background job does in one bounded step. */
-export function jobStepsFor(services: Services): Record<Job['type'], JobStep> {
-  return {
-    purge_property: (trx, job, limit) => purgeValues(trx, job.workspace_id, Number(job.payload.property_id), limit),
-    reencode_property: (trx, job, limit) => services.profiles.reencodeStep(trx, job.workspace_id, Number(job.payload.property_id), limit),
-  };
-}
 
 /** A URL no route can take, answered in the envelope of the surface its path names. */
 function badUrl(request: FastifyRequest, reply: FastifyReply, field: string, problem: string): FastifyReply {
@@ -214,7 +214,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   await app.register(segmentSurface, { ...services, clock, prefix: '/segment' });
 
   // Background jobs run in every server; leases keep two from running the same one.
-  const jobRunner = createJobRunner({ db: deps.db, clock, steps: jobStepsFor(services), onError: (error) => app.log.error({ err: error }, 'background job failed') });
+  const jobRunner = createJobRunner({ db: deps.db, clock, steps: services.jobs.steps, onError: (error) => app.log.error({ err: error }, 'background job failed') });
   if (deps.runJobs !== false) {
     app.addHook('onReady', async () => jobRunner.start());
     app.addHook('onClose', async () => jobRunner.stop());

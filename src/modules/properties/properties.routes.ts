@@ -7,7 +7,7 @@ import { AppError } from '../../shared/errors.ts';
 import { actorOf } from '../auth/auth.ts';
 import { JobSchema } from '../jobs/jobs.schemas.ts';
 import type { PropertyService } from './properties.service.ts';
-import type { Property } from './property.ts';
+import { MAX_BATCH, type Property } from './property.ts';
 import { HistoryEntrySchema, PropertyBatchBody, PropertyCreateBody, PropertyListQuery, PropertyPatchBody, PropertySchema } from './properties.schemas.ts';
 
 const Params = Type.Object(WorkspaceParams);
@@ -80,7 +80,7 @@ export async function propertyRoutes(app: FastifyInstance, { properties }: { pro
     config: { auth: 'properties:write' },
     schema: {
       tags,
-      summary: 'Create up to 100 properties, all or nothing',
+      summary: `Create up to ${MAX_BATCH} properties, all or nothing`,
       description: 'Every problem of every input is reported (fields are prefixed with inputs[i].); nothing is created unless all pass.',
       params: Params,
       body: PropertyBatchBody,

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { Timestamp } from '../../http/common.schemas.ts';
-import { DATA_TYPES, HISTORY_ACTIONS, IDENTITY_ROLES, MERGE_FUNCTIONS } from './property.ts';
+import { DATA_TYPES, HISTORY_ACTIONS, IDENTITY_ROLES, MAX_BATCH, MERGE_FUNCTIONS } from './property.ts';
 
 const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 
@@ -95,7 +95,7 @@ export const PropertyPatchBody = Type.Object(
 );
 
 export const PropertyBatchBody = Type.Object(
-  { inputs: Type.Array(PropertyCreateBody, { minItems: 1, maxItems: 100 }) },
+  { inputs: Type.Array(PropertyCreateBody, { minItems: 1, maxItems: MAX_BATCH }) },
   { additionalProperties: false },
 );
 

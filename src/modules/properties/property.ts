@@ -82,6 +82,9 @@ export type PropertyPatch = PropertyInput;
 export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Fields that never change after creation. (`data_type` is also frozen once values exist.) */
+/** Most properties one batch create takes (all or nothing). */
+export const MAX_BATCH = 100;
+
 export const IMMUTABLE_FIELDS = ['name', 'multi_valued'] as const;
 
 const STRING_TYPES: readonly DataType[] = ['string', 'text', 'link', 'email', 'phone'];

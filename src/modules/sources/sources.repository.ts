@@ -5,9 +5,20 @@ import type { Source, SourceMapping } from './source.ts';
 
 type Conn = Kysely<Database> | Transaction<Database>;
 
-export interface StoredMapping extends SourceMapping {
+/** A mapping as stored: its property by id (the properties module knows the names). */
+export interface StoredMapping extends Omit<SourceMapping, 'property'> {
   property_id: number;
 }
+
+/** The identity properties a source writes Segment's ids to, by property id. */
+export interface SourceIdentityColumns {
+  user_id_property_id: number | null;
+  anonymous_id_property_id: number | null;
+}
+
+export type StoredSource = Omit<Source, 'mappings' | 'user_id_property' | 'anonymous_id_property'> & SourceIdentityColumns & { mappings: StoredMapping[] };
+
+type SourceRow = Omit<StoredSource, 'mappings'>;
 
 export async function nextSourceId(trx: Transaction<Database>, workspaceId: number): Promise<number> {
   const row = await trx
@@ -19,13 +30,11 @@ export async function nextSourceId(trx: Transaction<Database>, workspaceId: numb
   return row.source_seq;
 }
 
-/** The identity properties a source writes Segment's ids to, by property id. */
-export interface SourceIdentityColumns {
-  user_id_property_id: number | null;
-  anonymous_id_property_id: number | null;
+/** Each source's priority by name (1 the highest). */
+export async function sourcePriorities(db: Conn, workspaceId: number): Promise<Map<string, number>> {
+  const rows = await db.selectFrom('sources').select(['name', 'priority']).where('workspace_id', '=', workspaceId).execute();
+  return new Map(rows.map((r) => [r.name, r.priority]));
 }
-
-type SourceRow = Omit<Source, 'mappings' | 'user_id_property' | 'anonymous_id_property'> & SourceIdentityColumns;
 
 export async function insertSource(trx: Transaction<Database>, workspaceId: number, s: SourceRow): Promise<void> {
   await trx
@@ -60,15 +69,6 @@ export async function updateSource(trx: Transaction<Database>, workspaceId: numb
     .execute();
 }
 
-export async function identityColumns(db: Conn, workspaceId: number, id: number): Promise<SourceIdentityColumns> {
-  return db
-    .selectFrom('sources')
-    .select(['user_id_property_id', 'anonymous_id_property_id'])
-    .where('workspace_id', '=', workspaceId)
-    .where('id', '=', id)
-    .executeTakeFirstOrThrow();
-}
-
 export async function replaceMappings(trx: Transaction<Database>, workspaceId: number, sourceId: number, mappings: StoredMapping[]): Promise<void> {
   await trx.deleteFrom('source_mappings').where('workspace_id', '=', workspaceId).where('source_id', '=', sourceId).execute();
   if (mappings.length === 0) return;
@@ -96,44 +96,37 @@ export async function deleteSource(trx: Transaction<Database>, workspaceId: numb
   return Number(res.numDeletedRows) > 0;
 }
 
-/** Sources with their mappings (property names joined in), in id order. */
-export async function findSources(db: Conn, workspaceId: number, opts: { id?: number; limit?: number; afterId?: number } = {}): Promise<Source[]> {
-  let query = db
-    .selectFrom('sources as s')
-    .leftJoin('properties as u', (j) => j.onRef('u.workspace_id', '=', 's.workspace_id').onRef('u.id', '=', 's.user_id_property_id'))
-    .leftJoin('properties as a', (j) => j.onRef('a.workspace_id', '=', 's.workspace_id').onRef('a.id', '=', 's.anonymous_id_property_id'))
-    .select(['s.id', 's.name', 's.priority', 's.created_at', 's.updated_at', 'u.name as user_id_property', 'a.name as anonymous_id_property'])
-    .where('s.workspace_id', '=', workspaceId);
-  if (opts.id !== undefined) query = query.where('s.id', '=', opts.id);
-  if (opts.afterId !== undefined) query = query.where('s.id', '>', opts.afterId);
+/** Sources with their mappings, in id order. */
+export async function findSources(db: Conn, workspaceId: number, opts: { id?: number; limit?: number; afterId?: number } = {}): Promise<StoredSource[]> {
+  let query = db.selectFrom('sources').selectAll().where('workspace_id', '=', workspaceId);
+  if (opts.id !== undefined) query = query.where('id', '=', opts.id);
+  if (opts.afterId !== undefined) query = query.where('id', '>', opts.afterId);
   if (opts.limit !== undefined) query = query.limit(opts.limit);
-  const sources = await query.orderBy('s.id').execute();
+  const sources = await query.orderBy('id').execute();
   if (sources.length === 0) return [];
   const mappings = await db
-    .selectFrom('source_mappings as m')
-    .innerJoin('properties as p', (j) => j.onRef('p.workspace_id', '=', 'm.workspace_id').onRef('p.id', '=', 'm.property_id'))
-    .select(['m.source_id', 'm.position', 'p.name as property', 'm.input_path', 'm.alternate_paths', 'm.mandatory', 'm.merge_function'])
-    .where('m.workspace_id', '=', workspaceId)
+    .selectFrom('source_mappings')
+    .select(['source_id', 'position', 'property_id', 'input_path', 'alternate_paths', 'mandatory', 'merge_function'])
+    .where('workspace_id', '=', workspaceId)
     .where(
-      'm.source_id',
+      'source_id',
       'in',
       sources.map((s) => s.id),
     )
-    .orderBy('m.source_id')
-    .orderBy('m.position')
+    .orderBy('source_id')
+    .orderBy('position')
     .execute();
+  const bySource = Map.groupBy(mappings, (m) => m.source_id);
   return sources.map((s) => ({
     id: s.id,
     name: s.name,
     priority: s.priority,
-    user_id_property: s.user_id_property ?? null,
-    anonymous_id_property: s.anonymous_id_property ?? null,
+    user_id_property_id: s.user_id_property_id,
+    anonymous_id_property_id: s.anonymous_id_property_id,
     created_at: s.created_at,
     updated_at: s.updated_at,
-    mappings: mappings
-      .filter((m) => m.source_id === s.id)
-      .map((m) => ({
-        property: m.property,
+    mappings: (bySource.get(s.id) ?? []).map((m) => ({
+        property_id: m.property_id,
         input_path: m.input_path,
         alternate_paths: JSON.parse(m.alternate_paths),
         mandatory: m.mandatory === 1,
