@@ -79,7 +79,7 @@ export function createServices(deps: AppDeps) {
     usage: { holders: (trx, ws, id) => profiles.countHolders(trx, ws, id), mappedBy: (trx, ws, id) => sources.mappedBy(trx, ws, id) },
   });
   const workspaces = createWorkspaceService({ db, clock, tenants, properties, defaultPropertyLimit: config.propertyLimit });
-  const apiKeys = createApiKeyService({ db, clock, ids, tenants, broadcast });
+  const apiKeys = createApiKeyService({ db, clock, ids, tenants, workspaces, broadcast });
   const profiles = createProfileService({ db, clock, ids, codec, properties, jobs, sourcePriorities: (conn, ws) => sources.priorities(conn, ws), broadFilter: deps.broadFilter });
   const sources = createSourceService({ db, clock, properties, profiles });
   const writeKeys = createWriteKeyService({ db, clock, ids, broadcast });

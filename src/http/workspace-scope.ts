@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import type { Workspace } from '../modules/workspaces/workspaces.repository.ts';
+import type { Workspace } from '../modules/workspaces/workspace.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {

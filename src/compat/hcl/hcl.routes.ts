@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { rateLimitHook, seconds } from '../../http/rate-limit.ts';
 import { actorOf, hasScope, type Principal } from '../../modules/auth/auth.ts';
-import type { Workspace } from '../../modules/workspaces/workspaces.repository.ts';
+import type { Workspace } from '../../modules/workspaces/workspace.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { SurfaceDeps } from '../surface.ts';
 import { answerRouteMisses } from '../../http/route-miss.ts';

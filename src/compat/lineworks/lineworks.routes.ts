@@ -7,7 +7,7 @@ import { bearerToken } from '../../http/native-surface.ts';
 import { rateLimitHook, seconds } from '../../http/rate-limit.ts';
 import { actorOf, hasScope, type Principal } from '../../modules/auth/auth.ts';
 import type { Property } from '../../modules/properties/property.ts';
-import type { Workspace } from '../../modules/workspaces/workspaces.repository.ts';
+import type { Workspace } from '../../modules/workspaces/workspace.ts';
 import { AppError, validationFailed } from '../../shared/errors.ts';
 import type { SurfaceDeps } from '../surface.ts';
 import { answerRouteMisses } from '../../http/route-miss.ts';

@@ -24,6 +24,8 @@ export interface JobRunnerOptions {
 
 export type JobRunner = ReturnType<typeof createJobRunner>;
 
+// A factory: start, stop, drain and stepOnce share one polling state; each function is short.
+
 export function createJobRunner({ db, clock, steps, batchSize = 500, leaseMs = 30_000, idleMs = 1000, onError = () => {} }: JobRunnerOptions) {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;

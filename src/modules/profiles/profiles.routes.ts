@@ -43,6 +43,7 @@ function parseSearch(query: Record<string, unknown>): Omit<SearchQuery, 'limit' 
   return { filters, ...(sort ? { sort } : {}) };
 }
 
+// One registration per route, each with its schemas: long only by the number of routes.
 export async function profileRoutes(app: FastifyInstance, { profiles }: { profiles: ProfileService }) {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 

@@ -73,6 +73,8 @@ type Written = { status: 'created' | 'updated' | 'merged' | 'unchanged'; id: str
 
 export type ProfileService = ReturnType<typeof createProfileService>;
 
+// A factory, as every service here (style.md, rule 5): its short functions share the
+// dependencies given once; the closure is long only because it holds them all.
 export function createProfileService({
   db,
   clock,

@@ -16,6 +16,7 @@ const Source = Type.Ref('Source');
 
 // Sources describe how profile data arrives; they are part of the dictionary, so the
 // properties scopes govern them. Ingesting records through one writes profiles: profiles:write.
+// One registration per route, each with its schemas: long only by the number of routes.
 export async function sourceRoutes(app: FastifyInstance, { sources }: { sources: SourceService }) {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 
