@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import { hclSurface } from './compat/hcl/hcl.routes.ts';
 import { lineworksSurface } from './compat/lineworks/lineworks.routes.ts';
 import { ocambaSurface } from './compat/ocamba/ocamba.routes.ts';
+import { segmentSurface } from './compat/segment/segment.routes.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/schema.ts';
 import { parseJsonBody } from './http/json-body.ts';
@@ -133,7 +134,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         description: 'Profile property dictionary: define the custom properties your profiles carry.',
       },
       servers: [{ url: '/' }],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          writeKey: { type: 'http', scheme: 'basic', description: "A source's write key as the user name, the password empty (/segment only)" },
+        },
+      },
       security: [{ bearer: [] }],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
@@ -153,6 +159,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   const routes: SurfaceRoute[] = [];
   for (const surface of SURFACES) routes.push(...(await registerSurface(app, surface, { services, limiter, config: deps.config })));
+  // Segment's write keys may come in the body, after the front door's hooks: its own plugin.
+  await app.register(segmentSurface, { ...services, clock, prefix: '/segment' });
 
   // Background jobs run in every server; leases keep two from running the same one.
   const jobRunner = createJobRunner({ db: deps.db, clock, steps: services.jobs.steps, onError: (error) => app.log.error({ err: error }, 'background job failed') });

@@ -9,6 +9,9 @@ import { createProfileService } from './modules/profiles/profiles.service.ts';
 import { createValueCodec } from './modules/profiles/value-codec.ts';
 import { createPropertyService } from './modules/properties/properties.service.ts';
 import { createSourceService } from './modules/sources/sources.service.ts';
+import { createWriteKeyService } from './modules/sources/write-keys.service.ts';
+import { createIngestionService } from './modules/ingestion/ingestion.service.ts';
+import { createViolationService } from './modules/violations/violations.service.ts';
 import { createTenantService } from './modules/tenants/tenants.service.ts';
 import { createWorkspaceService } from './modules/workspaces/workspaces.service.ts';
 import type { Broadcast } from './shared/broadcast.ts';
@@ -47,7 +50,10 @@ export function createServices({ db, config, clock, ids, broadcast, broadFilter 
   const apiKeys = createApiKeyService({ db, clock, ids, tenants, workspaces, broadcast });
   const profiles = createProfileService({ db, clock, ids, codec, properties, jobs, sourcePriorities: (conn, ws) => sources.priorities(conn, ws), broadFilter });
   const sources = createSourceService({ db, clock, properties, profiles });
-  return { tenants, properties, workspaces, apiKeys, jobs, sources, profiles };
+  const writeKeys = createWriteKeyService({ db, clock, ids, broadcast });
+  const violations = createViolationService({ db });
+  const ingestion = createIngestionService({ db, clock, properties, sources, profiles, violations });
+  return { tenants, properties, workspaces, apiKeys, jobs, sources, profiles, writeKeys, violations, ingestion };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -108,6 +108,40 @@ interface SourcesTable {
   priority: number;
   created_at: string;
   updated_at: string;
+  /** The identity property Segment's userId is written to. */
+  user_id_property_id: number | null;
+  /** The identity property Segment's anonymousId (and an alias's previousId) is written to. */
+  anonymous_id_property_id: number | null;
+}
+
+export interface SourceWriteKeysTable {
+  workspace_id: number;
+  id: string;
+  source_id: number;
+  key_hash: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface IngestedMessagesTable {
+  workspace_id: number;
+  source_id: number;
+  message_hash: string;
+  seen_at: string;
+}
+
+export interface ViolationsTable {
+  workspace_id: number;
+  group_key: string;
+  source_id: number;
+  trait: string;
+  property: string | null;
+  problem: string;
+  message: string;
+  count: number;
+  first_seen: string;
+  last_seen: string;
+  sample: string;
 }
 
 interface SourceMappingsTable {
@@ -175,5 +209,8 @@ export interface Database {
   profile_keys: ProfileKeysTable;
   profile_aliases: ProfileAliasesTable;
   encryption_keys: EncryptionKeysTable;
+  source_write_keys: SourceWriteKeysTable;
+  ingested_messages: IngestedMessagesTable;
+  violations: ViolationsTable;
 }
 

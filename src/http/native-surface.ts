@@ -7,6 +7,8 @@ import { profileRoutes } from '../modules/profiles/profiles.routes.ts';
 import { propertyRoutes } from '../modules/properties/properties.routes.ts';
 import type { Window } from '../modules/rate-limits/rate-limiter.ts';
 import { sourceRoutes } from '../modules/sources/sources.routes.ts';
+import { writeKeyRoutes } from '../modules/sources/write-keys.routes.ts';
+import { violationRoutes } from '../modules/violations/violations.routes.ts';
 import { tenantRoutes } from '../modules/tenants/tenants.routes.ts';
 import { workspaceRoutes } from '../modules/workspaces/workspaces.routes.ts';
 import { codeToStatus, type ErrorCode, type ErrorDetail } from '../shared/errors.ts';
@@ -77,6 +79,8 @@ export const nativeSurface: Surface = {
         await ws.register(jobRoutes, services);
         await ws.register(sourceRoutes, services);
         await ws.register(profileRoutes, services);
+        await ws.register(writeKeyRoutes, services);
+        await ws.register(violationRoutes, services);
       },
       { prefix: '/workspaces/:ws' },
     );

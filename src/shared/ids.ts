@@ -5,6 +5,7 @@ export interface IdGenerator {
   /** Time-ordered (UUIDv7): new profiles land next to each other in every index keyed by id. */
   profileId(): string;
   keyId(): string;
+  writeKeyId(): string;
   jobId(): string;
   requestId(): string;
   token(): string;
@@ -14,6 +15,7 @@ export const randomIds: IdGenerator = {
   uid: () => randomUUID(),
   profileId: () => uuidv7(),
   keyId: () => `key_${randomBytes(9).toString('base64url')}`,
+  writeKeyId: () => `wk_${randomBytes(9).toString('base64url')}`,
   jobId: () => `job_${randomBytes(9).toString('base64url')}`,
   requestId: () => randomUUID(),
   // 32 random bytes: long enough that a fast hash is a safe way to store it.
