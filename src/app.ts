@@ -9,9 +9,9 @@ import { lineworksSurface } from './compat/lineworks/lineworks.routes.ts';
 import { ocambaSurface } from './compat/ocamba/ocamba.routes.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/schema.ts';
-import { parseJsonBody } from './http/json-body.ts';
+import { clientErrorAnswer } from './http/client-error.ts';
 import { nativeSurface } from './http/native-surface.ts';
-import { registerSurface, type Surface, type SurfaceRoute } from './http/surface.ts';
+import { answerEverything, registerSurface, type Surface, type SurfaceRoute } from './http/surface.ts';
 import { createValidatorCompiler } from './http/validation.ts';
 import { createJobRunner, type JobRunner, type JobStep } from './modules/jobs/job-runner.ts';
 import type { Job } from './modules/jobs/job.ts';
@@ -90,17 +90,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // A URL that cannot be decoded fails before any route or surface runs; answer it in the
     // envelope of the surface its path names.
     frameworkErrors: (_error, request, reply) => badUrl(request, reply as FastifyReply, 'url', 'cannot be decoded'),
-    // Profile ids reach 128 characters; the router's default cut-off is 100.
-    routerOptions: { maxParamLength: 1024 },
-  });
-  // NUL characters cannot be stored (PostgreSQL text refuses them): refused in any body.
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    try {
-      done(null, parseJsonBody(body as string));
-    } catch (error) {
-      done(error as Error, undefined);
-    }
+    // Input that is not HTTP: the native envelope, with a request id.
+    clientErrorHandler: clientErrorAnswer(ids),
+    // Profile ids reach 128 characters; the router's default cut-off is 100. A trailing slash
+    // names the same route (`/properties/` is the list, not a property with an empty name).
+    routerOptions: { maxParamLength: 1024, ignoreTrailingSlash: true },
   });
   app.setValidatorCompiler(createValidatorCompiler());
   app.addHook('onRequest', async (request, reply) => {
@@ -113,6 +107,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   for (const schema of [ErrorEnvelope, ...propertySchemas, SourceSchema, ...profileSchemas]) app.addSchema(schema);
+  // Outside every surface (`/`, `/nope`, the docs): the native envelope.
+  answerEverything(app, nativeSurface.answers);
 
   // Rate-limit counters: in-process, or shared by every server through Redis.
   const counters = deps.config.redisUrl ? createRedisStore(deps.config.redisUrl) : createMemoryStore(clock);
@@ -138,6 +134,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  app.get('/', { schema: { hide: true } }, async () => ({
+    name: 'propdict',
+    docs: '/docs',
+    openapi: '/openapi.json',
+    surfaces: SURFACES.map((s) => ({ name: s.name, url: s.home })),
+  }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {

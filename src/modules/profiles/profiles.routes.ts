@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { errors, pageOf, WorkspaceParams } from '../../shared/api-schemas.ts';
+import { errors, pageOf, PathId, WorkspaceParams } from '../../shared/api-schemas.ts';
 import { AppError, type ErrorDetail, validationFailed } from '../../shared/errors.ts';
 import { hasScope } from '../auth/auth.ts';
 import type { SourceService } from '../sources/sources.service.ts';
@@ -53,7 +53,7 @@ export async function profileRoutes(app: FastifyInstance, { profiles, sources }:
       summary: `Ingest up to ${MAX_BATCH_RECORDS} raw JSON records through a source's mappings`,
       description:
         "Each mapped property is read at its input_path, else at its alternate_paths in order; a mandatory one missing rejects that record. Records are matched by identity; the source's priority and its mappings' merge functions apply.",
-      params: Type.Object({ ...WorkspaceParams, id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) }),
+      params: Type.Object({ ...WorkspaceParams, id: PathId() }),
       body: Type.Object(
         { records: Type.Array(Type.Record(Type.String(), Type.Unknown()), { minItems: 1 }) },
         { additionalProperties: false, examples: [{ records: [{ properties: { email: 'ana@example.com' }, otherIds: { customer_id: 'C-1' } }] }] },

@@ -3,6 +3,7 @@ import { isUniqueViolation } from '../../db/db-errors.ts';
 import type { Database } from '../../db/schema.ts';
 import { type Clock, isoNow } from '../../shared/clock.ts';
 import { AppError, type ErrorDetail, validationFailed } from '../../shared/errors.ts';
+import { isStoredId } from '../../shared/ids.ts';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.ts';
 import { findProperty } from '../properties/properties.repository.ts';
 import { mergeFunctionsFor } from '../properties/property.ts';
@@ -38,7 +39,7 @@ export function createSourceService({ db, clock }: { db: Kysely<Database>; clock
   }
 
   async function mustFind(conn: Kysely<Database> | Transaction<Database>, workspaceId: number, id: number): Promise<Source> {
-    const [source] = await repo.findSources(conn, workspaceId, { id });
+    const [source] = isStoredId(id) ? await repo.findSources(conn, workspaceId, { id }) : [];
     if (!source) throw new AppError('NOT_FOUND', `Source ${id} not found.`);
     return source;
   }
@@ -91,7 +92,7 @@ export function createSourceService({ db, clock }: { db: Kysely<Database>; clock
     },
 
     async remove(workspaceId: number, id: number): Promise<void> {
-      const deleted = await write((trx) => repo.deleteSource(trx, workspaceId, id));
+      const deleted = isStoredId(id) && (await write((trx) => repo.deleteSource(trx, workspaceId, id)));
       if (!deleted) throw new AppError('NOT_FOUND', `Source ${id} not found.`);
     },
   };

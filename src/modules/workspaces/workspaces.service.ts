@@ -3,6 +3,7 @@ import { isUniqueViolation } from '../../db/db-errors.ts';
 import type { Database } from '../../db/schema.ts';
 import { type Clock, isoNow } from '../../shared/clock.ts';
 import { AppError } from '../../shared/errors.ts';
+import { isStoredId } from '../../shared/ids.ts';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.ts';
 import { canSeeWorkspace, type Principal } from '../auth/auth.ts';
 import type { PropertyService } from '../properties/properties.service.ts';
@@ -91,7 +92,7 @@ export function createWorkspaceService(deps: {
 
     /** The workspace if the caller may touch it; otherwise 404, so existence does not leak. */
     async resolve(principal: Principal, workspaceId: number): Promise<Workspace> {
-      const ws = known.get(workspaceId) ?? (await repo.findWorkspace(db, workspaceId));
+      const ws = isStoredId(workspaceId) ? (known.get(workspaceId) ?? (await repo.findWorkspace(db, workspaceId))) : undefined;
       // A workspace never changes owner and is never deleted, so it can be kept for good.
       if (ws) {
         if (known.size >= 10_000) known.clear();
