@@ -13,10 +13,8 @@ import { clientErrorAnswer } from './http/client-error.ts';
 import { nativeSurface } from './http/native-surface.ts';
 import { answerEverything, registerSurface, type Surface, type SurfaceRoute } from './http/surface.ts';
 import { createValidatorCompiler } from './http/validation.ts';
-import { createJobRunner, type JobRunner, type JobStep } from './modules/jobs/job-runner.ts';
-import type { Job } from './modules/jobs/job.ts';
+import { createJobRunner, type JobRunner } from './modules/jobs/job-runner.ts';
 import { profileSchemas } from './modules/profiles/profiles.routes.ts';
-import { purgeValues } from './modules/profiles/profiles.repository.ts';
 import { propertySchemas } from './modules/properties/properties.routes.ts';
 import { createMemoryStore, createRateLimiter } from './modules/rate-limits/rate-limiter.ts';
 import { createRedisStore } from './modules/rate-limits/redis-store.ts';
@@ -44,14 +42,6 @@ export interface AppDeps {
 
 /** Every surface, each under its own prefix; /v1 is the native one. */
 export const SURFACES: readonly Surface[] = [nativeSurface, ocambaSurface, hclSurface, lineworksSurface];
-
-/** What each kind of background job does in one bounded step. */
-export function jobStepsFor(services: Services): Record<Job['type'], JobStep> {
-  return {
-    purge_property: (trx, job, limit) => purgeValues(trx, job.workspace_id, Number(job.payload.property_id), limit),
-    reencode_property: (trx, job, limit) => services.profiles.reencodeStep(trx, job.workspace_id, Number(job.payload.property_id), limit),
-  };
-}
 
 /** A URL no route can take, answered in the envelope of the surface its path names (else the native one). */
 function badUrl(request: FastifyRequest, reply: FastifyReply, field: string, problem: string): FastifyReply {
@@ -155,7 +145,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   for (const surface of SURFACES) routes.push(...(await registerSurface(app, surface, { services, limiter, config: deps.config })));
 
   // Background jobs run in every server; leases keep two from running the same one.
-  const jobRunner = createJobRunner({ db: deps.db, clock, steps: jobStepsFor(services), onError: (error) => app.log.error({ err: error }, 'background job failed') });
+  const jobRunner = createJobRunner({ db: deps.db, clock, steps: services.jobs.steps, onError: (error) => app.log.error({ err: error }, 'background job failed') });
   if (deps.runJobs !== false) {
     app.addHook('onReady', async () => jobRunner.start());
     app.addHook('onClose', async () => jobRunner.stop());

@@ -1,7 +1,7 @@
 // The process: configuration → database → migrations → app → listen, and a graceful close.
 import { buildApp } from './app.ts';
 import { ConfigError, type Config } from './config.ts';
-import { anyPiiProperty } from './modules/properties/properties.repository.ts';
+import { anyPiiProperty } from './modules/properties/properties.service.ts';
 import { createDb } from './db/create-db.ts';
 import { migrateToLatest } from './db/migrate.ts';
 

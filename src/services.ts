@@ -30,12 +30,23 @@ export interface ServiceDeps {
 export function createServices({ db, config, clock, ids, broadcast, broadFilter }: ServiceDeps) {
   const codec = createValueCodec(config.encryptionKey ? createPiiCipher(config.encryptionKey) : undefined);
   const tenants = createTenantService({ db, clock });
-  const properties = createPropertyService({ db, clock, ids, piiStorable: codec.hasCipher, broadcast });
+  const jobs = createJobService({ db, clock, ids });
+  // Properties ask profiles and sources about a property's use; profiles rank values by source
+  // priority; sources ingest through profiles. Each is asked through a function, so no module
+  // imports one that imports it back.
+  const properties = createPropertyService({
+    db,
+    clock,
+    ids,
+    piiStorable: codec.hasCipher,
+    broadcast,
+    jobs,
+    usage: { holders: (trx, ws, id) => profiles.countHolders(trx, ws, id), mappedBy: (trx, ws, id) => sources.mappedBy(trx, ws, id) },
+  });
   const workspaces = createWorkspaceService({ db, clock, tenants, properties, defaultPropertyLimit: config.propertyLimit });
-  const apiKeys = createApiKeyService({ db, clock, ids, tenants, broadcast });
-  const jobs = createJobService({ db });
-  const sources = createSourceService({ db, clock });
-  const profiles = createProfileService({ db, clock, ids, codec, broadFilter });
+  const apiKeys = createApiKeyService({ db, clock, ids, tenants, workspaces, broadcast });
+  const profiles = createProfileService({ db, clock, ids, codec, properties, jobs, sourcePriorities: (conn, ws) => sources.priorities(conn, ws), broadFilter });
+  const sources = createSourceService({ db, clock, properties, profiles });
   return { tenants, properties, workspaces, apiKeys, jobs, sources, profiles };
 }
 

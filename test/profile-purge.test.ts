@@ -3,7 +3,6 @@
 // type is frozen once profiles hold its values.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { jobStepsFor } from '../src/app.ts';
 import { createJobRunner } from '../src/modules/jobs/job-runner.ts';
 import { createTenancy, createTestApp, expectError, expectStatus, type Tenancy, type TestApp } from './helpers/app.ts';
 import { dialects } from './helpers/dialects.ts';
@@ -51,14 +50,14 @@ for (const dialect of dialects) {
       assert.deepEqual(during.body.properties, { nick: 'n1' });
 
       // One server takes the job and does one step of two profiles, then stops.
-      const first = createJobRunner({ db: t.db, clock, steps: jobStepsFor(t.services), batchSize: 2, leaseMs: 10_000 });
+      const first = createJobRunner({ db: t.db, clock, steps: t.services.jobs.steps, batchSize: 2, leaseMs: 10_000 });
       assert.equal(await first.stepOnce(), false);
       const halfway = await t.request({ method: 'GET', url: jobUrl, token: a.token });
       expectStatus(halfway, 200);
       assert.deepEqual([halfway.body.status, halfway.body.progress], ['running', { done: 2, total: 5 }]);
 
       // While its lease holds nobody else takes the job; once it runs out, another server resumes.
-      const second = createJobRunner({ db: t.db, clock, steps: jobStepsFor(t.services), batchSize: 2, leaseMs: 10_000 });
+      const second = createJobRunner({ db: t.db, clock, steps: t.services.jobs.steps, batchSize: 2, leaseMs: 10_000 });
       assert.equal(await second.stepOnce(), false);
       assert.deepEqual((await t.request({ method: 'GET', url: jobUrl, token: a.token })).body.progress, { done: 2, total: 5 });
       clock.advance(10_001);

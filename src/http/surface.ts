@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import { hasScope, type Principal, type Scope } from '../modules/auth/auth.ts';
 import type { RateLimiter } from '../modules/rate-limits/rate-limiter.ts';
-import type { Workspace } from '../modules/workspaces/workspaces.repository.ts';
+import type { Workspace } from '../modules/workspaces/workspace.ts';
 import type { Services } from '../services.ts';
 import { AppError } from '../shared/errors.ts';
 import { acceptJsonBodies } from './json-body.ts';

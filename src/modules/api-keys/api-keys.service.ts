@@ -8,7 +8,7 @@ import { decodeCursor, toPage, type Page } from '../../shared/pagination.ts';
 import type { Principal, Scope } from '../auth/auth.ts';
 import type { Broadcast } from '../../shared/broadcast.ts';
 import type { TenantService } from '../tenants/tenants.service.ts';
-import { findWorkspace } from '../workspaces/workspaces.repository.ts';
+import type { WorkspaceService } from '../workspaces/workspaces.service.ts';
 import * as repo from './api-keys.repository.ts';
 import type { ApiKey, KeyRateLimit } from './api-keys.repository.ts';
 
@@ -32,12 +32,14 @@ export function createApiKeyService({
   clock,
   ids,
   tenants,
+  workspaces,
   broadcast,
 }: {
   db: Kysely<Database>;
   clock: Clock;
   ids: IdGenerator;
   tenants: TenantService;
+  workspaces: Pick<WorkspaceService, 'find'>;
   broadcast: Broadcast;
 }) {
   let operatorHash: Buffer | undefined;
@@ -97,7 +99,7 @@ export function createApiKeyService({
       const workspaceIds = input.workspace_ids === undefined ? null : [...new Set(input.workspace_ids)];
       const problems: ErrorDetail[] = [];
       for (const [i, id] of (workspaceIds ?? []).entries()) {
-        const ws = await findWorkspace(db, id);
+        const ws = await workspaces.find(id);
         if (!ws || ws.tenant_id !== tenantId) problems.push({ field: `workspace_ids[${i}]`, problem: `workspace ${id} does not belong to tenant ${tenantId}` });
       }
       if (problems.length > 0) throw validationFailed(problems);

@@ -1,19 +1,18 @@
 // Runs background jobs in bounded steps. Each step is one transaction that does a batch and
 // records the progress, so a server that stops mid-job loses nothing: its lease runs out and
 // the job resumes where the progress says.
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { type Clock, isoNow } from '../../shared/clock.ts';
 import type { Job } from './job.ts';
 import { claimJob, recordProgress, type ClaimedJob } from './jobs.repository.ts';
-
-/** Does up to `limit` units of a job inside `trx`; returns how many it did (fewer: finished). */
-export type JobStep = (trx: Transaction<Database>, job: ClaimedJob, limit: number) => Promise<number>;
+import type { JobStep } from './jobs.service.ts';
 
 export interface JobRunnerOptions {
   db: Kysely<Database>;
   clock: Clock;
-  steps: Record<Job['type'], JobStep>;
+  /** The modules' steps by job type (JobService.steps). */
+  steps: ReadonlyMap<Job['type'], JobStep>;
   /** Profiles cleared per step. */
   batchSize?: number;
   /** How long a claimed job stays this server's without progress. */
@@ -25,6 +24,8 @@ export interface JobRunnerOptions {
 
 export type JobRunner = ReturnType<typeof createJobRunner>;
 
+// A factory: start, stop, drain and stepOnce share one polling state; each function is short.
+
 export function createJobRunner({ db, clock, steps, batchSize = 500, leaseMs = 30_000, idleMs = 1000, onError = () => {} }: JobRunnerOptions) {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
@@ -35,7 +36,9 @@ export function createJobRunner({ db, clock, steps, batchSize = 500, leaseMs = 3
   /** One bounded step of a job; true when the job is finished. */
   async function step(job: ClaimedJob): Promise<boolean> {
     return db.transaction().execute(async (trx) => {
-      const cleared = await steps[job.type](trx, job, batchSize);
+      const run = steps.get(job.type);
+      if (!run) throw new Error(`No step is registered for ${job.type} jobs.`);
+      const cleared = await run(trx, job, batchSize);
       const done = Math.min(job.progress.total, job.progress.done + cleared);
       const finished = cleared < batchSize;
       await recordProgress(trx, job.workspace_id, job.id, {

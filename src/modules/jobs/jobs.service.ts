@@ -1,13 +1,44 @@
-import type { Kysely } from 'kysely';
+// Background jobs: queued by the module that needs one, run in bounded steps by the module that
+// owns the data (each registers its step for its job types here), read by callers.
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../db/schema.ts';
+import { type Clock, isoNow } from '../../shared/clock.ts';
 import { AppError } from '../../shared/errors.ts';
-import { findJob } from './jobs.repository.ts';
+import type { IdGenerator } from '../../shared/ids.ts';
+import { findJob, insertJob, type ClaimedJob } from './jobs.repository.ts';
 import type { Job } from './job.ts';
+
+/** Does up to `limit` units of a job inside `trx`; returns how many it did (fewer: finished). */
+export type JobStep = (trx: Transaction<Database>, job: ClaimedJob, limit: number) => Promise<number>;
 
 export type JobService = ReturnType<typeof createJobService>;
 
-export function createJobService({ db }: { db: Kysely<Database> }) {
+export function createJobService({ db, clock, ids }: { db: Kysely<Database>; clock: Clock; ids: Pick<IdGenerator, 'jobId'> }) {
+  const steps = new Map<Job['type'], JobStep>();
   return {
+    /** The step functions by job type, as modules registered them; the job runner reads them. */
+    steps: steps as ReadonlyMap<Job['type'], JobStep>,
+
+    /** Called once by the module that does this type of job. */
+    registerStep(type: Job['type'], step: JobStep): void {
+      if (steps.has(type)) throw new Error(`A step for ${type} jobs is already registered.`);
+      steps.set(type, step);
+    },
+
+    /** Queues a job inside the caller's transaction, so it exists exactly when the change that needs it commits. */
+    async enqueue(trx: Transaction<Database>, workspaceId: number, job: { type: Job['type']; total: number; payload: Record<string, unknown> }): Promise<Job> {
+      const at = isoNow(clock);
+      return insertJob(trx, workspaceId, {
+        id: ids.jobId(),
+        type: job.type,
+        status: 'queued',
+        progress: { done: 0, total: job.total },
+        created_at: at,
+        updated_at: at,
+        payload: job.payload,
+      });
+    },
+
     async get(workspaceId: number, id: string): Promise<Job> {
       const job = await findJob(db, workspaceId, id);
       if (!job) throw new AppError('NOT_FOUND', `Job ${id} not found.`);

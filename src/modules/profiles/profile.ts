@@ -1,5 +1,6 @@
 // Profiles and how a new value combines with the stored one. Pure: no database, no HTTP.
-import type { MergeFunction } from '../properties/property.ts';
+import { nameIndex } from '../properties/column-mapping.ts';
+import type { MergeFunction, Property } from '../properties/property.ts';
 
 export interface Provenance {
   source: string | null;
@@ -33,6 +34,32 @@ export interface IncomingValue {
 }
 
 export const PROFILE_ID_PATTERN = '^[A-Za-z0-9._:@-]{1,128}$';
+
+/** Most records one batch or one ingestion call takes. */
+export const MAX_BATCH_RECORDS = 1000;
+
+/** A workspace's dictionary as profile reads and writes look it up. */
+export interface DictionaryView {
+  /** Every definition by id, archived ones included. */
+  byId: ReadonlyMap<number, Property>;
+  /** Every definition by lower-cased name and import alias (column-mapping.ts's nameIndex). */
+  index: ReadonlyMap<string, Property>;
+  /** Live definitions by lower-cased name: what a search may name. */
+  live: ReadonlyMap<string, Property>;
+  /** Live definitions by id with their rank in name order: what a read shows, in that order. */
+  visible: ReadonlyMap<number, { def: Property; rank: number }>;
+}
+
+export function dictionaryView(defs: readonly Property[]): DictionaryView {
+  const live = defs.filter((d) => !d.archived);
+  const byName = [...live].sort((a, b) => a.name.localeCompare(b.name));
+  return {
+    byId: new Map(defs.map((d) => [d.id, d])),
+    index: nameIndex(defs),
+    live: new Map(live.map((d) => [d.name.toLowerCase(), d])),
+    visible: new Map(byName.map((def, rank) => [def.id, { def, rank }])),
+  };
+}
 
 /** Orders dates, datetimes (normalised ISO text) and numbers alike. */
 function less(a: unknown, b: unknown): boolean {
@@ -77,4 +104,35 @@ export function mergeValue(
     case 'max':
       return less(stored.value, incoming.value) ? incoming.value : undefined;
   }
+}
+
+/** A PII value as a caller without pii:read sees it. */
+const MASK = '***';
+
+/**
+ * A profile as callers see it, from its row and stored values. `visible` holds the live
+ * definitions by id with their rank in name order (archived properties are hidden from reads;
+ * names order the keys).
+ */
+export function profileOf(
+  row: { id: string; created_at: string; updated_at: string },
+  stored: ReadonlyMap<number, StoredValue>,
+  visible: ReadonlyMap<number, { def: Property; rank: number }>,
+  opts: { provenance?: boolean; piiReadable: boolean },
+): Profile {
+  const profile: Profile = { id: row.id, properties: {}, identities: {}, created_at: row.created_at, updated_at: row.updated_at };
+  if (opts.provenance) profile.provenance = {};
+  const shown: { def: Property; rank: number; held: StoredValue }[] = [];
+  for (const [id, held] of stored) {
+    const seen = visible.get(id);
+    if (seen) shown.push({ ...seen, held });
+  }
+  shown.sort((a, b) => a.rank - b.rank);
+  for (const { def, held } of shown) {
+    const value = def.pii && !opts.piiReadable ? MASK : held.value;
+    profile.properties[def.name] = value;
+    if (def.identity.role !== 'none') profile.identities[def.name] = value;
+    if (profile.provenance) profile.provenance[def.name] = { source: held.source, updated_at: held.written_at };
+  }
+  return profile;
 }

@@ -1,7 +1,13 @@
-// All SQL about profiles: rows, values, identity keys and aliases. `db`/`trx` first, the
-// workspace second, in every function.
+// All SQL about profiles: rows, values, identity keys and aliases, savepoints, and the search
+// plan. `db`/`trx` first, the workspace second, in every function. Values go in and out through
+// the value codec, so callers see values and change sets, never storage rows.
 import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import type { Database, ProfileValuesTable } from '../../db/schema.ts';
+import type { Property } from '../properties/property.ts';
+import { isKeyed, type ChangeSet, type ValueWrite } from './change-set.ts';
+import type { StoredValue } from './profile.ts';
+import { excludes, type ProfileSort, type ValueFilter } from './profile-search.ts';
+import type { StoredRow, ValueCodec } from './value-codec.ts';
 
 type Conn = Kysely<Database> | Transaction<Database>;
 
@@ -11,7 +17,27 @@ export interface ProfileRow {
   updated_at: string;
 }
 
-export type ValueRow = Omit<ProfileValuesTable, 'workspace_id'>;
+type ValueRow = Omit<ProfileValuesTable, 'workspace_id'>;
+type KeyRow = { profile_id: string; property_id: number; value_key: string };
+
+/**
+ * Runs `fn` in a savepoint: what it wrote is rolled back when it throws (the error goes on),
+ * kept when it returns, unless `undo` (a dry run) rolls it back anyway. Savepoints nest.
+ */
+export async function inSavepoint<T>(trx: Transaction<Database>, fn: () => Promise<T>, { undo = false } = {}): Promise<T> {
+  await sql`savepoint sp`.execute(trx);
+  let result: T;
+  try {
+    result = await fn();
+  } catch (error) {
+    await sql`rollback to savepoint sp`.execute(trx);
+    await sql`release savepoint sp`.execute(trx);
+    throw error;
+  }
+  if (undo) await sql`rollback to savepoint sp`.execute(trx);
+  await sql`release savepoint sp`.execute(trx);
+  return result;
+}
 
 /** The profile an id names: itself, or the profile it was merged into. */
 export async function findProfile(db: Conn, workspaceId: number, id: string): Promise<ProfileRow | undefined> {
@@ -35,24 +61,96 @@ export async function touchProfile(trx: Transaction<Database>, workspaceId: numb
   await trx.updateTable('profiles').set({ updated_at: at }).where('workspace_id', '=', workspaceId).where('id', '=', id).execute();
 }
 
-export async function loadValues(db: Conn, workspaceId: number, profileIds: string[]): Promise<ValueRow[]> {
+async function loadValues(db: Conn, workspaceId: number, profileIds: string[], propertyId?: number): Promise<ValueRow[]> {
   if (profileIds.length === 0) return [];
   return db
     .selectFrom('profile_values')
     .select(['profile_id', 'property_id', 'position', 'v_text', 'v_num', 'v_json', 'source', 'written_at'])
     .where('workspace_id', '=', workspaceId)
     .where('profile_id', 'in', profileIds)
+    .$if(propertyId !== undefined, (q) => q.where('property_id', '=', propertyId!))
     .orderBy('profile_id')
     .orderBy('property_id')
     .orderBy('position')
     .execute();
 }
 
+/** A stored value whose JSON is decoded when first read (PII values cost a decryption). */
+class LazyValue implements StoredValue {
+  readonly source: string | null;
+  readonly written_at: string;
+  #rows: ValueRow[];
+  #def: Property | undefined;
+  #codec: ValueCodec;
+  #decoded = false;
+  #value: unknown;
+
+  constructor(def: Property | undefined, rows: ValueRow[], codec: ValueCodec) {
+    this.source = rows[0].source;
+    this.written_at = rows[0].written_at;
+    this.#rows = rows;
+    this.#def = def;
+    this.#codec = codec;
+  }
+
+  get value(): unknown {
+    if (!this.#decoded) {
+      this.#value = this.#def && this.#codec.decodeValue(this.#def, this.#rows);
+      this.#decoded = true;
+    }
+    return this.#value;
+  }
+}
+
 /**
- * Clears a profile's values (and identity keys) of the `cleared` properties, then inserts
- * `rows` and `keys`. A key another profile holds raises a unique violation.
+ * The stored values of some profiles (of one property when `only` is given), by profile id then
+ * property id, decoded by `defs` (a property missing from it, purged, is listed with no value).
+ * A page of profiles costs one query.
  */
-export async function replaceValues(
+export async function loadState(
+  db: Conn,
+  workspaceId: number,
+  profileIds: string[],
+  defs: ReadonlyMap<number, Property>,
+  codec: ValueCodec,
+  only?: number,
+): Promise<Map<string, Map<number, StoredValue>>> {
+  const rows = await loadValues(db, workspaceId, profileIds, only);
+  const state = new Map<string, Map<number, StoredValue>>();
+  // One pass: the rows come ordered by profile, property and position (a page reads thousands).
+  for (let i = 0, j = 0; i < rows.length; i = j) {
+    const { profile_id, property_id } = rows[i];
+    for (j = i + 1; j < rows.length && rows[j].profile_id === profile_id && rows[j].property_id === property_id; j++);
+    let held = state.get(profile_id);
+    if (!held) state.set(profile_id, (held = new Map()));
+    held.set(property_id, new LazyValue(defs.get(property_id), rows.slice(i, j), codec));
+  }
+  return state;
+}
+
+const rowsOf = (write: readonly ValueWrite[], codec: ValueCodec): Omit<ValueRow, 'profile_id'>[] =>
+  write.flatMap((w) => codec.encodeValue(w.def, w.value, { source: w.source, written_at: w.written_at }).map((r: StoredRow) => ({ ...r, property_id: w.def.id })));
+
+const keyOf = (k: { def: Property; value: unknown }, codec: ValueCodec) => ({ property_id: k.def.id, value_key: codec.keyOf(k.def, k.value) });
+
+/**
+ * Stores a change set in a profile: one delete and one insert each for values and keys, so a
+ * record costs a handful of statements, not a few per property. A key another profile holds
+ * raises a unique violation.
+ */
+export async function storeChanges(trx: Transaction<Database>, workspaceId: number, profileId: string, change: Pick<ChangeSet, 'clear' | 'write' | 'keys'>, codec: ValueCodec): Promise<void> {
+  await replaceValues(trx, workspaceId, profileId, change.clear, rowsOf(change.write, codec), change.keys.map((k) => keyOf(k, codec)));
+}
+
+/** Creates profiles with their values, all in a few statements. */
+export async function insertProfilesWith(trx: Transaction<Database>, workspaceId: number, profiles: { row: ProfileRow; change: Pick<ChangeSet, 'write' | 'keys'> }[], codec: ValueCodec): Promise<void> {
+  await insertProfiles(trx, workspaceId, profiles.map((p) => p.row));
+  await insertValues(trx, workspaceId, profiles.flatMap(({ row, change }) => rowsOf(change.write, codec).map((r) => ({ ...r, profile_id: row.id }))));
+  await insertKeys(trx, workspaceId, profiles.flatMap(({ row, change }) => change.keys.map((k) => ({ ...keyOf(k, codec), profile_id: row.id }))));
+}
+
+/** Clears a profile's values (and keys) of the `cleared` properties, then inserts `rows` and `keys`. */
+async function replaceValues(
   trx: Transaction<Database>,
   workspaceId: number,
   profileId: string,
@@ -73,50 +171,48 @@ export async function replaceValues(
 const VALUE_ROWS_PER_INSERT = 3000;
 const KEY_ROWS_PER_INSERT = 5000;
 
-export async function insertValues(trx: Transaction<Database>, workspaceId: number, rows: ValueRow[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += VALUE_ROWS_PER_INSERT) {
-    await trx
-      .insertInto('profile_values')
-      .values(rows.slice(i, i + VALUE_ROWS_PER_INSERT).map((r) => ({ workspace_id: workspaceId, ...r })))
-      .execute();
-  }
+/** Runs `fn` on `rows` a chunk of `size` at a time, in order. */
+async function inChunks<R>(rows: readonly R[], size: number, fn: (chunk: R[]) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < rows.length; i += size) await fn(rows.slice(i, i + size));
 }
 
-export async function insertKeys(trx: Transaction<Database>, workspaceId: number, keys: { profile_id: string; property_id: number; value_key: string }[]): Promise<void> {
-  for (let i = 0; i < keys.length; i += KEY_ROWS_PER_INSERT) {
-    await trx
-      .insertInto('profile_keys')
-      .values(keys.slice(i, i + KEY_ROWS_PER_INSERT).map((k) => ({ workspace_id: workspaceId, ...k })))
-      .execute();
-  }
+function insertValues(trx: Transaction<Database>, workspaceId: number, rows: ValueRow[]): Promise<void> {
+  return inChunks(rows, VALUE_ROWS_PER_INSERT, (chunk) => trx.insertInto('profile_values').values(chunk.map((r) => ({ workspace_id: workspaceId, ...r }))).execute());
 }
 
-export async function insertProfiles(trx: Transaction<Database>, workspaceId: number, rows: ProfileRow[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += KEY_ROWS_PER_INSERT) {
-    await trx
-      .insertInto('profiles')
-      .values(rows.slice(i, i + KEY_ROWS_PER_INSERT).map((r) => ({ workspace_id: workspaceId, ...r })))
-      .execute();
-  }
+function insertKeys(trx: Transaction<Database>, workspaceId: number, keys: KeyRow[]): Promise<void> {
+  return inChunks(keys, KEY_ROWS_PER_INSERT, (chunk) => trx.insertInto('profile_keys').values(chunk.map((k) => ({ workspace_id: workspaceId, ...k }))).execute());
 }
 
-export async function findKeyOwners(db: Conn, workspaceId: number, keys: { property_id: number; value_key: string }[]): Promise<{ property_id: number; value_key: string; profile_id: string }[]> {
-  const found: { property_id: number; value_key: string; profile_id: string }[] = [];
+function insertProfiles(trx: Transaction<Database>, workspaceId: number, rows: ProfileRow[]): Promise<void> {
+  return inChunks(rows, KEY_ROWS_PER_INSERT, (chunk) => trx.insertInto('profiles').values(chunk.map((r) => ({ workspace_id: workspaceId, ...r }))).execute());
+}
+
+/** The profile holding each claim's key (undefined: none), in the claims' order. */
+export async function keyOwners(db: Conn, workspaceId: number, claims: readonly { def: Property; value: unknown }[], codec: ValueCodec): Promise<(string | undefined)[]> {
+  const keys = claims.map((c) => keyOf(c, codec));
+  const owners = new Map((await findKeyOwners(db, workspaceId, keys)).map((o) => [`${o.property_id}:${o.value_key}`, o.profile_id]));
+  return keys.map((k) => owners.get(`${k.property_id}:${k.value_key}`));
+}
+
+async function findKeyOwners(db: Conn, workspaceId: number, keys: { property_id: number; value_key: string }[]): Promise<KeyRow[]> {
+  const found: KeyRow[] = [];
   // Grouped by property, so each lookup is one IN list on the primary key.
-  const byProperty = new Map<number, string[]>();
-  for (const k of keys) byProperty.set(k.property_id, [...(byProperty.get(k.property_id) ?? []), k.value_key]);
-  for (const [propertyId, values] of byProperty) {
-    for (let i = 0; i < values.length; i += KEY_ROWS_PER_INSERT) {
-      found.push(
-        ...(await db
-          .selectFrom('profile_keys')
-          .select(['property_id', 'value_key', 'profile_id'])
-          .where('workspace_id', '=', workspaceId)
-          .where('property_id', '=', propertyId)
-          .where('value_key', 'in', values.slice(i, i + KEY_ROWS_PER_INSERT))
-          .execute()),
-      );
-    }
+  for (const [propertyId, propertyKeys] of Map.groupBy(keys, (k) => k.property_id)) {
+    await inChunks(
+      propertyKeys.map((k) => k.value_key),
+      KEY_ROWS_PER_INSERT,
+      async (values) =>
+        found.push(
+          ...(await db
+            .selectFrom('profile_keys')
+            .select(['property_id', 'value_key', 'profile_id'])
+            .where('workspace_id', '=', workspaceId)
+            .where('property_id', '=', propertyId)
+            .where('value_key', 'in', values)
+            .execute()),
+        ),
+    );
   }
   return found;
 }
@@ -151,35 +247,14 @@ export async function countHolders(db: Conn, workspaceId: number, propertyId: nu
   return Number(row.n);
 }
 
-export type FilterOp = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'in' | 'contains' | 'prefix' | 'exists';
-
-export interface ValueFilter {
-  property_id: number;
-  column: 'v_text' | 'v_num';
-  op: FilterOp;
-  /** Already in the column's stored form; an array for `in`, a boolean for `exists`. */
-  value: string | number | boolean | (string | number)[];
-  /** The property holds at most one value per profile. */
-  single: boolean;
-}
-
-export interface SearchFilter extends ValueFilter {
-  /** Looked up in the value index, its few matches being the candidates; otherwise checked per profile. */
+/** A filter the plan looks up in the value index, its few matches being the candidates; otherwise checked per profile. */
+interface SearchFilter extends ValueFilter {
   drives: boolean;
-}
-
-export interface ProfileSort {
-  property_id: number;
-  column: 'v_text' | 'v_num';
-  desc: boolean;
 }
 
 function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
-
-/** ne and exists=false keep the profiles that hold no matching value. */
-export const excludes = (f: ValueFilter) => f.op === 'ne' || (f.op === 'exists' && f.value === false);
 
 /** The filter's test of one stored value; none for `exists`, which every value passes. */
 function valueTest(col: Expression<unknown>, f: ValueFilter): RawBuilder<SqlBool> | undefined {
@@ -252,12 +327,29 @@ function heldBy(db: Conn, f: ValueFilter, outer: Outer) {
  * Whether a filter matches many values (at least `threshold`). Found by counting at most that
  * many entries of its index, so it costs little either way.
  */
-export async function isBroad(db: Conn, workspaceId: number, f: ValueFilter, threshold: number): Promise<boolean> {
+async function isBroad(db: Conn, workspaceId: number, f: ValueFilter, threshold: number): Promise<boolean> {
   const { n } = await db
     .selectFrom(matchingValues(db, workspaceId, f).select(sql.lit(1).as('one')).limit(threshold).as('m'))
     .select((eb) => eb.fn.countAll<number | string>().as('n'))
     .executeTakeFirstOrThrow();
   return Number(n) >= threshold;
+}
+
+/**
+ * The first filter found to match few values (under `broadFilter`) drives the search; the rest
+ * are checked per candidate. Without one, profiles are walked in order and every filter checked
+ * per profile.
+ */
+async function plan(db: Conn, workspaceId: number, filters: readonly ValueFilter[], broadFilter: number): Promise<SearchFilter[]> {
+  const planned = filters.map((f) => ({ ...f, drives: false }));
+  for (const f of planned) {
+    if (excludes(f)) continue;
+    if (!(await isBroad(db, workspaceId, f, broadFilter))) {
+      f.drives = true;
+      break;
+    }
+  }
+  return planned;
 }
 
 type Cursor = { value: string | number | null; id: string };
@@ -266,12 +358,22 @@ type Hit = { row: ProfileRow; sortValue: string | number | null };
 /**
  * Profiles matching every filter, ordered by the sort property's first value (descending
  * reverses the order; profiles without a value come last either way), ties by id, or by id
- * alone. The plan follows the filters:
+ * alone. The plan follows the filters (see `plan`):
  * - a filter that drives is an index lookup; its few matches are the candidates, sorted whole;
  * - otherwise profiles are walked in order, by id or along the sort property's value index, and
  *   each checked against the filters; the walk stops as soon as the page is full.
+ * Longer than a screen: the three plans share the candidate query and the cursor, and read
+ * best side by side.
  */
-export async function searchProfiles(db: Conn, workspaceId: number, filters: SearchFilter[], sort: ProfileSort | undefined, limit: number, after: Cursor | undefined): Promise<Hit[]> {
+export async function searchProfiles(
+  db: Conn,
+  workspaceId: number,
+  given: readonly ValueFilter[],
+  sort: ProfileSort | undefined,
+  page: { limit: number; after: Cursor | undefined; broadFilter: number },
+): Promise<Hit[]> {
+  const { limit, after } = page;
+  const filters = await plan(db, workspaceId, given, page.broadFilter);
   const candidates = () => {
     let query = db.selectFrom('profiles as p').where('p.workspace_id', '=', workspaceId);
     for (const f of filters) {
@@ -374,30 +476,30 @@ export async function purgeValues(trx: Transaction<Database>, workspaceId: numbe
   return ids.length;
 }
 
-/** Up to `limit` profiles whose values of a property are stored in the other form (plain or encrypted), with those rows. */
-export async function rowsToReencode(trx: Transaction<Database>, workspaceId: number, propertyId: number, toEncrypted: boolean, limit: number): Promise<ValueRow[]> {
-  const pattern = 'enc:v1:%';
-  const profiles = await trx
+/**
+ * Re-stores up to `limit` profiles' values of a property whose `pii` flag changed: encrypted (or
+ * decrypted) by the definition as it is now, their keys re-derived. Returns how many profiles.
+ */
+export async function reencodeValues(trx: Transaction<Database>, workspaceId: number, def: Property, limit: number, codec: ValueCodec): Promise<number> {
+  const state = await loadState(trx, workspaceId, await profilesToReencode(trx, workspaceId, def, limit), new Map([[def.id, def]]), codec, def.id);
+  for (const [profileId, stored] of state) {
+    const { value, source, written_at } = stored.get(def.id)!;
+    const write = [{ def, value, source, written_at }];
+    await storeChanges(trx, workspaceId, profileId, { clear: [def.id], write, keys: isKeyed(def) ? [{ def, value }] : [] }, codec);
+  }
+  return state.size;
+}
+
+/** Up to `limit` profiles whose values of a property are stored in the other form (plain or encrypted). */
+async function profilesToReencode(trx: Transaction<Database>, workspaceId: number, def: Property, limit: number): Promise<string[]> {
+  const rows = await trx
     .selectFrom('profile_values')
     .select('profile_id')
     .distinct()
     .where('workspace_id', '=', workspaceId)
-    .where('property_id', '=', propertyId)
-    .where('v_json', toEncrypted ? 'not like' : 'like', pattern)
+    .where('property_id', '=', def.id)
+    .where('v_json', def.pii ? 'not like' : 'like', 'enc:v1:%')
     .limit(limit)
     .execute();
-  if (profiles.length === 0) return [];
-  return trx
-    .selectFrom('profile_values')
-    .select(['profile_id', 'property_id', 'position', 'v_text', 'v_num', 'v_json', 'source', 'written_at'])
-    .where('workspace_id', '=', workspaceId)
-    .where('property_id', '=', propertyId)
-    .where(
-      'profile_id',
-      'in',
-      profiles.map((p) => p.profile_id),
-    )
-    .orderBy('profile_id')
-    .orderBy('position')
-    .execute();
+  return rows.map((r) => r.profile_id);
 }

@@ -4,16 +4,15 @@ import { Type } from 'typebox';
 import { errors, pageOf, PathId, WorkspaceParams } from '../../shared/api-schemas.ts';
 import { AppError, type ErrorDetail, validationFailed } from '../../shared/errors.ts';
 import { hasScope } from '../auth/auth.ts';
-import type { SourceService } from '../sources/sources.service.ts';
-import type { FilterOp } from './profiles.repository.ts';
-import { MAX_BATCH_RECORDS, type ProfileService, type SearchQuery } from './profiles.service.ts';
+import { MAX_BATCH_RECORDS } from './profile.ts';
+import { FILTER_OPS, type FilterOp, type SearchQuery } from './profile-search.ts';
+import type { ProfileService } from './profiles.service.ts';
 import { BatchResultSchema, ProfileBatchBody, ProfileCreateBody, ProfileId, ProfileSchema, ProfileWriteBody } from './profiles.schemas.ts';
 
 const Params = Type.Object(WorkspaceParams);
 const IdParams = Type.Object({ ...WorkspaceParams, id: ProfileId });
 const tags = ['profiles'];
 const Profile = Type.Ref('Profile');
-const FILTER_OPS: FilterOp[] = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'contains', 'prefix', 'exists'];
 const FILTER_KEY = /^filter\[([^\]]+)\]\[([^\]]+)\]$/;
 
 const readOptions = (request: FastifyRequest, provenance = false) => ({ piiReadable: hasScope(request.principal, 'pii:read'), provenance });
@@ -30,8 +29,8 @@ function parseSearch(query: Record<string, unknown>): Omit<SearchQuery, 'limit' 
       continue;
     }
     const [, property, op] = match;
-    if (!FILTER_OPS.includes(op as FilterOp)) {
-      problems.push({ field: key, problem: 'names an unknown operator', allowed: FILTER_OPS });
+    if (!(FILTER_OPS as readonly string[]).includes(op)) {
+      problems.push({ field: key, problem: 'names an unknown operator', allowed: [...FILTER_OPS] });
       continue;
     }
     for (const value of [raw].flat()) filters.push({ property, op: op as FilterOp, value: String(value) });
@@ -43,31 +42,9 @@ function parseSearch(query: Record<string, unknown>): Omit<SearchQuery, 'limit' 
   return { filters, ...(sort ? { sort } : {}) };
 }
 
-export async function profileRoutes(app: FastifyInstance, { profiles, sources }: { profiles: ProfileService; sources: SourceService }) {
+// One registration per route, each with its schemas: long only by the number of routes.
+export async function profileRoutes(app: FastifyInstance, { profiles }: { profiles: ProfileService }) {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-
-  r.post('/sources/:id/records', {
-    config: { auth: 'profiles:write' },
-    schema: {
-      tags: ['sources'],
-      summary: `Ingest up to ${MAX_BATCH_RECORDS} raw JSON records through a source's mappings`,
-      description:
-        "Each mapped property is read at its input_path, else at its alternate_paths in order; a mandatory one missing rejects that record. Records are matched by identity; the source's priority and its mappings' merge functions apply.",
-      params: Type.Object({ ...WorkspaceParams, id: PathId() }),
-      body: Type.Object(
-        { records: Type.Array(Type.Record(Type.String(), Type.Unknown()), { minItems: 1 }) },
-        { additionalProperties: false, examples: [{ records: [{ properties: { email: 'ana@example.com' }, otherIds: { customer_id: 'C-1' } }] }] },
-      ),
-      response: { 200: Type.Object({ results: Type.Array(BatchResultSchema) }), ...errors(413, 415) },
-    },
-    handler: async (request) => {
-      if (request.body.records.length > MAX_BATCH_RECORDS) {
-        throw new AppError('PAYLOAD_TOO_LARGE', `A request holds at most ${MAX_BATCH_RECORDS} records; this one has ${request.body.records.length}.`);
-      }
-      const source = await sources.get(request.workspace.id, request.params.id);
-      return { results: await profiles.ingest(request.workspace.id, source, request.body.records) };
-    },
-  });
 
   r.get('/profiles', {
     config: { auth: 'profiles:read' },

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { AppError } from '../../shared/errors.ts';
 import { isEncrypted, type PiiCipher } from '../../shared/pii-cipher.ts';
 import type { Property } from '../properties/property.ts';
-import type { FilterOp, ValueFilter, ValueRow } from './profiles.repository.ts';
+import { FILTER_OPS, type FilterOp, type ValueColumn, type ValueFilter } from './profile-search.ts';
 import { checkValue } from './values.ts';
 
 /** Search sees the first this-many characters of a text value. */
@@ -13,15 +13,27 @@ export const INDEXED_CHARS = 512;
 /** Longer identity and unique values are keyed by their hash (index entries have a size limit). */
 const KEY_CHARS = 256;
 
-type Stored = Pick<ValueRow, 'v_text' | 'v_num' | 'v_json'>;
+/** One stored item of a value: its JSON and its searchable form. */
+export interface StoredItem {
+  v_text: string | null;
+  v_num: number | null;
+  v_json: string;
+}
+/** A stored row of a value, as a profile's value rows hold it. */
+export interface StoredRow extends StoredItem {
+  position: number;
+  source: string | null;
+  written_at: string;
+}
 type FilterValue = { value: ValueFilter['value'] } | { problem: string; allowed?: unknown[] };
 
-const TEXT_OPS: FilterOp[] = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'contains', 'prefix', 'exists'];
+const TEXT_OPS: readonly FilterOp[] = FILTER_OPS;
 const NUMBER_OPS: FilterOp[] = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'exists'];
 const EQUALITY_OPS: FilterOp[] = ['eq', 'ne', 'in', 'exists'];
 
 export type ValueCodec = ReturnType<typeof createValueCodec>;
 
+// A factory so that every function shares the server's cipher (or its absence); each is short.
 export function createValueCodec(cipher: PiiCipher | undefined) {
   function mustCipher(def: Property): PiiCipher {
     if (!cipher) throw new AppError('CONFLICT', `"${def.name}" is PII and this server has no PROPDICT_ENCRYPTION_KEY to store it with.`);
@@ -31,9 +43,9 @@ export function createValueCodec(cipher: PiiCipher | undefined) {
   /** The text a blind index is taken of: equal values, equal text. */
   const plainText = (item: unknown) => (typeof item === 'string' ? item : JSON.stringify(item));
 
-  const columnOf = (def: Property): 'v_text' | 'v_num' => (!def.pii && (def.data_type === 'number' || def.data_type === 'integer') ? 'v_num' : 'v_text');
+  const columnOf = (def: Property): ValueColumn => (!def.pii && (def.data_type === 'number' || def.data_type === 'integer') ? 'v_num' : 'v_text');
 
-  function encodeItem(def: Property, item: unknown, pii = def.pii): Stored {
+  function encodeItem(def: Property, item: unknown, pii = def.pii): StoredItem {
     if (pii) {
       const c = mustCipher(def);
       return { v_json: c.encrypt(JSON.stringify(item)), v_text: def.data_type === 'json' ? null : c.blindIndex(plainText(item)), v_num: null };
@@ -48,6 +60,22 @@ export function createValueCodec(cipher: PiiCipher | undefined) {
     return JSON.parse(isEncrypted(v_json) ? mustCipher(def).decrypt(v_json) : v_json);
   }
 
+  // A multi-valued json value is one JSON array: stored whole, as one item.
+  const itemised = (def: Property) => def.multi_valued && def.data_type !== 'json';
+
+  /** A value's stored rows, one per item, each with the write's provenance; none for null. */
+  function encodeValue(def: Property, value: unknown, meta: { source: string | null; written_at: string }): StoredRow[] {
+    if (value === null) return [];
+    const items = itemised(def) ? (value as unknown[]) : [value];
+    return items.map((item, position) => ({ position, ...encodeItem(def, item), ...meta }));
+  }
+
+  /** The value a property's stored rows (in position order) hold. */
+  function decodeValue(def: Property, rows: readonly Pick<StoredRow, 'v_json'>[]): unknown {
+    const items = rows.map((r) => decodeItem(def, r.v_json));
+    return itemised(def) ? items : items[0];
+  }
+
   /** The key an identity or unique value claims in profile_keys; long values by their hash, so none is cut. */
   function keyOf(def: Property, value: unknown): string {
     if (def.pii) return mustCipher(def).blindIndex(plainText(value));
@@ -57,7 +85,7 @@ export function createValueCodec(cipher: PiiCipher | undefined) {
 
   /** A filter's text from the query string, in the stored form of its property's values. */
   function filterValue(def: Property, op: FilterOp, raw: string): FilterValue {
-    const ops =
+    const ops: readonly FilterOp[] =
       def.data_type === 'json'
         ? ['exists']
         : def.pii || def.data_type === 'boolean' || def.data_type === 'enum'
@@ -65,7 +93,7 @@ export function createValueCodec(cipher: PiiCipher | undefined) {
           : columnOf(def) === 'v_num'
             ? NUMBER_OPS
             : TEXT_OPS;
-    if (!ops.includes(op)) return { problem: `${op} does not apply to ${def.pii ? 'a PII property' : `data_type ${def.data_type}`}`, allowed: ops };
+    if (!ops.includes(op)) return { problem: `${op} does not apply to ${def.pii ? 'a PII property' : `data_type ${def.data_type}`}`, allowed: [...ops] };
     if (op === 'exists') return raw === 'true' || raw === 'false' ? { value: raw === 'true' } : { problem: 'must be true or false' };
 
     const one = (text: string): string | number | { problem: string; allowed?: unknown[] } => {
@@ -93,5 +121,5 @@ export function createValueCodec(cipher: PiiCipher | undefined) {
     return typeof value === 'object' ? value : { value };
   }
 
-  return { columnOf, encodeItem, decodeItem, keyOf, filterValue, hasCipher: cipher !== undefined };
+  return { columnOf, encodeValue, decodeValue, keyOf, filterValue, hasCipher: cipher !== undefined };
 }

@@ -6,8 +6,8 @@ import { AppError } from '../../shared/errors.ts';
 import { actorOf } from '../auth/auth.ts';
 import { JobSchema } from '../jobs/jobs.schemas.ts';
 import type { PropertyService } from './properties.service.ts';
-import type { Property } from './property.ts';
-import { HistoryEntrySchema, MAX_BATCH, PropertyBatchBody, PropertyCreateBody, PropertyListQuery, PropertyPatchBody, PropertySchema } from './properties.schemas.ts';
+import { MAX_BATCH, type Property } from './property.ts';
+import { HistoryEntrySchema, PropertyBatchBody, PropertyCreateBody, PropertyListQuery, PropertyPatchBody, PropertySchema } from './properties.schemas.ts';
 
 const Params = Type.Object(WorkspaceParams);
 const RefParams = Type.Object({

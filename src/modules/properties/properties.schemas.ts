@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { Timestamp } from '../../shared/api-schemas.ts';
-import { DATA_TYPES, HISTORY_ACTIONS, IDENTITY_ROLES, MERGE_FUNCTIONS, NAME_PATTERN } from './property.ts';
+import { DATA_TYPES, HISTORY_ACTIONS, IDENTITY_ROLES, MAX_BATCH, MERGE_FUNCTIONS, NAME_PATTERN } from './property.ts';
 
 const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 
@@ -93,9 +93,6 @@ export const PropertyPatchBody = Type.Object(
   { name: Type.Optional(Name), data_type: Type.Optional(DataType), multi_valued: Type.Optional(Type.Boolean()), ...writable },
   { additionalProperties: false, examples: [{ description: 'Tier from the loyalty programme', display_order: 3 }] },
 );
-
-/** Properties one batch creates at most. */
-export const MAX_BATCH = 100;
 
 export const PropertyBatchBody = Type.Object(
   { inputs: Type.Array(PropertyCreateBody, { minItems: 1, maxItems: MAX_BATCH }) },

@@ -8,7 +8,7 @@ import { AppError, type ErrorDetail, type ErrorReason, validationFailed } from '
 import { type IdGenerator, isStoredId } from '../../shared/ids.ts';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.ts';
 import type { Job } from '../jobs/job.ts';
-import { insertJob } from '../jobs/jobs.repository.ts';
+import type { JobService } from '../jobs/jobs.service.ts';
 import {
   applyPatch,
   checkDefinition,
@@ -30,8 +30,8 @@ import type { HistoryEntry, PropertyListFilter, PropertyRef, PropertySearch } fr
 import { SYSTEM_PROPERTIES } from './system-properties.ts';
 import { createDictionaryCache } from './dictionary-cache.ts';
 import type { Broadcast } from '../../shared/broadcast.ts';
-import { sourcesMappingProperty } from '../sources/sources.repository.ts';
-import { countHolders } from '../profiles/profiles.repository.ts';
+
+type Conn = Kysely<Database> | Transaction<Database>;
 
 /** A name, alias or display name another property holds. */
 interface Clash {
@@ -44,7 +44,24 @@ export interface Actor {
   actor: string;
 }
 
+/**
+ * What the modules that use a property say about it before it is purged or retyped, asked
+ * inside the change's transaction. Wired in services.ts (the profiles and sources services answer),
+ * so this module depends on neither.
+ */
+export interface PropertyUsage {
+  /** How many profiles hold values of the property. */
+  holders(trx: Transaction<Database>, workspaceId: number, propertyId: number): Promise<number>;
+  /** Names of the data sources whose mappings use the property. */
+  mappedBy(trx: Transaction<Database>, workspaceId: number, propertyId: number): Promise<string[]>;
+}
+
 export type PropertyService = ReturnType<typeof createPropertyService>;
+
+/** Whether any workspace has a PII property (the server then needs its encryption key). */
+export function anyPiiProperty(db: Kysely<Database>): Promise<boolean> {
+  return repo.anyPiiProperty(db);
+}
 
 export function createPropertyService({
   db,
@@ -52,12 +69,16 @@ export function createPropertyService({
   ids,
   piiStorable,
   broadcast,
+  jobs,
+  usage,
 }: {
   db: Kysely<Database>;
   clock: Clock;
-  ids: IdGenerator;
+  ids: Pick<IdGenerator, 'uid'>;
   piiStorable: boolean;
   broadcast: Broadcast;
+  jobs: Pick<JobService, 'enqueue'>;
+  usage: PropertyUsage;
 }) {
   // List pages and the numbered searches some surfaces list with, kept until the dictionary changes.
   const reads = createDictionaryCache<Page<Property> | { total: number; items: Property[] } | Property | Property[]>({ clock, broadcast });
@@ -197,11 +218,12 @@ export function createPropertyService({
     /**
      * Every definition of the workspace, archived ones included, for the modules that read and
      * write values by definition (profiles, imports, exports); the same array while unchanged.
+     * A caller inside a transaction passes it (SQLite has one connection, which it holds).
      */
-    async dictionary(workspaceId: number): Promise<readonly Property[]> {
+    async dictionary(workspaceId: number, conn: Conn = db): Promise<readonly Property[]> {
       const cached = reads.get(workspaceId, 'dictionary') as Property[] | undefined;
       if (cached) return cached;
-      const all = await repo.allProperties(db, workspaceId);
+      const all = await repo.allProperties(conn, workspaceId);
       reads.set(workspaceId, 'dictionary', all);
       return all;
     },
@@ -267,7 +289,7 @@ export function createPropertyService({
         }));
         if (immutable.length > 0) throw new AppError('CONFLICT', 'Some fields cannot be changed.', immutable, 'IMMUTABLE_FIELD');
         if (patch.data_type !== undefined && patch.data_type !== current.data_type) {
-          const holders = await countHolders(trx, workspaceId, current.id);
+          const holders = await usage.holders(trx, workspaceId, current.id);
           if (holders > 0) {
             const hold = `${holders} profile${holders === 1 ? ' holds' : 's hold'}`;
             throw new AppError(
@@ -295,18 +317,8 @@ export function createPropertyService({
         await repo.insertHistory(trx, workspaceId, current.id, { version: updated.version, at, key_id: opts.actor, action: 'updated', changes });
         // Values already stored are encrypted (or decrypted) in the background.
         if (changes.pii) {
-          const holders = await countHolders(trx, workspaceId, current.id);
-          if (holders > 0) {
-            await insertJob(trx, workspaceId, {
-              id: ids.jobId(),
-              type: 'reencode_property',
-              status: 'queued',
-              progress: { done: 0, total: holders },
-              created_at: at,
-              updated_at: at,
-              payload: { property_id: current.id, pii: fields.pii },
-            });
-          }
+          const holders = await usage.holders(trx, workspaceId, current.id);
+          if (holders > 0) await jobs.enqueue(trx, workspaceId, { type: 'reencode_property', total: holders, payload: { property_id: current.id, pii: fields.pii } });
         }
         return updated;
       });
@@ -325,7 +337,7 @@ export function createPropertyService({
       return write(workspaceId, async (trx) => {
         const current = await mustFind(trx, workspaceId, ref);
         if (current.system) throw new AppError('CONFLICT', `System property "${current.name}" cannot be deleted.`, [], 'SYSTEM_PROPERTY');
-        const sources = await sourcesMappingProperty(trx, workspaceId, current.id);
+        const sources = await usage.mappedBy(trx, workspaceId, current.id);
         if (sources.length > 0) {
           throw new AppError(
             'CONFLICT',
@@ -344,13 +356,9 @@ export function createPropertyService({
           changes: {},
         });
         // The definition is gone at once; the job runner removes its values in bounded batches.
-        return insertJob(trx, workspaceId, {
-          id: ids.jobId(),
+        return jobs.enqueue(trx, workspaceId, {
           type: 'purge_property',
-          status: 'queued',
-          progress: { done: 0, total: await countHolders(trx, workspaceId, current.id) },
-          created_at: at,
-          updated_at: at,
+          total: await usage.holders(trx, workspaceId, current.id),
           payload: { property_id: current.id, name: current.name },
         });
       });

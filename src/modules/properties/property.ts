@@ -84,6 +84,9 @@ export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const NAME_RULE = 'letters, digits and _, starting with a letter or _';
 
 /** Fields that never change after creation. (`data_type` is also frozen once values exist.) */
+/** Most properties one batch create takes (all or nothing). */
+export const MAX_BATCH = 100;
+
 export const IMMUTABLE_FIELDS = ['name', 'multi_valued'] as const;
 
 const STRING_TYPES: readonly DataType[] = ['string', 'text', 'link', 'email', 'phone'];

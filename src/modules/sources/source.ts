@@ -1,6 +1,7 @@
 // A data source: a named producer of profile data, with a priority and the mappings from its
 // records' JSON paths to properties.
 import type { MergeFunction } from '../properties/property.ts';
+import type { ErrorDetail } from '../../shared/errors.ts';
 
 export interface SourceMapping {
   property: string;
@@ -42,4 +43,36 @@ export function mappingWithDefaults(m: MappingInput): SourceMapping {
     mandatory: m.mandatory ?? false,
     merge_function: m.merge_function ?? null,
   };
+}
+
+/** The value at a dot path such as `properties.customer_id` or `ids[0].value`; undefined when absent. */
+export function readPath(record: unknown, path: string): unknown {
+  let current: unknown = record;
+  for (const part of path.split('.')) {
+    const [, key, indexes] = /^([^[]+)((?:\[\d+\])*)$/.exec(part) ?? [];
+    if (key === undefined || current === null || typeof current !== 'object' || Array.isArray(current)) return undefined;
+    current = (current as Record<string, unknown>)[key];
+    for (const index of indexes.match(/\d+/g) ?? []) {
+      if (!Array.isArray(current)) return undefined;
+      current = current[Number(index)];
+    }
+  }
+  return current;
+}
+
+/**
+ * A raw JSON record read through a source's mappings: each property's value at its input path,
+ * else at its alternate paths in order; a mandatory one missing is a problem of the record. The
+ * source's name and its mappings' merge functions go with the values.
+ */
+export function recordOf(source: Source, raw: unknown): { properties: Record<string, unknown>; source: string; mergeFunctions: Record<string, MergeFunction>; problems: ErrorDetail[] } {
+  const properties: Record<string, unknown> = {};
+  const problems: ErrorDetail[] = [];
+  for (const m of source.mappings) {
+    const value = [m.input_path, ...m.alternate_paths].map((path) => readPath(raw, path)).find((v) => v !== undefined);
+    if (value !== undefined) properties[m.property] = value;
+    else if (m.mandatory) problems.push({ field: m.input_path, problem: `is required by the mapping to ${m.property} (also tried: ${m.alternate_paths.join(', ') || 'no alternate path'})` });
+  }
+  const mergeFunctions = Object.fromEntries(source.mappings.flatMap((m) => (m.merge_function === null ? [] : [[m.property, m.merge_function]])));
+  return { properties, source: source.name, mergeFunctions, problems };
 }

@@ -5,9 +5,12 @@ import type { Source, SourceMapping } from './source.ts';
 
 type Conn = Kysely<Database> | Transaction<Database>;
 
-export interface StoredMapping extends SourceMapping {
+/** A mapping as stored: its property by id (the properties module knows the names). */
+export interface StoredMapping extends Omit<SourceMapping, 'property'> {
   property_id: number;
 }
+
+export type StoredSource = Omit<Source, 'mappings'> & { mappings: StoredMapping[] };
 
 export async function nextSourceId(trx: Transaction<Database>, workspaceId: number): Promise<number> {
   const row = await trx
@@ -17,6 +20,12 @@ export async function nextSourceId(trx: Transaction<Database>, workspaceId: numb
     .returning('source_seq')
     .executeTakeFirstOrThrow();
   return row.source_seq;
+}
+
+/** Each source's priority by name (1 the highest). */
+export async function sourcePriorities(db: Conn, workspaceId: number): Promise<Map<string, number>> {
+  const rows = await db.selectFrom('sources').select(['name', 'priority']).where('workspace_id', '=', workspaceId).execute();
+  return new Map(rows.map((r) => [r.name, r.priority]));
 }
 
 export async function insertSource(trx: Transaction<Database>, workspaceId: number, s: Omit<Source, 'mappings'>): Promise<void> {
@@ -61,8 +70,8 @@ export async function deleteSource(trx: Transaction<Database>, workspaceId: numb
   return Number(res.numDeletedRows) > 0;
 }
 
-/** Sources with their mappings (property names joined in), in id order. */
-export async function findSources(db: Conn, workspaceId: number, opts: { id?: number; limit?: number; afterId?: number } = {}): Promise<Source[]> {
+/** Sources with their mappings, in id order. */
+export async function findSources(db: Conn, workspaceId: number, opts: { id?: number; limit?: number; afterId?: number } = {}): Promise<StoredSource[]> {
   let query = db.selectFrom('sources').selectAll().where('workspace_id', '=', workspaceId);
   if (opts.id !== undefined) query = query.where('id', '=', opts.id);
   if (opts.afterId !== undefined) query = query.where('id', '>', opts.afterId);
@@ -70,28 +79,26 @@ export async function findSources(db: Conn, workspaceId: number, opts: { id?: nu
   const sources = await query.orderBy('id').execute();
   if (sources.length === 0) return [];
   const mappings = await db
-    .selectFrom('source_mappings as m')
-    .innerJoin('properties as p', (j) => j.onRef('p.workspace_id', '=', 'm.workspace_id').onRef('p.id', '=', 'm.property_id'))
-    .select(['m.source_id', 'm.position', 'p.name as property', 'm.input_path', 'm.alternate_paths', 'm.mandatory', 'm.merge_function'])
-    .where('m.workspace_id', '=', workspaceId)
+    .selectFrom('source_mappings')
+    .select(['source_id', 'position', 'property_id', 'input_path', 'alternate_paths', 'mandatory', 'merge_function'])
+    .where('workspace_id', '=', workspaceId)
     .where(
-      'm.source_id',
+      'source_id',
       'in',
       sources.map((s) => s.id),
     )
-    .orderBy('m.source_id')
-    .orderBy('m.position')
+    .orderBy('source_id')
+    .orderBy('position')
     .execute();
+  const bySource = Map.groupBy(mappings, (m) => m.source_id);
   return sources.map((s) => ({
     id: s.id,
     name: s.name,
     priority: s.priority,
     created_at: s.created_at,
     updated_at: s.updated_at,
-    mappings: mappings
-      .filter((m) => m.source_id === s.id)
-      .map((m) => ({
-        property: m.property,
+    mappings: (bySource.get(s.id) ?? []).map((m) => ({
+        property_id: m.property_id,
         input_path: m.input_path,
         alternate_paths: JSON.parse(m.alternate_paths),
         mandatory: m.mandatory === 1,

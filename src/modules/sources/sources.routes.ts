@@ -2,6 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { errors, PageQuery, pageOf, PathId, WorkspaceParams } from '../../shared/api-schemas.ts';
+import { AppError } from '../../shared/errors.ts';
+import { MAX_BATCH_RECORDS } from '../profiles/profile.ts';
+import { BatchResultSchema } from '../profiles/profiles.schemas.ts';
 import type { SourceService } from './sources.service.ts';
 import { SourceCreateBody, SourcePatchBody } from './sources.schemas.ts';
 
@@ -11,7 +14,8 @@ const tags = ['sources'];
 const Source = Type.Ref('Source');
 
 // Sources describe how profile data arrives; they are part of the dictionary, so the
-// properties scopes govern them.
+// properties scopes govern them. Ingesting records through one writes profiles: profiles:write.
+// One registration per route, each with its schemas: long only by the number of routes.
 export async function sourceRoutes(app: FastifyInstance, { sources }: { sources: SourceService }) {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -62,6 +66,28 @@ export async function sourceRoutes(app: FastifyInstance, { sources }: { sources:
     handler: async (request, reply) => {
       await sources.remove(request.workspace.id, request.params.id);
       return reply.code(204).send(null);
+    },
+  });
+
+  r.post('/sources/:id/records', {
+    config: { auth: 'profiles:write' },
+    schema: {
+      tags,
+      summary: `Ingest up to ${MAX_BATCH_RECORDS} raw JSON records through a source's mappings`,
+      description:
+        "Each mapped property is read at its input_path, else at its alternate_paths in order; a mandatory one missing rejects that record. Records are matched by identity; the source's priority and its mappings' merge functions apply.",
+      params: IdParams,
+      body: Type.Object(
+        { records: Type.Array(Type.Record(Type.String(), Type.Unknown()), { minItems: 1 }) },
+        { additionalProperties: false, examples: [{ records: [{ properties: { email: 'ana@example.com' }, otherIds: { customer_id: 'C-1' } }] }] },
+      ),
+      response: { 200: Type.Object({ results: Type.Array(BatchResultSchema) }), ...errors(413, 415) },
+    },
+    handler: async (request) => {
+      if (request.body.records.length > MAX_BATCH_RECORDS) {
+        throw new AppError('PAYLOAD_TOO_LARGE', `A request holds at most ${MAX_BATCH_RECORDS} records; this one has ${request.body.records.length}.`);
+      }
+      return { results: await sources.ingest(request.workspace.id, request.params.id, request.body.records) };
     },
   });
 }

@@ -5,23 +5,37 @@ import { type Clock, isoNow } from '../../shared/clock.ts';
 import { AppError, type ErrorDetail, validationFailed } from '../../shared/errors.ts';
 import { isStoredId } from '../../shared/ids.ts';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.ts';
-import { findProperty } from '../properties/properties.repository.ts';
+import type { ProfileService, RecordResult } from '../profiles/profiles.service.ts';
+import type { PropertyService } from '../properties/properties.service.ts';
 import { mergeFunctionsFor } from '../properties/property.ts';
-import { mappingWithDefaults, type MappingInput, type Source, type SourceInput, type SourcePatch } from './source.ts';
+import { mappingWithDefaults, recordOf, type MappingInput, type Source, type SourceInput, type SourcePatch } from './source.ts';
 import * as repo from './sources.repository.ts';
 import type { StoredMapping } from './sources.repository.ts';
 
+type Conn = Kysely<Database> | Transaction<Database>;
+
 export type SourceService = ReturnType<typeof createSourceService>;
 
-export function createSourceService({ db, clock }: { db: Kysely<Database>; clock: Clock }) {
+export function createSourceService({
+  db,
+  clock,
+  properties,
+  profiles,
+}: {
+  db: Kysely<Database>;
+  clock: Clock;
+  properties: Pick<PropertyService, 'dictionary'>;
+  profiles: Pick<ProfileService, 'batch'>;
+}) {
   /** Every mapping must name a live property once, with a merge function its type allows. */
   async function resolveMappings(trx: Transaction<Database>, workspaceId: number, inputs: MappingInput[]): Promise<StoredMapping[]> {
     const problems: ErrorDetail[] = [];
     const stored: StoredMapping[] = [];
     const seen = new Set<number>();
+    const byName = new Map((await properties.dictionary(workspaceId, trx)).map((d) => [d.name.toLowerCase(), d]));
     for (const [i, input] of inputs.entries()) {
       const m = mappingWithDefaults(input);
-      const property = await findProperty(trx, workspaceId, { name: m.property });
+      const property = byName.get(m.property.toLowerCase());
       if (!property || property.archived) {
         problems.push({ field: `mappings[${i}].property`, problem: `no property "${m.property}" in this workspace` });
         continue;
@@ -32,14 +46,24 @@ export function createSourceService({ db, clock }: { db: Kysely<Database>; clock
       if (m.merge_function !== null && !allowed.includes(m.merge_function)) {
         problems.push({ field: `mappings[${i}].merge_function`, problem: `does not apply to "${property.name}"`, allowed });
       }
-      stored.push({ ...m, property: property.name, property_id: property.id });
+      const { property: _name, ...rest } = m;
+      stored.push({ ...rest, property_id: property.id });
     }
     if (problems.length > 0) throw validationFailed(problems);
     return stored;
   }
 
-  async function mustFind(conn: Kysely<Database> | Transaction<Database>, workspaceId: number, id: number): Promise<Source> {
-    const [source] = isStoredId(id) ? await repo.findSources(conn, workspaceId, { id }) : [];
+  /** Sources as callers see them: each mapping names its property. */
+  async function named(conn: Conn, workspaceId: number, opts: Parameters<typeof repo.findSources>[2]): Promise<Source[]> {
+    const found = await repo.findSources(conn, workspaceId, opts);
+    if (found.length === 0) return [];
+    // A mapped property cannot be purged, so every mapping's property is in the dictionary.
+    const byId = new Map((await properties.dictionary(workspaceId, conn)).map((d) => [d.id, d.name]));
+    return found.map((s) => ({ ...s, mappings: s.mappings.map(({ property_id, ...m }) => ({ property: byId.get(property_id) ?? `#${property_id}`, ...m })) }));
+  }
+
+  async function mustFind(conn: Conn, workspaceId: number, id: number): Promise<Source> {
+    const [source] = isStoredId(id) ? await named(conn, workspaceId, { id }) : [];
     if (!source) throw new AppError('NOT_FOUND', `Source ${id} not found.`);
     return source;
   }
@@ -69,7 +93,7 @@ export function createSourceService({ db, clock }: { db: Kysely<Database>; clock
 
     async list(workspaceId: number, limit: number, cursor?: string): Promise<Page<Source>> {
       const after = decodeCursor(cursor, 1) as [number] | undefined;
-      const rows = await repo.findSources(db, workspaceId, { limit: limit + 1, afterId: after?.[0] });
+      const rows = await named(db, workspaceId, { limit: limit + 1, afterId: after?.[0] });
       return toPage(rows, limit, (s) => [s.id], (s) => s);
     },
 
@@ -94,6 +118,25 @@ export function createSourceService({ db, clock }: { db: Kysely<Database>; clock
     async remove(workspaceId: number, id: number): Promise<void> {
       const deleted = isStoredId(id) && (await write((trx) => repo.deleteSource(trx, workspaceId, id)));
       if (!deleted) throw new AppError('NOT_FOUND', `Source ${id} not found.`);
+    },
+
+    /**
+     * Ingests raw JSON records through a source's mappings (source.ts's recordOf), matched by
+     * identity like a batch; the source's priority and its mappings' merge functions apply.
+     */
+    async ingest(workspaceId: number, id: number, raws: unknown[]): Promise<RecordResult[]> {
+      const source = await mustFind(db, workspaceId, id);
+      return profiles.batch(workspaceId, raws.map((raw) => recordOf(source, raw)));
+    },
+
+    /** Each source's priority by name (1 the highest), in the caller's connection (profile writes rank values by it). */
+    priorities(conn: Conn, workspaceId: number): Promise<ReadonlyMap<string, number>> {
+      return repo.sourcePriorities(conn, workspaceId);
+    },
+
+    /** Names of the sources whose mappings use the property (a mapped property cannot be purged). */
+    mappedBy(trx: Transaction<Database>, workspaceId: number, propertyId: number): Promise<string[]> {
+      return repo.sourcesMappingProperty(trx, workspaceId, propertyId);
     },
   };
 }

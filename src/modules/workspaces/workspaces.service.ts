@@ -9,7 +9,7 @@ import { canSeeWorkspace, type Principal } from '../auth/auth.ts';
 import type { PropertyService } from '../properties/properties.service.ts';
 import type { TenantService } from '../tenants/tenants.service.ts';
 import * as repo from './workspaces.repository.ts';
-import type { Workspace } from './workspaces.repository.ts';
+import type { Workspace } from './workspace.ts';
 
 export type WorkspaceService = ReturnType<typeof createWorkspaceService>;
 
@@ -29,7 +29,21 @@ export function createWorkspaceService(deps: {
   const { db, clock, tenants, properties } = deps;
   const known = new Map<number, Workspace>();
 
+  /** A workspace never changes owner and is never deleted, so once read it is kept for good. */
+  async function find(workspaceId: number): Promise<Workspace | undefined> {
+    if (!isStoredId(workspaceId)) return undefined;
+    const ws = known.get(workspaceId) ?? (await repo.findWorkspace(db, workspaceId));
+    if (ws) {
+      if (known.size >= 10_000) known.clear();
+      known.set(workspaceId, ws);
+    }
+    return ws;
+  }
+
   return {
+    /** The workspace with this id, whoever asks (other modules check ownership themselves). */
+    find,
+
     async create(principal: Principal, tenantId: number, input: WorkspaceCreate): Promise<Workspace> {
       await tenants.get(principal, tenantId);
       if (principal.kind === 'key' && principal.workspaceIds !== null) {
@@ -74,9 +88,7 @@ export function createWorkspaceService(deps: {
       if (principal.kind === 'operator') return undefined;
       if (principal.workspaceIds !== null) {
         const first = principal.workspaceIds[0];
-        // The same cache as resolve: a workspace never changes owner.
-        const ws = first === undefined ? undefined : (known.get(first) ?? (await repo.findWorkspace(db, first)));
-        if (ws) known.set(ws.id, ws);
+        const ws = first === undefined ? undefined : await find(first);
         return ws && canSeeWorkspace(principal, ws) ? ws : undefined;
       }
       const [oldest] = await repo.firstWorkspaces(db, principal.tenantId, null, 1);
@@ -92,12 +104,7 @@ export function createWorkspaceService(deps: {
 
     /** The workspace if the caller may touch it; otherwise 404, so existence does not leak. */
     async resolve(principal: Principal, workspaceId: number): Promise<Workspace> {
-      const ws = isStoredId(workspaceId) ? (known.get(workspaceId) ?? (await repo.findWorkspace(db, workspaceId))) : undefined;
-      // A workspace never changes owner and is never deleted, so it can be kept for good.
-      if (ws) {
-        if (known.size >= 10_000) known.clear();
-        known.set(workspaceId, ws);
-      }
+      const ws = await find(workspaceId);
       if (!ws || !canSeeWorkspace(principal, ws)) throw new AppError('NOT_FOUND', `Workspace ${workspaceId} not found.`);
       return ws;
     },

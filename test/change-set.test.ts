@@ -1,0 +1,181 @@
+// The pure rules of a profile write, without a database: values checked by name (and refused by
+// import alias), the identity order, which profiles a record matches, which records can only
+// create, and the change set a write makes to the stored state.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { nameIndex } from '../src/modules/properties/column-mapping.ts';
+import { withDefaults, type Property, type PropertyCreate } from '../src/modules/properties/property.ts';
+import { changeSet, checkWrite, freshRecords, identityOrder, matchedProfiles, survivorFirst, type Incoming } from '../src/modules/profiles/change-set.ts';
+import type { StoredValue } from '../src/modules/profiles/profile.ts';
+
+let nextId = 1;
+function def(input: Partial<PropertyCreate> & { name: string }, extra: Partial<Property> = {}): Property {
+  const fields = withDefaults({ data_type: 'string', ...input } as PropertyCreate);
+  return { ...fields, id: nextId++, uid: `uid-${nextId}`, system: false, archived: false, version: 1, created_at: '', updated_at: '', ...extra } as Property;
+}
+
+const email = def({ name: 'email', data_type: 'email', identity: { role: 'primary' }, import_aliases: ['e_mail'] });
+const customer = def({ name: 'customer_id', identity: { role: 'primary', priority: 2 } });
+const phone = def({ name: 'phone', data_type: 'phone', identity: { role: 'secondary', priority: 2 } });
+const card = def({ name: 'card', identity: { role: 'secondary', priority: 1 } });
+const points = def({ name: 'points', data_type: 'integer', merge_function: 'sum', validation: { maximum: 100 } });
+const tier = def({ name: 'tier' });
+const vat = def({ name: 'vat_no', unique: true });
+const old = def({ name: 'old_field' }, { archived: true });
+const index = nameIndex([email, customer, phone, card, points, tier, vat, old]);
+
+describe('checkWrite', () => {
+  const rows: { title: string; input: Record<string, unknown>; expected: { checked: [string, unknown][]; problems: { field: string; problem: string }[] } }[] = [
+    { title: 'names are matched case-insensitively, values normalised', input: { EMAIL: ' Ana@Example.com ' }, expected: { checked: [['email', 'ana@example.com']], problems: [] } },
+    {
+      title: 'an import alias names the property it belongs to',
+      input: { e_mail: 'ana@example.com' },
+      expected: { checked: [], problems: [{ field: 'properties.e_mail', problem: 'is an import alias of "email"; write it as "email"' }] },
+    },
+    { title: 'an unknown name', input: { nope: 1 }, expected: { checked: [], problems: [{ field: 'properties.nope', problem: 'is not a property of this workspace' }] } },
+    { title: 'an archived property', input: { old_field: 'x' }, expected: { checked: [], problems: [{ field: 'properties.old_field', problem: 'is archived' }] } },
+    {
+      title: 'the same property twice',
+      input: { tier: 'a', TIER: 'b' },
+      expected: { checked: [['tier', 'a']], problems: [{ field: 'properties.TIER', problem: 'names tier again' }] },
+    },
+    { title: 'a bad value', input: { points: 'x' }, expected: { checked: [], problems: [{ field: 'properties.points', problem: 'must be an integer' }] } },
+  ];
+  for (const { title, input, expected } of rows) {
+    test(title, () => {
+      const { checked, problems } = checkWrite(index, input, 'properties');
+      assert.deepEqual({ checked: [...checked].map(([d, v]) => [d.name, v]), problems }, expected);
+    });
+  }
+});
+
+describe('identity order and matching', () => {
+  test('primaries first, then secondaries by priority, whatever order the record names them', () => {
+    const checked = new Map<Property, unknown>([
+      [phone, '+381641234567'],
+      [tier, 'gold'],
+      [card, 'C-1'],
+      [customer, 'K-1'],
+      [email, null],
+    ]);
+    assert.deepEqual(
+      identityOrder(checked).map((i) => i.def.name),
+      ['customer_id', 'card', 'phone'],
+    );
+  });
+
+  const identities = [{ def: email }, { def: customer }, { def: card }, { def: phone }];
+  const rows: { title: string; input: (string | undefined)[]; expected: string[] }[] = [
+    { title: 'no owner: no match', input: [undefined, undefined, undefined, undefined], expected: [] },
+    { title: 'every primary owner matches, once each', input: ['A', 'B', 'C', undefined], expected: ['A', 'B'] },
+    { title: 'the same profile by two primaries', input: ['A', 'A', undefined, undefined], expected: ['A'] },
+    { title: 'a primary match wins over a secondary', input: [undefined, 'B', 'C', 'D'], expected: ['B'] },
+    { title: 'without a primary match, the first secondary that matches', input: [undefined, undefined, undefined, 'D'], expected: ['D'] },
+  ];
+  for (const { title, input, expected } of rows) test(title, () => assert.deepEqual(matchedProfiles(identities, input), expected));
+
+  test('the oldest profile survives a merge; ties go to the smaller id', () => {
+    const profiles = [
+      { id: 'b', created_at: '2026-01-02' },
+      { id: 'c', created_at: '2026-01-01' },
+      { id: 'a', created_at: '2026-01-02' },
+    ];
+    assert.deepEqual(
+      survivorFirst(profiles).map((p) => p.id),
+      ['c', 'a', 'b'],
+    );
+  });
+});
+
+describe('freshRecords', () => {
+  const claim = (value: string) => ({ def: email, value });
+  const rows: { title: string; input: Parameters<typeof freshRecords>[0]; expected: boolean[] }[] = [
+    { title: 'claims nobody holds or repeats', input: [{ candidate: true, claims: [claim('a')], held: [false] }], expected: [true] },
+    { title: 'a held claim', input: [{ candidate: true, claims: [claim('a')], held: [true] }], expected: [false] },
+    {
+      title: 'a claim two records repeat: neither',
+      input: [
+        { candidate: true, claims: [claim('a')], held: [false] },
+        { candidate: true, claims: [claim('a')], held: [false] },
+      ],
+      expected: [false, false],
+    },
+    {
+      title: 'a record with an id is never fresh, and its claims count',
+      input: [
+        { candidate: false, claims: [claim('a')], held: [] },
+        { candidate: true, claims: [claim('a')], held: [false] },
+        { candidate: true, claims: [], held: [] },
+      ],
+      expected: [false, false, true],
+    },
+  ];
+  for (const { title, input, expected } of rows) test(title, () => assert.deepEqual(freshRecords(input), expected));
+});
+
+describe('changeSet', () => {
+  const at = (t: string): StoredValue => ({ value: undefined, source: null, written_at: t });
+  const stored = (entries: [Property, unknown, string?][]) => new Map(entries.map(([d, value, source]) => [d.id, { ...at('2026-01-01T00:00:00.000Z'), value, source: source ?? null }]));
+  const incoming = (d: Property, value: unknown, extra: Partial<Incoming> = {}): Incoming => ({ def: d, value, source: null, written_at: '2026-02-01T00:00:00.000Z', dated: false, ...extra });
+  const summary = (c: ReturnType<typeof changeSet>) => ({
+    clear: c.clear,
+    write: c.write.map((w) => [w.def.name, w.value]),
+    keys: c.keys.map((k) => [k.def.name, k.value]),
+    problems: c.problems.map((p) => p.problem),
+    changed: c.changed,
+  });
+  const none = new Map<string, number>();
+  const rows: { title: string; input: Parameters<typeof changeSet>; expected: ReturnType<typeof summary> }[] = [
+    {
+      title: 'merge into an empty profile writes and claims',
+      input: [new Map(), [incoming(email, 'a@b.co'), incoming(tier, 'gold')], { mode: 'merge', priorities: none }],
+      expected: { clear: [], write: [['email', 'a@b.co'], ['tier', 'gold']], keys: [['email', 'a@b.co']], problems: [], changed: true },
+    },
+    {
+      title: 'an equal value changes nothing, though it is written again',
+      input: [stored([[tier, 'gold']]), [incoming(tier, 'gold')], { mode: 'merge', priorities: none }],
+      expected: { clear: [tier.id], write: [['tier', 'gold']], keys: [], problems: [], changed: false },
+    },
+    {
+      title: 'sum combines with the stored value',
+      input: [stored([[points, 5]]), [incoming(points, 3)], { mode: 'merge', priorities: none }],
+      expected: { clear: [points.id], write: [['points', 8]], keys: [], problems: [], changed: true },
+    },
+    {
+      title: 'a sum past the maximum is a problem',
+      input: [stored([[points, 99]]), [incoming(points, 3)], { mode: 'merge', priorities: none }],
+      expected: { clear: [points.id], write: [['points', 102]], keys: [], problems: ['combined with the stored value by sum, must be at most 100'], changed: true },
+    },
+    {
+      title: "a per-record merge function replaces the property's",
+      input: [stored([[points, 5]]), [incoming(points, 3, { fn: 'min' })], { mode: 'merge', priorities: none }],
+      expected: { clear: [points.id], write: [['points', 3]], keys: [], problems: [], changed: true },
+    },
+    {
+      title: 'an older dated value does not replace a newer one under update',
+      input: [stored([[tier, 'gold']]), [incoming(tier, 'silver', { written_at: '2025-01-01T00:00:00.000Z', dated: true })], { mode: 'merge', priorities: none }],
+      expected: { clear: [], write: [], keys: [], problems: [], changed: false },
+    },
+    {
+      title: 'a lower-priority source does not replace a higher-priority one',
+      input: [stored([[tier, 'gold', 'crm']]), [incoming(tier, 'silver', { source: 'web' })], { mode: 'merge', priorities: new Map([['crm', 1], ['web', 2]]) }],
+      expected: { clear: [], write: [], keys: [], problems: [], changed: false },
+    },
+    {
+      title: 'null clears a stored value',
+      input: [stored([[tier, 'gold']]), [incoming(tier, null)], { mode: 'merge', priorities: none }],
+      expected: { clear: [tier.id], write: [], keys: [], problems: [], changed: true },
+    },
+    {
+      title: 'null where nothing is stored changes nothing',
+      input: [new Map(), [incoming(tier, null)], { mode: 'merge', priorities: none }],
+      expected: { clear: [], write: [], keys: [], problems: [], changed: false },
+    },
+    {
+      title: "replace clears values not given, but not archived properties'",
+      input: [stored([[tier, 'gold'], [old, 'x'], [vat, 'V1']]), [incoming(vat, 'V2')], { mode: 'replace', priorities: none, isArchived: (id) => id === old.id }],
+      expected: { clear: [tier.id, vat.id], write: [['vat_no', 'V2']], keys: [['vat_no', 'V2']], problems: [], changed: true },
+    },
+  ];
+  for (const { title, input, expected } of rows) test(title, () => assert.deepEqual(summary(changeSet(...input)), expected));
+});
