@@ -10,9 +10,9 @@ import { ocambaSurface } from './compat/ocamba/ocamba.routes.ts';
 import { segmentSurface } from './compat/segment/segment.routes.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/schema.ts';
-import { parseJsonBody } from './http/json-body.ts';
+import { clientErrorAnswer } from './http/client-error.ts';
 import { nativeSurface } from './http/native-surface.ts';
-import { registerSurface, type Surface, type SurfaceRoute } from './http/surface.ts';
+import { answerEverything, registerSurface, type Surface, type SurfaceRoute } from './http/surface.ts';
 import { retryAfterOnUnavailable } from './http/unavailable.ts';
 import { createValidatorCompiler } from './http/validation.ts';
 import { createJobRunner, type JobRunner } from './modules/jobs/job-runner.ts';
@@ -91,17 +91,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // A URL that cannot be decoded fails before any route or surface runs; answer it in the
     // envelope of the surface its path names.
     frameworkErrors: (_error, request, reply) => badUrl(request, reply as FastifyReply, 'url', 'cannot be decoded'),
-    // Profile ids reach 128 characters; the router's default cut-off is 100.
-    routerOptions: { maxParamLength: 1024 },
-  });
-  // NUL characters cannot be stored (PostgreSQL text refuses them): refused in any body.
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    try {
-      done(null, parseJsonBody(body as string));
-    } catch (error) {
-      done(error as Error, undefined);
-    }
+    // Input that is not HTTP: the native envelope, with a request id.
+    clientErrorHandler: clientErrorAnswer(ids),
+    // Profile ids reach 128 characters; the router's default cut-off is 100. A trailing slash
+    // names the same route (`/properties/` is the list, not a property with an empty name).
+    routerOptions: { maxParamLength: 1024, ignoreTrailingSlash: true },
   });
   app.setValidatorCompiler(createValidatorCompiler());
   app.addHook('onRequest', async (request, reply) => {
@@ -116,6 +110,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   retryAfterOnUnavailable(app);
 
   for (const schema of [ErrorEnvelope, ...propertySchemas, SourceSchema, ...profileSchemas]) app.addSchema(schema);
+  // Outside every surface (`/`, `/nope`, the docs): the native envelope.
+  answerEverything(app, nativeSurface.answers);
 
   // Rate-limit counters: in-process, or shared by every server through Redis.
   const counters = redisUrl ? createRedisStore(redisUrl, redisPrefix) : createMemoryStore(clock);
@@ -146,6 +142,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  app.get('/', { schema: { hide: true } }, async () => ({
+    name: 'propdict',
+    docs: '/docs',
+    openapi: '/openapi.json',
+    surfaces: SURFACES.map((s) => ({ name: s.name, url: s.home })),
+  }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {

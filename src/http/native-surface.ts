@@ -26,7 +26,9 @@ const policyHeader = (windows: readonly { name: string; limit: number; windowMs:
   windows.map((w) => `"${w.name}";q=${w.limit};w=${w.windowMs / 1000}`).join(', ');
 
 export const nativeSurface: Surface = {
+  name: 'native',
   prefix: '/v1',
+  home: '/v1',
   credential: bearerToken,
   servesOperator: true,
 
@@ -61,7 +63,7 @@ export const nativeSurface: Surface = {
 
   answers: {
     error(reply, error) {
-      const known = classifyError(error);
+      const known = classifyError(error, reply.request);
       return known && sendError(reply, known.code, known.message, known.details);
     },
     internal: (reply) => sendError(reply, 'INTERNAL', 'Something went wrong on our side; the request id identifies it in our logs.'),
@@ -70,6 +72,14 @@ export const nativeSurface: Surface = {
   },
 
   async routes(v1, { services }) {
+    // A query parameter a route does not know is refused, not ignored: `?dry_run=true` on a
+    // route without a dry run must not apply the change.
+    v1.addHook('onRoute', (route) => {
+      const query = route.schema?.querystring as { additionalProperties?: unknown } | undefined;
+      if (route.schema && query?.additionalProperties === undefined) {
+        route.schema.querystring = { type: 'object', properties: {}, ...query, additionalProperties: false };
+      }
+    });
     await v1.register(tenantRoutes, services);
     await v1.register(workspaceRoutes, services);
     await v1.register(apiKeyRoutes, services);

@@ -4,7 +4,7 @@
 //
 //   onRequest   authenticate → refuse the operator token where it is not served → check the scope
 //               → count the request, when the surface counts per caller
-//   (bodies parsed and validated against the route's schemas)
+//   (bodies parsed as JSON — an empty one on a route that takes none — and validated)
 //   preHandler  find the workspace → count the request, when the surface counts per workspace
 //
 // Anything thrown on the way (a refusal here, a service error, a validation failure) reaches the
@@ -16,6 +16,7 @@ import type { RateLimiter } from '../modules/rate-limits/rate-limiter.ts';
 import type { Workspace } from '../modules/workspaces/workspace.ts';
 import type { Services } from '../services.ts';
 import { AppError } from '../shared/errors.ts';
+import { acceptJsonBodies } from './json-body.ts';
 import { rateLimitHook, type RateLimitPolicy } from './rate-limit.ts';
 import { answerRouteMisses, type RouteMissAnswers } from './route-miss.ts';
 
@@ -52,8 +53,12 @@ export interface SurfaceAnswers extends RouteMissAnswers {
 }
 
 export interface Surface {
+  /** What `GET /` calls it. */
+  name: string;
   /** Where it is mounted: `/v1`, `/ocamba`, … */
   prefix: string;
+  /** Where a client starts, as `GET /` lists it. */
+  home: string;
   /** The credential a request carries (a bearer token, HCL's authKey header), if any. */
   credential(request: FastifyRequest): string | undefined;
   /** Whether the server-wide operator token may call it (the native surface only). */
@@ -83,8 +88,7 @@ export async function registerSurface(app: FastifyInstance, surface: Surface, de
     async (door) => {
       door.decorateRequest('principal', null as never);
       door.decorateRequest('workspace', null as never);
-      // Fastify parses text/plain by default; every surface takes JSON only, so any other body is 415.
-      door.removeContentTypeParser('text/plain');
+      acceptJsonBodies(door);
       door.addHook('onRoute', (route) => {
         const auth = route.config?.auth;
         if (auth !== undefined) for (const method of [route.method].flat()) routes.push({ method, url: route.url, auth });
@@ -115,19 +119,24 @@ export async function registerSurface(app: FastifyInstance, surface: Surface, de
         return countPerWorkspace?.(request, reply);
       });
 
-      door.setErrorHandler((error, request, reply) => {
-        const answered = surface.answers.error(reply, error);
-        if (answered) return answered;
-        request.log.error({ err: error, request_id: request.id }, 'unhandled error');
-        return surface.answers.internal(reply);
-      });
-      answerRouteMisses(door, surface.answers);
+      answerEverything(door, surface.answers);
 
       await surface.routes(door, deps);
     },
     { prefix: surface.prefix },
   );
   return routes;
+}
+
+/** A context's error, 404 and 405 answers: anything not the surface's own is logged and a 500. */
+export function answerEverything(app: FastifyInstance, answers: SurfaceAnswers): void {
+  app.setErrorHandler((error, request, reply) => {
+    const answered = answers.error(reply, error);
+    if (answered) return answered;
+    request.log.error({ err: error, request_id: request.id }, 'unhandled error');
+    return answers.internal(reply);
+  });
+  answerRouteMisses(app, answers);
 }
 
 /** `Authorization: Bearer <token>` */

@@ -37,13 +37,16 @@ export const pageOf = <T extends TSchema>(item: T) =>
 
 export const Timestamp = Type.String({ format: 'date-time', examples: ['2026-11-23T12:00:00.000Z'] });
 
+/** A numeric id in a path: any positive integer; one no object can have is simply not found. */
+export const PathId = (options: { description?: string; examples?: number[] } = {}) => Type.Integer({ minimum: 1, ...options });
+
 /** The tenant named in a native path. */
-export const TenantParams = Type.Object({ tenant_id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
+export const TenantParams = Type.Object({ tenant_id: PathId() });
 
 /** The name of a tenant, a workspace or an API key. */
 export const Name = Type.String({ minLength: 1, maxLength: 200 });
 
 /** The workspace named in a native path. */
 export const WorkspaceParams = {
-  ws: Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'Workspace id', examples: [7196310] }),
+  ws: PathId({ description: 'Workspace id', examples: [7196310] }),
 };

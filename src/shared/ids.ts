@@ -22,6 +22,10 @@ export const randomIds: IdGenerator = {
   token: () => `pd_${randomBytes(32).toString('base64url')}`,
 };
 
+/** Stored ids are 32-bit integers on both databases: a larger one in a path names nothing. */
+export const MAX_ID = 2_147_483_647;
+export const isStoredId = (id: number) => Number.isSafeInteger(id) && id >= 1 && id <= MAX_ID;
+
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** RFC 9562 version 7: 48 bits of Unix milliseconds, then random bits. */

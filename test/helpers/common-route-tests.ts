@@ -4,8 +4,9 @@
 // The routes come from the app itself: a route the table does not say how to call fails the suite.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createTenancy, createTestApp, expectError, expectStatus, OPERATOR_TOKEN, type Response, type Tenancy, type TestApp } from './app.ts';
+import { createTenancy, createTestApp, expectStatus, OPERATOR_TOKEN, type Tenancy, type TestApp } from './app.ts';
 import type { TestDialect } from './dialects.ts';
+import type { SurfaceEnvelope } from './surfaces.ts';
 
 export interface Fixture {
   a: Tenancy;
@@ -34,22 +35,38 @@ export interface RouteCall {
 }
 
 export interface SurfaceCase {
-  name: string;
-  prefix: string;
-  /** The headers carrying a token on this surface. */
-  credential: (token: string) => Record<string, string>;
-  /** Asserts the surface's own envelope for a refusal with this status. */
-  expectRefused: (res: Response, status: 401 | 403 | 404) => void;
+  surface: SurfaceEnvelope;
   calls: RouteCall[];
 }
 
 const ALL_SCOPES = ['properties:read', 'properties:write', 'profiles:read', 'profiles:write', 'pii:read', 'admin'];
 
-/** The native envelope with the code each status has there. */
-export const nativeRefusal = (res: Response, status: 401 | 403 | 404) =>
-  void expectError(res, status, { 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 404: 'NOT_FOUND' }[status]);
+/** Tenant A with two workspaces and, in the first, one object of each kind a route can name. */
+export async function createFixture(t: TestApp): Promise<Fixture> {
+  const a = await createTenancy(t, 'Alpha');
+  const ws = `/v1/workspaces/${a.workspaceId}`;
+  const other = await t.request({ method: 'POST', url: `/v1/tenants/${a.tenantId}/workspaces`, payload: { name: 'Alpha other' } });
+  expectStatus(other, 201);
+  const prop = await t.request({ method: 'POST', url: `${ws}/properties`, token: a.token, payload: { name: 'fixture_prop', data_type: 'string' } });
+  expectStatus(prop, 201);
+  expectStatus(await t.request({ method: 'POST', url: `${ws}/properties`, token: a.token, payload: { name: 'to_purge', data_type: 'string' } }), 201);
+  const purge = await t.request({ method: 'DELETE', url: `${ws}/properties/to_purge?purge=true`, token: a.token });
+  expectStatus(purge, 202);
+  expectStatus(await t.request({ method: 'POST', url: `${ws}/sources`, token: a.token, payload: { name: 'fixture_source' } }), 201);
+  expectStatus(await t.request({ method: 'PUT', url: `${ws}/profiles/fixture`, token: a.token, payload: { properties: {} } }), 201);
+  const spare = await a.key(['properties:read']);
+  return {
+    a,
+    otherWorkspaceId: other.body.id,
+    property: 'fixture_prop',
+    propertyId: prop.body.id,
+    propertyUid: prop.body.uid,
+    jobId: purge.body.job.id,
+    spareKeyId: spare.id,
+  };
+}
 
-export function runCommonRouteTests(dialect: TestDialect, surface: SurfaceCase): void {
+export function runCommonRouteTests(dialect: TestDialect, { surface, calls }: SurfaceCase): void {
   describe(`common route checks: ${surface.name} [${dialect.name}]`, () => {
     let t: TestApp;
     let f: Fixture;
@@ -60,33 +77,13 @@ export function runCommonRouteTests(dialect: TestDialect, surface: SurfaceCase):
     before(async () => {
       // Vendor rate limits off: these checks send many requests for one tenant.
       t = await createTestApp(dialect, { config: { ocamba: { perSecond: 0, perMinute: 0 } } });
-      const a = await createTenancy(t, 'Alpha');
+      f = await createFixture(t);
       b = await createTenancy(t, 'Beta');
-      const ws = `/v1/workspaces/${a.workspaceId}`;
-      const other = await t.request({ method: 'POST', url: `/v1/tenants/${a.tenantId}/workspaces`, payload: { name: 'Alpha other' } });
-      expectStatus(other, 201);
-      const prop = await t.request({ method: 'POST', url: `${ws}/properties`, token: a.token, payload: { name: 'fixture_prop', data_type: 'string' } });
-      expectStatus(prop, 201);
-      expectStatus(await t.request({ method: 'POST', url: `${ws}/properties`, token: a.token, payload: { name: 'to_purge', data_type: 'string' } }), 201);
-      const purge = await t.request({ method: 'DELETE', url: `${ws}/properties/to_purge?purge=true`, token: a.token });
-      expectStatus(purge, 202);
-      expectStatus(await t.request({ method: 'POST', url: `${ws}/sources`, token: a.token, payload: { name: 'fixture_source' } }), 201);
-      expectStatus(await t.request({ method: 'PUT', url: `${ws}/profiles/fixture`, token: a.token, payload: { properties: {} } }), 201);
-      const spare = await a.key(['properties:read']);
-      f = {
-        a,
-        otherWorkspaceId: other.body.id,
-        property: 'fixture_prop',
-        propertyId: prop.body.id,
-        propertyUid: prop.body.uid,
-        jobId: purge.body.job.id,
-        spareKeyId: spare.id,
-      };
-      restricted = (await a.key(ALL_SCOPES, [other.body.id])).token;
+      restricted = (await f.a.key(ALL_SCOPES, [f.otherWorkspaceId])).token;
       for (const route of served()) {
         if (withoutScope.has(route.auth)) continue;
         // Every other scope: a write scope does not imply its read scope.
-        withoutScope.set(route.auth, (await a.key(ALL_SCOPES.filter((s) => s !== route.auth))).token);
+        withoutScope.set(route.auth, (await f.a.key(ALL_SCOPES.filter((s) => s !== route.auth))).token);
       }
     });
     after(() => t.close());
@@ -111,25 +108,25 @@ export function runCommonRouteTests(dialect: TestDialect, surface: SurfaceCase):
 
     test('the table says how to call every route the app serves, and no other', () => {
       const declared = served().map((r) => `${r.method} ${r.url}`).sort();
-      const tabled = [...new Set(surface.calls.map((c) => c.route))].sort();
-      assert.deepEqual(tabled, declared, 'every route needs a row in the common route table');
+      const tabled = [...new Set(calls.map((c) => c.route))].sort();
+      assert.deepEqual(tabled, declared, 'every route needs a row in test/helpers/route-calls.ts');
     });
 
-    for (const c of surface.calls) {
+    for (const c of calls) {
       const name = c.route;
       test(`${name}: no credential → 401`, async () => {
-        surface.expectRefused(await call(c, null), 401);
+        surface.expectError(await call(c, null), 401);
       });
       test(`${name}: a wrong credential → 401`, async () => {
-        surface.expectRefused(await call(c, 'pd_not-a-real-token'), 401);
+        surface.expectError(await call(c, 'pd_not-a-real-token'), 401);
       });
       test(`${name}: a key without the route's scope → 403`, async () => {
         const auth = authOf(c);
-        surface.expectRefused(await call(c, auth === 'operator' ? f.a.token : withoutScope.get(auth)!), 403);
+        surface.expectError(await call(c, auth === 'operator' ? f.a.token : withoutScope.get(auth)!), 403);
       });
       if (surface.prefix !== '/v1') {
         test(`${name}: the operator token → 401`, async () => {
-          surface.expectRefused(await call(c, OPERATOR_TOKEN), 401);
+          surface.expectError(await call(c, OPERATOR_TOKEN), 401);
         });
       }
       test(`${name}: another tenant's key, or one restricted to another workspace → 404 or its own data`, async (ctx) => {
@@ -138,10 +135,10 @@ export function runCommonRouteTests(dialect: TestDialect, surface: SurfaceCase):
         for (const token of callers) {
           const res = await call(c, token);
           if (c.isolation !== 'own') {
-            surface.expectRefused(res, 404);
+            surface.expectError(res, 404);
             continue;
           }
-          if (res.status === 404) surface.expectRefused(res, 404);
+          if (res.status === 404) surface.expectError(res, 404);
           else assert.ok(res.status >= 200 && res.status < 300, `expected a 2xx or 404 on the caller's own workspace, got ${res.status}: ${res.raw}`);
           assert.doesNotMatch(res.raw, /fixture_prop/, `A's property shows: ${res.raw}`);
         }

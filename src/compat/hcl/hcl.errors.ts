@@ -1,7 +1,7 @@
 // HCL CDP's error envelope, `{error: "<HTTP reason phrase>", message}`, and the sentences the
 // vendor uses. Everything that can go wrong on this surface is presented here, in its words.
 import { STATUS_CODES } from 'node:http';
-import type { FastifyError, FastifyReply, FastifySchemaValidationError } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import { classifyError } from '../../http/errors.ts';
 import { AppError, codeToStatus, type ErrorCode, type ErrorDetail } from '../../shared/errors.ts';
 
@@ -202,7 +202,7 @@ const hclStatus = (code: ErrorCode): number => HCL_STATUS[code] ?? codeToStatus(
  * Anything thrown while serving a request, as a status and sentence; undefined when it is not
  * ours to explain (the handler answers 500 and logs it).
  */
-function presentError(error: unknown, validated: { body: unknown; params: unknown; need: unknown }): HclError | undefined {
+function presentError(error: unknown, validated: { body: unknown; params: unknown; need: unknown; request: FastifyRequest }): HclError | undefined {
   if (error instanceof HclError) return error;
   const e = error as FastifyError;
   if (e?.validation) {
@@ -212,7 +212,7 @@ function presentError(error: unknown, validated: { body: unknown; params: unknow
   // An empty JSON body and no body at all read the same to a client.
   if (e?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return new HclError(400, say.bodyMissing);
   if (error instanceof AppError && error.reason === 'MISSING_SCOPE') return new HclError(403, say.forbidden(String(validated.need)));
-  const known = classifyError(error);
+  const known = classifyError(error, validated.request);
   if (known) {
     const status = hclStatus(known.code);
     const message = known.code === 'INTERNAL' ? say.internal : known.code === 'UNAUTHENTICATED' ? say.unauthorized : known.message;
@@ -226,6 +226,6 @@ function presentError(error: unknown, validated: { body: unknown; params: unknow
 /** Anything thrown while serving a request, in HCL's envelope; undefined when it is not ours. */
 export function presentHclError(reply: FastifyReply, error: unknown): FastifyReply | undefined {
   const { body, params, routeOptions } = reply.request;
-  const known = presentError(error, { body, params, need: routeOptions.config.auth });
+  const known = presentError(error, { body, params, need: routeOptions.config.auth, request: reply.request });
   return known && sendHcl(reply, known.status, known.message);
 }

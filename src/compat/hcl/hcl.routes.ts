@@ -20,7 +20,9 @@ function authKeyOf(request: FastifyRequest): string | undefined {
 }
 
 export const hclSurface: Surface = {
+  name: 'HCL CDP user properties',
   prefix: '/hcl',
+  home: `/hcl${BASE}`,
   credential: authKeyOf,
   servesOperator: false,
 
@@ -65,14 +67,6 @@ export const hclSurface: Surface = {
 
 async function hclRoutes(app: FastifyInstance, { services: { properties } }: SurfaceDeps) {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-  // Clients often send Content-Type: application/json on every call, a bodiless DELETE included.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '' && request.method === 'DELETE') return done(null, undefined);
-    parseJson(request, String(body), done); // parseAs: string, so it is one already
-  });
-
   // The vendor's routes are described by its own docs and docs/compat/hcl.md, not by the native OpenAPI.
   r.post(BASE, {
     config: { auth: 'properties:write' },

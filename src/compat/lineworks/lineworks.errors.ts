@@ -1,7 +1,7 @@
 // The LINE WORKS error envelope `{code, description}`: the vendor's codes, their statuses, and
 // how anything thrown while serving a request (service errors, validation, Fastify's own) is
 // presented in it.
-import type { FastifyError, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { classifyError } from '../../http/errors.ts';
 import { AppError, type ErrorCode, type ErrorDetail } from '../../shared/errors.ts';
 import { vendorField } from './lineworks.mappers.ts';
@@ -122,9 +122,9 @@ function fromNative(code: ErrorCode, message: string, details: readonly ErrorDet
 }
 
 /** The envelope for anything thrown; undefined when it is not ours (then it is a 500, logged). */
-function toLineWorksError(error: unknown): LineWorksErrorBody | undefined {
+function toLineWorksError(error: unknown, request: FastifyRequest): LineWorksErrorBody | undefined {
   if (error instanceof LineWorksError) return { code: error.code, description: error.message };
-  const known = classifyError(error);
+  const known = classifyError(error, request);
   if (!known) return undefined;
   const validation = (error as FastifyError).validation;
   // A schema failure made only of absent required fields is LINE WORKS's MISSING_PARAMETER.
@@ -155,7 +155,7 @@ export function presentLineWorksError(reply: FastifyReply, error: unknown): Fast
       }
     }
   }
-  const known = toLineWorksError(error);
+  const known = toLineWorksError(error, reply.request);
   return known && sendLineWorksError(reply, known);
 }
 /** Sends the envelope; a 401 carries the RFC 6750 challenge. */

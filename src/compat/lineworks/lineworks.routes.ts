@@ -20,7 +20,9 @@ const hidden = { hide: true };
 const errorResponses = Object.fromEntries([400, 401, 403, 404, 405, 409, 413, 415, 429, 500].map((s) => [s, ErrorBody]));
 
 export const lineworksSurface: Surface = {
+  name: 'LINE WORKS contact custom properties',
   prefix: '/lineworks',
+  home: `/lineworks${BASE}`,
   credential: bearerToken,
   servesOperator: false,
 

@@ -95,7 +95,7 @@ export function messageOf(message: string, details: readonly ErrorDetail[], sour
 
 /** Anything thrown while serving a request, in Ocamba's envelope; undefined when it is not ours. */
 export function presentOcambaError(reply: FastifyReply, error: unknown): FastifyReply | undefined {
-  const known = classifyError(error);
+  const known = classifyError(error, reply.request);
   const e = error as FastifyError;
   if (!known) {
     // Whatever else the framework refuses as the client's fault stays a 4xx, never a 500.

@@ -18,7 +18,9 @@ const PATH = '/v1/hood/profile-properties';
 const common = { hide: true, tags: ['ocamba'] };
 
 export const ocambaSurface: Surface = {
+  name: 'Ocamba Hood profile properties',
   prefix: '/ocamba',
+  home: `/ocamba${PATH}`,
   credential: bearerToken,
   servesOperator: false,
 

@@ -2,7 +2,7 @@
 // {"success": false, "message"}: 400 for a body it cannot read (malformed JSON, a bad gzip, a
 // missing id, over the size limits), 401 for a bad write key. Anything else that is the client's
 // fault stays a 4xx; ours is a 500 without detail (the SDKs retry it).
-import type { FastifyError, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyRequest, FastifyReply } from 'fastify';
 import { classifyError } from '../../http/errors.ts';
 import { MAX_BATCH_BYTES } from './segment.mappers.ts';
 
@@ -35,11 +35,11 @@ export const failure = (message: string) => ({ success: false as const, message 
 export const sendFailure = (reply: FastifyReply, status: number, message: string) => reply.code(status).send(failure(message));
 
 /** Anything thrown while serving a request, as a status and message; undefined when it is ours (500). */
-export function presentError(error: unknown): SegmentError | undefined {
+export function presentError(error: unknown, request: FastifyRequest): SegmentError | undefined {
   if (error instanceof SegmentError) return error;
   const e = error as FastifyError;
   if (e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new SegmentError(400, say.batchTooLarge);
-  const known = classifyError(error);
+  const known = classifyError(error, request);
   if (known) {
     switch (known.code) {
       case 'UNAUTHENTICATED':

@@ -81,7 +81,7 @@ export async function segmentSurface(app: FastifyInstance, { ingestion, writeKey
   });
 
   app.setErrorHandler((error, request, reply) => {
-    const known = presentError(error);
+    const known = presentError(error, request);
     if (known) return sendFailure(reply, known.status, known.message);
     request.log.error({ err: error, request_id: request.id }, 'unhandled error');
     return sendFailure(reply, 500, say.internal);

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { errors, pageOf, WorkspaceParams } from '../../shared/api-schemas.ts';
+import { errors, pageOf, PathId, WorkspaceParams } from '../../shared/api-schemas.ts';
 import { AppError, type ErrorDetail, validationFailed } from '../../shared/errors.ts';
 import { hasScope } from '../auth/auth.ts';
 import { MAX_BATCH_RECORDS } from './profile.ts';

@@ -5,7 +5,7 @@ import { isUniqueViolation } from '../../db/db-errors.ts';
 import type { Database } from '../../db/schema.ts';
 import { type Clock, isoNow } from '../../shared/clock.ts';
 import { AppError, type ErrorDetail, type ErrorReason, validationFailed } from '../../shared/errors.ts';
-import type { IdGenerator } from '../../shared/ids.ts';
+import { type IdGenerator, isStoredId } from '../../shared/ids.ts';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.ts';
 import type { Job } from '../jobs/job.ts';
 import type { JobService } from '../jobs/jobs.service.ts';
@@ -102,7 +102,8 @@ export function createPropertyService({
   }
 
   async function mustFind(conn: Kysely<Database> | Transaction<Database>, workspaceId: number, ref: string): Promise<Property> {
-    const property = await repo.findProperty(conn, workspaceId, parseRef(ref));
+    const parsed = parseRef(ref);
+    const property = 'id' in parsed && !isStoredId(parsed.id) ? undefined : await repo.findProperty(conn, workspaceId, parsed);
     if (!property) throw new AppError('NOT_FOUND', `Property "${ref}" not found.`);
     return property;
   }

@@ -80,6 +80,8 @@ export type PropertyCreate = PropertyInput & Pick<PropertyFields, 'name' | 'data
 export type PropertyPatch = PropertyInput;
 
 export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** NAME_PATTERN in words, as a schema's description and in errors. */
+export const NAME_RULE = 'letters, digits and _, starting with a letter or _';
 
 /** Fields that never change after creation. (`data_type` is also frozen once values exist.) */
 /** Most properties one batch create takes (all or nothing). */

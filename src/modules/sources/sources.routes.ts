@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { errors, PageQuery, pageOf, WorkspaceParams } from '../../shared/api-schemas.ts';
+import { errors, PageQuery, pageOf, PathId, WorkspaceParams } from '../../shared/api-schemas.ts';
 import { AppError } from '../../shared/errors.ts';
 import { MAX_BATCH_RECORDS } from '../profiles/profile.ts';
 import { BatchResultSchema } from '../profiles/profiles.schemas.ts';
@@ -9,7 +9,7 @@ import type { SourceService } from './sources.service.ts';
 import { SourceCreateBody, SourcePatchBody } from './sources.schemas.ts';
 
 const Params = Type.Object(WorkspaceParams);
-const IdParams = Type.Object({ ...WorkspaceParams, id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
+const IdParams = Type.Object({ ...WorkspaceParams, id: PathId() });
 const tags = ['sources'];
 const Source = Type.Ref('Source');
 

@@ -3,6 +3,7 @@ import { isUniqueViolation } from '../../db/db-errors.ts';
 import type { Database } from '../../db/schema.ts';
 import { type Clock, isoNow } from '../../shared/clock.ts';
 import { AppError, type ErrorDetail, validationFailed } from '../../shared/errors.ts';
+import { isStoredId } from '../../shared/ids.ts';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.ts';
 import type { ProfileService, RecordResult } from '../profiles/profiles.service.ts';
 import type { PropertyService } from '../properties/properties.service.ts';
@@ -100,7 +101,7 @@ export function createSourceService({
   }
 
   async function mustFind(conn: Conn, workspaceId: number, id: number): Promise<Source> {
-    const [source] = await named(conn, workspaceId, { id });
+    const [source] = isStoredId(id) ? await named(conn, workspaceId, { id }) : [];
     if (!source) throw new AppError('NOT_FOUND', `Source ${id} not found.`);
     return source;
   }
@@ -156,7 +157,7 @@ export function createSourceService({
     },
 
     async remove(workspaceId: number, id: number): Promise<void> {
-      const deleted = await write((trx) => repo.deleteSource(trx, workspaceId, id));
+      const deleted = isStoredId(id) && (await write((trx) => repo.deleteSource(trx, workspaceId, id)));
       if (!deleted) throw new AppError('NOT_FOUND', `Source ${id} not found.`);
     },
 

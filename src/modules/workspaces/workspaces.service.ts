@@ -4,6 +4,7 @@ import { isUniqueViolation } from '../../db/db-errors.ts';
 import type { Database } from '../../db/schema.ts';
 import { type Clock, isoNow } from '../../shared/clock.ts';
 import { AppError } from '../../shared/errors.ts';
+import { isStoredId } from '../../shared/ids.ts';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.ts';
 import { canSeeWorkspace, type Principal } from '../auth/auth.ts';
 import type { PropertyService } from '../properties/properties.service.ts';
@@ -32,6 +33,7 @@ export function createWorkspaceService(deps: {
 
   /** A workspace never changes owner and is never deleted, so once read it may be kept. */
   async function find(workspaceId: number): Promise<Workspace | undefined> {
+    if (!isStoredId(workspaceId)) return undefined;
     const ws = known.get(workspaceId) ?? (await repo.findWorkspace(db, workspaceId));
     if (ws) known.set(workspaceId, ws);
     return ws;
