@@ -82,7 +82,7 @@ class NodeSqliteConnection implements DatabaseConnection {
     }
   }
 
-  // eslint-disable-next-line require-yield
+  // Nothing streams from SQLite here; Kysely requires the method.
   async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
     throw new Error('Streaming is not supported on SQLite here.');
   }
