@@ -81,7 +81,7 @@ describe('start-up and shutdown of a server process', () => {
     const migrated = await runCli(['migrate'], { DATABASE_URL: `sqlite:${file}` });
     assert.equal(migrated.code, 0, migrated.output);
     if (!asRoot) chmodSync(file, 0o444);
-    const res = await runCli(['serve'], { DATABASE_URL: `sqlite:${file}` }, 60_000, asRoot ? { uid: 65534, gid: 65534 } : {});
+    const res = await runCli(['serve'], { DATABASE_URL: `sqlite:${file}` }, 120_000, asRoot ? { uid: 65534, gid: 65534 } : {});
     assertOneLine(res, /^The SQLite database .*readonly\.db cannot be written by this process .*: make both writable, or set DATABASE_URL/);
   });
 
