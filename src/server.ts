@@ -73,7 +73,7 @@ async function encryptionKey(config: Config, db: Kysely<Database>) {
       key: config.encryptionKey ?? (keyFile ? readKeyFile(keyFile) : undefined),
       previous: config.previousEncryptionKey,
       where: keyFile ? `in the key file ${keyFile} (restore it from your backup) or in PROPDICT_ENCRYPTION_KEY` : 'in PROPDICT_ENCRYPTION_KEY',
-      sample: await sampleEncryptedValue(db),
+      sample: () => sampleEncryptedValue(db),
       hasPii: await anyPiiProperty(db),
       generate: keyFile ? () => createKeyFile(keyFile) : undefined,
       staleValue: (prefix) => sampleEncryptedValue(db, prefix),

@@ -82,9 +82,10 @@ class NodeSqliteConnection implements DatabaseConnection {
     }
   }
 
-  // eslint-disable-next-line require-yield
-  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
-    throw new Error('Streaming is not supported on SQLite here.');
+  /** A select read row by row (Kysely's `.stream()`), holding the connection until it ends. */
+  async *streamQuery<R>({ sql, parameters }: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
+    const { stmt } = this.#prepare(sql);
+    for (const row of stmt.iterate(...toSqlite(parameters))) yield { rows: [row as R] };
   }
 
   close(): void {

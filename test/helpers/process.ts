@@ -45,7 +45,7 @@ export async function startServer(env: Record<string, string>, options: { uid?: 
     clearTimeout(timer);
   };
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "Server listening" within ${options.timeoutMs ?? 60_000} ms: ${output()}`)), options.timeoutMs ?? 60_000);
+    const timer = setTimeout(() => reject(new Error(`no "Server listening" within ${options.timeoutMs ?? 120_000} ms: ${output()}`)), options.timeoutMs ?? 120_000);
     const onData = () => {
       const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output());
       if (match) {
@@ -69,7 +69,7 @@ export async function startServer(env: Record<string, string>, options: { uid?: 
 export async function runCli(
   args: string[],
   env: Record<string, string>,
-  timeoutMs = 60_000,
+  timeoutMs = 120_000,
   options: { uid?: number; gid?: number } = {},
 ): Promise<{ code: number | string | null; output: string }> {
   const { child, output, exited } = spawnCli(args, env, options);

@@ -34,7 +34,7 @@ function reads(key: Buffer, stored: string): boolean {
 
 /**
  * Settles the key at start. `where` says how the operator gives the key (`in PROPDICT_ENCRYPTION_KEY`,
- * or the key file too); `sample` is one stored encrypted value, if any, and
+ * or the key file too); `sample` gives one stored encrypted value, if any, and
  * `hasPii` whether any property is PII. Returns undefined when the server runs without a key.
  */
 export async function settleEncryptionKey(
@@ -44,7 +44,8 @@ export async function settleEncryptionKey(
     key: Buffer | undefined;
     previous: Buffer | undefined;
     where: string;
-    sample: string | undefined;
+    /** One stored encrypted value, if any (read only when the database has no fingerprint yet). */
+    sample: () => Promise<string | undefined>;
     hasPii: boolean;
     /** Makes a new key (the embedded default's key file), if this server may. */
     generate?: () => Buffer;
@@ -52,7 +53,7 @@ export async function settleEncryptionKey(
     staleValue: (prefix: string) => Promise<string | undefined>;
   },
 ): Promise<(KeyState & { key: Buffer; generated: boolean }) | undefined> {
-  const { previous, where, sample, hasPii } = input;
+  const { previous, where, hasPii } = input;
   const rows = await listKeys(db);
   const active = rows.find((r) => r.status === 'active');
   const retiring = rows.find((r) => r.status === 'retiring');
@@ -67,6 +68,7 @@ export async function settleEncryptionKey(
       return undefined;
     }
     // The first start that knows fingerprints: the key must read what is already stored.
+    const sample = await input.sample();
     if (sample !== undefined && !reads(key, sample)) {
       throw new KeyMismatchError(`The encryption key (fingerprint ${fingerprint}) does not decrypt the PII values already stored: give the key they were encrypted with ${where}.`);
     }

@@ -21,6 +21,8 @@ export interface JobRunnerOptions {
   batchSize?: number;
   /** How long one step may take before the next ones are made smaller. */
   stepMs?: number;
+  /** The smallest step: on a busy machine every step is slow, and tiny ones only add commits. */
+  minBatchSize?: number;
   /** How long a claimed job stays this server's without progress. */
   leaseMs?: number;
   /** Pause between polls when there is no work. */
@@ -32,7 +34,7 @@ export type JobRunner = ReturnType<typeof createJobRunner>;
 
 // A factory: start, stop, drain and stepOnce share one polling state; each function is short.
 
-export function createJobRunner({ db, clock, steps, batchSize = 500, stepMs = 20, leaseMs = 30_000, idleMs = 1000, onError = () => {} }: JobRunnerOptions) {
+export function createJobRunner({ db, clock, steps, batchSize = 500, stepMs = 20, minBatchSize = 50, leaseMs = 30_000, idleMs = 1000, onError = () => {} }: JobRunnerOptions) {
   let timer: NodeJS.Timeout | undefined;
   let limit = batchSize;
   let running: Promise<void> | undefined;
@@ -61,7 +63,7 @@ export function createJobRunner({ db, clock, steps, batchSize = 500, stepMs = 20
     });
     // Halve after a slow step, grow back after quick ones.
     const took = performance.now() - started;
-    if (took > stepMs) limit = Math.max(1, Math.floor(size / 2));
+    if (took > stepMs) limit = Math.max(Math.min(minBatchSize, batchSize), Math.floor(size / 2));
     else if (took < stepMs / 2) limit = Math.min(batchSize, size * 2);
     return finished;
   }
