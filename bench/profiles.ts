@@ -30,6 +30,9 @@ const DATABASE_URL = process.env.BENCH_DATABASE_URL || undefined;
 const KEEP_DB = Boolean(process.env.BENCH_KEEP_DB);
 const BATCH = 1000;
 const PROPS = 10;
+/** Segment SDKs send up to 100 calls a batch (analytics-node flushes at 15, RudderStack at 20). */
+const SEGMENT_BATCH = 100;
+const SEGMENT_BATCHES = Number(process.env.BENCH_SEGMENT_BATCHES ?? BATCHES * 10);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const mib = (bytes: number) => fmt(bytes / 2 ** 20);
@@ -259,6 +262,33 @@ async function bench(server: Server, direct: Direct, operator: string): Promise<
   }
   const ingestRate = BATCH / (median(ingestMs) / 1000);
 
+  // 2b. Segment identify calls through /segment/v1/batch, as an app's SDK sends them: 100 calls a
+  // batch, 10 traits each (one through an import alias), half of them existing profiles.
+  const calls = SEGMENT_BATCH * SEGMENT_BATCHES;
+  log(`2b. Segment identify calls, ${SEGMENT_BATCHES} × ${SEGMENT_BATCH} calls through /segment/v1/batch`);
+  const app = await call<{ id: number }>('POST', `${base}/sources`, key.token, { name: 'web-app', priority: 2, user_id_property: 'customer_id' }, 201);
+  const writeKey = (await call<{ key: string }>('POST', `${base}/sources/${app.id}/write-keys`, key.token, undefined, 201)).key;
+  const segmentMs: number[] = [];
+  for (let b = 0; b < SEGMENT_BATCHES; b++) {
+    const batch = Array.from({ length: SEGMENT_BATCH }, (_, i) => {
+      const n = i % 2 ? Math.floor(Math.random() * next) : next++;
+      const { customer_id: userId, ...traits } = record(n).properties;
+      return { type: 'identify', userId, traits: { firstName: `Ana ${n}`, ...traits }, messageId: `m-${b}-${i}`, timestamp: new Date().toISOString() };
+    });
+    const started = performance.now();
+    const res = await fetch(`${server.url}/segment/v1/batch`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ batch, sentAt: new Date().toISOString() }),
+    });
+    const text = await res.text();
+    segmentMs.push(performance.now() - started);
+    if (res.status !== 200) throw new Error(`POST /segment/v1/batch: expected 200, got ${res.status}: ${text.slice(0, 300)}`);
+  }
+  const segmentRate = SEGMENT_BATCH / (median(segmentMs) / 1000);
+  const segmentViolations = await call<{ data: unknown[] }>('GET', `${base}/violations`, key.token);
+  if (segmentViolations.data.length > 0) throw new Error(`the Segment calls were refused in part: ${JSON.stringify(segmentViolations.data)}`);
+
   // 3. Load up to PROFILES profiles through the batch API, sampling the server's RSS every 100 ms.
   const loaded = await direct.profileCount(ws.id);
   let peakRss = (await server.rss()).rss;
@@ -325,6 +355,7 @@ async function bench(server: Server, direct: Direct, operator: string): Promise<
     '|---|---|---|---|---|---|',
     `| batch upsert, 1000 new records × ${PROPS} properties (median of ${BATCHES}) | ${fmt(batchRate)} records/s | ${fmt(baselineRate)} records/s raw insert | ${(batchRate / baselineRate).toFixed(2)} | ≥ 0.25 | ${batchRate / baselineRate >= 0.25 ? 'pass' : '**MISS**'} |`,
     `| ingestion through a source, 1000 records, half matched by identity (median of ${BATCHES}) | ${fmt(ingestRate)} records/s | – | – | – | – |`,
+    `| Segment identify calls through /segment/v1/batch, ${SEGMENT_BATCH} a batch × 10 traits, half existing profiles (median of ${SEGMENT_BATCHES}, ${fmt(calls)} calls) | ${fmt(segmentRate)} calls/s | ${fmt(baselineRate)} records/s raw insert | ${(segmentRate / baselineRate).toFixed(2)} | ≥ 0.5 | ${segmentRate / baselineRate >= 0.5 ? 'pass' : '**MISS**'} |`,
     `| load of ${fmt(total)} profiles through the batch API | ${fmt((total - loaded) / loadSeconds)} records/s, server peak RSS ${mib(peakRss)} MiB (VmHWM ${mib(afterLoad.peak)} MiB) | – | – | < 512 MiB | ${peakRss < 512 * 2 ** 20 ? 'pass' : '**MISS**'} |`,
     '',
     `| search over ${fmt(total)} profiles (${SEARCHES} requests for the first two, ${HEAVY} for the others${settled ? `; ${settled}` : ''}) | p50 ms | p99 ms | rows/answer | target | result |`,

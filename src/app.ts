@@ -4,40 +4,28 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
-import { lineworksSurface } from './compat/lineworks/lineworks.routes.ts';
 import { hclSurface } from './compat/hcl/hcl.routes.ts';
+import { lineworksSurface } from './compat/lineworks/lineworks.routes.ts';
 import { ocambaSurface } from './compat/ocamba/ocamba.routes.ts';
-import type { SurfaceDeps } from './compat/surface.ts';
+import { segmentSurface } from './compat/segment/segment.routes.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/schema.ts';
-import { ErrorEnvelope } from './http/common.schemas.ts';
-import { nativeSurface, sendError } from './http/native-surface.ts';
-import { envelope as hclEnvelope } from './compat/hcl/hcl.errors.ts';
-import { sendLineWorksError } from './compat/lineworks/lineworks.errors.ts';
-import { sendOcambaError } from './compat/ocamba/ocamba.errors.ts';
-import { createValidatorCompiler } from './http/validation.ts';
-import { parseJsonBody } from './http/json-body.ts';
+import { clientErrorAnswer } from './http/client-error.ts';
+import { nativeSurface } from './http/native-surface.ts';
+import { answerEverything, registerSurface, type Surface, type SurfaceRoute } from './http/surface.ts';
 import { retryAfterOnUnavailable } from './http/unavailable.ts';
-import { createApiKeyService } from './modules/api-keys/api-keys.service.ts';
-import { jobRoutes } from './modules/jobs/jobs.routes.ts';
-import { createJobService } from './modules/jobs/jobs.service.ts';
+import { createValidatorCompiler } from './http/validation.ts';
 import { createJobRunner, type JobRunner } from './modules/jobs/job-runner.ts';
-import { createValueCodec } from './modules/profiles/value-codec.ts';
-import { createPiiCipher } from './shared/pii-cipher.ts';
-import { createLocalBroadcast, createRedisBroadcast, type Broadcast } from './shared/broadcast.ts';
-import { propertyRoutes, propertySchemas } from './modules/properties/properties.routes.ts';
-import { createPropertyService } from './modules/properties/properties.service.ts';
-import { tenantRoutes } from './modules/tenants/tenants.routes.ts';
-import { createTenantService } from './modules/tenants/tenants.service.ts';
-import { createWorkspaceService } from './modules/workspaces/workspaces.service.ts';
+import { profileSchemas } from './modules/profiles/profiles.routes.ts';
+import { propertySchemas } from './modules/properties/properties.routes.ts';
 import { createMemoryStore, createRateLimiter } from './modules/rate-limits/rate-limiter.ts';
 import { createRedisStore } from './modules/rate-limits/redis-store.ts';
-import { sourceRoutes } from './modules/sources/sources.routes.ts';
-import { profileRoutes, profileSchemas } from './modules/profiles/profiles.routes.ts';
-import { createProfileService } from './modules/profiles/profiles.service.ts';
 import { SourceSchema } from './modules/sources/sources.schemas.ts';
-import { createSourceService } from './modules/sources/sources.service.ts';
+import { createServices, type Services } from './services.ts';
+import { ErrorEnvelope } from './shared/api-schemas.ts';
+import { createLocalBroadcast, createRedisBroadcast, type Broadcast } from './shared/broadcast.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
+import { AppError } from './shared/errors.ts';
 import { type IdGenerator, randomIds } from './shared/ids.ts';
 
 export interface AppDeps {
@@ -53,53 +41,39 @@ export interface AppDeps {
   runJobs?: boolean;
   /** Matches from which a search filter is checked per profile instead of looked up. */
   broadFilter?: number;
-  /** Reaches every server process; in-process when absent. */
+  /** Reaches every server process; through Redis when REDIS_URL is set, else in-process, when absent. */
   broadcast?: Broadcast;
 }
 
-export function createServices(deps: AppDeps) {
-  const { db, config, clock = systemClock, ids = randomIds } = deps;
-  const codec = createValueCodec(config.encryptionKey ? createPiiCipher(config.encryptionKey, config.previousEncryptionKey) : undefined);
-  const tenants = createTenantService({ db, clock });
-  const broadcast = deps.broadcast ?? createLocalBroadcast();
-  const jobs = createJobService({ db, clock, ids });
-  // Properties ask profiles and sources about a property's use; profiles rank values by source
-  // priority; sources ingest through profiles. Each is asked through a function, so no module
-  // imports one that imports it back.
-  const properties = createPropertyService({
-    db,
-    clock,
-    ids,
-    piiStorable: codec.hasCipher,
-    broadcast,
-    jobs,
-    usage: { holders: (trx, ws, id) => profiles.countHolders(trx, ws, id), mappedBy: (trx, ws, id) => sources.mappedBy(trx, ws, id) },
-  });
-  const workspaces = createWorkspaceService({ db, clock, tenants, properties, defaultPropertyLimit: config.propertyLimit });
-  const apiKeys = createApiKeyService({ db, clock, ids, tenants, broadcast });
-  const profiles = createProfileService({ db, clock, ids, codec, properties, jobs, sourcePriorities: (conn, ws) => sources.priorities(conn, ws), broadFilter: deps.broadFilter });
-  const sources = createSourceService({ db, clock, properties, profiles });
-  return { tenants, properties, workspaces, apiKeys, jobs, sources, profiles };
-}
+/** Every surface, each under its own prefix; /v1 is the native one. */
+export const SURFACES: readonly Surface[] = [nativeSurface, ocambaSurface, hclSurface, lineworksSurface];
 
-export type Services = ReturnType<typeof createServices>;
-
-/** A URL no route can take, answered in the envelope of the surface its path names. */
+/** A URL no route can take, answered in the envelope of the surface its path names (else the native one). */
 function badUrl(request: FastifyRequest, reply: FastifyReply, field: string, problem: string): FastifyReply {
-  const message = 'The request URL is not valid.';
   void reply.header('x-request-id', request.id);
   const path = request.url;
-  if (path.startsWith('/ocamba/')) return sendOcambaError(reply, 400, message);
-  if (path.startsWith('/hcl/')) return reply.code(400).send(hclEnvelope(400, message));
-  if (path.startsWith('/lineworks/')) return sendLineWorksError(reply, { code: 'INVALID_PARAMETER', description: message });
-  return sendError(reply, 'VALIDATION_FAILED', message, [{ field, problem }]);
+  const surface = SURFACES.find((s) => path.startsWith(`${s.prefix}/`)) ?? nativeSurface;
+  const error = new AppError('VALIDATION_FAILED', 'The request URL is not valid.', [{ field, problem }], 'BAD_URL');
+  return surface.answers.error(reply, error) ?? surface.answers.internal(reply);
 }
 
-export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; services: Services; jobRunner: JobRunner; operatorToken?: string }> {
+export interface App {
+  app: FastifyInstance;
+  services: Services;
+  jobRunner: JobRunner;
+  /** A generated operator token, to show once; undefined when one was configured or stored. */
+  operatorToken?: string;
+  /** Every route of every surface, with what it needs. */
+  routes: SurfaceRoute[];
+}
+
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const clock = deps.clock ?? systemClock;
   const ids = deps.ids ?? randomIds;
   const { redisUrl, redisPrefix, timeouts } = deps.config;
-  const broadcast = redisUrl ? createRedisBroadcast(redisUrl, redisPrefix) : createLocalBroadcast();
-  const services = createServices({ ...deps, broadcast });
+  const ownBroadcast = deps.broadcast === undefined;
+  const broadcast = deps.broadcast ?? (redisUrl ? createRedisBroadcast(redisUrl, redisPrefix) : createLocalBroadcast());
+  const services = createServices({ db: deps.db, config: deps.config, clock, ids, broadcast, broadFilter: deps.broadFilter });
   const operatorToken = await services.apiKeys.ensureOperatorToken(deps.config.adminToken);
 
   const app = Fastify({
@@ -117,17 +91,11 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     // A URL that cannot be decoded fails before any route or surface runs; answer it in the
     // envelope of the surface its path names.
     frameworkErrors: (_error, request, reply) => badUrl(request, reply as FastifyReply, 'url', 'cannot be decoded'),
-    // Profile ids reach 128 characters; the router's default cut-off is 100.
-    routerOptions: { maxParamLength: 1024 },
-  });
-  // NUL characters cannot be stored (PostgreSQL text refuses them): refused in any body.
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    try {
-      done(null, parseJsonBody(body as string));
-    } catch (error) {
-      done(error as Error, undefined);
-    }
+    // Input that is not HTTP: the native envelope, with a request id.
+    clientErrorHandler: clientErrorAnswer(ids),
+    // Profile ids reach 128 characters; the router's default cut-off is 100. A trailing slash
+    // names the same route (`/properties/` is the list, not a property with an empty name).
+    routerOptions: { maxParamLength: 1024, ignoreTrailingSlash: true },
   });
   app.setValidatorCompiler(createValidatorCompiler());
   app.addHook('onRequest', async (request, reply) => {
@@ -142,14 +110,15 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   retryAfterOnUnavailable(app);
 
   for (const schema of [ErrorEnvelope, ...propertySchemas, SourceSchema, ...profileSchemas]) app.addSchema(schema);
+  // Outside every surface (`/`, `/nope`, the docs): the native envelope.
+  answerEverything(app, nativeSurface.answers);
 
   // Rate-limit counters: in-process, or shared by every server through Redis.
-  const clock = deps.clock ?? systemClock;
   const counters = redisUrl ? createRedisStore(redisUrl, redisPrefix) : createMemoryStore(clock);
   const limiter = createRateLimiter({ store: counters, clock });
   app.addHook('onClose', async () => {
     await counters.close();
-    await broadcast.close();
+    if (ownBroadcast) await broadcast.close();
   });
 
   await app.register(swagger, {
@@ -161,13 +130,24 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
         description: 'Profile property dictionary: define the custom properties your profiles carry.',
       },
       servers: [{ url: '/' }],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          writeKey: { type: 'http', scheme: 'basic', description: "A source's write key as the user name, the password empty (/segment only)" },
+        },
+      },
       security: [{ bearer: [] }],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  app.get('/', { schema: { hide: true } }, async () => ({
+    name: 'propdict',
+    docs: '/docs',
+    openapi: '/openapi.json',
+    surfaces: SURFACES.map((s) => ({ name: s.name, url: s.home })),
+  }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
@@ -179,32 +159,10 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     }
   });
 
-  await app.register(
-    async (v1) => {
-      nativeSurface(v1, { apiKeys: services.apiKeys, limiter });
-      await v1.register(tenantRoutes, services);
-      await v1.register(
-        async (ws) => {
-          ws.addHook('preHandler', async (request) => {
-            const { ws: id } = request.params as { ws: number };
-            request.workspace = await services.workspaces.resolve(request.principal, id);
-          });
-          await ws.register(propertyRoutes, services);
-          await ws.register(jobRoutes, services);
-          await ws.register(sourceRoutes, services);
-          await ws.register(profileRoutes, services);
-        },
-        { prefix: '/workspaces/:ws' },
-      );
-    },
-    { prefix: '/v1' },
-  );
-
-  // Vendor surfaces: each its own plugin, envelope and rate limits, over the same services.
-  const surfaceDeps: SurfaceDeps = { ...services, limiter, config: deps.config };
-  await app.register(hclSurface, { ...surfaceDeps, prefix: '/hcl' });
-  await app.register(ocambaSurface, { ...surfaceDeps, prefix: '/ocamba' });
-  await app.register(lineworksSurface, { ...surfaceDeps, prefix: '/lineworks' });
+  const routes: SurfaceRoute[] = [];
+  for (const surface of SURFACES) routes.push(...(await registerSurface(app, surface, { services, limiter, config: deps.config })));
+  // Segment's write keys may come in the body, after the front door's hooks: its own plugin.
+  await app.register(segmentSurface, { ...services, clock, prefix: '/segment' });
 
   // Background jobs run in every server; leases keep two from running the same one.
   const jobRunner = createJobRunner({ db: deps.db, clock, steps: services.jobs.steps, onError: (error) => app.log.error({ err: error }, 'background job failed') });
@@ -213,6 +171,6 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     app.addHook('onClose', async () => jobRunner.stop());
   }
 
-  return { app, services, jobRunner, operatorToken };
+  return { app, services, jobRunner, operatorToken, routes };
 }
 

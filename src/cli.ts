@@ -1,12 +1,15 @@
 // The command line: `propdict <command>`. Admin commands act as the operator on the database
 // that DATABASE_URL names, so an operator can bootstrap without curl.
 import { parseArgs } from 'node:util';
-import { createServices } from './app.ts';
 import { ConfigError, StartupError, loadConfig, type Config } from './config.ts';
 import { createDb } from './db/create-db.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { SCOPES, type Principal, type Scope } from './modules/auth/auth.ts';
+import { createServices, type Services } from './services.ts';
 import { startServer } from './server.ts';
+import { createLocalBroadcast } from './shared/broadcast.ts';
+import { systemClock } from './shared/clock.ts';
+import { randomIds } from './shared/ids.ts';
 import { AppError } from './shared/errors.ts';
 
 const USAGE = `Usage: propdict <command> [options]
@@ -42,11 +45,12 @@ function required(value: string | undefined, name: string): string {
   return value;
 }
 
-async function withServices<T>(config: Config, fn: (services: ReturnType<typeof createServices>) => Promise<T>): Promise<T> {
+async function withServices<T>(config: Config, fn: (services: Services) => Promise<T>): Promise<T> {
   const { db } = createDb(config.databaseUrl);
   try {
     await migrateToLatest(db);
-    return await fn(createServices({ db, config }));
+    // One command in one process: nothing to tell other servers through a broadcast.
+    return await fn(createServices({ db, config, clock: systemClock, ids: randomIds, broadcast: createLocalBroadcast() }));
   } finally {
     await db.destroy();
   }

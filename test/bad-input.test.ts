@@ -196,7 +196,7 @@ for (const dialect of dialects) {
     });
 
     test('a workspace id that is not a positive integer → 400 on ws', async () => {
-      for (const ws of ['abc', '0', '-1', '1.5', '99999999999']) {
+      for (const ws of ['abc', '0', '-1', '1.5']) {
         const res = await t.request({ method: 'GET', url: `/v1/workspaces/${ws}/properties`, token: a.token });
         assert.deepEqual(fields(expectCleanError(res, 400, 'VALIDATION_FAILED')), ['ws'], ws);
       }

@@ -1,17 +1,23 @@
-// Rate limits: the window logic on a controlled clock, the native per-key limits through the
-// API, and one limit shared by two server processes through Redis.
+// Rate limits: the window logic, the native per-key limits through the API, and one limit (and
+// the caches) shared by two servers through Redis, all on a clock the test moves.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { FastifyInstance, InjectOptions } from 'fastify';
 import { Redis } from 'ioredis';
-import { createMemoryStore, createRateLimiter, type CounterStore, type Window } from '../src/modules/rate-limits/rate-limiter.ts';
+import type { Kysely } from 'kysely';
+import { buildApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { createDb } from '../src/db/create-db.ts';
+import { migrateToLatest } from '../src/db/migrate.ts';
+import type { Database } from '../src/db/schema.ts';
+import { createMemoryStore, createRateLimiter, type CounterStore, type Decision, type Window } from '../src/modules/rate-limits/rate-limiter.ts';
 import { createRedisStore } from '../src/modules/rate-limits/redis-store.ts';
-import { createTenancy, createTestApp, expectError, expectStatus } from './helpers/app.ts';
-import { dialects } from './helpers/dialects.ts';
+import { createTenancy, createTestApp, expectError, expectStatus, OPERATOR_TOKEN, type Response } from './helpers/app.ts';
+import { dialects, type TestDialect } from './helpers/dialects.ts';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -36,6 +42,14 @@ const redisUp = await redisAvailable();
 const noRedis = redisUp ? false : `no Redis answers at ${REDIS_URL}`;
 if (!redisUp) console.log(`# skipping the Redis rate-limit tests: ${noRedis}`);
 
+const show = (value: unknown) => JSON.stringify(value);
+
+/** Asserts what a limiter decided, showing the whole decision when it differs. */
+function expectDecision(d: Decision, expected: { allowed: boolean; tightest?: string; retryAfterMs?: number }): void {
+  const seen = { allowed: d.allowed, ...(expected.tightest ? { tightest: d.tightest.name } : {}), ...(expected.retryAfterMs !== undefined ? { retryAfterMs: d.retryAfterMs } : {}) };
+  assert.deepEqual(seen, expected, show(d));
+}
+
 const secondAndMinute: Window[] = [
   { name: 'second', limit: 3, ms: 1000 },
   { name: 'minute', limit: 5, ms: 60_000 },
@@ -51,25 +65,19 @@ function windowLogic(name: string, makeStore: (clock: ReturnType<typeof manualCl
       const hit = () => limiter.hit(subject, secondAndMinute);
       try {
         const first = await Promise.all([hit(), hit(), hit()]);
-        assert.deepEqual(first.map((d) => d.allowed), [true, true, true]);
-        const fourth = await hit();
-        assert.equal(fourth.allowed, false);
-        assert.equal(fourth.tightest.name, 'second');
-        assert.equal(fourth.retryAfterMs, 1000);
+        assert.deepEqual(first.map((d) => d.allowed), [true, true, true], show(first));
+        expectDecision(await hit(), { allowed: false, tightest: 'second', retryAfterMs: 1000 });
 
         clock.advance(1000);
         const next = await hit();
-        assert.equal(next.allowed, true);
-        assert.deepEqual(next.windows.map((w) => [w.name, w.remaining]), [['second', 2], ['minute', 1]]);
+        expectDecision(next, { allowed: true });
+        assert.deepEqual(next.windows.map((w) => [w.name, w.remaining]), [['second', 2], ['minute', 1]], show(next));
         // The refused 4th request did not count: one left in the minute.
-        assert.equal((await hit()).allowed, true);
-        const overMinute = await hit();
-        assert.equal(overMinute.allowed, false);
-        assert.equal(overMinute.tightest.name, 'minute');
-        assert.equal(overMinute.retryAfterMs, 59_000);
+        expectDecision(await hit(), { allowed: true });
+        expectDecision(await hit(), { allowed: false, tightest: 'minute', retryAfterMs: 59_000 });
 
         clock.advance(59_000);
-        assert.equal((await hit()).allowed, true);
+        expectDecision(await hit(), { allowed: true });
       } finally {
         await store.close();
       }
@@ -81,9 +89,9 @@ function windowLogic(name: string, makeStore: (clock: ReturnType<typeof manualCl
       const limiter = createRateLimiter({ store, clock });
       const tag = randomBytes(4).toString('hex');
       try {
-        for (let i = 0; i < 3; i++) await limiter.hit(`a-${tag}`, secondAndMinute);
-        assert.equal((await limiter.hit(`a-${tag}`, secondAndMinute)).allowed, false);
-        assert.equal((await limiter.hit(`b-${tag}`, secondAndMinute)).allowed, true);
+        for (let i = 0; i < 3; i++) expectDecision(await limiter.hit(`a-${tag}`, secondAndMinute), { allowed: true });
+        expectDecision(await limiter.hit(`a-${tag}`, secondAndMinute), { allowed: false });
+        expectDecision(await limiter.hit(`b-${tag}`, secondAndMinute), { allowed: true });
       } finally {
         await store.close();
       }
@@ -107,7 +115,7 @@ for (const dialect of dialects) {
       const a = await createTenancy(t, 'Free');
       const res = await t.request({ method: 'GET', url: `/v1/workspaces/${a.workspaceId}/limits`, token: a.token });
       expectStatus(res, 200);
-      assert.equal(res.headers.ratelimit, undefined);
+      assert.equal(res.headers.ratelimit, undefined, show(res.headers));
     });
 
     test('a limited key gets IETF headers, then 429 RATE_LIMITED with Retry-After', async () => {
@@ -118,120 +126,120 @@ for (const dialect of dialects) {
         payload: { name: 'metered', scopes: ['properties:read'], rate_limit: { per_second: 2, per_minute: 3 } },
       });
       expectStatus(created, 201);
-      assert.deepEqual(created.body.rate_limit, { per_second: 2, per_minute: 3 });
+      assert.deepEqual(created.body.rate_limit, { per_second: 2, per_minute: 3 }, created.raw);
       const get = () => t.request({ method: 'GET', url: `/v1/workspaces/${a.workspaceId}/limits`, token: created.body.token });
 
       const first = await get();
       expectStatus(first, 200);
-      assert.equal(first.headers['ratelimit-policy'], '"per_second";q=2;w=1, "per_minute";q=3;w=60');
-      assert.equal(first.headers.ratelimit, '"per_second";r=1;t=1');
+      assert.equal(first.headers['ratelimit-policy'], '"per_second";q=2;w=1, "per_minute";q=3;w=60', show(first.headers));
+      assert.equal(first.headers.ratelimit, '"per_second";r=1;t=1', show(first.headers));
       expectStatus(await get(), 200);
       const refused = await get();
       expectError(refused, 429, 'RATE_LIMITED');
-      assert.equal(refused.headers['retry-after'], '1');
+      assert.equal(refused.headers['retry-after'], '1', show(refused.headers));
 
       clock.advance(1000);
       const third = await get();
       expectStatus(third, 200);
-      assert.equal(third.headers.ratelimit, '"per_minute";r=0;t=59');
+      assert.equal(third.headers.ratelimit, '"per_minute";r=0;t=59', show(third.headers));
       const minute = await get();
       expectError(minute, 429, 'RATE_LIMITED');
-      assert.equal(minute.headers['retry-after'], '59');
+      assert.equal(minute.headers['retry-after'], '59', show(minute.headers));
     });
   });
 }
 
-describe('two server processes sharing Redis', { skip: noRedis }, () => {
-  const cli = join(import.meta.dirname, '..', 'src', 'cli.ts');
-  let dir: string;
-  const servers: { kill(): void; exited: Promise<unknown> }[] = [];
-  const bases: string[] = [];
-  let token: string;
-  let workspaceId: number;
-  let tenantId: number;
+/** A database two apps can open at once: a file on SQLite, a schema of its own on PostgreSQL. */
+async function sharedDatabase(dialect: TestDialect): Promise<{ url: string; drop(): Promise<void> }> {
+  if (dialect.name !== 'sqlite') return dialect.fresh();
+  const dir = mkdtempSync(join(tmpdir(), 'propdict-redis-'));
+  return { url: `sqlite:${join(dir, 'shared.db')}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+}
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'propdict-redis-'));
-    const env = { ...process.env, DATABASE_URL: `sqlite:${join(dir, 'shared.db')}`, PROPDICT_ADMIN_TOKEN: 'redis-operator-token-0000', REDIS_URL, LOG_LEVEL: 'info', PORT: '0' };
-    const run = (args: string[]) => {
-      const res = spawnSync(process.execPath, [cli, ...args], { env, encoding: 'utf8' });
-      assert.equal(res.status, 0, res.stderr);
-      return JSON.parse(res.stdout);
+/** Asks until `check` holds: what another server learns through Redis arrives a moment later. */
+async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`${what}: not seen within 5 s`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+for (const dialect of dialects) {
+  // Two apps as two servers would be: one database, one Redis, nothing else in common but the
+  // clock the test moves.
+  describe(`two servers sharing Redis [${dialect.name}]`, { skip: noRedis }, () => {
+    const clock = manualClock();
+    let database: Awaited<ReturnType<typeof sharedDatabase>>;
+    const servers: { app: FastifyInstance; db: Kysely<Database> }[] = [];
+    let a: { tenantId: number; workspaceId: number };
+
+    const send = async (server: number, options: InjectOptions & { token?: string }): Promise<Response> => {
+      const { token = OPERATOR_TOKEN, ...rest } = options;
+      const res = await servers[server].app.inject({ ...rest, headers: { authorization: `Bearer ${token}`, ...rest.headers } });
+      return { status: res.statusCode, headers: res.headers, body: res.body === '' ? undefined : JSON.parse(res.body), raw: res.body };
     };
-    const tenant = run(['tenants', 'create', '--name', 'Shared']);
-    tenantId = tenant.id;
-    workspaceId = run(['workspaces', 'create', '--tenant', String(tenant.id), '--name', 'ws']).id;
-    // The limited key is made through the API, which takes rate_limit.
-    for (let i = 0; i < 2; i++) {
-      const child = spawn(process.execPath, [cli, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      servers.push({ kill: () => child.kill('SIGTERM'), exited });
-      bases.push(
-        await new Promise<string>((resolve, reject) => {
-          let out = '';
-          child.stdout.on('data', (c: Buffer) => {
-            out += c.toString();
-            const m = out.match(/Server listening at (http:\/\/127\.0\.0\.1:\d+)/);
-            if (m) resolve(m[1]);
-          });
-          child.once('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
-        }),
-      );
-    }
-    const limited = await fetch(`${bases[0]}/v1/tenants/${tenant.id}/api-keys`, {
-      method: 'POST',
-      headers: { authorization: 'Bearer redis-operator-token-0000', 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'limited', scopes: ['properties:read'], rate_limit: { per_minute: 4 } }),
+
+    before(async () => {
+      database = await sharedDatabase(dialect);
+      for (let i = 0; i < 2; i++) {
+        const { db } = createDb(database.url);
+        if (i === 0) await migrateToLatest(db);
+        const { app } = await buildApp({ db, clock, runJobs: false, config: { ...loadConfig({}), adminToken: OPERATOR_TOKEN, redisUrl: REDIS_URL } });
+        await app.ready();
+        servers.push({ app, db });
+      }
+      const tenant = await send(0, { method: 'POST', url: '/v1/tenants', payload: { name: 'Shared' } });
+      expectStatus(tenant, 201);
+      const ws = await send(0, { method: 'POST', url: `/v1/tenants/${tenant.body.id}/workspaces`, payload: { name: 'ws' } });
+      expectStatus(ws, 201);
+      a = { tenantId: tenant.body.id, workspaceId: ws.body.id };
     });
-    assert.equal(limited.status, 201);
-    token = ((await limited.json()) as { token: string }).token;
-  });
 
-  after(async () => {
-    for (const s of servers) s.kill();
-    await Promise.all(servers.map((s) => s.exited));
-    rmSync(dir, { recursive: true, force: true });
-  });
+    after(async () => {
+      for (const { app, db } of servers) {
+        await app.close();
+        await db.destroy();
+      }
+      await database.drop();
+    });
 
-  test('requests spread over both servers share one budget', async () => {
-    // Keep the six requests inside one minute window: near its end, wait for the next one.
-    const intoMinute = Date.now() % 60_000;
-    if (intoMinute > 50_000) await new Promise((resolve) => setTimeout(resolve, 60_000 - intoMinute + 50));
-    const statuses: number[] = [];
-    for (let i = 0; i < 6; i++) {
-      const res = await fetch(`${bases[i % 2]}/v1/workspaces/${workspaceId}/limits`, { headers: { authorization: `Bearer ${token}` } });
-      statuses.push(res.status);
-      await res.arrayBuffer();
-    }
-    // Separate counters would let each server pass 3 of these 6.
-    assert.deepEqual(statuses, [200, 200, 200, 200, 429, 429]);
-  });
-
-  test('a key revoked through one server fails at once on the other, which had it cached', async () => {
-    const headers = { authorization: 'Bearer redis-operator-token-0000', 'content-type': 'application/json' };
-    const made = await fetch(`${bases[0]}/v1/tenants/${tenantId}/api-keys`, { method: 'POST', headers, body: JSON.stringify({ name: 'short-lived', scopes: ['properties:read'] }) });
-    assert.equal(made.status, 201);
-    const key = (await made.json()) as { id: string; token: string };
-    const read = () => fetch(`${bases[1]}/v1/workspaces/${workspaceId}/properties?limit=1`, { headers: { authorization: `Bearer ${key.token}` } });
-    assert.equal((await read()).status, 200);
-    const revoked = await fetch(`${bases[0]}/v1/tenants/${tenantId}/api-keys/${key.id}`, { method: 'DELETE', headers: { authorization: headers.authorization } });
-    assert.equal(revoked.status, 204);
-    // The message travels through Redis; give it a moment, far below the cache's 5 s.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.equal((await read()).status, 401);
-  });
-
-  test('a property created through one server shows at once in the cached list of the other', async () => {
-    const headers = { authorization: 'Bearer redis-operator-token-0000', 'content-type': 'application/json' };
-    const list = async () => {
-      const res = await fetch(`${bases[1]}/v1/workspaces/${workspaceId}/properties?system=false`, { headers: { authorization: headers.authorization } });
-      assert.equal(res.status, 200);
-      return ((await res.json()) as { data: { name: string }[] }).data.map((p) => p.name);
+    const createKey = async (payload: object) => {
+      const res = await send(0, { method: 'POST', url: `/v1/tenants/${a.tenantId}/api-keys`, payload });
+      expectStatus(res, 201);
+      return res.body as { id: string; token: string };
     };
-    const before = await list();
-    const created = await fetch(`${bases[0]}/v1/workspaces/${workspaceId}/properties`, { method: 'POST', headers, body: JSON.stringify({ name: 'shared_cache_probe', data_type: 'string' }) });
-    assert.equal(created.status, 201);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.deepEqual(await list(), [...before, 'shared_cache_probe']);
+
+    test('requests spread over both servers share one budget', async () => {
+      const key = await createKey({ name: 'limited', scopes: ['properties:read'], rate_limit: { per_minute: 4 } });
+      const answers: Response[] = [];
+      for (let i = 0; i < 6; i++) answers.push(await send(i % 2, { method: 'GET', url: `/v1/workspaces/${a.workspaceId}/limits`, token: key.token }));
+      // Separate counters would let each server pass 3 of these 6.
+      answers.slice(0, 4).forEach((res) => expectStatus(res, 200));
+      answers.slice(4).forEach((res) => expectError(res, 429, 'RATE_LIMITED'));
+      clock.advance(60_000);
+      expectStatus(await send(1, { method: 'GET', url: `/v1/workspaces/${a.workspaceId}/limits`, token: key.token }), 200);
+    });
+
+    test('a key revoked through one server fails at once on the other, which had it cached', async () => {
+      const key = await createKey({ name: 'short-lived', scopes: ['properties:read'] });
+      const read = () => send(1, { method: 'GET', url: `/v1/workspaces/${a.workspaceId}/properties?limit=1`, token: key.token });
+      expectStatus(await read(), 200);
+      expectStatus(await send(0, { method: 'DELETE', url: `/v1/tenants/${a.tenantId}/api-keys/${key.id}` }), 204);
+      // The clock stands still, so the cached key can only go because the revocation arrived.
+      let last: Response | undefined;
+      await eventually('the revocation on the other server', async () => (last = await read()).status === 401);
+      expectError(last!, 401, 'UNAUTHENTICATED');
+    });
+
+    test('a property created through one server shows at once in the cached list of the other', async () => {
+      const list = () => send(1, { method: 'GET', url: `/v1/workspaces/${a.workspaceId}/properties?system=false` });
+      const before = await list();
+      expectStatus(before, 200);
+      expectStatus(await send(0, { method: 'POST', url: `/v1/workspaces/${a.workspaceId}/properties`, payload: { name: 'shared_cache_probe', data_type: 'string' } }), 201);
+      let last: Response | undefined;
+      await eventually('the new property on the other server', async () => (last = await list()).body.data.length > before.body.data.length);
+      assert.deepEqual(last!.body.data.map((p: { name: string }) => p.name), [...before.body.data.map((p: { name: string }) => p.name), 'shared_cache_probe'], last!.raw);
+    });
   });
-});
+}

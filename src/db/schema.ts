@@ -2,13 +2,13 @@
 // dialects, so one schema and one code path serve SQLite and PostgreSQL.
 import type { Generated, Kysely } from 'kysely';
 
-export interface TenantsTable {
+interface TenantsTable {
   id: number;
   name: string;
   created_at: string;
 }
 
-export interface WorkspacesTable {
+interface WorkspacesTable {
   id: number;
   tenant_id: number;
   name: string;
@@ -31,7 +31,7 @@ export interface ApiKeysTable {
   rate_limit: string | null; // JSON {per_second?, per_minute?}
 }
 
-export interface SettingsTable {
+interface SettingsTable {
   key: string;
   value: string;
 }
@@ -71,13 +71,13 @@ export interface PropertiesTable {
   version: number;
 }
 
-export interface PropertyKeysTable {
+interface PropertyKeysTable {
   workspace_id: number;
   key: string;
   property_id: number;
 }
 
-export interface PropertyHistoryTable {
+interface PropertyHistoryTable {
   workspace_id: number;
   property_id: number;
   version: number;
@@ -100,7 +100,7 @@ export interface JobsTable {
   updated_at: string;
 }
 
-export interface SourcesTable {
+interface SourcesTable {
   workspace_id: number;
   id: number;
   name: string;
@@ -108,9 +108,43 @@ export interface SourcesTable {
   priority: number;
   created_at: string;
   updated_at: string;
+  /** The identity property Segment's userId is written to. */
+  user_id_property_id: number | null;
+  /** The identity property Segment's anonymousId (and an alias's previousId) is written to. */
+  anonymous_id_property_id: number | null;
 }
 
-export interface SourceMappingsTable {
+export interface SourceWriteKeysTable {
+  workspace_id: number;
+  id: string;
+  source_id: number;
+  key_hash: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface IngestedMessagesTable {
+  workspace_id: number;
+  source_id: number;
+  message_hash: string;
+  seen_at: string;
+}
+
+export interface ViolationsTable {
+  workspace_id: number;
+  group_key: string;
+  source_id: number;
+  trait: string;
+  property: string | null;
+  problem: string;
+  message: string;
+  count: number;
+  first_seen: string;
+  last_seen: string;
+  sample: string;
+}
+
+interface SourceMappingsTable {
   workspace_id: number;
   source_id: number;
   position: number;
@@ -121,7 +155,7 @@ export interface SourceMappingsTable {
   merge_function: string | null;
 }
 
-export interface ProfilesTable {
+interface ProfilesTable {
   workspace_id: number;
   id: string;
   created_at: string;
@@ -140,14 +174,14 @@ export interface ProfileValuesTable {
   written_at: string;
 }
 
-export interface ProfileKeysTable {
+interface ProfileKeysTable {
   workspace_id: number;
   property_id: number;
   value_key: string;
   profile_id: string;
 }
 
-export interface ProfileAliasesTable {
+interface ProfileAliasesTable {
   workspace_id: number;
   alias: string;
   profile_id: string;
@@ -175,6 +209,8 @@ export interface Database {
   profile_keys: ProfileKeysTable;
   profile_aliases: ProfileAliasesTable;
   encryption_keys: EncryptionKeysTable;
+  source_write_keys: SourceWriteKeysTable;
+  ingested_messages: IngestedMessagesTable;
+  violations: ViolationsTable;
 }
 
-export type Db = Kysely<Database>;

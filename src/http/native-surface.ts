@@ -1,37 +1,45 @@
-// The native surface (/v1): bearer authentication, scope checks and the native error envelope.
-// Each vendor surface is its own plugin with its own envelope; they share only the services.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, codeToStatus, type ErrorCode, type ErrorDetail } from '../shared/errors.ts';
-import { hasScope, type Principal, type Scope } from '../modules/auth/auth.ts';
-import type { ApiKeyService } from '../modules/api-keys/api-keys.service.ts';
-import type { RateLimiter, Window } from '../modules/rate-limits/rate-limiter.ts';
-import { rateLimitHook, seconds } from './rate-limit.ts';
-import { answerRouteMisses } from './route-miss.ts';
+// The native surface (/v1): bearer tokens (the operator's too), the workspace named in the path,
+// optional per-key rate limits with the IETF headers, and the native error envelope.
+import type { FastifyReply } from 'fastify';
+import { apiKeyRoutes } from '../modules/api-keys/api-keys.routes.ts';
+import { jobRoutes } from '../modules/jobs/jobs.routes.ts';
+import { profileRoutes } from '../modules/profiles/profiles.routes.ts';
+import { propertyRoutes } from '../modules/properties/properties.routes.ts';
+import type { Window } from '../modules/rate-limits/rate-limiter.ts';
+import { sourceRoutes } from '../modules/sources/sources.routes.ts';
+import { writeKeyRoutes } from '../modules/sources/write-keys.routes.ts';
+import { violationRoutes } from '../modules/violations/violations.routes.ts';
+import { tenantRoutes } from '../modules/tenants/tenants.routes.ts';
+import { workspaceRoutes } from '../modules/workspaces/workspaces.routes.ts';
+import { codeToStatus, type ErrorCode, type ErrorDetail } from '../shared/errors.ts';
 import { classifyError } from './errors.ts';
+import { seconds } from './rate-limit.ts';
+import { bearerToken, type Surface } from './surface.ts';
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** What a route needs: a scope, or `operator` for the server-wide token only. */
-    auth?: Scope | 'operator' | 'any';
-  }
-  interface FastifyRequest {
-    principal: Principal;
-  }
+export function sendError(reply: FastifyReply, code: ErrorCode, message: string, details: readonly ErrorDetail[] = []) {
+  // Only what the envelope declares goes out (a detail's reason is for presenters).
+  const shown = details.map(({ field, problem, allowed }) => (allowed === undefined ? { field, problem } : { field, problem, allowed }));
+  return reply.code(codeToStatus(code)).send({ error: { code, message, request_id: String(reply.request.id), details: shown } });
 }
 
-export function bearerToken(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
-  return match?.[1];
-}
+const policyHeader = (windows: readonly { name: string; limit: number; windowMs: number }[]) =>
+  windows.map((w) => `"${w.name}";q=${w.limit};w=${w.windowMs / 1000}`).join(', ');
 
-export function sendError(reply: FastifyReply, code: ErrorCode, message: string, details: ErrorDetail[] = []) {
-  return reply.code(codeToStatus(code)).send({ error: { code, message, request_id: String(reply.request.id), details } });
-}
+export const nativeSurface: Surface = {
+  name: 'native',
+  prefix: '/v1',
+  home: '/v1',
+  credential: bearerToken,
+  servesOperator: true,
 
-/** Native limits are per key and optional: `rate_limit: {per_second?, per_minute?}`. */
-function nativeRateLimits(limiter: RateLimiter) {
-  return rateLimitHook(limiter, {
+  async workspace(request, { services }) {
+    const { ws } = request.params as { ws?: number };
+    return ws === undefined ? undefined : services.workspaces.resolve(request.principal, ws);
+  },
+
+  /** Per key and optional: `rate_limit: {per_second?, per_minute?}`. */
+  rateLimit: () => ({
+    per: 'caller',
     subject: (request) => (request.principal?.kind === 'key' && request.principal.rateLimit ? `native:${request.principal.keyId}` : undefined),
     windows: (request) => {
       const limit = request.principal.kind === 'key' ? request.principal.rateLimit : null;
@@ -42,47 +50,49 @@ function nativeRateLimits(limiter: RateLimiter) {
     },
     // IETF httpapi-ratelimit-headers: the policy names every window, RateLimit the tightest one.
     headers: (reply, d) => {
-      void reply.header('ratelimit-policy', d.windows.map((w) => `"${w.name}";q=${w.limit};w=${w.windowMs / 1000}`).join(', '));
+      void reply.header('ratelimit-policy', policyHeader(d.windows));
       void reply.header('ratelimit', `"${d.tightest.name}";r=${d.tightest.remaining};t=${seconds(d.tightest.resetMs)}`);
     },
     refuse: (reply, d) => {
       void reply.header('retry-after', String(seconds(d.retryAfterMs)));
-      void reply.header('ratelimit-policy', d.windows.map((w) => `"${w.name}";q=${w.limit};w=${w.windowMs / 1000}`).join(', '));
+      void reply.header('ratelimit-policy', policyHeader(d.windows));
       void reply.header('ratelimit', `"${d.tightest.name}";r=0;t=${seconds(d.retryAfterMs)}`);
       return sendError(reply, 'RATE_LIMITED', `This key's rate limit is reached; retry in ${seconds(d.retryAfterMs)} s.`);
     },
-  });
-}
+  }),
 
-export function nativeSurface(app: FastifyInstance, { apiKeys, limiter }: { apiKeys: ApiKeyService; limiter: RateLimiter }) {
-  app.decorateRequest('principal', null as never);
-  // Fastify parses text/plain by default; the native API takes JSON only, so any other body is 415.
-  app.removeContentTypeParser('text/plain');
-
-  app.addHook('onRequest', async (request, reply) => {
-    const need = request.routeOptions.config.auth;
-    if (need === undefined) return; // unmatched route: the not-found handler answers
-    try {
-      request.principal = await apiKeys.authenticate(bearerToken(request));
-    } catch (error) {
-      if (error instanceof AppError) return sendError(reply, error.code, error.message);
-      throw error;
-    }
-    if (need === 'operator' ? request.principal.kind !== 'operator' : need !== 'any' && !hasScope(request.principal, need)) {
-      return sendError(reply, 'FORBIDDEN', need === 'operator' ? 'Only the operator token may do this.' : `This needs the ${need} scope.`);
-    }
-  });
-  app.addHook('onRequest', nativeRateLimits(limiter));
-
-  app.setErrorHandler((error, request, reply) => {
-    const known = classifyError(error);
-    if (known) return sendError(reply, known.code, known.message, known.details);
-    request.log.error({ err: error, request_id: request.id }, 'unhandled error');
-    return sendError(reply, 'INTERNAL', 'Something went wrong on our side; the request id identifies it in our logs.');
-  });
-
-  answerRouteMisses(app, {
+  answers: {
+    error(reply, error) {
+      const known = classifyError(error, reply.request);
+      return known && sendError(reply, known.code, known.message, known.details);
+    },
+    internal: (reply) => sendError(reply, 'INTERNAL', 'Something went wrong on our side; the request id identifies it in our logs.'),
     notFound: (reply, request, path) => sendError(reply, 'NOT_FOUND', `No route ${request.method} ${path}.`),
     methodNotAllowed: (reply, request, allowed) => sendError(reply, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed here; use ${allowed.join(', ')}.`),
-  });
-}
+  },
+
+  async routes(v1, { services }) {
+    // A query parameter a route does not know is refused, not ignored: `?dry_run=true` on a
+    // route without a dry run must not apply the change.
+    v1.addHook('onRoute', (route) => {
+      const query = route.schema?.querystring as { additionalProperties?: unknown } | undefined;
+      if (route.schema && query?.additionalProperties === undefined) {
+        route.schema.querystring = { type: 'object', properties: {}, ...query, additionalProperties: false };
+      }
+    });
+    await v1.register(tenantRoutes, services);
+    await v1.register(workspaceRoutes, services);
+    await v1.register(apiKeyRoutes, services);
+    await v1.register(
+      async (ws) => {
+        await ws.register(propertyRoutes, services);
+        await ws.register(jobRoutes, services);
+        await ws.register(sourceRoutes, services);
+        await ws.register(profileRoutes, services);
+        await ws.register(writeKeyRoutes, services);
+        await ws.register(violationRoutes, services);
+      },
+      { prefix: '/workspaces/:ws' },
+    );
+  },
+};

@@ -1,6 +1,6 @@
 // One rate-limit hook for every surface: each surface says whom a request counts against,
 // which windows apply, and how its answers (headers, 429 body) look.
-import type { FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Decision, RateLimiter, Window } from '../modules/rate-limits/rate-limiter.ts';
 
 export interface RateLimitPolicy {
@@ -13,8 +13,8 @@ export interface RateLimitPolicy {
   refuse(reply: FastifyReply, decision: Decision): FastifyReply;
 }
 
-export function rateLimitHook(limiter: RateLimiter, policy: RateLimitPolicy): onRequestHookHandler & preHandlerHookHandler {
-  return async function rateLimit(request, reply) {
+export function rateLimitHook(limiter: RateLimiter, policy: RateLimitPolicy) {
+  return async function rateLimit(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     const subject = policy.subject(request);
     if (subject === undefined) return;
     const windows = policy.windows(request);
@@ -22,8 +22,16 @@ export function rateLimitHook(limiter: RateLimiter, policy: RateLimitPolicy): on
     const decision = await limiter.hit(subject, windows);
     if (!decision.allowed) return policy.refuse(reply, decision);
     policy.headers(reply, decision);
+    return undefined;
   };
 }
 
 /** Seconds, rounded up, at least 1: what Retry-After and reset headers carry. */
 export const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+/** `<prefix>-limit`, `-remaining` and `-reset` (in seconds): the one-window headers vendors send. */
+export function windowHeaders(reply: FastifyReply, prefix: 'ratelimit' | 'x-ratelimit', limit: number, remaining: number, resetMs: number): void {
+  void reply.header(`${prefix}-limit`, String(limit));
+  void reply.header(`${prefix}-remaining`, String(remaining));
+  void reply.header(`${prefix}-reset`, String(seconds(resetMs)));
+}

@@ -1,16 +1,21 @@
 // Bodies are strict (no type coercion, unknown fields refused); query strings and path
 // parameters are text on the wire, so only they are coerced. Every failing field is reported.
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type AnySchemaObject, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
-import type { ErrorDetail } from '../shared/errors.ts';
+import { PROFILE_ID_PATTERN } from '../modules/profiles/profile.ts';
+import { LANGUAGE_TAG } from '../modules/properties/properties.schemas.ts';
+import { NAME_PATTERN, NAME_RULE } from '../modules/properties/property.ts';
+import { INPUT_PATH_PATTERN } from '../modules/sources/source.ts';
+import type { DetailReason, ErrorDetail } from '../shared/errors.ts';
 
 // ajv-formats ships CommonJS whose typings describe the namespace, while Node hands the
 // function itself to a default import.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 function makeAjv(coerceTypes: boolean): Ajv {
-  const ajv = new Ajv({ allErrors: true, coerceTypes, useDefaults: true, removeAdditional: false, strict: false });
+  // verbose: each error carries the schema it failed, so a problem can name the fields expected.
+  const ajv = new Ajv({ allErrors: true, coerceTypes, useDefaults: true, removeAdditional: false, strict: false, verbose: true });
   addFormats(ajv);
   return ajv;
 }
@@ -36,6 +41,99 @@ function failedPastItsType(e: ErrorObject, path: string): boolean {
   return e.instancePath.startsWith(`${path}/`) || (e.instancePath === path && e.keyword !== 'type' && e.keyword !== 'anyOf');
 }
 
+const ARTICLE: Record<string, string> = { integer: 'an integer', number: 'a number', string: 'a string', boolean: 'true or false', array: 'an array', null: 'null' };
+const FORMATS: Record<string, string> = {
+  'date-time': 'an RFC 3339 date and time such as 2026-11-23T12:00:00Z',
+  date: 'a date such as 2026-11-23',
+  email: 'an email address',
+  uri: 'a URL',
+};
+
+/** The object a schema expects, as `{value, label?}`: required fields bare, optional ones with `?`. */
+function shapeOf(schema: AnySchemaObject | undefined): string {
+  const names = Object.keys(schema?.properties ?? {});
+  if (names.length === 0) return 'an object';
+  const required: string[] = schema?.required ?? [];
+  return `an object {${names.map((n) => (required.includes(n) ? n : `${n}?`)).join(', ')}}`;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** A rule a value broke, in words rather than the validator's phrasing. */
+function ruleInWords(e: ErrorObject): string {
+  const p = e.params as Record<string, unknown>;
+  const limit = Number(p.limit);
+  switch (e.keyword) {
+    case 'type': {
+      const types = String(p.type).split(',');
+      return `must be ${types.map((t) => (t === 'object' ? shapeOf(e.parentSchema) : (ARTICLE[t] ?? t))).join(' or ')}`;
+    }
+    case 'minLength':
+      return limit === 1 ? 'must not be empty' : `must be at least ${plural(limit, 'character')} long`;
+    case 'maxLength':
+      return `must be at most ${plural(limit, 'character')} long`;
+    case 'minimum':
+      return `must be at least ${limit}`;
+    case 'maximum':
+      return `must be at most ${limit}`;
+    case 'exclusiveMinimum':
+      return `must be more than ${limit}`;
+    case 'exclusiveMaximum':
+      return `must be less than ${limit}`;
+    case 'minItems':
+      return limit === 1 ? 'must hold at least one item' : `must hold at least ${plural(limit, 'item')}`;
+    case 'maxItems':
+      return `must hold at most ${plural(limit, 'item')}`;
+    case 'minProperties':
+      return limit === 1 ? 'must name at least one field' : `must name at least ${plural(limit, 'field')}`;
+    case 'maxProperties':
+      return `must name at most ${plural(limit, 'field')}`;
+    case 'uniqueItems':
+      return 'must not hold the same item twice';
+    case 'format':
+      return `must be ${FORMATS[String(p.format)] ?? `in the ${String(p.format)} format`}`;
+    default:
+      return e.message ?? 'is not valid';
+  }
+}
+
+/** The patterns fields use, in words: a person reads a rule, not a regular expression. */
+const PATTERNS_IN_WORDS: Record<string, string> = {
+  [NAME_PATTERN.source]: NAME_RULE,
+  [INPUT_PATH_PATTERN]: 'a dot path of names with optional [n] indexes, such as properties.customer_id or ids[0].value',
+  [PROFILE_ID_PATTERN]: '1 to 128 letters, digits and . _ : @ -',
+  [LANGUAGE_TAG]: 'a language tag such as en or en_US',
+};
+
+/** Other names people reach for. */
+const SYNONYMS: Record<string, string> = { label: 'display_name', title: 'display_name', type: 'data_type' };
+
+/** Edits (insert, delete, replace) that turn one word into another. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row.push(Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    previous = row;
+  }
+  return previous[b.length];
+}
+
+/** An unknown field or parameter, and the known one it most likely meant. */
+function unknownField(name: string, schema: AnySchemaObject | undefined, inQuery: boolean): string {
+  const problem = inQuery ? 'is not a known parameter' : 'is not a known field';
+  const known = Object.keys(schema?.properties ?? {});
+  const lower = name.toLowerCase();
+  const synonym = SYNONYMS[lower];
+  const byWord = known.filter((k) => k.toLowerCase().split('_').includes(lower));
+  const close = known.map((k) => ({ k, d: distance(lower, k.toLowerCase()) })).filter(({ d }) => d <= Math.min(2, Math.floor(lower.length / 3)));
+  const meant =
+    (synonym !== undefined && known.includes(synonym) ? synonym : undefined) ??
+    (byWord.length === 1 ? byWord[0] : undefined) ??
+    close.sort((x, y) => x.d - y.d)[0]?.k;
+  return meant === undefined ? problem : `${problem}; did you mean ${meant}?`;
+}
+
 /** Turns Ajv's errors into one detail per failing field, in a client's words. */
 export function detailsFromAjv(errors: readonly ErrorObject[], root?: string): ErrorDetail[] {
   const byField = new Map<string, ErrorDetail>();
@@ -46,14 +144,17 @@ export function detailsFromAjv(errors: readonly ErrorObject[], root?: string): E
     let field: string;
     let problem: string;
     let allowed: unknown[] | undefined;
+    let reason: DetailReason | undefined;
     switch (e.keyword) {
       case 'required':
         field = toFieldPath(e.instancePath, (e.params as { missingProperty: string }).missingProperty);
         problem = 'is required';
+        reason = 'REQUIRED';
         break;
       case 'additionalProperties':
         field = toFieldPath(e.instancePath, (e.params as { additionalProperty: string }).additionalProperty);
-        problem = 'is not a known field';
+        problem = unknownField((e.params as { additionalProperty: string }).additionalProperty, e.parentSchema, root === 'querystring');
+        reason = 'UNKNOWN_FIELD';
         break;
       case 'enum':
         field = toFieldPath(e.instancePath);
@@ -65,15 +166,20 @@ export function detailsFromAjv(errors: readonly ErrorObject[], root?: string): E
         problem = 'must be one of the allowed values';
         allowed = [(e.params as { allowedValue: unknown }).allowedValue];
         break;
+      case 'pattern':
+        field = toFieldPath(e.instancePath);
+        problem = `must be ${PATTERNS_IN_WORDS[String((e.params as { pattern: string }).pattern)] ?? 'in the form this field takes'}`;
+        reason = 'PATTERN';
+        break;
       case 'anyOf':
         continue; // its branches have reported what each one expected
       default:
         field = toFieldPath(e.instancePath);
-        problem = e.message ?? 'is not valid';
+        problem = ruleInWords(e);
     }
     const key = prefix(field);
     const seen = byField.get(key);
-    if (!seen) byField.set(key, allowed ? { field: key, problem, allowed } : { field: key, problem });
+    if (!seen) byField.set(key, { field: key, problem, ...(allowed ? { allowed } : {}), ...(reason ? { reason } : {}) });
     else {
       if (!seen.problem.includes(problem)) seen.problem = `${seen.problem} or ${problem}`;
       if (allowed) seen.allowed = [...(seen.allowed ?? []), ...allowed];

@@ -1,6 +1,8 @@
-// One error vocabulary for the whole service. Each HTTP surface decides how to present it.
+// One error vocabulary for the whole service. Each HTTP surface decides how to present it: by
+// the code (which fixes the native status) and, where one code covers several situations, by
+// the reason, never by the message text or the details.
 
-export const ERROR_CODES = [
+const ERROR_CODES = [
   'VALIDATION_FAILED',
   'UNAUTHENTICATED',
   'FORBIDDEN',
@@ -19,21 +21,51 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/** Why, when a code covers several situations a surface words differently. */
+export type ErrorReason =
+  // who calls (UNAUTHENTICATED, FORBIDDEN)
+  | 'NO_CREDENTIAL'
+  | 'BAD_CREDENTIAL'
+  | 'OPERATOR_NOT_SERVED'
+  | 'OPERATOR_ONLY'
+  | 'MISSING_SCOPE'
+  | 'NO_WORKSPACE'
+  // property definitions (CONFLICT, ALREADY_EXISTS, PRECONDITION_FAILED, LIMIT_EXCEEDED)
+  | 'SYSTEM_PROPERTY'
+  | 'IMMUTABLE_FIELD'
+  | 'TYPE_FROZEN'
+  | 'MAPPED_BY_SOURCES'
+  | 'NO_ENCRYPTION_KEY'
+  | 'NAME_TAKEN'
+  | 'ALIAS_TAKEN'
+  | 'DISPLAY_NAME_TAKEN'
+  | 'STALE_VERSION'
+  | 'PROPERTY_LIMIT'
+  // the request itself (VALIDATION_FAILED)
+  | 'BAD_URL';
+
+/** Why one field was refused, when a surface words it its own way. */
+export type DetailReason = 'UNKNOWN_FIELD' | 'REQUIRED' | 'PATTERN' | 'MERGE_FUNCTION' | 'IDENTITY_ROLE';
+
 export interface ErrorDetail {
   field: string;
   problem: string;
   allowed?: unknown[];
+  /** Never sent: what a presenter switches on. */
+  reason?: DetailReason;
 }
 
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly details: ErrorDetail[];
+  readonly reason: ErrorReason | undefined;
 
-  constructor(code: ErrorCode, message: string, details: ErrorDetail[] = []) {
+  constructor(code: ErrorCode, message: string, details: ErrorDetail[] = [], reason?: ErrorReason) {
     super(message);
     this.name = 'AppError';
     this.code = code;
     this.details = details;
+    this.reason = reason;
   }
 }
 
@@ -71,5 +103,3 @@ export function codeToStatus(code: ErrorCode): number {
 
 export const validationFailed = (details: ErrorDetail[], message = 'The request is not valid.') =>
   new AppError('VALIDATION_FAILED', message, details);
-
-export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found.`);

@@ -5,6 +5,7 @@ export interface IdGenerator {
   /** Time-ordered (UUIDv7): new profiles land next to each other in every index keyed by id. */
   profileId(): string;
   keyId(): string;
+  writeKeyId(): string;
   jobId(): string;
   requestId(): string;
   token(): string;
@@ -14,11 +15,16 @@ export const randomIds: IdGenerator = {
   uid: () => randomUUID(),
   profileId: () => uuidv7(),
   keyId: () => `key_${randomBytes(9).toString('base64url')}`,
+  writeKeyId: () => `wk_${randomBytes(9).toString('base64url')}`,
   jobId: () => `job_${randomBytes(9).toString('base64url')}`,
   requestId: () => randomUUID(),
   // 32 random bytes: long enough that a fast hash is a safe way to store it.
   token: () => `pd_${randomBytes(32).toString('base64url')}`,
 };
+
+/** Stored ids are 32-bit integers on both databases: a larger one in a path names nothing. */
+export const MAX_ID = 2_147_483_647;
+export const isStoredId = (id: number) => Number.isSafeInteger(id) && id >= 1 && id <= MAX_ID;
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 

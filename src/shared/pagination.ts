@@ -5,9 +5,6 @@ export interface Page<T> {
   next_cursor: string | null;
 }
 
-export const DEFAULT_LIMIT = 100;
-export const MAX_LIMIT = 1000;
-
 /** Cursors are opaque to clients: the sort key of the last row, base64url-encoded JSON. */
 export function encodeCursor(key: readonly (string | number | null)[]): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url');

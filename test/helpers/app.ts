@@ -1,7 +1,9 @@
 // Builds the real app on a fresh database and gives tests a small client over inject().
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import assert from 'node:assert/strict';
-import { buildApp, type Services } from '../../src/app.ts';
+import { buildApp } from '../../src/app.ts';
+import type { SurfaceRoute } from '../../src/http/surface.ts';
+import type { Services } from '../../src/services.ts';
 import type { JobRunner } from '../../src/modules/jobs/job-runner.ts';
 import { createDb } from '../../src/db/create-db.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
@@ -28,6 +30,8 @@ export interface TestApp {
   services: Services;
   /** Background jobs; tests drive them with drain() or stepOnce(). */
   jobRunner: JobRunner;
+  /** Every route the app serves on its surfaces, as it declared them. */
+  routes: SurfaceRoute[];
   request(options: InjectOptions & { token?: string | null }): Promise<Response>;
   close(): Promise<void>;
 }
@@ -39,7 +43,7 @@ export async function createTestApp(
   const database = await dialect.fresh();
   const { db } = createDb(database.url);
   await migrateToLatest(db);
-  const { app, services, jobRunner } = await buildApp({
+  const { app, services, jobRunner, routes } = await buildApp({
     db,
     clock: options.clock,
     runJobs: false,
@@ -59,6 +63,7 @@ export async function createTestApp(
     db,
     services,
     jobRunner,
+    routes,
     async request({ token = OPERATOR_TOKEN, headers, ...rest }) {
       const res = await app.inject({
         ...rest,

@@ -1,7 +1,7 @@
 // HCL CDP's error envelope, `{error: "<HTTP reason phrase>", message}`, and the sentences the
 // vendor uses. Everything that can go wrong on this surface is presented here, in its words.
 import { STATUS_CODES } from 'node:http';
-import type { FastifyError, FastifySchemaValidationError } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import { classifyError } from '../../http/errors.ts';
 import { AppError, codeToStatus, type ErrorCode, type ErrorDetail } from '../../shared/errors.ts';
 
@@ -18,6 +18,8 @@ export class HclError extends Error {
 
 export const envelope = (status: number, message: string) => ({ error: STATUS_CODES[status] ?? 'Error', message });
 
+export const sendHcl = (reply: FastifyReply, status: number, message: string) => reply.code(status).send(envelope(status, message));
+
 /** The vendor's sentences (the documented ones verbatim) and ours in the same voice. */
 export const say = {
   created: (code: string, tenant: number) => `User property '${code}' has been successfully created for Tenant ${tenant}.`,
@@ -30,6 +32,8 @@ export const say = {
   noneFound: (tenant: number) => `No user properties found for Tenant ${tenant}.`,
   system: (code: string, tenant: number, op: 'updated' | 'deleted') =>
     `User property '${code}' for Tenant ${tenant} is a system property and cannot be ${op}.`,
+  typeFrozen: (code: string, tenant: number) =>
+    `User property '${code}' for Tenant ${tenant} has values stored in profiles: its dataType cannot be changed while they exist.`,
   clash: (code: string, tenant: number) =>
     `User property '${code}' clashes with the display name of another user property for Tenant ${tenant}.`,
   limit: (code: string, tenant: number) =>
@@ -142,10 +146,10 @@ function ruleSentences(details: readonly ErrorDetail[], ctx: OperationContext): 
   const forType = ctx.dataType ? `dataType '${ctx.dataType}'` : `the dataType of user property '${ctx.code}'`;
   return details
     .map((d) => {
-      switch (d.field) {
-        case 'merge_function':
+      switch (d.reason) {
+        case 'MERGE_FUNCTION':
           return `mergeFunction ${ctx.mergeFunction ? `'${ctx.mergeFunction}' ` : ''}is not allowed for ${forType}. Allowed values: ${(d.allowed ?? []).map((m) => String(m).toUpperCase()).join(', ')}.`;
-        case 'identity.role':
+        case 'IDENTITY_ROLE':
           return `preference ${ctx.preference ? `'${ctx.preference}' ` : ''}is not allowed for ${forType}. Allowed values: none.`;
         default:
           // Only reachable for properties defined natively with settings HCL cannot express.
@@ -164,12 +168,19 @@ export function fromServiceError(op: 'create' | 'update' | 'delete', error: unkn
       return new HclError(404, say.notFound(code, tenantId));
     case 'ALREADY_EXISTS':
       // A code taken as a name or an import alias "exists"; a native display name is only a clash.
-      return new HclError(400, error.details.length === 0 || error.details.some((d) => d.field === 'name') ? say.exists(code, tenantId) : say.clash(code, tenantId));
+      return new HclError(400, error.reason === 'DISPLAY_NAME_TAKEN' ? say.clash(code, tenantId) : say.exists(code, tenantId));
     case 'CONFLICT':
-      // Purge names the mapping sources in its details; the other conflict either operation can
-      // meet here is a system property (HCL bodies never touch the immutable fields).
-      if (error.details.some((d) => d.field === 'sources')) return new HclError(400, say.mapped(code, tenantId));
-      return new HclError(400, say.system(code, tenantId, op === 'delete' ? 'deleted' : 'updated'));
+      switch (error.reason) {
+        case 'MAPPED_BY_SOURCES':
+          return new HclError(400, say.mapped(code, tenantId));
+        case 'SYSTEM_PROPERTY':
+          return new HclError(400, say.system(code, tenantId, op === 'delete' ? 'deleted' : 'updated'));
+        case 'TYPE_FROZEN':
+          return new HclError(400, say.typeFrozen(code, tenantId));
+        default:
+          // HCL bodies never touch the immutable fields nor PII: only a property defined natively gets here.
+          return new HclError(400, `User property '${code}' for Tenant ${tenantId}: ${error.message}`);
+      }
     case 'VALIDATION_FAILED':
       return new HclError(400, ruleSentences(error.details, ctx));
     case 'LIMIT_EXCEEDED':
@@ -191,7 +202,7 @@ const hclStatus = (code: ErrorCode): number => HCL_STATUS[code] ?? codeToStatus(
  * Anything thrown while serving a request, as a status and sentence; undefined when it is not
  * ours to explain (the handler answers 500 and logs it).
  */
-export function presentError(error: unknown, validated: { body: unknown; params: unknown }): HclError | undefined {
+function presentError(error: unknown, validated: { body: unknown; params: unknown; need: unknown; request: FastifyRequest }): HclError | undefined {
   if (error instanceof HclError) return error;
   const e = error as FastifyError;
   if (e?.validation) {
@@ -200,7 +211,8 @@ export function presentError(error: unknown, validated: { body: unknown; params:
   }
   // An empty JSON body and no body at all read the same to a client.
   if (e?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return new HclError(400, say.bodyMissing);
-  const known = classifyError(error);
+  if (error instanceof AppError && error.reason === 'MISSING_SCOPE') return new HclError(403, say.forbidden(String(validated.need)));
+  const known = classifyError(error, validated.request);
   if (known) {
     const status = hclStatus(known.code);
     const message = known.code === 'INTERNAL' ? say.internal : known.code === 'UNAUTHENTICATED' ? say.unauthorized : known.message;
@@ -209,4 +221,11 @@ export function presentError(error: unknown, validated: { body: unknown; params:
   // Whatever else the framework refuses as the client's fault stays a 4xx, never a 500.
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return new HclError(e.statusCode, say.badInput);
   return undefined;
+}
+
+/** Anything thrown while serving a request, in HCL's envelope; undefined when it is not ours. */
+export function presentHclError(reply: FastifyReply, error: unknown): FastifyReply | undefined {
+  const { body, params, routeOptions } = reply.request;
+  const known = presentError(error, { body, params, need: routeOptions.config.auth, request: reply.request });
+  return known && sendHcl(reply, known.status, known.message);
 }

@@ -2,6 +2,7 @@
 // strict (unknown fields refused, no coercion); path parameters are coerced from text.
 import { Type } from 'typebox';
 import { NAME_PATTERN } from '../../modules/properties/property.ts';
+import { PathId } from '../../shared/api-schemas.ts';
 import { HCL_DATA_TYPES, HCL_MERGE_FUNCTIONS, HCL_PREFERENCES } from './hcl.mappers.ts';
 
 export const CODE_MAX_LENGTH = 120;
@@ -41,8 +42,10 @@ export const UpdateBody = Type.Object(
   { additionalProperties: false, examples: [example] },
 );
 
-export const CampaignParams = Type.Object({ campaignId: CampaignId });
-export const DataPointParams = Type.Object({ campaignId: CampaignId, dmpDataPointCode: Code });
+// In a path any positive integer is taken: a campaign id no workspace can have is not found.
+const CampaignInPath = PathId({ description: 'The propdict workspace id', examples: [6335] });
+export const CampaignParams = Type.Object({ campaignId: CampaignInPath });
+export const DataPointParams = Type.Object({ campaignId: CampaignInPath, dmpDataPointCode: Code });
 
 export const Message = Type.Object({ message: Type.String() });
 

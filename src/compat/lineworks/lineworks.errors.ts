@@ -1,9 +1,9 @@
 // The LINE WORKS error envelope `{code, description}`: the vendor's codes, their statuses, and
 // how anything thrown while serving a request (service errors, validation, Fastify's own) is
 // presented in it.
-import type { FastifyError, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { classifyError } from '../../http/errors.ts';
-import type { ErrorCode, ErrorDetail } from '../../shared/errors.ts';
+import { AppError, type ErrorCode, type ErrorDetail } from '../../shared/errors.ts';
 import { vendorField } from './lineworks.mappers.ts';
 
 /**
@@ -122,9 +122,9 @@ function fromNative(code: ErrorCode, message: string, details: readonly ErrorDet
 }
 
 /** The envelope for anything thrown; undefined when it is not ours (then it is a 500, logged). */
-export function toLineWorksError(error: unknown): LineWorksErrorBody | undefined {
+function toLineWorksError(error: unknown, request: FastifyRequest): LineWorksErrorBody | undefined {
   if (error instanceof LineWorksError) return { code: error.code, description: error.message };
-  const known = classifyError(error);
+  const known = classifyError(error, request);
   if (!known) return undefined;
   const validation = (error as FastifyError).validation;
   // A schema failure made only of absent required fields is LINE WORKS's MISSING_PARAMETER.
@@ -134,6 +134,30 @@ export function toLineWorksError(error: unknown): LineWorksErrorBody | undefined
   return fromNative(known.code, known.message, known.details);
 }
 
+/** Anything thrown while serving a request, in LINE WORKS's envelope; a 401 or 403 carries its RFC 6750 challenge. */
+export function presentLineWorksError(reply: FastifyReply, error: unknown): FastifyReply | undefined {
+  if (error instanceof AppError) {
+    switch (error.reason) {
+      case 'BAD_URL':
+        return sendLineWorksError(reply, { code: 'INVALID_PARAMETER', description: error.message });
+      case 'NO_CREDENTIAL':
+        return sendLineWorksError(reply, { code: 'UNAUTHORIZED', description: error.message }, { 'www-authenticate': 'Bearer realm="lineworks"' });
+      case 'BAD_CREDENTIAL':
+      case 'OPERATOR_NOT_SERVED':
+        return sendLineWorksError(reply, { code: 'UNAUTHORIZED', description: error.message }, { 'www-authenticate': 'Bearer realm="lineworks", error="invalid_token"' });
+      case 'MISSING_SCOPE': {
+        const scope = String(reply.request.routeOptions.config.auth);
+        return sendLineWorksError(
+          reply,
+          { code: 'FORBIDDEN', description: `This API needs the ${scope} scope.` },
+          { 'www-authenticate': `Bearer realm="lineworks", error="insufficient_scope", scope="${scope}"` },
+        );
+      }
+    }
+  }
+  const known = toLineWorksError(error, reply.request);
+  return known && sendLineWorksError(reply, known);
+}
 /** Sends the envelope; a 401 carries the RFC 6750 challenge. */
 export function sendLineWorksError(reply: FastifyReply, body: LineWorksErrorBody, headers: Record<string, string> = {}) {
   if (body.code === 'UNAUTHORIZED' && headers['www-authenticate'] === undefined) void reply.header('www-authenticate', 'Bearer realm="lineworks"');

@@ -2,124 +2,81 @@
 // bearer tenant keys, `domainId` = workspace id, the vendor's `{code, description}` envelope and
 // its per-domain, per-operation rate limit. Rules stay in the services.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import { bearerToken } from '../../http/native-surface.ts';
-import { rateLimitHook, seconds } from '../../http/rate-limit.ts';
-import { actorOf, hasScope, type Principal } from '../../modules/auth/auth.ts';
+import type { FastifyInstance } from 'fastify';
+import { seconds, windowHeaders } from '../../http/rate-limit.ts';
+import { serialiseOnce } from '../../http/serialise-once.ts';
+import { bearerToken, type Surface, type SurfaceDeps } from '../../http/surface.ts';
+import { actorOf } from '../../modules/auth/auth.ts';
 import type { Property } from '../../modules/properties/property.ts';
-import type { Workspace } from '../../modules/workspaces/workspaces.repository.ts';
 import { AppError, validationFailed } from '../../shared/errors.ts';
-import type { SurfaceDeps } from '../surface.ts';
-import { answerRouteMisses } from '../../http/route-miss.ts';
-import { INTERNAL, LineWorksError, RATE_LIMITED, sendLineWorksError, toLineWorksError } from './lineworks.errors.ts';
+import { INTERNAL, LineWorksError, presentLineWorksError, RATE_LIMITED, sendLineWorksError } from './lineworks.errors.ts';
 import { isListedHere, isPropertyRef, toContactCustomProperty, toPropertyCreate, toPropertyPatch } from './lineworks.mappers.ts';
 import { ContactCustomProperty, CreateBody, CustomPropertyList, DomainQuery, ErrorBody, NoContent, PatchBody, RefParams } from './lineworks.schemas.ts';
 
-/** The API operations LINE WORKS budgets apart. */
-type Operation = 'list' | 'create' | 'get' | 'update' | 'delete';
-
 const BASE = '/v1.0/contacts/custom-properties';
-// The service hands back the same result while the dictionary is unchanged: serialise it once.
-const serialised = new WeakMap<object, string>();
 const NOT_UPDATABLE = ['propertyName', 'propertyType', 'multiValued'] as const;
 // Served for LINE WORKS clients; /openapi.json documents the native API only.
 const hidden = { hide: true };
 const errorResponses = Object.fromEntries([400, 401, 403, 404, 405, 409, 413, 415, 429, 500].map((s) => [s, ErrorBody]));
 
-export async function lineworksSurface(app: FastifyInstance, deps: SurfaceDeps) {
-  const { apiKeys, workspaces, properties, limiter, config } = deps;
-  if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', null as never);
-  if (!app.hasRequestDecorator('workspace')) app.decorateRequest('workspace', null as never);
-  // LINE WORKS takes JSON only; without the text/plain parser any other body is refused as such.
-  app.removeContentTypeParser('text/plain');
+export const lineworksSurface: Surface = {
+  name: 'LINE WORKS contact custom properties',
+  prefix: '/lineworks',
+  home: `/lineworks${BASE}`,
+  credential: bearerToken,
+  servesOperator: false,
 
-  app.addHook('onRequest', async (request, reply) => {
-    const need = request.routeOptions.config.auth;
-    if (need === undefined) return; // unmatched route: the not-found handler answers
-    let principal: Principal;
-    try {
-      principal = await apiKeys.authenticate(bearerToken(request));
-    } catch (error) {
-      if (!(error instanceof AppError) || error.code !== 'UNAUTHENTICATED') throw error;
-      const challenge = bearerToken(request) === undefined ? 'Bearer realm="lineworks"' : 'Bearer realm="lineworks", error="invalid_token"';
-      return sendLineWorksError(reply, { code: 'UNAUTHORIZED', description: error.message }, { 'www-authenticate': challenge });
-    }
-    if (principal.kind === 'operator') {
-      const description = 'The operator token serves the native API only; use a tenant API key.';
-      return sendLineWorksError(reply, { code: 'UNAUTHORIZED', description }, { 'www-authenticate': 'Bearer realm="lineworks", error="invalid_token"' });
-    }
-    if (need !== 'any' && need !== 'operator' && !hasScope(principal, need)) {
-      return sendLineWorksError(
-        reply,
-        { code: 'FORBIDDEN', description: `This API needs the ${need} scope.` },
-        { 'www-authenticate': `Bearer realm="lineworks", error="insufficient_scope", scope="${need}"` },
-      );
-    }
-    request.principal = principal;
-  });
-
-  app.setErrorHandler((error, request, reply) => {
-    const known = toLineWorksError(error);
-    if (known) return sendLineWorksError(reply, known);
-    request.log.error({ err: error, request_id: request.id }, 'unhandled error');
-    return sendLineWorksError(reply, INTERNAL);
-  });
-
-  answerRouteMisses(app, {
-    notFound: (reply, request, path) => sendLineWorksError(reply, { code: 'NOT_FOUND', description: `No API ${request.method} ${path}.` }),
-    methodNotAllowed: (reply, request, allowed) =>
-      sendLineWorksError(reply, { code: 'METHOD_NOT_ALLOWED', description: `${request.method} is not allowed here; use ${allowed.join(', ')}.` }),
-  });
-
-  /**
-   * The domain a request acts on: domainId from the body or the query; without one, the only
-   * workspace the key reaches. Set before the rate limit, which counts per domain.
-   */
-  async function domainOf(principal: Principal, fromBody: number | undefined, fromQuery: number | undefined): Promise<Workspace> {
+  /** domainId from the body or the query; without one, the only workspace the key reaches. */
+  async workspace(request, { services: { workspaces } }) {
+    // Both parts are already validated against the route's schemas: domainId is an integer or absent.
+    const fromBody = (request.body as { domainId?: number } | null | undefined)?.domainId;
+    const fromQuery = (request.query as { domainId?: number } | undefined)?.domainId;
     if (fromBody !== undefined && fromQuery !== undefined && fromBody !== fromQuery) {
       throw new LineWorksError('INVALID_PARAMETER', `domainId ${fromBody} in the body and ${fromQuery} in the query differ.`);
     }
     const id = fromBody ?? fromQuery;
     if (id === undefined) {
-      const only = await workspaces.onlyFor(principal);
+      const only = await workspaces.onlyFor(request.principal);
       if (!only) throw new LineWorksError('MISSING_PARAMETER', 'domainId is required: this token reaches more than one domain.');
       return only;
     }
     try {
-      return await workspaces.resolve(principal, id);
+      return await workspaces.resolve(request.principal, id);
     } catch (error) {
       if (error instanceof AppError && error.code === 'NOT_FOUND') throw new LineWorksError('NOT_FOUND', `Domain ${id} not found.`);
       throw error;
     }
-  }
+  },
 
-  const resolveDomain: preHandlerAsyncHookHandler = async (request) => {
-    // Both parts are already validated against the route's schemas: domainId is an integer or absent.
-    const body = request.body as { domainId?: number } | null | undefined;
-    const query = request.query as { domainId?: number } | undefined;
-    request.workspace = await domainOf(request.principal, body?.domainId, query?.domainId);
-  };
-
-  /** 240 a minute per domain and operation by default; 0 turns it off. */
-  const perMinute = config.lineworks.perMinute;
-  function rateLimit(operation: Operation) {
-    const setHeaders = (reply: FastifyReply, limit: number, remaining: number, resetMs: number) => {
-      void reply.header('ratelimit-limit', String(limit));
-      void reply.header('ratelimit-remaining', String(remaining));
-      void reply.header('ratelimit-reset', String(seconds(resetMs)));
-    };
-    return rateLimitHook(limiter, {
-      subject: (request: FastifyRequest) => `lineworks:${request.workspace.id}:${operation}`,
-      windows: () => (perMinute > 0 ? [{ name: 'minute', limit: perMinute, ms: 60_000 }] : []),
-      headers: (reply, d) => setHeaders(reply, d.tightest.limit, d.tightest.remaining, d.tightest.resetMs),
+  /** 240 a minute per domain and per API operation by default; 0 turns it off. */
+  rateLimit({ config }) {
+    const perMinute = config.lineworks.perMinute;
+    if (perMinute === 0) return undefined;
+    return {
+      per: 'workspace',
+      // An operation is a route: its method and path.
+      subject: (request) => `lineworks:${request.workspace.id}:${request.method} ${request.routeOptions.url}`,
+      windows: () => [{ name: 'minute', limit: perMinute, ms: 60_000 }],
+      headers: (reply, d) => windowHeaders(reply, 'ratelimit', d.tightest.limit, d.tightest.remaining, d.tightest.resetMs),
       refuse: (reply, d) => {
-        setHeaders(reply, d.tightest.limit, 0, d.retryAfterMs);
+        windowHeaders(reply, 'ratelimit', d.tightest.limit, 0, d.retryAfterMs);
         return sendLineWorksError(reply, RATE_LIMITED, { 'retry-after': String(seconds(d.retryAfterMs)) });
       },
-    });
-  }
-  const before = (operation: Operation) => [resolveDomain, rateLimit(operation)];
+    };
+  },
 
+  answers: {
+    error: presentLineWorksError,
+    internal: (reply) => sendLineWorksError(reply, INTERNAL),
+    notFound: (reply, request, path) => sendLineWorksError(reply, { code: 'NOT_FOUND', description: `No API ${request.method} ${path}.` }),
+    methodNotAllowed: (reply, request, allowed) =>
+      sendLineWorksError(reply, { code: 'METHOD_NOT_ALLOWED', description: `${request.method} is not allowed here; use ${allowed.join(', ')}.` }),
+  },
+
+  routes: lineworksRoutes,
+};
+
+async function lineworksRoutes(app: FastifyInstance, { services: { properties }, config }: SurfaceDeps) {
   /** A property this surface shows (custom, not archived), by customPropertyId or propertyName. */
   async function findListed(workspaceId: number, ref: string): Promise<Property> {
     const notFound = () => new AppError('NOT_FOUND', `Custom property "${ref}" not found.`);
@@ -134,27 +91,21 @@ export async function lineworksSurface(app: FastifyInstance, deps: SurfaceDeps) 
 
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 
+  const sendList = serialiseOnce();
   r.get(BASE, {
     config: { auth: 'properties:read' },
     schema: { ...hidden, summary: 'List contact custom properties', querystring: DomainQuery, response: { 200: CustomPropertyList, ...errorResponses } },
-    preHandler: before('list'),
     handler: async (request, reply) => {
       const ws = request.workspace;
       // Custom, live properties, sorted by display order (null last), then name.
       const result = await properties.search(ws.id, { equals: { system: false }, sort: [{ field: 'display_order', desc: false }], offset: 0, limit: undefined });
-      let body = serialised.get(result);
-      if (body === undefined) {
-        body = String(reply.serialize({ customProperties: result.items.map((p) => toContactCustomProperty(p, ws.id)) }));
-        serialised.set(result, body);
-      }
-      return reply.type('application/json; charset=utf-8').send(body as never) /* a pre-serialised JSON string, sent as it is */;
+      return sendList(reply, result, () => ({ customProperties: result.items.map((p) => toContactCustomProperty(p, ws.id)) }));
     },
   });
 
   r.post(BASE, {
     config: { auth: 'properties:write' },
     schema: { ...hidden, summary: 'Create a contact custom property', body: CreateBody, response: { 201: ContactCustomProperty, ...errorResponses } },
-    preHandler: before('create'),
     handler: async (request, reply) => {
       const ws = request.workspace;
       const { input, problems } = toPropertyCreate(request.body);
@@ -176,7 +127,6 @@ export async function lineworksSurface(app: FastifyInstance, deps: SurfaceDeps) 
   r.get(`${BASE}/:customPropertyId`, {
     config: { auth: 'properties:read' },
     schema: { ...hidden, summary: 'Get a contact custom property', params: RefParams, querystring: DomainQuery, response: { 200: ContactCustomProperty, ...errorResponses } },
-    preHandler: before('get'),
     handler: async (request) => toContactCustomProperty(await findListed(request.workspace.id, request.params.customPropertyId), request.workspace.id),
   });
 
@@ -198,7 +148,6 @@ export async function lineworksSurface(app: FastifyInstance, deps: SurfaceDeps) 
       const named = NOT_UPDATABLE.filter((f) => f in body);
       if (named.length > 0) throw new LineWorksError('INVALID_PARAMETER', `${named.join(', ')} cannot be updated.`);
     },
-    preHandler: before('update'),
     handler: async (request) => {
       const ws = request.workspace;
       const current = await findListed(ws.id, request.params.customPropertyId);
@@ -212,7 +161,6 @@ export async function lineworksSurface(app: FastifyInstance, deps: SurfaceDeps) 
   r.delete(`${BASE}/:customPropertyId`, {
     config: { auth: 'properties:write' },
     schema: { ...hidden, summary: 'Delete a contact custom property', params: RefParams, querystring: DomainQuery, response: { 204: NoContent, ...errorResponses } },
-    preHandler: before('delete'),
     handler: async (request, reply) => {
       const ws = request.workspace;
       const current = await findListed(ws.id, request.params.customPropertyId);

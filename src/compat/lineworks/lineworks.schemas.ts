@@ -1,6 +1,7 @@
 // LINE WORKS API 2.0 contact custom properties, as the vendor documents them: the shapes a
 // LINE WORKS client sends and reads. Bodies are strict (unknown fields are 400).
 import { Type, type Static } from 'typebox';
+import { NAME_PATTERN } from '../../modules/properties/property.ts';
 
 export const PROPERTY_TYPES = ['STRING', 'LINK'] as const;
 export const LANGUAGES = ['ko_KR', 'ja_JP', 'zh_CN', 'zh_TW', 'en_US'] as const;
@@ -11,7 +12,7 @@ const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T)
 
 // A domain id is an int32 in LINE WORKS and a workspace id here.
 const DomainId = Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'Domain ID (the propdict workspace id)', examples: [10000001] });
-const PropertyName = Type.String({ minLength: 1, maxLength: 120, pattern: '^[A-Za-z_][A-Za-z0-9_]*$', examples: ['ext_id'] });
+const PropertyName = Type.String({ minLength: 1, maxLength: 120, pattern: NAME_PATTERN.source, examples: ['ext_id'] });
 const DisplayName = Type.String({ minLength: 1, maxLength: 20, examples: ['External ID'] });
 // 2147483647 is where propdict sorts a null order, so the largest order is one less.
 const DisplayOrder = nullable(Type.Integer({ minimum: 1, maximum: 2_147_483_646 }));

@@ -1,7 +1,8 @@
 // Ocamba's error envelope: {code, title, message, trace_id}. propdict's error codes are folded
 // onto the statuses Ocamba documents (a clash or a refused change is a 400 there, never a 409).
-import type { FastifyReply } from 'fastify';
-import { codeToStatus, type ErrorCode, type ErrorDetail } from '../../shared/errors.ts';
+import type { FastifyError, FastifyReply } from 'fastify';
+import { classifyError } from '../../http/errors.ts';
+import { AppError, codeToStatus, type ErrorCode, type ErrorDetail } from '../../shared/errors.ts';
 
 /** Ocamba's titles are the HTTP reason phrase with a full stop. */
 export const TITLES = {
@@ -28,10 +29,10 @@ export interface OcambaError {
 // Ocamba documents no 409, 412 or 422: clashes and refused changes are its 400.
 const OCAMBA_STATUS: Partial<Record<ErrorCode, OcambaStatus>> = { ALREADY_EXISTS: 400, CONFLICT: 400, PRECONDITION_FAILED: 400, LIMIT_EXCEEDED: 400 };
 
-export const statusOf = (code: ErrorCode): OcambaStatus => OCAMBA_STATUS[code] ?? (codeToStatus(code) as OcambaStatus);
+const statusOf = (code: ErrorCode): OcambaStatus => OCAMBA_STATUS[code] ?? (codeToStatus(code) as OcambaStatus);
 
 /** Any other client error a framework raises is presented as the nearest documented one. */
-export const clientStatus = (status: number): OcambaStatus => (status in TITLES ? (status as OcambaStatus) : 400);
+const clientStatus = (status: number): OcambaStatus => (status in TITLES ? (status as OcambaStatus) : 400);
 
 export function sendOcambaError(reply: FastifyReply, status: OcambaStatus, message: string): FastifyReply {
   const body: OcambaError = { code: status, title: TITLES[status], message, trace_id: String(reply.request.id) };
@@ -80,9 +81,9 @@ export function messageOf(message: string, details: readonly ErrorDetail[], sour
     if (field === undefined || (source === 'service' && seen.has(field))) continue;
     seen.add(field);
     let problem = d.problem;
-    if (problem === 'is not a known field') {
+    if (d.reason === 'UNKNOWN_FIELD') {
       problem = source === 'query' ? 'is not a parameter of this endpoint' : (REFUSED_FIELD[field] ?? problem);
-    } else if (field === 'label' && problem.startsWith('must match pattern')) {
+    } else if (field === 'label' && d.reason === 'PATTERN') {
       problem = 'must start with a letter or _ and hold only letters, digits and _';
     }
     const allowed = d.allowed && d.allowed.length > 0 ? ` (${d.allowed.join(', ')})` : '';
@@ -91,3 +92,32 @@ export function messageOf(message: string, details: readonly ErrorDetail[], sour
   if (parts.length === 0) return message;
   return `${message.replace(/\.$/, '')}: ${parts.join('; ')}.`;
 }
+
+/** Anything thrown while serving a request, in Ocamba's envelope; undefined when it is not ours. */
+export function presentOcambaError(reply: FastifyReply, error: unknown): FastifyReply | undefined {
+  const known = classifyError(error, reply.request);
+  const e = error as FastifyError;
+  if (!known) {
+    // Whatever else the framework refuses as the client's fault stays a 4xx, never a 500.
+    const status = e?.statusCode;
+    return status !== undefined && status >= 400 && status < 500 ? sendOcambaError(reply, clientStatus(status), 'The request is not valid.') : undefined;
+  }
+  if (e.validation) {
+    const query = e.validationContext === 'querystring';
+    return sendOcambaError(reply, 400, messageOf(query ? 'The query is not valid.' : 'The request body is not valid.', known.details, query ? 'query' : 'body'));
+  }
+  if (!(error instanceof AppError)) return sendOcambaError(reply, statusOf(known.code), known.message);
+  switch (error.reason) {
+    case 'BAD_URL':
+      return sendOcambaError(reply, 400, error.message);
+    case 'OPERATOR_NOT_SERVED':
+      return sendOcambaError(reply, 401, 'The operator token serves /v1 only; this API takes a tenant API key.');
+    case 'MISSING_SCOPE':
+      return sendOcambaError(reply, 403, `This API key lacks the ${String(reply.request.routeOptions.config.auth)} scope.`);
+    default:
+      return sendOcambaError(reply, statusOf(error.code), messageOf(error.message, error.details, 'service'));
+  }
+}
+
+/** Ocamba's words for a 500: the trace_id names it in the logs. */
+export const sendOcambaInternal = (reply: FastifyReply) => sendOcambaError(reply, 500, 'Something went wrong on our side; the trace_id identifies it in our logs.');

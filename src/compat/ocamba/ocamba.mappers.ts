@@ -3,6 +3,7 @@
 import type { PropertyService } from '../../modules/properties/properties.service.ts';
 import type { DataType, Property, PropertyCreate, PropertyPatch } from '../../modules/properties/property.ts';
 import type { ErrorDetail } from '../../shared/errors.ts';
+import { isStoredId } from '../../shared/ids.ts';
 import type { CreateBody, PatchBody } from './ocamba.schemas.ts';
 
 export const OCAMBA_DATA_TYPES = ['text', 'number', 'date'] as const;
@@ -54,7 +55,6 @@ export const FILTERABLE_FIELDS = ['id', 'target', 'label', 'data_type', 'example
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 1000;
 /** Property ids are 32-bit integers; a larger id names nothing. */
-const MAX_ID = 2_147_483_647;
 
 export interface OcambaItem {
   id: string;
@@ -151,7 +151,7 @@ function dropUndefined<T extends object>(value: T): T {
 
 /** The native reference for a path id: digits within range, else nothing can match it. */
 export function nativeRef(id: string): string | undefined {
-  return /^\d{1,10}$/.test(id) && Number(id) <= MAX_ID ? String(Number(id)) : undefined;
+  return /^\d{1,10}$/.test(id) && isStoredId(Number(id)) ? String(Number(id)) : undefined;
 }
 
 export interface ListRequest {

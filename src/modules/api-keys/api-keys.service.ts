@@ -8,7 +8,7 @@ import { decodeCursor, toPage, type Page } from '../../shared/pagination.ts';
 import type { Principal, Scope } from '../auth/auth.ts';
 import type { Broadcast } from '../../shared/broadcast.ts';
 import type { TenantService } from '../tenants/tenants.service.ts';
-import { findWorkspace } from '../workspaces/workspaces.repository.ts';
+import type { WorkspaceService } from '../workspaces/workspaces.service.ts';
 import * as repo from './api-keys.repository.ts';
 import type { ApiKey, KeyRateLimit } from './api-keys.repository.ts';
 
@@ -32,12 +32,14 @@ export function createApiKeyService({
   clock,
   ids,
   tenants,
+  workspaces,
   broadcast,
 }: {
   db: Kysely<Database>;
   clock: Clock;
   ids: IdGenerator;
   tenants: TenantService;
+  workspaces: Pick<WorkspaceService, 'find'>;
   broadcast: Broadcast;
 }) {
   let operatorHash: Buffer | undefined;
@@ -78,14 +80,14 @@ export function createApiKeyService({
 
     /** The caller behind a bearer token; revoked or unknown tokens are refused at once. */
     async authenticate(token: string | undefined): Promise<Principal> {
-      if (!token) throw new AppError('UNAUTHENTICATED', 'A bearer token is required.');
+      if (!token) throw new AppError('UNAUTHENTICATED', 'A bearer token is required.', [], 'NO_CREDENTIAL');
       const hash = hashToken(token);
       if (operatorHash && timingSafeEqual(operatorHash, Buffer.from(hash, 'hex'))) return { kind: 'operator' };
       const now = clock.now().getTime();
       const cached = principals.get(hash);
       if (cached && cached.until > now) return cached.principal;
       const key = await repo.findActiveKeyByHash(db, hash);
-      if (!key) throw new AppError('UNAUTHENTICATED', 'The token is not valid or was revoked.');
+      if (!key) throw new AppError('UNAUTHENTICATED', 'The token is not valid or was revoked.', [], 'BAD_CREDENTIAL');
       const principal: Principal = { kind: 'key', keyId: key.id, tenantId: key.tenant_id, scopes: key.scopes, workspaceIds: key.workspace_ids, rateLimit: key.rate_limit };
       if (principals.size >= 10_000) principals.clear();
       principals.set(hash, { principal, until: now + PRINCIPAL_TTL_MS });
@@ -97,7 +99,7 @@ export function createApiKeyService({
       const workspaceIds = input.workspace_ids === undefined ? null : [...new Set(input.workspace_ids)];
       const problems: ErrorDetail[] = [];
       for (const [i, id] of (workspaceIds ?? []).entries()) {
-        const ws = await findWorkspace(db, id);
+        const ws = await workspaces.find(id);
         if (!ws || ws.tenant_id !== tenantId) problems.push({ field: `workspace_ids[${i}]`, problem: `workspace ${id} does not belong to tenant ${tenantId}` });
       }
       if (problems.length > 0) throw validationFailed(problems);

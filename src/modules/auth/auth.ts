@@ -1,4 +1,4 @@
-// Who is calling, and what they may touch. Pure rules; the lookup lives in auth.service.ts.
+// Who is calling, and what they may touch. Pure rules; tokens are looked up by api-keys.service.ts.
 
 export const SCOPES = ['properties:read', 'properties:write', 'profiles:read', 'profiles:write', 'pii:read', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];

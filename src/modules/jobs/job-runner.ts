@@ -32,6 +32,8 @@ export interface JobRunnerOptions {
 
 export type JobRunner = ReturnType<typeof createJobRunner>;
 
+// A factory: start, stop, drain and stepOnce share one polling state; each function is short.
+
 export function createJobRunner({ db, clock, steps, batchSize = 500, stepMs = 20, minBatchSize = 50, leaseMs = 30_000, idleMs = 1000, onError = () => {} }: JobRunnerOptions) {
   let timer: NodeJS.Timeout | undefined;
   let limit = batchSize;

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { errors } from '../../http/common.schemas.ts';
-import { WorkspaceParams } from '../../http/workspace-scope.ts';
+import { errors, WorkspaceParams } from '../../shared/api-schemas.ts';
 import type { JobService } from './jobs.service.ts';
 
 export async function jobRoutes(app: FastifyInstance, { jobs }: { jobs: JobService }) {

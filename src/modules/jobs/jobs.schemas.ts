@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { Timestamp } from '../../http/common.schemas.ts';
+import { Timestamp } from '../../shared/api-schemas.ts';
 import { JOB_STATUSES, JOB_TYPES } from './job.ts';
 
 export const JobSchema = Type.Object(

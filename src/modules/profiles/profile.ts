@@ -122,9 +122,13 @@ export function profileOf(
 ): Profile {
   const profile: Profile = { id: row.id, properties: {}, identities: {}, created_at: row.created_at, updated_at: row.updated_at };
   if (opts.provenance) profile.provenance = {};
-  const shown = [...stored.keys()].flatMap((id) => visible.get(id) ?? []).sort((a, b) => a.rank - b.rank);
-  for (const { def } of shown) {
-    const held = stored.get(def.id)!;
+  const shown: { def: Property; rank: number; held: StoredValue }[] = [];
+  for (const [id, held] of stored) {
+    const seen = visible.get(id);
+    if (seen) shown.push({ ...seen, held });
+  }
+  shown.sort((a, b) => a.rank - b.rank);
+  for (const { def, held } of shown) {
     const value = def.pii && !opts.piiReadable ? MASK : held.value;
     profile.properties[def.name] = value;
     if (def.identity.role !== 'none') profile.identities[def.name] = value;

@@ -76,18 +76,30 @@ async function loadValues(db: Conn, workspaceId: number, profileIds: string[], p
 }
 
 /** A stored value whose JSON is decoded when first read (PII values cost a decryption). */
-function storedValue(def: Property | undefined, rows: ValueRow[], codec: ValueCodec): StoredValue {
-  let value: unknown;
-  let decoded = false;
-  return {
-    source: rows[0].source,
-    written_at: rows[0].written_at,
-    get value() {
-      if (!decoded) value = def && codec.decodeValue(def, rows);
-      decoded = true;
-      return value;
-    },
-  };
+class LazyValue implements StoredValue {
+  readonly source: string | null;
+  readonly written_at: string;
+  #rows: ValueRow[];
+  #def: Property | undefined;
+  #codec: ValueCodec;
+  #decoded = false;
+  #value: unknown;
+
+  constructor(def: Property | undefined, rows: ValueRow[], codec: ValueCodec) {
+    this.source = rows[0].source;
+    this.written_at = rows[0].written_at;
+    this.#rows = rows;
+    this.#def = def;
+    this.#codec = codec;
+  }
+
+  get value(): unknown {
+    if (!this.#decoded) {
+      this.#value = this.#def && this.#codec.decodeValue(this.#def, this.#rows);
+      this.#decoded = true;
+    }
+    return this.#value;
+  }
 }
 
 /**
@@ -103,13 +115,17 @@ export async function loadState(
   codec: ValueCodec,
   only?: number,
 ): Promise<Map<string, Map<number, StoredValue>>> {
-  const byProfile = Map.groupBy(await loadValues(db, workspaceId, profileIds, only), (r) => r.profile_id);
-  return new Map(
-    [...byProfile].map(([profileId, rows]) => [
-      profileId,
-      new Map([...Map.groupBy(rows, (r) => r.property_id)].map(([propertyId, valueRows]) => [propertyId, storedValue(defs.get(propertyId), valueRows, codec)])),
-    ]),
-  );
+  const rows = await loadValues(db, workspaceId, profileIds, only);
+  const state = new Map<string, Map<number, StoredValue>>();
+  // One pass: the rows come ordered by profile, property and position (a page reads thousands).
+  for (let i = 0, j = 0; i < rows.length; i = j) {
+    const { profile_id, property_id } = rows[i];
+    for (j = i + 1; j < rows.length && rows[j].profile_id === profile_id && rows[j].property_id === property_id; j++);
+    let held = state.get(profile_id);
+    if (!held) state.set(profile_id, (held = new Map()));
+    held.set(property_id, new LazyValue(defs.get(property_id), rows.slice(i, j), codec));
+  }
+  return state;
 }
 
 const rowsOf = (write: readonly ValueWrite[], codec: ValueCodec): Omit<ValueRow, 'profile_id'>[] =>
@@ -176,31 +192,21 @@ async function replaceValues(
 const VALUE_ROWS_PER_INSERT = 3000;
 const KEY_ROWS_PER_INSERT = 5000;
 
-async function insertValues(trx: Transaction<Database>, workspaceId: number, rows: ValueRow[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += VALUE_ROWS_PER_INSERT) {
-    await trx
-      .insertInto('profile_values')
-      .values(rows.slice(i, i + VALUE_ROWS_PER_INSERT).map((r) => ({ workspace_id: workspaceId, ...r })))
-      .execute();
-  }
+/** Runs `fn` on `rows` a chunk of `size` at a time, in order. */
+async function inChunks<R>(rows: readonly R[], size: number, fn: (chunk: R[]) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < rows.length; i += size) await fn(rows.slice(i, i + size));
 }
 
-async function insertKeys(trx: Transaction<Database>, workspaceId: number, keys: KeyRow[]): Promise<void> {
-  for (let i = 0; i < keys.length; i += KEY_ROWS_PER_INSERT) {
-    await trx
-      .insertInto('profile_keys')
-      .values(keys.slice(i, i + KEY_ROWS_PER_INSERT).map((k) => ({ workspace_id: workspaceId, ...k })))
-      .execute();
-  }
+function insertValues(trx: Transaction<Database>, workspaceId: number, rows: ValueRow[]): Promise<void> {
+  return inChunks(rows, VALUE_ROWS_PER_INSERT, (chunk) => trx.insertInto('profile_values').values(chunk.map((r) => ({ workspace_id: workspaceId, ...r }))).execute());
 }
 
-async function insertProfiles(trx: Transaction<Database>, workspaceId: number, rows: ProfileRow[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += KEY_ROWS_PER_INSERT) {
-    await trx
-      .insertInto('profiles')
-      .values(rows.slice(i, i + KEY_ROWS_PER_INSERT).map((r) => ({ workspace_id: workspaceId, ...r })))
-      .execute();
-  }
+function insertKeys(trx: Transaction<Database>, workspaceId: number, keys: KeyRow[]): Promise<void> {
+  return inChunks(keys, KEY_ROWS_PER_INSERT, (chunk) => trx.insertInto('profile_keys').values(chunk.map((k) => ({ workspace_id: workspaceId, ...k }))).execute());
+}
+
+function insertProfiles(trx: Transaction<Database>, workspaceId: number, rows: ProfileRow[]): Promise<void> {
+  return inChunks(rows, KEY_ROWS_PER_INSERT, (chunk) => trx.insertInto('profiles').values(chunk.map((r) => ({ workspace_id: workspaceId, ...r }))).execute());
 }
 
 /** The profile holding each claim's key (undefined: none), in the claims' order. */
@@ -214,20 +220,21 @@ export async function keyOwners(db: Conn, workspaceId: number, claims: readonly 
 async function findKeyOwners(db: Conn, workspaceId: number, keys: { property_id: number; value_key: string }[]): Promise<KeyRow[]> {
   const found: KeyRow[] = [];
   // Grouped by property, so each lookup is one IN list on the primary key.
-  const byProperty = Map.groupBy(keys, (k) => k.property_id);
-  for (const [propertyId, propertyKeys] of byProperty) {
-    const values = propertyKeys.map((k) => k.value_key);
-    for (let i = 0; i < values.length; i += KEY_ROWS_PER_INSERT) {
-      found.push(
-        ...(await db
-          .selectFrom('profile_keys')
-          .select(['property_id', 'value_key', 'profile_id'])
-          .where('workspace_id', '=', workspaceId)
-          .where('property_id', '=', propertyId)
-          .where('value_key', 'in', values.slice(i, i + KEY_ROWS_PER_INSERT))
-          .execute()),
-      );
-    }
+  for (const [propertyId, propertyKeys] of Map.groupBy(keys, (k) => k.property_id)) {
+    await inChunks(
+      propertyKeys.map((k) => k.value_key),
+      KEY_ROWS_PER_INSERT,
+      async (values) =>
+        found.push(
+          ...(await db
+            .selectFrom('profile_keys')
+            .select(['property_id', 'value_key', 'profile_id'])
+            .where('workspace_id', '=', workspaceId)
+            .where('property_id', '=', propertyId)
+            .where('value_key', 'in', values)
+            .execute()),
+        ),
+    );
   }
   return found;
 }

@@ -1,8 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { errors, pageOf } from '../../http/common.schemas.ts';
-import { WorkspaceParams } from '../../http/workspace-scope.ts';
+import { errors, pageOf, PathId, WorkspaceParams } from '../../shared/api-schemas.ts';
 import { AppError, type ErrorDetail, validationFailed } from '../../shared/errors.ts';
 import { hasScope } from '../auth/auth.ts';
 import { MAX_BATCH_RECORDS } from './profile.ts';
@@ -43,6 +42,7 @@ function parseSearch(query: Record<string, unknown>): Omit<SearchQuery, 'limit' 
   return { filters, ...(sort ? { sort } : {}) };
 }
 
+// One registration per route, each with its schemas: long only by the number of routes.
 export async function profileRoutes(app: FastifyInstance, { profiles }: { profiles: ProfileService }) {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 

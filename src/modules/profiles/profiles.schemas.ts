@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { Timestamp } from '../../http/common.schemas.ts';
+import { Timestamp } from '../../shared/api-schemas.ts';
 import { PROFILE_ID_PATTERN } from './profile.ts';
 
 export const ProfileId = Type.String({ pattern: PROFILE_ID_PATTERN, description: '1–128 of A-Za-z0-9._:@-', examples: ['cust-1042'] });

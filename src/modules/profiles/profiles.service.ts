@@ -81,6 +81,8 @@ export function sampleEncryptedValue(db: Kysely<Database>, notUnder?: string): P
   return repo.sampleEncryptedValue(db, notUnder);
 }
 
+// A factory, as every service here (style.md, rule 5): its short functions share the
+// dependencies given once; the closure is long only because it holds them all.
 export function createProfileService({
   db,
   clock,

@@ -33,6 +33,7 @@ const EQUALITY_OPS: FilterOp[] = ['eq', 'ne', 'in', 'exists'];
 
 export type ValueCodec = ReturnType<typeof createValueCodec>;
 
+// A factory so that every function shares the server's cipher (or its absence); each is short.
 export function createValueCodec(cipher: PiiCipher | undefined) {
   function mustCipher(def: Property): PiiCipher {
     if (!cipher) throw new AppError('CONFLICT', `"${def.name}" is PII and this server has no PROPDICT_ENCRYPTION_KEY to store it with.`);

@@ -53,7 +53,7 @@ function checkRange(p: Property, n: number): Checked | undefined {
   return undefined;
 }
 
-/** One (single) value: its normalised form, or what is wrong with it. */
+/** One (single) value: its normalised form, or what is wrong with it. One case per data type, hence the length. */
 export function checkScalar(p: Property, value: unknown): Checked {
   switch (p.data_type) {
     case 'string':

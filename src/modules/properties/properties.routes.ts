@@ -1,8 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { errors, PageQuery, pageOf } from '../../http/common.schemas.ts';
-import { WorkspaceParams } from '../../http/workspace-scope.ts';
+import { errors, PageQuery, pageOf, WorkspaceParams } from '../../shared/api-schemas.ts';
 import { AppError } from '../../shared/errors.ts';
 import { actorOf } from '../auth/auth.ts';
 import { JobSchema } from '../jobs/jobs.schemas.ts';

@@ -1,13 +1,13 @@
 import { Type } from 'typebox';
-import { Timestamp } from '../../http/common.schemas.ts';
-import { DATA_TYPES, HISTORY_ACTIONS, IDENTITY_ROLES, MAX_BATCH, MERGE_FUNCTIONS } from './property.ts';
+import { Timestamp } from '../../shared/api-schemas.ts';
+import { DATA_TYPES, HISTORY_ACTIONS, IDENTITY_ROLES, MAX_BATCH, MERGE_FUNCTIONS, NAME_PATTERN } from './property.ts';
 
 const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 
-const Name = Type.String({ minLength: 1, maxLength: 120, pattern: '^[A-Za-z_][A-Za-z0-9_]*$', examples: ['loyalty_tier'] });
+const Name = Type.String({ minLength: 1, maxLength: 120, pattern: NAME_PATTERN.source, examples: ['loyalty_tier'] });
 const DisplayName = Type.String({ minLength: 1, maxLength: 120, examples: ['Loyalty tier'] });
 const Alias = Type.String({ minLength: 1, maxLength: 120 });
-const LanguageTag = '^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$';
+export const LANGUAGE_TAG = '^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$';
 
 const OptionIn = Type.Object(
   {
@@ -51,7 +51,7 @@ const MergeFunction = Type.Enum(MERGE_FUNCTIONS);
 const writable = {
   display_name: Type.Optional(DisplayName),
   i18n_display_names: Type.Optional(
-    Type.Record(Type.String({ pattern: LanguageTag }), Type.String({ minLength: 1, maxLength: 120 }), { examples: [{ en_US: 'Loyalty tier' }] }),
+    Type.Record(Type.String({ pattern: LANGUAGE_TAG }), Type.String({ minLength: 1, maxLength: 120 }), { examples: [{ en_US: 'Loyalty tier' }] }),
   ),
   description: Type.Optional(nullable(Type.String({ maxLength: 2000 }))),
   example: Type.Optional(nullable(Type.String({ maxLength: 500 }))),

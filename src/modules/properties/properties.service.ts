@@ -4,8 +4,8 @@ import type { Kysely, Transaction } from 'kysely';
 import { isUniqueViolation } from '../../db/db-errors.ts';
 import type { Database } from '../../db/schema.ts';
 import { type Clock, isoNow } from '../../shared/clock.ts';
-import { AppError, type ErrorDetail, validationFailed } from '../../shared/errors.ts';
-import type { IdGenerator } from '../../shared/ids.ts';
+import { AppError, type ErrorDetail, type ErrorReason, validationFailed } from '../../shared/errors.ts';
+import { type IdGenerator, isStoredId } from '../../shared/ids.ts';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.ts';
 import type { Job } from '../jobs/job.ts';
 import type { JobService } from '../jobs/jobs.service.ts';
@@ -33,6 +33,12 @@ import type { Broadcast } from '../../shared/broadcast.ts';
 
 type Conn = Kysely<Database> | Transaction<Database>;
 
+/** A name, alias or display name another property holds. */
+interface Clash {
+  reason: Extract<ErrorReason, 'NAME_TAKEN' | 'ALIAS_TAKEN' | 'DISPLAY_NAME_TAKEN'>;
+  detail: ErrorDetail;
+}
+
 /** Who acts, recorded in history. */
 export interface Actor {
   actor: string;
@@ -40,7 +46,7 @@ export interface Actor {
 
 /**
  * What the modules that use a property say about it before it is purged or retyped, asked
- * inside the change's transaction. Wired in app.ts (the profiles and sources services answer),
+ * inside the change's transaction. Wired in services.ts (the profiles and sources services answer),
  * so this module depends on neither.
  */
 export interface PropertyUsage {
@@ -74,14 +80,17 @@ export function createPropertyService({
   jobs: Pick<JobService, 'enqueue'>;
   usage: PropertyUsage;
 }) {
-  // List pages and the searches vendor surfaces list with, kept until the dictionary changes.
+  // List pages and the numbered searches some surfaces list with, kept until the dictionary changes.
   const reads = createDictionaryCache<Page<Property> | { total: number; items: Property[] } | Property | Property[]>({ clock, broadcast });
   /** PII values are encrypted at rest, so a PII property needs the server's key. */
   function checkPiiStorable(fields: Pick<PropertyFields, 'pii'>, prefix: string): void {
     if (fields.pii && !piiStorable) {
-      throw new AppError('CONFLICT', 'PII properties need PROPDICT_ENCRYPTION_KEY on the server, which is not set.', [
-        { field: `${prefix}pii`, problem: 'needs PROPDICT_ENCRYPTION_KEY on the server' },
-      ]);
+      throw new AppError(
+        'CONFLICT',
+        'PII properties need PROPDICT_ENCRYPTION_KEY on the server, which is not set.',
+        [{ field: `${prefix}pii`, problem: 'needs PROPDICT_ENCRYPTION_KEY on the server' }],
+        'NO_ENCRYPTION_KEY',
+      );
     }
   }
 
@@ -93,7 +102,8 @@ export function createPropertyService({
   }
 
   async function mustFind(conn: Kysely<Database> | Transaction<Database>, workspaceId: number, ref: string): Promise<Property> {
-    const property = await repo.findProperty(conn, workspaceId, parseRef(ref));
+    const parsed = parseRef(ref);
+    const property = 'id' in parsed && !isStoredId(parsed.id) ? undefined : await repo.findProperty(conn, workspaceId, parsed);
     if (!property) throw new AppError('NOT_FOUND', `Property "${ref}" not found.`);
     return property;
   }
@@ -105,18 +115,28 @@ export function createPropertyService({
     fields: PropertyFields,
     prefix: string,
     exceptId?: number,
-  ): Promise<ErrorDetail[]> {
-    const problems: ErrorDetail[] = [];
+  ): Promise<Clash[]> {
+    const problems: Clash[] = [];
     const taken = new Set((await repo.findTakenKeys(conn, workspaceId, keysOf(fields), exceptId)).map((t) => t.key));
-    if (taken.has(fields.name.toLowerCase())) problems.push({ field: `${prefix}name`, problem: `"${fields.name}" is already taken in this workspace` });
+    if (taken.has(fields.name.toLowerCase())) {
+      problems.push({ reason: 'NAME_TAKEN', detail: { field: `${prefix}name`, problem: `"${fields.name}" is already taken in this workspace` } });
+    }
     fields.import_aliases.forEach((alias, i) => {
-      if (taken.has(alias.toLowerCase())) problems.push({ field: `${prefix}import_aliases[${i}]`, problem: `"${alias}" is already a name or alias in this workspace` });
+      if (taken.has(alias.toLowerCase())) {
+        problems.push({ reason: 'ALIAS_TAKEN', detail: { field: `${prefix}import_aliases[${i}]`, problem: `"${alias}" is already a name or alias in this workspace` } });
+      }
     });
     const owner = await repo.findDisplayNameOwner(conn, workspaceId, fields.display_name);
     if (owner !== undefined && owner !== exceptId) {
-      problems.push({ field: `${prefix}display_name`, problem: `"${fields.display_name}" is already used by another property` });
+      problems.push({ reason: 'DISPLAY_NAME_TAKEN', detail: { field: `${prefix}display_name`, problem: `"${fields.display_name}" is already used by another property` } });
     }
     return problems;
+  }
+
+  /** One 409 for every clash; its reason is the weightiest one: a name, then an alias, then a display name. */
+  function clashed(message: string, clashes: Clash[]): AppError {
+    const reason = (['NAME_TAKEN', 'ALIAS_TAKEN', 'DISPLAY_NAME_TAKEN'] as const).find((r) => clashes.some((c) => c.reason === r));
+    return new AppError('ALREADY_EXISTS', message, clashes.map((c) => c.detail), reason);
   }
 
   function prepare(input: PropertyCreate, prefix: string): { fields: PropertyFields; problems: ErrorDetail[] } {
@@ -136,13 +156,16 @@ export function createPropertyService({
     return property;
   }
 
-  /** `cap` lowers the workspace's limit for one surface (LINE WORKS allows 5 per domain). */
+  /** `cap` lowers the workspace's limit for one caller (a surface whose vendor allows fewer). */
   function limitReached(used: number, adding: number, stored: number, cap?: number): void {
     const limit = cap === undefined ? stored : Math.min(cap, stored);
     if (used + adding > limit) {
-      throw new AppError('LIMIT_EXCEEDED', `This workspace allows ${limit} custom properties and has ${used}.`, [
-        { field: 'name', problem: `the workspace limit of ${limit} custom properties is reached` },
-      ]);
+      throw new AppError(
+        'LIMIT_EXCEEDED',
+        `This workspace allows ${limit} custom properties and has ${used}.`,
+        [{ field: 'name', problem: `the workspace limit of ${limit} custom properties is reached` }],
+        'PROPERTY_LIMIT',
+      );
     }
   }
 
@@ -162,7 +185,7 @@ export function createPropertyService({
       await reads.changed(workspaceId);
       return result;
     } catch (error) {
-      if (isUniqueViolation(error)) throw new AppError('ALREADY_EXISTS', 'A property with that name, alias or display name already exists.');
+      if (isUniqueViolation(error)) throw new AppError('ALREADY_EXISTS', 'A property with that name, alias or display name already exists.', [], 'NAME_TAKEN');
       throw error;
     }
   }
@@ -231,7 +254,7 @@ export function createPropertyService({
       return write(workspaceId, async (trx) => {
         await checkLimit(trx, workspaceId, 1, maxCustom);
         const clashes = await checkFree(trx, workspaceId, fields, '');
-        if (clashes.length > 0) throw new AppError('ALREADY_EXISTS', `Property "${fields.name}" clashes with an existing property.`, clashes);
+        if (clashes.length > 0) throw clashed(`Property "${fields.name}" clashes with an existing property.`, clashes);
         return insertNew(trx, workspaceId, fields, false, actor, maxCustom);
       });
     },
@@ -246,7 +269,7 @@ export function createPropertyService({
       return write(workspaceId, async (trx) => {
         await checkLimit(trx, workspaceId, inputs.length);
         const clashes = (await Promise.all(prepared.map(({ fields }, i) => checkFree(trx, workspaceId, fields, `inputs[${i}].`)))).flat();
-        if (clashes.length > 0) throw new AppError('ALREADY_EXISTS', 'Some properties clash with existing ones; nothing was created.', clashes);
+        if (clashes.length > 0) throw clashed('Some properties clash with existing ones; nothing was created.', clashes);
         const created: Property[] = [];
         for (const { fields } of prepared) created.push(await insertNew(trx, workspaceId, fields, false, actor));
         return created;
@@ -257,20 +280,24 @@ export function createPropertyService({
       return write(workspaceId, async (trx) => {
         const current = await mustFind(trx, workspaceId, ref);
         if (opts.ifMatch !== undefined && opts.ifMatch !== current.version) {
-          throw new AppError('PRECONDITION_FAILED', `Property "${current.name}" is at version ${current.version}, not ${opts.ifMatch}.`);
+          throw new AppError('PRECONDITION_FAILED', `Property "${current.name}" is at version ${current.version}, not ${opts.ifMatch}.`, [], 'STALE_VERSION');
         }
-        if (current.system) throw new AppError('CONFLICT', `System property "${current.name}" cannot be changed.`);
+        if (current.system) throw new AppError('CONFLICT', `System property "${current.name}" cannot be changed.`, [], 'SYSTEM_PROPERTY');
         const immutable = IMMUTABLE_FIELDS.filter((f) => patch[f] !== undefined && patch[f] !== current[f]).map((f) => ({
           field: f,
           problem: 'cannot be changed after creation',
         }));
-        if (immutable.length > 0) throw new AppError('CONFLICT', 'Some fields cannot be changed.', immutable);
+        if (immutable.length > 0) throw new AppError('CONFLICT', 'Some fields cannot be changed.', immutable, 'IMMUTABLE_FIELD');
         if (patch.data_type !== undefined && patch.data_type !== current.data_type) {
           const holders = await usage.holders(trx, workspaceId, current.id);
           if (holders > 0) {
-            throw new AppError('CONFLICT', `data_type cannot change while ${holders} profile${holders === 1 ? ' holds' : 's hold'} values of "${current.name}".`, [
-              { field: 'data_type', problem: `${holders} profile${holders === 1 ? ' holds' : 's hold'} values` },
-            ]);
+            const hold = `${holders} profile${holders === 1 ? ' holds' : 's hold'}`;
+            throw new AppError(
+              'CONFLICT',
+              `data_type cannot change while ${hold} values of "${current.name}".`,
+              [{ field: 'data_type', problem: `${hold} values` }],
+              'TYPE_FROZEN',
+            );
           }
         }
 
@@ -282,10 +309,10 @@ export function createPropertyService({
         if (Object.keys(changes).length === 0) return current;
 
         const clashes = await checkFree(trx, workspaceId, fields, '', current.id);
-        if (clashes.length > 0) throw new AppError('ALREADY_EXISTS', 'The change clashes with another property.', clashes);
+        if (clashes.length > 0) throw clashed('The change clashes with another property.', clashes);
         const at = isoNow(clock);
         const updated = await repo.updateProperty(trx, workspaceId, current.id, current.version, { fields, at });
-        if (!updated) throw new AppError('PRECONDITION_FAILED', `Property "${current.name}" changed while it was being updated; read it again.`);
+        if (!updated) throw new AppError('PRECONDITION_FAILED', `Property "${current.name}" changed while it was being updated; read it again.`, [], 'STALE_VERSION');
         await repo.replacePropertyKeys(trx, workspaceId, current.id, keysOf(fields));
         await repo.insertHistory(trx, workspaceId, current.id, { version: updated.version, at, key_id: opts.actor, action: 'updated', changes });
         // Values already stored are encrypted (or decrypted) in the background.
@@ -309,12 +336,15 @@ export function createPropertyService({
     async purge(workspaceId: number, ref: string, { actor }: Actor): Promise<Job> {
       return write(workspaceId, async (trx) => {
         const current = await mustFind(trx, workspaceId, ref);
-        if (current.system) throw new AppError('CONFLICT', `System property "${current.name}" cannot be deleted.`);
+        if (current.system) throw new AppError('CONFLICT', `System property "${current.name}" cannot be deleted.`, [], 'SYSTEM_PROPERTY');
         const sources = await usage.mappedBy(trx, workspaceId, current.id);
         if (sources.length > 0) {
-          throw new AppError('CONFLICT', `Property "${current.name}" is mapped by the data sources ${sources.map((s) => `"${s}"`).join(', ')}; remove those mappings first.`, [
-            { field: 'sources', problem: 'these data sources map the property', allowed: sources },
-          ]);
+          throw new AppError(
+            'CONFLICT',
+            `Property "${current.name}" is mapped by the data sources ${sources.map((s) => `"${s}"`).join(', ')}; remove those mappings first.`,
+            [{ field: 'sources', problem: 'these data sources map the property', allowed: sources }],
+            'MAPPED_BY_SOURCES',
+          );
         }
         const at = isoNow(clock);
         await repo.deleteProperty(trx, workspaceId, current.id);
@@ -349,11 +379,11 @@ export function createPropertyService({
   async function setArchived(workspaceId: number, ref: string, archived: boolean, actor: string): Promise<Property> {
     return write(workspaceId, async (trx) => {
       const current = await mustFind(trx, workspaceId, ref);
-      if (current.system) throw new AppError('CONFLICT', `System property "${current.name}" cannot be ${archived ? 'archived' : 'restored'}.`);
+      if (current.system) throw new AppError('CONFLICT', `System property "${current.name}" cannot be ${archived ? 'archived' : 'restored'}.`, [], 'SYSTEM_PROPERTY');
       if (current.archived === archived) return current;
       const at = isoNow(clock);
       const updated = await repo.updateProperty(trx, workspaceId, current.id, current.version, { archived, at });
-      if (!updated) throw new AppError('PRECONDITION_FAILED', `Property "${current.name}" changed meanwhile; try again.`);
+      if (!updated) throw new AppError('PRECONDITION_FAILED', `Property "${current.name}" changed meanwhile; try again.`, [], 'STALE_VERSION');
       await repo.insertHistory(trx, workspaceId, current.id, {
         version: updated.version,
         at,

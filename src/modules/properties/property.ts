@@ -1,5 +1,5 @@
 // The property definition: its types and the rules that need no database.
-import type { ErrorDetail } from '../../shared/errors.ts';
+import type { DetailReason, ErrorDetail } from '../../shared/errors.ts';
 
 export const DATA_TYPES = ['string', 'text', 'number', 'integer', 'boolean', 'date', 'datetime', 'link', 'email', 'phone', 'enum', 'json'] as const;
 export type DataType = (typeof DATA_TYPES)[number];
@@ -80,6 +80,8 @@ export type PropertyCreate = PropertyInput & Pick<PropertyFields, 'name' | 'data
 export type PropertyPatch = PropertyInput;
 
 export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** NAME_PATTERN in words, as a schema's description and in errors. */
+export const NAME_RULE = 'letters, digits and _, starting with a letter or _';
 
 /** Fields that never change after creation. (`data_type` is also frozen once values exist.) */
 /** Most properties one batch create takes (all or nothing). */
@@ -126,7 +128,7 @@ function normaliseOptions(options: OptionInput[] | null | undefined): PropertyOp
 
 function normaliseIdentity(identity: PropertyInput['identity']): Identity {
   const role = identity?.role ?? 'none';
-  // A priority given with role none is kept: HCL clients send and read one for every property.
+  // A priority given with role none is kept: some clients send and read one for every property.
   return { role, priority: identity?.priority ?? (role === 'none' ? null : 1) };
 }
 
@@ -189,10 +191,10 @@ export function repeatsWithinBatch(items: PropertyFields[]): ErrorDetail[] {
 export function checkDefinition(f: PropertyFields): ErrorDetail[] {
   const problems: ErrorDetail[] = [];
   // One detail per field, as for schema errors: a second problem with the same field joins the first.
-  const add = (field: string, problem: string, allowed?: unknown[]) => {
+  const add = (field: string, problem: string, allowed?: unknown[], reason?: DetailReason) => {
     const seen = problems.find((p) => p.field === field);
     if (seen) seen.problem = `${seen.problem}; ${problem}`;
-    else problems.push(allowed ? { field, problem, allowed } : { field, problem });
+    else problems.push({ field, problem, ...(allowed ? { allowed } : {}), ...(reason ? { reason } : {}) });
   };
 
   if (f.data_type === 'enum') {
@@ -234,7 +236,7 @@ export function checkDefinition(f: PropertyFields): ErrorDetail[] {
 
   const allowedMerge = mergeFunctionsFor(f.data_type, f.multi_valued);
   if (!allowedMerge.includes(f.merge_function)) {
-    add('merge_function', `does not apply to ${f.multi_valued ? 'multi-valued ' : ''}data_type ${f.data_type}`, allowedMerge);
+    add('merge_function', `does not apply to ${f.multi_valued ? 'multi-valued ' : ''}data_type ${f.data_type}`, allowedMerge, 'MERGE_FUNCTION');
   }
 
   if (f.unique && (NOT_UNIQUE_TYPES.includes(f.data_type) || f.multi_valued)) {
@@ -242,7 +244,7 @@ export function checkDefinition(f: PropertyFields): ErrorDetail[] {
   }
 
   if (f.identity.role !== 'none' && (NOT_IDENTITY_TYPES.includes(f.data_type) || f.multi_valued)) {
-    add('identity.role', `an identity cannot be ${f.multi_valued ? 'multi-valued' : `of data_type ${f.data_type}`}`);
+    add('identity.role', `an identity cannot be ${f.multi_valued ? 'multi-valued' : `of data_type ${f.data_type}`}`, undefined, 'IDENTITY_ROLE');
   }
 
   return problems;

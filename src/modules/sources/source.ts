@@ -18,6 +18,10 @@ export interface Source {
   /** 1 is the highest: its values are not replaced by a source with a larger number. */
   priority: number;
   mappings: SourceMapping[];
+  /** The identity property that Segment calls' userId is written to; null: none. */
+  user_id_property: string | null;
+  /** The identity property that Segment calls' anonymousId (and an alias's previousId) is written to. */
+  anonymous_id_property: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -28,6 +32,8 @@ export interface SourceInput {
   name: string;
   priority?: number;
   mappings?: MappingInput[];
+  user_id_property?: string | null;
+  anonymous_id_property?: string | null;
 }
 
 export type SourcePatch = Partial<SourceInput>;

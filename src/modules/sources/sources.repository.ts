@@ -10,7 +10,15 @@ export interface StoredMapping extends Omit<SourceMapping, 'property'> {
   property_id: number;
 }
 
-export type StoredSource = Omit<Source, 'mappings'> & { mappings: StoredMapping[] };
+/** The identity properties a source writes Segment's ids to, by property id. */
+export interface SourceIdentityColumns {
+  user_id_property_id: number | null;
+  anonymous_id_property_id: number | null;
+}
+
+export type StoredSource = Omit<Source, 'mappings' | 'user_id_property' | 'anonymous_id_property'> & SourceIdentityColumns & { mappings: StoredMapping[] };
+
+type SourceRow = Omit<StoredSource, 'mappings'>;
 
 export async function nextSourceId(trx: Transaction<Database>, workspaceId: number): Promise<number> {
   const row = await trx
@@ -28,17 +36,34 @@ export async function sourcePriorities(db: Conn, workspaceId: number): Promise<M
   return new Map(rows.map((r) => [r.name, r.priority]));
 }
 
-export async function insertSource(trx: Transaction<Database>, workspaceId: number, s: Omit<Source, 'mappings'>): Promise<void> {
+export async function insertSource(trx: Transaction<Database>, workspaceId: number, s: SourceRow): Promise<void> {
   await trx
     .insertInto('sources')
-    .values({ workspace_id: workspaceId, id: s.id, name: s.name, name_key: s.name.toLowerCase(), priority: s.priority, created_at: s.created_at, updated_at: s.updated_at })
+    .values({
+      workspace_id: workspaceId,
+      id: s.id,
+      name: s.name,
+      name_key: s.name.toLowerCase(),
+      priority: s.priority,
+      created_at: s.created_at,
+      updated_at: s.updated_at,
+      user_id_property_id: s.user_id_property_id,
+      anonymous_id_property_id: s.anonymous_id_property_id,
+    })
     .execute();
 }
 
-export async function updateSource(trx: Transaction<Database>, workspaceId: number, s: Omit<Source, 'mappings' | 'created_at'>): Promise<void> {
+export async function updateSource(trx: Transaction<Database>, workspaceId: number, s: Omit<SourceRow, 'created_at'>): Promise<void> {
   await trx
     .updateTable('sources')
-    .set({ name: s.name, name_key: s.name.toLowerCase(), priority: s.priority, updated_at: s.updated_at })
+    .set({
+      name: s.name,
+      name_key: s.name.toLowerCase(),
+      priority: s.priority,
+      updated_at: s.updated_at,
+      user_id_property_id: s.user_id_property_id,
+      anonymous_id_property_id: s.anonymous_id_property_id,
+    })
     .where('workspace_id', '=', workspaceId)
     .where('id', '=', s.id)
     .execute();
@@ -65,6 +90,7 @@ export async function replaceMappings(trx: Transaction<Database>, workspaceId: n
 }
 
 export async function deleteSource(trx: Transaction<Database>, workspaceId: number, id: number): Promise<boolean> {
+  await trx.deleteFrom('source_write_keys').where('workspace_id', '=', workspaceId).where('source_id', '=', id).execute();
   await trx.deleteFrom('source_mappings').where('workspace_id', '=', workspaceId).where('source_id', '=', id).execute();
   const res = await trx.deleteFrom('sources').where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
   return Number(res.numDeletedRows) > 0;
@@ -95,6 +121,8 @@ export async function findSources(db: Conn, workspaceId: number, opts: { id?: nu
     id: s.id,
     name: s.name,
     priority: s.priority,
+    user_id_property_id: s.user_id_property_id,
+    anonymous_id_property_id: s.anonymous_id_property_id,
     created_at: s.created_at,
     updated_at: s.updated_at,
     mappings: (bySource.get(s.id) ?? []).map((m) => ({
@@ -107,8 +135,14 @@ export async function findSources(db: Conn, workspaceId: number, opts: { id?: nu
   }));
 }
 
-/** Names of the sources whose mappings use this property. */
+/** Names of the sources whose mappings use this property, or that write Segment's ids to it. */
 export async function sourcesMappingProperty(db: Conn, workspaceId: number, propertyId: number): Promise<string[]> {
+  const naming = await db
+    .selectFrom('sources')
+    .select('name')
+    .where('workspace_id', '=', workspaceId)
+    .where((eb) => eb.or([eb('user_id_property_id', '=', propertyId), eb('anonymous_id_property_id', '=', propertyId)]))
+    .execute();
   const rows = await db
     .selectFrom('source_mappings as m')
     .innerJoin('sources as s', (j) => j.onRef('s.workspace_id', '=', 'm.workspace_id').onRef('s.id', '=', 'm.source_id'))
@@ -118,5 +152,5 @@ export async function sourcesMappingProperty(db: Conn, workspaceId: number, prop
     .where('m.property_id', '=', propertyId)
     .orderBy('s.name')
     .execute();
-  return rows.map((r) => r.name);
+  return [...new Set([...rows, ...naming].map((r) => r.name))].sort();
 }

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { errors, PageQuery, pageOf } from '../../http/common.schemas.ts';
-import { WorkspaceParams } from '../../http/workspace-scope.ts';
+import { errors, PageQuery, pageOf, PathId, WorkspaceParams } from '../../shared/api-schemas.ts';
 import { AppError } from '../../shared/errors.ts';
 import { MAX_BATCH_RECORDS } from '../profiles/profile.ts';
 import { BatchResultSchema } from '../profiles/profiles.schemas.ts';
@@ -10,12 +9,13 @@ import type { SourceService } from './sources.service.ts';
 import { SourceCreateBody, SourcePatchBody } from './sources.schemas.ts';
 
 const Params = Type.Object(WorkspaceParams);
-const IdParams = Type.Object({ ...WorkspaceParams, id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
+const IdParams = Type.Object({ ...WorkspaceParams, id: PathId() });
 const tags = ['sources'];
 const Source = Type.Ref('Source');
 
 // Sources describe how profile data arrives; they are part of the dictionary, so the
 // properties scopes govern them. Ingesting records through one writes profiles: profiles:write.
+// One registration per route, each with its schemas: long only by the number of routes.
 export async function sourceRoutes(app: FastifyInstance, { sources }: { sources: SourceService }) {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { Timestamp } from '../../http/common.schemas.ts';
+import { Timestamp } from '../../shared/api-schemas.ts';
 import { MERGE_FUNCTIONS } from '../properties/property.ts';
 import { INPUT_PATH_PATTERN } from './source.ts';
 
@@ -18,9 +18,17 @@ const MappingIn = Type.Object(
 
 const Name = Type.String({ minLength: 1, maxLength: 200, examples: ['crm'] });
 const Priority = Type.Integer({ minimum: 1, maximum: 1000, description: '1 is the highest', examples: [1] });
+const IdentityProperty = (what: string) =>
+  Type.Union([Type.String({ minLength: 1, maxLength: 120 }), Type.Null()], {
+    description: `An identity property (role primary or secondary) that ${what} is written to; null: none`,
+  });
+const IdentityFields = {
+  user_id_property: Type.Optional(IdentityProperty("a Segment call's userId")),
+  anonymous_id_property: Type.Optional(IdentityProperty("a Segment call's anonymousId (and an alias call's previousId)")),
+};
 
 export const SourceCreateBody = Type.Object(
-  { name: Name, priority: Type.Optional(Priority), mappings: Type.Optional(Type.Array(MappingIn, { maxItems: 500 })) },
+  { name: Name, priority: Type.Optional(Priority), mappings: Type.Optional(Type.Array(MappingIn, { maxItems: 500 })), ...IdentityFields },
   {
     additionalProperties: false,
     examples: [
@@ -34,7 +42,7 @@ export const SourceCreateBody = Type.Object(
 );
 
 export const SourcePatchBody = Type.Object(
-  { name: Type.Optional(Name), priority: Type.Optional(Priority), mappings: Type.Optional(Type.Array(MappingIn, { maxItems: 500 })) },
+  { name: Type.Optional(Name), priority: Type.Optional(Priority), mappings: Type.Optional(Type.Array(MappingIn, { maxItems: 500 })), ...IdentityFields },
   { additionalProperties: false, examples: [{ priority: 2 }] },
 );
 
@@ -52,6 +60,8 @@ export const SourceSchema = Type.Object(
         merge_function: Type.Union([Type.Enum(MERGE_FUNCTIONS), Type.Null()]),
       }),
     ),
+    user_id_property: Type.Union([Type.String(), Type.Null()]),
+    anonymous_id_property: Type.Union([Type.String(), Type.Null()]),
     created_at: Timestamp,
     updated_at: Timestamp,
   },

@@ -3,6 +3,7 @@ import { isUniqueViolation } from '../../db/db-errors.ts';
 import type { Database } from '../../db/schema.ts';
 import { type Clock, isoNow } from '../../shared/clock.ts';
 import { AppError, type ErrorDetail, validationFailed } from '../../shared/errors.ts';
+import { isStoredId } from '../../shared/ids.ts';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.ts';
 import type { ProfileService, RecordResult } from '../profiles/profiles.service.ts';
 import type { PropertyService } from '../properties/properties.service.ts';
@@ -52,17 +53,55 @@ export function createSourceService({
     return stored;
   }
 
-  /** Sources as callers see them: each mapping names its property. */
+  /**
+   * The identity properties a source writes Segment's ids to: each must be a live property with
+   * an identity role, so that a call's userId and anonymousId find their profile.
+   */
+  async function resolveIdentityProperties(
+    conn: Conn,
+    workspaceId: number,
+    input: Pick<SourceInput, 'user_id_property' | 'anonymous_id_property'>,
+    current: repo.SourceIdentityColumns,
+  ): Promise<repo.SourceIdentityColumns> {
+    const problems: ErrorDetail[] = [];
+    const byName = new Map((await properties.dictionary(workspaceId, conn)).map((d) => [d.name.toLowerCase(), d]));
+    const resolve = (field: 'user_id_property' | 'anonymous_id_property', kept: number | null): number | null => {
+      const name = input[field];
+      if (name === undefined) return kept;
+      if (name === null) return null;
+      const property = byName.get(name.toLowerCase());
+      if (!property || property.archived) problems.push({ field, problem: `no property "${name}" in this workspace` });
+      else if (property.identity.role === 'none') problems.push({ field, problem: `"${property.name}" is not an identity property (its identity role is none)` });
+      return property?.id ?? null;
+    };
+    const resolved = {
+      user_id_property_id: resolve('user_id_property', current.user_id_property_id),
+      anonymous_id_property_id: resolve('anonymous_id_property', current.anonymous_id_property_id),
+    };
+    if (resolved.user_id_property_id !== null && resolved.user_id_property_id === resolved.anonymous_id_property_id) {
+      problems.push({ field: 'anonymous_id_property', problem: 'must differ from user_id_property, or a user id and an anonymous id could be taken for one another' });
+    }
+    if (problems.length > 0) throw validationFailed(problems);
+    return resolved;
+  }
+
+  /** Sources as callers see them: each mapping, and each id property, names its property. */
   async function named(conn: Conn, workspaceId: number, opts: Parameters<typeof repo.findSources>[2]): Promise<Source[]> {
     const found = await repo.findSources(conn, workspaceId, opts);
     if (found.length === 0) return [];
-    // A mapped property cannot be purged, so every mapping's property is in the dictionary.
+    // A mapped property (or one a source writes ids to) cannot be purged, so each is in the dictionary.
     const byId = new Map((await properties.dictionary(workspaceId, conn)).map((d) => [d.id, d.name]));
-    return found.map((s) => ({ ...s, mappings: s.mappings.map(({ property_id, ...m }) => ({ property: byId.get(property_id) ?? `#${property_id}`, ...m })) }));
+    const name = (id: number | null) => (id === null ? null : (byId.get(id) ?? `#${id}`));
+    return found.map(({ user_id_property_id, anonymous_id_property_id, ...s }) => ({
+      ...s,
+      user_id_property: name(user_id_property_id),
+      anonymous_id_property: name(anonymous_id_property_id),
+      mappings: s.mappings.map(({ property_id, ...m }) => ({ property: byId.get(property_id) ?? `#${property_id}`, ...m })),
+    }));
   }
 
   async function mustFind(conn: Conn, workspaceId: number, id: number): Promise<Source> {
-    const [source] = await named(conn, workspaceId, { id });
+    const [source] = isStoredId(id) ? await named(conn, workspaceId, { id }) : [];
     if (!source) throw new AppError('NOT_FOUND', `Source ${id} not found.`);
     return source;
   }
@@ -82,9 +121,10 @@ export function createSourceService({
     async create(workspaceId: number, input: SourceInput): Promise<Source> {
       return write(async (trx) => {
         const mappings = await resolveMappings(trx, workspaceId, input.mappings ?? []);
+        const identities = await resolveIdentityProperties(trx, workspaceId, input, { user_id_property_id: null, anonymous_id_property_id: null });
         const id = await repo.nextSourceId(trx, workspaceId);
         const at = isoNow(clock);
-        await repo.insertSource(trx, workspaceId, { id, name: input.name, priority: input.priority ?? 1, created_at: at, updated_at: at });
+        await repo.insertSource(trx, workspaceId, { id, name: input.name, priority: input.priority ?? 1, created_at: at, updated_at: at, ...identities });
         await repo.replaceMappings(trx, workspaceId, id, mappings);
         return mustFind(trx, workspaceId, id);
       });
@@ -102,20 +142,22 @@ export function createSourceService({
 
     async update(workspaceId: number, id: number, patch: SourcePatch): Promise<Source> {
       return write(async (trx) => {
-        const current = await mustFind(trx, workspaceId, id);
+        const [current] = await repo.findSources(trx, workspaceId, { id });
+        if (!current) throw new AppError('NOT_FOUND', `Source ${id} not found.`);
         if (patch.mappings !== undefined) await repo.replaceMappings(trx, workspaceId, id, await resolveMappings(trx, workspaceId, patch.mappings));
         await repo.updateSource(trx, workspaceId, {
           id,
           name: patch.name ?? current.name,
           priority: patch.priority ?? current.priority,
           updated_at: isoNow(clock),
+          ...(await resolveIdentityProperties(trx, workspaceId, patch, current)),
         });
         return mustFind(trx, workspaceId, id);
       });
     },
 
     async remove(workspaceId: number, id: number): Promise<void> {
-      const deleted = await write((trx) => repo.deleteSource(trx, workspaceId, id));
+      const deleted = isStoredId(id) && (await write((trx) => repo.deleteSource(trx, workspaceId, id)));
       if (!deleted) throw new AppError('NOT_FOUND', `Source ${id} not found.`);
     },
 

@@ -3,6 +3,7 @@ import { isUniqueViolation } from '../../db/db-errors.ts';
 import type { Database } from '../../db/schema.ts';
 import { type Clock, isoNow } from '../../shared/clock.ts';
 import { AppError } from '../../shared/errors.ts';
+import { isStoredId } from '../../shared/ids.ts';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.ts';
 import { canSeeTenant, type Principal } from '../auth/auth.ts';
 import * as repo from './tenants.repository.ts';
@@ -30,7 +31,7 @@ export function createTenantService({ db, clock }: { db: Kysely<Database>; clock
 
     /** The tenant if the caller may see it; another tenant's answers 404, as if absent. */
     async get(principal: Principal, id: number): Promise<Tenant> {
-      const tenant = canSeeTenant(principal, id) ? await repo.findTenant(db, id) : undefined;
+      const tenant = canSeeTenant(principal, id) && isStoredId(id) ? await repo.findTenant(db, id) : undefined;
       if (!tenant) throw new AppError('NOT_FOUND', `Tenant ${id} not found.`);
       return tenant;
     },

@@ -3,13 +3,7 @@ import type { Database } from '../../db/schema.ts';
 
 type Conn = Kysely<Database> | Transaction<Database>;
 
-export interface Workspace {
-  id: number;
-  tenant_id: number;
-  name: string;
-  property_limit: number;
-  created_at: string;
-}
+import type { Workspace } from './workspace.ts';
 
 const columns = ['id', 'tenant_id', 'name', 'property_limit', 'created_at'] as const;
 

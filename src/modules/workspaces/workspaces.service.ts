@@ -4,12 +4,13 @@ import { isUniqueViolation } from '../../db/db-errors.ts';
 import type { Database } from '../../db/schema.ts';
 import { type Clock, isoNow } from '../../shared/clock.ts';
 import { AppError } from '../../shared/errors.ts';
+import { isStoredId } from '../../shared/ids.ts';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.ts';
 import { canSeeWorkspace, type Principal } from '../auth/auth.ts';
 import type { PropertyService } from '../properties/properties.service.ts';
 import type { TenantService } from '../tenants/tenants.service.ts';
 import * as repo from './workspaces.repository.ts';
-import type { Workspace } from './workspaces.repository.ts';
+import type { Workspace } from './workspace.ts';
 
 export type WorkspaceService = ReturnType<typeof createWorkspaceService>;
 
@@ -30,7 +31,18 @@ export function createWorkspaceService(deps: {
   // Workspaces never change owner; the most used stay known, within a bound.
   const known = new LRUCache<number, Workspace>({ max: 10_000 });
 
+  /** A workspace never changes owner and is never deleted, so once read it may be kept. */
+  async function find(workspaceId: number): Promise<Workspace | undefined> {
+    if (!isStoredId(workspaceId)) return undefined;
+    const ws = known.get(workspaceId) ?? (await repo.findWorkspace(db, workspaceId));
+    if (ws) known.set(workspaceId, ws);
+    return ws;
+  }
+
   return {
+    /** The workspace with this id, whoever asks (other modules check ownership themselves). */
+    find,
+
     async create(principal: Principal, tenantId: number, input: WorkspaceCreate): Promise<Workspace> {
       await tenants.get(principal, tenantId);
       if (principal.kind === 'key' && principal.workspaceIds !== null) {
@@ -68,16 +80,14 @@ export function createWorkspaceService(deps: {
     },
 
     /**
-     * The workspace a dialect that names none acts on (Ocamba's "company"): the first of the
-     * key's workspace_ids, or the tenant's oldest workspace when the key is not restricted.
+     * The workspace a request that names none acts on: the first of the key's workspace_ids,
+     * or the tenant's oldest workspace when the key is not restricted.
      */
     async defaultFor(principal: Principal): Promise<Workspace | undefined> {
       if (principal.kind === 'operator') return undefined;
       if (principal.workspaceIds !== null) {
         const first = principal.workspaceIds[0];
-        // The same cache as resolve: a workspace never changes owner.
-        const ws = first === undefined ? undefined : (known.get(first) ?? (await repo.findWorkspace(db, first)));
-        if (ws) known.set(ws.id, ws);
+        const ws = first === undefined ? undefined : await find(first);
         return ws && canSeeWorkspace(principal, ws) ? ws : undefined;
       }
       const [oldest] = await repo.firstWorkspaces(db, principal.tenantId, null, 1);
@@ -93,11 +103,7 @@ export function createWorkspaceService(deps: {
 
     /** The workspace if the caller may touch it; otherwise 404, so existence does not leak. */
     async resolve(principal: Principal, workspaceId: number): Promise<Workspace> {
-      const ws = known.get(workspaceId) ?? (await repo.findWorkspace(db, workspaceId));
-      // A workspace never changes owner and is never deleted, so it can be kept for good.
-      if (ws) {
-        known.set(workspaceId, ws);
-      }
+      const ws = await find(workspaceId);
       if (!ws || !canSeeWorkspace(principal, ws)) throw new AppError('NOT_FOUND', `Workspace ${workspaceId} not found.`);
       return ws;
     },

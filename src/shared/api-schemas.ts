@@ -1,3 +1,5 @@
+// Building blocks of the route schemas every module declares: the native error envelope, pages,
+// timestamps and the workspace path parameter.
 import { Type, type TSchema } from 'typebox';
 
 export const ErrorDetailSchema = Type.Object({
@@ -34,3 +36,17 @@ export const pageOf = <T extends TSchema>(item: T) =>
   Type.Object({ data: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]) });
 
 export const Timestamp = Type.String({ format: 'date-time', examples: ['2026-11-23T12:00:00.000Z'] });
+
+/** A numeric id in a path: any positive integer; one no object can have is simply not found. */
+export const PathId = (options: { description?: string; examples?: number[] } = {}) => Type.Integer({ minimum: 1, ...options });
+
+/** The tenant named in a native path. */
+export const TenantParams = Type.Object({ tenant_id: PathId() });
+
+/** The name of a tenant, a workspace or an API key. */
+export const Name = Type.String({ minLength: 1, maxLength: 200 });
+
+/** The workspace named in a native path. */
+export const WorkspaceParams = {
+  ws: PathId({ description: 'Workspace id', examples: [7196310] }),
+};

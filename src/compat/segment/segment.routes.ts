@@ -1,0 +1,161 @@
+// Segment's HTTP Tracking API under /segment: an app's Segment or RudderStack SDK writes profiles
+// through the dictionary by changing only where it sends and its write key. Schemas, mappers and
+// the envelope only; the rules are the ingestion service's.
+import { gunzipSync } from 'node:zlib';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { IngestCall, Refusal } from '../../modules/ingestion/ingestion.ts';
+import type { IngestionService } from '../../modules/ingestion/ingestion.service.ts';
+import type { WriteKeyService } from '../../modules/sources/write-keys.service.ts';
+import type { WriteKeyAuth } from '../../modules/sources/write-keys.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { answerRouteMisses } from '../../http/route-miss.ts';
+import { presentError, say, SegmentError, sendFailure } from './segment.errors.ts';
+import { type BatchShared, type CallType, MAX_BATCH_BYTES, MAX_CALL_BYTES, readCall } from './segment.mappers.ts';
+import { AliasBody, answers, BatchBody, EventBody, IdentifyBody } from './segment.schemas.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Bytes of the JSON body once inflated: the size limits apply to it. */
+    jsonBytes: number;
+  }
+}
+
+export interface SegmentDeps {
+  ingestion: IngestionService;
+  writeKeys: WriteKeyService;
+  clock: Clock;
+}
+
+/**
+ * The body as JSON, whatever its declared type (RudderStack labels its gzipped JSON as a form),
+ * inflated first when gzipped, and never more than the batch limit once inflated: a small gzip
+ * bomb stops there.
+ */
+function decodeBody(request: FastifyRequest, raw: Buffer): unknown {
+  const encoding = String(request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  let bytes = raw;
+  if (encoding === 'gzip' || encoding === 'x-gzip') {
+    try {
+      bytes = gunzipSync(raw, { maxOutputLength: MAX_BATCH_BYTES });
+    } catch (error) {
+      throw new SegmentError(400, (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? say.batchTooLarge : say.badGzip);
+    }
+  } else if (encoding !== 'identity') throw new SegmentError(400, say.encoding(encoding));
+  request.jsonBytes = bytes.length;
+  const text = bytes.toString('utf8');
+  if (text.trim() === '') throw new SegmentError(400, say.empty);
+  try {
+    // A trait named __proto__ stays an own, inert key (JSON.parse never sets a prototype), so it
+    // is refused as an unknown trait like any other.
+    return JSON.parse(text);
+  } catch {
+    throw new SegmentError(400, say.malformed);
+  }
+}
+
+/** The write key: the HTTP Basic user name, else `writeKey` in the body. */
+function writeKeyOf(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header === 'string' && /^basic /i.test(header)) {
+    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+    const user = decoded.includes(':') ? decoded.slice(0, decoded.indexOf(':')) : decoded;
+    if (user !== '') return user;
+  }
+  const body = request.body as { writeKey?: unknown } | undefined;
+  return typeof body?.writeKey === 'string' && body.writeKey !== '' ? body.writeKey : undefined;
+}
+
+export async function segmentSurface(app: FastifyInstance, { ingestion, writeKeys, clock }: SegmentDeps) {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  app.decorateRequest('jsonBytes', 0);
+
+  // Every body is read as JSON, however it is labelled.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_BATCH_BYTES }, (request, body, done) => {
+    try {
+      done(null, decodeBody(request, body as Buffer));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const known = presentError(error, request);
+    if (known) return sendFailure(reply, known.status, known.message);
+    request.log.error({ err: error, request_id: request.id }, 'unhandled error');
+    return sendFailure(reply, 500, say.internal);
+  });
+
+  answerRouteMisses(app, {
+    notFound: (reply, request, path) => sendFailure(reply, 404, say.routeNotFound(request.method, path)),
+    methodNotAllowed: (reply, request, allowed) => sendFailure(reply, 405, say.methodNotAllowed(request.method, allowed)),
+  });
+
+  async function authenticate(request: FastifyRequest): Promise<WriteKeyAuth> {
+    const key = writeKeyOf(request);
+    const auth = key === undefined ? undefined : await writeKeys.authenticate(key);
+    if (!auth) throw new SegmentError(401, say.unauthorized);
+    return auth;
+  }
+
+  /** Reads the calls; a single call that cannot be read is a 400, a batch's is refused alone. */
+  async function ingest(request: FastifyRequest, raws: unknown[], endpoint: CallType | undefined, shared: BatchShared) {
+    const auth = await authenticate(request);
+    const receivedAt = clock.now();
+    const calls: IngestCall[] = [];
+    const refused: Refusal[] = [];
+    for (const raw of raws) {
+      const read = readCall(raw, endpoint, shared, receivedAt);
+      if (!read.ok) {
+        if (endpoint !== undefined) throw new SegmentError(400, `${read.message[0].toUpperCase()}${read.message.slice(1)}.`);
+        refused.push({ trait: read.trait, property: null, problem: read.problem, message: read.message, value: read.value });
+        continue;
+      }
+      calls.push(read.call);
+      if (read.invalidTimestamp !== undefined) {
+        refused.push({ trait: 'timestamp', property: null, problem: 'invalid_timestamp', message: 'is not an ISO 8601 date-time: the values were dated at receipt', value: read.invalidTimestamp });
+      }
+    }
+    await ingestion.ingest(auth, calls, refused);
+    return { success: true as const };
+  }
+
+  const single = (endpoint: CallType) => async (request: FastifyRequest) => {
+    if (request.jsonBytes > MAX_CALL_BYTES) throw new SegmentError(400, `A call must be at most ${MAX_CALL_BYTES / 1024} KB (counted after inflating).`);
+    return ingest(request, [request.body], endpoint, {});
+  };
+
+  const tags = ['segment'];
+  const security = [{ writeKey: [] }];
+  const doc = (summary: string, description: string) => ({ tags, security, summary, description });
+
+  r.post('/v1/identify', {
+    schema: {
+      ...doc('Identify: write traits to a profile', "Traits map to properties by name, then import alias; userId and anonymousId to the source's identity properties. 200 even when some traits are refused (see GET /v1/workspaces/{ws}/violations)."),
+      body: IdentifyBody,
+      response: answers,
+    },
+    handler: single('identify'),
+  });
+  for (const type of ['track', 'page', 'screen', 'group'] as const) {
+    r.post(`/v1/${type}`, {
+      schema: { ...doc(`${type[0].toUpperCase()}${type.slice(1)}: accepted, not stored`, 'Only context.traits are written, as an identify would; a call with both ids links them.'), body: EventBody, response: answers },
+      handler: single(type),
+    });
+  }
+  r.post('/v1/alias', {
+    schema: { ...doc("Alias: merge previousId's profile into userId's", "previousId is read as an anonymous id (the source's anonymous_id_property)."), body: AliasBody, response: answers },
+    handler: single('alias'),
+  });
+  for (const path of ['/v1/batch', '/v1/import']) {
+    r.post(path, {
+      schema: {
+        ...doc(path === '/v1/batch' ? 'Batch: many calls, written as one unit of work' : 'Import: the same as batch', `At most ${MAX_BATCH_BYTES / 1024} KB, each call at most ${MAX_CALL_BYTES / 1024} KB (after inflating gzip). A call that cannot be read, or is too large, is refused alone and recorded as a violation; the others are written.`),
+        body: BatchBody,
+        response: answers,
+      },
+      handler: async (request) => ingest(request, request.body.batch, undefined, { context: request.body.context, sentAt: request.body.sentAt }),
+    });
+  }
+}

@@ -1,0 +1,147 @@
+// One front door for every surface, native and vendor. Each surface says only what differs: how a
+// caller presents a credential, whether the operator token is served, how the workspace is found,
+// how requests are counted, and how answers look. The checks and their order are the same for all:
+//
+//   onRequest   authenticate → refuse the operator token where it is not served → check the scope
+//               → count the request, when the surface counts per caller
+//   (bodies parsed as JSON — an empty one on a route that takes none — and validated)
+//   preHandler  find the workspace → count the request, when the surface counts per workspace
+//
+// Anything thrown on the way (a refusal here, a service error, a validation failure) reaches the
+// surface's one presenter; anything it does not know is logged and answered as a 500.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config.ts';
+import { hasScope, type Principal, type Scope } from '../modules/auth/auth.ts';
+import type { RateLimiter } from '../modules/rate-limits/rate-limiter.ts';
+import type { Workspace } from '../modules/workspaces/workspace.ts';
+import type { Services } from '../services.ts';
+import { AppError } from '../shared/errors.ts';
+import { acceptJsonBodies } from './json-body.ts';
+import { rateLimitHook, type RateLimitPolicy } from './rate-limit.ts';
+import { answerRouteMisses, type RouteMissAnswers } from './route-miss.ts';
+
+/** What a route needs: a scope, `operator` for the server-wide token only, or `any` caller. */
+export type RouteAuth = Scope | 'operator' | 'any';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: RouteAuth;
+  }
+  interface FastifyRequest {
+    principal: Principal;
+    /** The workspace the request acts on, found and checked against the caller once per request. */
+    workspace: Workspace;
+  }
+}
+
+export interface SurfaceDeps {
+  services: Services;
+  limiter: RateLimiter;
+  config: Pick<Config, 'ocamba' | 'hcl' | 'lineworks'>;
+}
+
+export interface SurfaceRateLimit extends RateLimitPolicy {
+  /** `caller`: counted once the caller is known, before the request is validated; `workspace`: once its workspace is found. */
+  per: 'caller' | 'workspace';
+}
+
+export interface SurfaceAnswers extends RouteMissAnswers {
+  /** Anything thrown while serving a request, in the surface's envelope; undefined when it is not ours. */
+  error(reply: FastifyReply, error: unknown): FastifyReply | undefined;
+  /** The answer to what is not ours (it is logged with the request id). */
+  internal(reply: FastifyReply): FastifyReply;
+}
+
+export interface Surface {
+  /** What `GET /` calls it. */
+  name: string;
+  /** Where it is mounted: `/v1`, `/ocamba`, … */
+  prefix: string;
+  /** Where a client starts, as `GET /` lists it. */
+  home: string;
+  /** The credential a request carries (a bearer token, HCL's authKey header), if any. */
+  credential(request: FastifyRequest): string | undefined;
+  /** Whether the server-wide operator token may call it (the native surface only). */
+  servesOperator: boolean;
+  /**
+   * The workspace a request acts on, read once its parts are validated; undefined for a route
+   * that acts on none. A workspace the caller may not reach is not found.
+   */
+  workspace(request: FastifyRequest, deps: SurfaceDeps): Promise<Workspace | undefined>;
+  /** How requests are counted, if they are. */
+  rateLimit(deps: SurfaceDeps): SurfaceRateLimit | undefined;
+  answers: SurfaceAnswers;
+  routes(app: FastifyInstance, deps: SurfaceDeps): Promise<void>;
+}
+
+/** A route as the app serves it, for the checks every route gets. */
+export interface SurfaceRoute {
+  method: string;
+  url: string;
+  auth: RouteAuth;
+}
+
+/** Registers a surface under its prefix; resolves to its routes once they are all added. */
+export async function registerSurface(app: FastifyInstance, surface: Surface, deps: SurfaceDeps): Promise<SurfaceRoute[]> {
+  const routes: SurfaceRoute[] = [];
+  await app.register(
+    async (door) => {
+      door.decorateRequest('principal', null as never);
+      door.decorateRequest('workspace', null as never);
+      acceptJsonBodies(door);
+      door.addHook('onRoute', (route) => {
+        const auth = route.config?.auth;
+        if (auth !== undefined) for (const method of [route.method].flat()) routes.push({ method, url: route.url, auth });
+      });
+
+      door.addHook('onRequest', async (request) => {
+        const need = request.routeOptions.config.auth;
+        if (need === undefined) return; // unmatched route: the not-found handler answers
+        request.principal = await deps.services.apiKeys.authenticate(surface.credential(request));
+        if (request.principal.kind === 'operator' && !surface.servesOperator) {
+          throw new AppError('UNAUTHENTICATED', 'The operator token serves the native API only; use a tenant API key.', [], 'OPERATOR_NOT_SERVED');
+        }
+        if (need === 'operator' && request.principal.kind !== 'operator') {
+          throw new AppError('FORBIDDEN', 'Only the operator token may do this.', [], 'OPERATOR_ONLY');
+        }
+        if (need !== 'operator' && need !== 'any' && !hasScope(request.principal, need)) {
+          throw new AppError('FORBIDDEN', `This needs the ${need} scope.`, [], 'MISSING_SCOPE');
+        }
+      });
+      const rateLimit = surface.rateLimit(deps);
+      if (rateLimit?.per === 'caller') door.addHook('onRequest', rateLimitHook(deps.limiter, rateLimit));
+
+      const countPerWorkspace = rateLimit?.per === 'workspace' ? rateLimitHook(deps.limiter, rateLimit) : undefined;
+      door.addHook('preHandler', async (request, reply) => {
+        if (request.routeOptions.config.auth === undefined) return;
+        const workspace = await surface.workspace(request, deps);
+        if (workspace) request.workspace = workspace;
+        return countPerWorkspace?.(request, reply);
+      });
+
+      answerEverything(door, surface.answers);
+
+      await surface.routes(door, deps);
+    },
+    { prefix: surface.prefix },
+  );
+  return routes;
+}
+
+/** A context's error, 404 and 405 answers: anything not the surface's own is logged and a 500. */
+export function answerEverything(app: FastifyInstance, answers: SurfaceAnswers): void {
+  app.setErrorHandler((error, request, reply) => {
+    const answered = answers.error(reply, error);
+    if (answered) return answered;
+    request.log.error({ err: error, request_id: request.id }, 'unhandled error');
+    return answers.internal(reply);
+  });
+  answerRouteMisses(app, answers);
+}
+
+/** `Authorization: Bearer <token>` */
+export function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
+  return match?.[1];
+}

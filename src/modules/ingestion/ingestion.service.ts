@@ -1,0 +1,145 @@
+// Writes calls from instrumented apps into profiles through the dictionary: each call mapped to a
+// record (ingestion.ts), and the calls of one request written in one transaction through the
+// profile store's write path, with their message ids (repeats within 24 hours skipped) and the
+// violations they caused. Knows nothing of HTTP or of any vendor's field names.
+import { createHash } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import { isDeadlock } from '../../db/db-errors.ts';
+import type { Database } from '../../db/schema.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { AppError, type ErrorDetail } from '../../shared/errors.ts';
+import type { PropertyService } from '../properties/properties.service.ts';
+import type { ProfileService, WriteRecord } from '../profiles/profiles.service.ts';
+import type { SourceService } from '../sources/sources.service.ts';
+import type { WriteKeyAuth } from '../sources/write-keys.ts';
+import type { ViolationEvent } from '../violations/violation.ts';
+import type { ViolationService } from '../violations/violations.service.ts';
+import { type IngestCall, type IngestSource, mapCall, type MappedCall, type Refusal, withoutRefused } from './ingestion.ts';
+import * as repo from './ingestion.repository.ts';
+
+export type IngestionService = ReturnType<typeof createIngestionService>;
+
+/** How long a message id makes a repeat of its call a no-op. */
+export const DEDUPE_MS = 24 * 60 * 60 * 1000;
+/** How often a server clears a workspace's expired message ids. */
+const PRUNE_EVERY_MS = 60_000;
+
+const hashOf = (messageId: string) => createHash('sha256').update(messageId).digest('hex');
+
+/** `properties.first_name` → `first_name`; undefined for an error that names no property. */
+const propertyOf = (field: string) => (field.startsWith('properties.') ? field.slice('properties.'.length) : undefined);
+
+/** The store's reasons for refusing a record, as violations of the traits that brought the values. */
+function storeRefusals(sourceId: number, mapped: MappedCall, record: WriteRecord, errors: readonly ErrorDetail[]): ViolationEvent[] {
+  return errors.map((e) => {
+    const property = propertyOf(e.field);
+    return {
+      source_id: sourceId,
+      trait: (property && mapped.origins.get(property)) ?? property ?? e.field,
+      property: property ?? null,
+      problem: 'rejected' as const,
+      // Which profile holds a value would split one problem into a group per profile.
+      message: e.problem.replace(/^is already held by profile .*$/, 'is already held by another profile'),
+      value: property === undefined ? null : record.properties[property],
+    };
+  });
+}
+
+export function createIngestionService({
+  db,
+  clock,
+  properties,
+  sources,
+  profiles,
+  violations,
+}: {
+  db: Kysely<Database>;
+  clock: Clock;
+  properties: Pick<PropertyService, 'dictionary'>;
+  sources: Pick<SourceService, 'get'>;
+  profiles: Pick<ProfileService, 'writeRecords'>;
+  violations: Pick<ViolationService, 'record'>;
+}) {
+  const prunedAt = new Map<number, number>();
+
+  /** One request's calls, in the caller's transaction. */
+  async function write(trx: Transaction<Database>, workspaceId: number, source: IngestSource, calls: readonly IngestCall[], refused: readonly Refusal[], now: Date): Promise<void> {
+    const at = now.toISOString();
+    const since = new Date(now.getTime() - DEDUPE_MS).toISOString();
+    const defs = await properties.dictionary(workspaceId, trx);
+
+    // A message id seen in the last 24 hours, or earlier in this request, skips its call.
+    const hashes = calls.map((c) => (c.messageId === undefined ? undefined : hashOf(c.messageId)));
+    const claimed = await repo.claimMessages(trx, workspaceId, source.id, hashes.filter((h) => h !== undefined), at, since);
+    const fresh: { hash?: string; mapped: MappedCall }[] = [];
+    for (const [i, call] of calls.entries()) {
+      const hash = hashes[i];
+      if (hash !== undefined && !claimed.delete(hash)) continue;
+      fresh.push({ hash, mapped: mapCall(defs, source, call) });
+    }
+
+    const events: ViolationEvent[] = [...refused, ...fresh.flatMap((f) => f.mapped.refused)].map((r) => ({ ...r, source_id: source.id }));
+    const writing = fresh.filter((f) => f.mapped.record !== undefined);
+    const results = await profiles.writeRecords(
+      trx,
+      workspaceId,
+      writing.map((f) => f.mapped.record!),
+    );
+    // A record the store refused for some of its values is written again without them.
+    const again: { index: number; record: WriteRecord }[] = [];
+    const released: string[] = [];
+    results.forEach((result, index) => {
+      if (result.status !== 'rejected') return;
+      const { mapped, hash } = writing[index];
+      events.push(...storeRefusals(source.id, mapped, mapped.record!, result.errors));
+      const retry = withoutRefused(defs, mapped.record!, new Set(result.errors.map((e) => propertyOf(e.field)).filter((p) => p !== undefined)));
+      if (retry) again.push({ index, record: retry });
+      else if (hash !== undefined) released.push(hash);
+    });
+    if (again.length > 0) {
+      const retried = await profiles.writeRecords(
+        trx,
+        workspaceId,
+        again.map((a) => a.record),
+      );
+      retried.forEach((result, i) => {
+        if (result.status !== 'rejected') return;
+        const { mapped, hash } = writing[again[i].index];
+        events.push(...storeRefusals(source.id, mapped, again[i].record, result.errors));
+        if (hash !== undefined) released.push(hash);
+      });
+    }
+
+    // A call the store refused is not remembered, so that a retry of it can still be written.
+    await repo.releaseMessages(trx, workspaceId, source.id, released);
+    await violations.record(trx, workspaceId, events, at);
+    if (now.getTime() - (prunedAt.get(workspaceId) ?? 0) >= PRUNE_EVERY_MS) {
+      prunedAt.set(workspaceId, now.getTime());
+      await repo.forgetMessagesBefore(trx, workspaceId, since);
+    }
+  }
+
+  return {
+    /**
+     * Writes the calls through the write key's source, as one unit of work. `refused`: calls the
+     * protocol could not read (each recorded as a violation). A source deleted meanwhile is
+     * UNAUTHENTICATED.
+     */
+    async ingest(auth: WriteKeyAuth, calls: readonly IngestCall[], refused: readonly Refusal[] = []): Promise<void> {
+      const source = await sources.get(auth.workspaceId, auth.sourceId).catch((error: unknown) => {
+        if (error instanceof AppError && error.code === 'NOT_FOUND') throw new AppError('UNAUTHENTICATED', 'The write key belongs to a source that no longer exists.');
+        throw error;
+      });
+      const now = clock.now();
+      // Two requests claiming the same new identities in other orders can deadlock in PostgreSQL,
+      // which then aborts one of them: that one runs again, and sees the other's profiles.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await db.transaction().execute((trx) => write(trx, auth.workspaceId, source, calls, refused, now));
+        } catch (error) {
+          if (!isDeadlock(error) || attempt >= 3) throw error;
+        }
+      }
+    },
+  };
+}
