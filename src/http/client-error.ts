@@ -11,6 +11,12 @@ export function clientErrorAnswer(ids: IdGenerator): NonNullable<FastifyServerOp
       socket.destroy();
       return;
     }
+    // A client too slow with its headers or body (PROPDICT_HEADERS_TIMEOUT_MS, _REQUEST_TIMEOUT_MS):
+    // 408, as Node answers it, and the connection is closed.
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     const id = ids.requestId();
     const body = JSON.stringify({ error: { code: 'VALIDATION_FAILED', message: 'The request is not valid HTTP.', request_id: id, details: [] } });
     socket.end(
