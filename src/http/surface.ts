@@ -17,6 +17,7 @@ import type { Workspace } from '../modules/workspaces/workspace.ts';
 import type { Services } from '../services.ts';
 import { AppError } from '../shared/errors.ts';
 import { acceptJsonBodies } from './json-body.ts';
+import type { ApiDescription } from './openapi.ts';
 import { rateLimitHook, type RateLimitPolicy } from './rate-limit.ts';
 import { answerRouteMisses, type RouteMissAnswers } from './route-miss.ts';
 
@@ -71,6 +72,8 @@ export interface Surface {
   /** How requests are counted, if they are. */
   rateLimit(deps: SurfaceDeps): SurfaceRateLimit | undefined;
   answers: SurfaceAnswers;
+  /** Its OpenAPI document: where it is served, and what it says besides the route schemas. */
+  openapi: ApiDescription;
   routes(app: FastifyInstance, deps: SurfaceDeps): Promise<void>;
 }
 

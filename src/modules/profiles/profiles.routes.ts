@@ -15,6 +15,15 @@ const tags = ['profiles'];
 const Profile = Type.Ref('Profile');
 const FILTER_KEY = /^filter\[([^\]]+)\]\[([^\]]+)\]$/;
 
+/**
+ * `filter[<property>][<op>]=<value>` as an OpenAPI deepObject parameter, which is one level deep:
+ * its keys are `<property>][<op>`, so that a generated client or /docs writes the same URL.
+ */
+const FilterParam = Type.Record(Type.String({ pattern: `^[^\\]]+\\]\\[(${FILTER_OPS.join('|')})$` }), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
+  description: 'Filters, `{"<property>][<op>": <value>}`, sent as `filter[<property>][<op>]=<value>`.',
+  examples: [{ 'email][eq': 'ana@example.com', 'points][gte': 10 }],
+});
+
 const readOptions = (request: FastifyRequest, provenance = false) => ({ piiReadable: hasScope(request.principal, 'pii:read'), provenance });
 
 /** `filter[<property>][<op>]=value` pairs and `sort=a,-b` from the raw query string. */
@@ -50,17 +59,21 @@ export async function profileRoutes(app: FastifyInstance, { profiles }: { profil
     config: { auth: 'profiles:read' },
     schema: {
       tags,
+      operationId: 'searchProfiles',
       summary: 'Search profiles',
       description:
-        'filter[<property>][<op>]=value with op eq ne gt gte lt lte in (comma-separated) contains prefix exists (true/false); several filters are ANDed. sort=<property> (its first value, then id) or -<property> (that order reversed); profiles without a value come last. Values are typed by the property definition.',
+        '`filter[<property>][<op>]=<value>` with `<op>` one of eq ne gt gte lt lte in (comma-separated values) contains prefix exists (true/false); several filters are ANDed. ' +
+        '`sort=<property>` (its first value, then id) or `sort=-<property>` (that order reversed); profiles without a value come last. Values are typed by the property definition.',
       params: Params,
       querystring: Type.Object(
         {
+          filter: Type.Optional(FilterParam),
           sort: Type.Optional(Type.String({ maxLength: 121 })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
           cursor: Type.Optional(Type.String()),
         },
-        // filter[...] keys vary by workspace; parseSearch checks every other key.
+        // The query string arrives flat (`filter[email][eq]` is one key, so `filter` is only
+        // described here); filter[...] keys vary by workspace: parseSearch checks every other key.
         { additionalProperties: true },
       ),
       response: { 200: pageOf(Profile), ...errors() },
@@ -72,7 +85,7 @@ export async function profileRoutes(app: FastifyInstance, { profiles }: { profil
   });
 
   r.post('/profiles', {
-    config: { auth: 'profiles:write' },
+    config: { auth: 'profiles:write', answerHeaders: { 201: ['Location'] } },
     schema: { tags, summary: 'Create a profile', params: Params, body: ProfileCreateBody, response: { 201: Profile, ...errors(409, 413, 415) } },
     handler: async (request, reply) => {
       const profile = await profiles.create(request.workspace.id, request.body, readOptions(request));
@@ -84,6 +97,7 @@ export async function profileRoutes(app: FastifyInstance, { profiles }: { profil
     config: { auth: 'profiles:write' },
     schema: {
       tags,
+      operationId: 'upsertProfiles',
       summary: `Upsert up to ${MAX_BATCH_RECORDS} records`,
       description: 'Records without an id are matched by identity. One bad record never sinks the rest; results come in input order.',
       params: Params,
