@@ -173,9 +173,31 @@ for (const dialect of dialects) {
           if (need !== 'operator' && need !== 'any') assert.ok((SCOPES as readonly string[]).includes(need!), where);
         }
       }
-      const ids = operationsOf(docs.get('/openapi.json')!.body).map(({ op }) => op.operationId);
-      for (const id of ['listProperties', 'createProperty', 'getProperty', 'updateProperty', 'restoreProperty', 'searchProfiles', 'upsertProfiles', 'createApiKey', 'deleteSourceWriteKey']) {
-        assert.ok(ids.includes(id), `${id} in ${ids.join(', ')}`);
+    });
+
+    test('operation ids follow the method and the path, unless a route names its own', () => {
+      const table = [
+        { doc: '/openapi.json', route: 'GET /v1/tenants', expected: 'listTenants' },
+        { doc: '/openapi.json', route: 'POST /v1/tenants', expected: 'createTenant' },
+        { doc: '/openapi.json', route: 'GET /v1/tenants/{tenant_id}', expected: 'getTenant' },
+        { doc: '/openapi.json', route: 'DELETE /v1/tenants/{tenant_id}/api-keys/{key_id}', expected: 'deleteApiKey' },
+        { doc: '/openapi.json', route: 'GET /v1/workspaces/{ws}/properties', expected: 'listProperties' },
+        { doc: '/openapi.json', route: 'POST /v1/workspaces/{ws}/properties', expected: 'createProperty' },
+        { doc: '/openapi.json', route: 'PATCH /v1/workspaces/{ws}/properties/{name}', expected: 'updateProperty' },
+        { doc: '/openapi.json', route: 'GET /v1/workspaces/{ws}/properties/{name}/history', expected: 'listPropertyHistory' },
+        { doc: '/openapi.json', route: 'PUT /v1/workspaces/{ws}/profiles/{id}', expected: 'replaceProfile' },
+        { doc: '/openapi.json', route: 'POST /v1/workspaces/{ws}/sources/{id}/write-keys', expected: 'createSourceWriteKey' },
+        { doc: '/openapi.json', route: 'POST /v1/workspaces/{ws}/properties/{name}/restore', expected: 'restoreProperty' },
+        { doc: '/openapi.json', route: 'GET /v1/workspaces/{ws}/profiles', expected: 'searchProfiles' },
+        { doc: '/openapi.json', route: 'POST /v1/workspaces/{ws}/profiles/batch', expected: 'upsertProfiles' },
+        { doc: '/ocamba/openapi.json', route: 'DELETE /v1/hood/profile-properties/{id}', expected: 'deleteHoodProfileProperty' },
+        { doc: '/lineworks/openapi.json', route: 'POST /v1.0/contacts/custom-properties', expected: 'createContactsCustomProperty' },
+        { doc: '/hcl/openapi.json', route: 'GET /api/campaign-data-dictionary/campaignId/{campaignId}', expected: 'listUserProperties' },
+        { doc: '/segment/openapi.json', route: 'POST /v1/identify', expected: 'identify' },
+      ];
+      for (const { doc, route, expected } of table) {
+        const [method, path] = route.split(' ');
+        assert.equal(docs.get(doc)!.body.paths[path]?.[method.toLowerCase()]?.operationId, expected, `${doc} ${route}`);
       }
     });
 

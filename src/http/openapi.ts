@@ -18,20 +18,20 @@ declare module 'fastify' {
 
 type Json = Record<string, unknown>;
 
-/** Every header the documents describe; placeholders are in code spans so /docs shows them. */
+/** Every header the documents describe, with its type; placeholders are in code spans so /docs shows them. */
 const HEADERS = {
-  'X-Request-Id': 'The request id: also `request_id` (or the vendor\'s trace field) in an error body. Quote it when reporting a problem.',
-  ETag: 'The version of the property definition, `"<n>"`. Send it back as `If-Match` so that a change applies only to that version (412 otherwise).',
-  Location: 'The URL of the object created.',
-  'Retry-After': 'Seconds to wait before trying again.',
-  'RateLimit-Policy': 'Every window of the key\'s limit, `"<window>";q=<requests>;w=<seconds>`, comma-separated. Sent when the key has a rate limit.',
-  RateLimit: 'The window with the least left, `"<window>";r=<remaining>;t=<seconds until it resets>`. Sent when the key has a rate limit.',
-  'RateLimit-Limit': 'Requests allowed in the current window. Sent when a limit is configured.',
-  'RateLimit-Remaining': 'Requests left in the current window. Sent when a limit is configured.',
-  'RateLimit-Reset': 'Seconds until the current window resets. Sent when a limit is configured.',
-  'X-RateLimit-Limit': 'Requests allowed in the window with the least left.',
-  'X-RateLimit-Remaining': 'Requests left in that window.',
-  'X-RateLimit-Reset': 'Seconds until that window resets.',
+  'X-Request-Id': ['string', "The request id: also `request_id` (or the vendor's trace field) in an error body. Quote it when reporting a problem."],
+  ETag: ['string', 'The version of the property definition, `"<n>"`. Send it back as `If-Match` so that a change applies only to that version (412 otherwise).'],
+  Location: ['string', 'The URL of the object created.'],
+  'Retry-After': ['integer', 'Seconds to wait before trying again.'],
+  'RateLimit-Policy': ['string', 'Every window of the key\'s limit, `"<window>";q=<requests>;w=<seconds>`, comma-separated. Sent when the key has a rate limit.'],
+  RateLimit: ['string', 'The window with the least left, `"<window>";r=<remaining>;t=<seconds until it resets>`. Sent when the key has a rate limit.'],
+  'RateLimit-Limit': ['integer', 'Requests allowed in the current window. Sent when a limit is configured.'],
+  'RateLimit-Remaining': ['integer', 'Requests left in the current window. Sent when a limit is configured.'],
+  'RateLimit-Reset': ['integer', 'Seconds until the current window resets. Sent when a limit is configured.'],
+  'X-RateLimit-Limit': ['integer', 'Requests allowed in the window with the least left.'],
+  'X-RateLimit-Remaining': ['integer', 'Requests left in that window.'],
+  'X-RateLimit-Reset': ['integer', 'Seconds until that window resets.'],
 } as const;
 export type HeaderName = keyof typeof HEADERS;
 
@@ -114,8 +114,6 @@ function plain(schema: TSchema): Json {
   return rest;
 }
 
-const headerRef = (name: HeaderName) => ({ $ref: `#/components/headers/${name}` });
-
 /** Every `$ref` in a value. */
 function refsIn(value: unknown, found = new Set<string>()): Set<string> {
   const stack = [value];
@@ -147,67 +145,75 @@ function pruneSchemas(document: Json): void {
   for (const name of Object.keys(schemas)) if (!reached.has(name)) delete schemas[name];
 }
 
+/** The headers a document uses, each added to components.headers once. */
+class HeaderUse {
+  readonly used = new Set<HeaderName>();
+  refs(names: readonly HeaderName[]): Json {
+    for (const name of names) this.used.add(name);
+    return Object.fromEntries(names.map((name) => [name, { $ref: `#/components/headers/${name}` }]));
+  }
+  components(): Json {
+    const used = Object.entries(HEADERS).filter(([name]) => this.used.has(name as HeaderName));
+    return Object.fromEntries(used.map(([name, [type, description]]) => [name, { description, schema: { type } }]));
+  }
+}
+
+/** One operation by rule: success headers, error answers by reference (503 on every one), deepObject queries. */
+function finishOperation(operation: Json, d: ApiDescription, headers: HeaderUse, errorStatuses: Set<number>): void {
+  const extra = (operation['x-answer-headers'] ?? {}) as Record<string, HeaderName[]>;
+  delete operation['x-answer-headers'];
+  const responses = operation.responses as Record<string, Json>;
+  responses['503'] = {};
+  for (const status of Object.keys(responses)) {
+    const code = Number(status);
+    if (code >= 400) {
+      if (!(code in ERROR_NAMES)) throw new Error(`${d.url}: no description for status ${code}`);
+      errorStatuses.add(code);
+      responses[status] = { $ref: `#/components/responses/${ERROR_NAMES[code][0]}` };
+      continue;
+    }
+    responses[status].headers = headers.refs(['X-Request-Id', ...(d.rateLimit?.headers ?? []), ...(extra[status] ?? [])]);
+    // A 204's schema is null: it has no content to describe.
+    if (code === 204) delete responses[status].content;
+  }
+  // An object in a query string is written `name[key]=value`, as the server reads it.
+  for (const parameter of (operation.parameters as Json[] | undefined) ?? []) {
+    if (parameter.in === 'query' && (parameter.schema as Json | undefined)?.type === 'object') Object.assign(parameter, { style: 'deepObject', explode: true });
+  }
+}
+
+/** The one described answer for an error status, over the surface's envelope. */
+function errorResponse(status: number, d: ApiDescription, headers: HeaderUse): Json {
+  const description = ERROR_NAMES[status][1];
+  const about = d.error.about?.(status);
+  const sent: HeaderName[] = ['X-Request-Id'];
+  if (status === 429) sent.push('Retry-After', ...(d.rateLimit?.refusal ?? []));
+  if (status === 503) sent.push('Retry-After');
+  return {
+    description: about ? `${description} ${about}` : description,
+    headers: headers.refs(sent),
+    content: { 'application/json': { schema: { $ref: `#/components/schemas/${d.error.name}` } } },
+  };
+}
+
 /** The finished document: what every surface's document has by rule. */
 function finish(document: Json, d: ApiDescription): Json {
-  const usedHeaders = new Set<HeaderName>(['X-Request-Id']);
+  const headers = new HeaderUse();
   const errorStatuses = new Set<number>([500, 503]);
   const usedTags = new Set<string>();
-  const use = (names: readonly HeaderName[]) => {
-    for (const n of names) usedHeaders.add(n);
-    return Object.fromEntries(names.map((n) => [n, headerRef(n)]));
-  };
-
   for (const operations of Object.values(document.paths as Record<string, Record<string, Json>>)) {
     for (const operation of Object.values(operations)) {
       for (const tag of (operation.tags as string[] | undefined) ?? []) {
         if (!(tag in d.tags)) throw new Error(`${d.url}: tag "${tag}" has no description`);
         usedTags.add(tag);
       }
-      const extra = (operation['x-answer-headers'] ?? {}) as Record<string, HeaderName[]>;
-      delete operation['x-answer-headers'];
-      const responses = operation.responses as Record<string, Json>;
-      responses['503'] = {};
-      for (const status of Object.keys(responses)) {
-        const code = Number(status);
-        if (code >= 400) {
-          if (!(code in ERROR_NAMES)) throw new Error(`${d.url}: no description for status ${code}`);
-          errorStatuses.add(code);
-          responses[status] = { $ref: `#/components/responses/${ERROR_NAMES[code][0]}` };
-        } else {
-          const response = responses[status];
-          response.headers = use(['X-Request-Id', ...(d.rateLimit?.headers ?? []), ...(extra[status] ?? [])]);
-          // A 204's schema is null: it has no content to describe.
-          if (code === 204) delete response.content;
-        }
-      }
-      // An object in a query string is written `name[key]=value`, as the server reads it.
-      for (const parameter of (operation.parameters as Json[] | undefined) ?? []) {
-        if (parameter.in === 'query' && (parameter.schema as Json | undefined)?.type === 'object') Object.assign(parameter, { style: 'deepObject', explode: true });
-      }
+      finishOperation(operation, d, headers, errorStatuses);
     }
   }
-
-  const responses: Record<string, Json> = {};
-  for (const status of [...errorStatuses].sort((a, b) => a - b)) {
-    const [name, description] = ERROR_NAMES[status];
-    const about = d.error.about?.(status);
-    const headers: HeaderName[] = ['X-Request-Id'];
-    if (status === 429) headers.push('Retry-After', ...(d.rateLimit?.refusal ?? []));
-    if (status === 503) headers.push('Retry-After');
-    responses[name] = {
-      description: about ? `${description} ${about}` : description,
-      headers: use(headers),
-      content: { 'application/json': { schema: { $ref: `#/components/schemas/${d.error.name}` } } },
-    };
-  }
   const components = document.components as Json & { schemas: Json };
+  components.responses = Object.fromEntries([...errorStatuses].sort((a, b) => a - b).map((status) => [ERROR_NAMES[status][0], errorResponse(status, d, headers)]));
+  components.headers = headers.components();
   components.schemas[d.error.name] = plain(d.error.schema);
-  components.responses = responses;
-  components.headers = Object.fromEntries(
-    Object.entries(HEADERS)
-      .filter(([name]) => usedHeaders.has(name as HeaderName))
-      .map(([name, description]) => [name, { description, schema: { type: name === 'Retry-After' || name.endsWith('Limit') || name.endsWith('Remaining') || name.endsWith('Reset') ? 'integer' : 'string' } }]),
-  );
   document.tags = Object.entries(d.tags)
     .filter(([name]) => usedTags.has(name))
     .map(([name, description]) => ({ name, description }));
