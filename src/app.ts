@@ -121,13 +121,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (ownBroadcast) await broadcast.close();
   });
 
-  // One document per surface, each served beside it; /docs shows them all, the native one first
-  // (@fastify/swagger-ui reads the `swagger` decorator).
-  const documents = [...SURFACES.map((s) => s.openapi), segmentOpenapi];
-  for (const surface of SURFACES) await describeSurface(app, surface.openapi, surface === nativeSurface ? 'swagger' : undefined);
-  await describeSurface(app, segmentOpenapi);
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { urls: documents.map((d) => ({ url: d.url, name: d.title })) } });
-
   app.get('/', { schema: { hide: true } }, async () => ({
     name: 'propdict',
     docs: '/docs',
@@ -147,7 +140,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const routes: SurfaceRoute[] = [];
   for (const surface of SURFACES) routes.push(...(await registerSurface(app, surface, { services, limiter, config: deps.config })));
   // Segment's write keys may come in the body, after the front door's hooks: its own plugin.
-  await app.register(segmentSurface, { ...services, clock, prefix: segmentOpenapi.prefix });
+  const serveDocument = await describeSurface(app, segmentOpenapi);
+  await app.register(segmentSurface, { ...services, clock, serveDocument, prefix: segmentOpenapi.prefix });
+  // Every document on one page, the native one first (it is the `swagger` decorator the page reads).
+  const documents = [...SURFACES.map((s) => s.openapi), segmentOpenapi];
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { urls: documents.map((d) => ({ url: d.url, name: d.title })) } });
 
   // Background jobs run in every server; leases keep two from running the same one.
   const jobRunner = createJobRunner({ db: deps.db, clock, steps: services.jobs.steps, onError: (error) => app.log.error({ err: error }, 'background job failed') });

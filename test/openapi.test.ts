@@ -14,6 +14,7 @@ import openapiTS, { astToString } from 'openapi-typescript';
 import { SCOPES } from '../src/modules/auth/auth.ts';
 import { createTenancy, createTestApp, expectStatus, type Tenancy, type TestApp } from './helpers/app.ts';
 import { dialects } from './helpers/dialects.ts';
+import { hcl, lineworks, native, ocamba } from './helpers/surfaces.ts';
 
 const run = promisify(execFile);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -99,6 +100,23 @@ for (const dialect of dialects) {
         expectStatus(again, 200);
         assert.equal(again.raw, docs.get(url)!.raw, url);
       }
+    });
+
+    test('a document URL asked with another method answers 405 in its surface\'s envelope', async () => {
+      const table = [
+        { url: '/openapi.json', surface: native },
+        { url: '/ocamba/openapi.json', surface: ocamba },
+        { url: '/hcl/openapi.json', surface: hcl },
+        { url: '/lineworks/openapi.json', surface: lineworks },
+      ];
+      for (const { url, surface } of table) {
+        const res = await t.request({ method: 'POST', url, token: null, payload: {} });
+        surface.expectError(res, 405);
+        assert.equal(res.headers.allow, 'GET, HEAD', url);
+      }
+      const segment = await t.request({ method: 'POST', url: '/segment/openapi.json', token: null, payload: {} });
+      expectStatus(segment, 405);
+      assert.deepEqual(segment.body, { success: false, message: segment.body.message });
     });
 
     test('each surface has its own server, security scheme and error envelope', () => {

@@ -66,6 +66,7 @@ export const nativeSurface: Surface = {
     prefix: '/v1',
     server: { url: '/', description: 'This server' },
     url: '/openapi.json',
+    decorator: 'swagger',
     title: 'propdict',
     description:
       'Profile property dictionary: define the custom properties your profiles carry, then write and search the profiles. ' +

@@ -5,7 +5,7 @@
 // needs, the response headers, one described answer per error status, `deepObject` for object
 // query parameters, and no component left unused.
 import swagger from '@fastify/swagger';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
 import type { TSchema } from 'typebox';
 import type { RouteAuth } from './surface.ts';
 
@@ -68,6 +68,8 @@ export interface ApiDescription {
   error: { name: string; schema: TSchema; about?: (status: number) => string | undefined };
   /** Rate-limit headers of counted answers (`headers`) and of a 429 beside Retry-After (`refusal`). */
   rateLimit?: { headers: readonly HeaderName[]; refusal: readonly HeaderName[] };
+  /** The app's decorator that builds it: `swagger` for the one /docs opens with. */
+  decorator?: string;
 }
 
 // Licensing as package.json states it ("UNLICENSED": no licence is granted).
@@ -222,11 +224,12 @@ function finish(document: Json, d: ApiDescription): Json {
 }
 
 /**
- * Describes the routes under `d.prefix` in a document served at `d.url`. Call it before the
- * surface's routes are registered (it sees routes as they are added); the document is built when
- * the app is ready, so a mistake in it stops the start.
+ * Describes the routes under `d.prefix`, registered after this call (the builder sees routes as
+ * they are added). The document is built and serialised when the app is ready, so a mistake in it
+ * stops the start; the handler returned serves it, mounted where its URL belongs.
  */
-export async function describeSurface(app: FastifyInstance, d: ApiDescription, decorator = `openapi ${d.prefix}`): Promise<void> {
+export async function describeSurface(app: FastifyInstance, d: ApiDescription): Promise<RouteHandlerMethod> {
+  const decorator = d.decorator ?? `openapi ${d.prefix}`;
   await app.register(swagger, {
     decorator,
     openapi: {
@@ -255,10 +258,13 @@ export async function describeSurface(app: FastifyInstance, d: ApiDescription, d
     transformObject: (document) => finish((document as { openapiObject: Json }).openapiObject, d) as never,
   });
 
-  let body = '';
+  let text = '';
   app.addHook('onReady', async () => {
     const build = (app as unknown as Record<string, () => unknown>)[decorator];
-    body = JSON.stringify(build());
+    text = JSON.stringify(build());
   });
-  app.get(d.url, { schema: { hide: true } }, async (_request, reply) => reply.type('application/json; charset=utf-8').send(body));
+  return async (_request, reply) => reply.type('application/json; charset=utf-8').send(text);
 }
+
+/** A route's options for serving a document: not itself described. */
+export const documentRoute = { schema: { hide: true } } as const;

@@ -3,7 +3,7 @@
 // the envelope only; the rules are the ingestion service's.
 import { gunzipSync } from 'node:zlib';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { IngestCall, Refusal } from '../../modules/ingestion/ingestion.ts';
 import type { IngestionService } from '../../modules/ingestion/ingestion.service.ts';
 import type { WriteKeyService } from '../../modules/sources/write-keys.service.ts';
@@ -12,7 +12,7 @@ import type { Clock } from '../../shared/clock.ts';
 import { answerRouteMisses } from '../../http/route-miss.ts';
 import { presentError, say, SegmentError, sendFailure } from './segment.errors.ts';
 import { type BatchShared, type CallType, MAX_BATCH_BYTES, MAX_CALL_BYTES, readCall } from './segment.mappers.ts';
-import type { ApiDescription } from '../../http/openapi.ts';
+import { type ApiDescription, documentRoute } from '../../http/openapi.ts';
 import { AliasBody, answers, BatchBody, EventBody, Failure, IdentifyBody } from './segment.schemas.ts';
 
 declare module 'fastify' {
@@ -26,6 +26,8 @@ export interface SegmentDeps {
   ingestion: IngestionService;
   writeKeys: WriteKeyService;
   clock: Clock;
+  /** Serves segmentOpenapi (at /segment/openapi.json). */
+  serveDocument: RouteHandlerMethod;
 }
 
 /**
@@ -81,7 +83,7 @@ export const segmentOpenapi: ApiDescription = {
   error: { name: 'SegmentFailure', schema: Failure },
 };
 
-export async function segmentSurface(app: FastifyInstance, { ingestion, writeKeys, clock }: SegmentDeps) {
+export async function segmentSurface(app: FastifyInstance, { ingestion, writeKeys, clock, serveDocument }: SegmentDeps) {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   app.decorateRequest('jsonBytes', 0);
 
@@ -106,6 +108,7 @@ export async function segmentSurface(app: FastifyInstance, { ingestion, writeKey
     notFound: (reply, request, path) => sendFailure(reply, 404, say.routeNotFound(request.method, path)),
     methodNotAllowed: (reply, request, allowed) => sendFailure(reply, 405, say.methodNotAllowed(request.method, allowed)),
   });
+  app.get('/openapi.json', documentRoute, serveDocument);
 
   async function authenticate(request: FastifyRequest): Promise<WriteKeyAuth> {
     const key = writeKeyOf(request);
