@@ -7,6 +7,7 @@
 import swagger from '@fastify/swagger';
 import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
 import type { TSchema } from 'typebox';
+import pkg from '../../package.json' with { type: 'json' };
 import type { RouteAuth } from './surface.ts';
 
 declare module 'fastify' {
@@ -74,7 +75,7 @@ export interface ApiDescription {
 
 // Licensing as package.json states it ("UNLICENSED": no licence is granted).
 const LICENSE = { name: 'Proprietary: no licence is granted', identifier: 'LicenseRef-Proprietary' };
-const VERSION = '0.1.0';
+const VERSION = pkg.version;
 
 const isParam = (segment: string) => segment.startsWith(':') || segment.startsWith('{');
 const camel = (words: string[]) => words.map((w, i) => (i === 0 ? w : w[0].toUpperCase() + w.slice(1))).join('');
