@@ -1,11 +1,11 @@
 // The pure rules of a profile write, without a database: values checked by name (and refused by
 // import alias), the identity order, which profiles a record matches, which records can only
-// create, and the change set a write makes to the stored state.
+// create, which can update together, and the change set a write makes to the stored state.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { nameIndex } from '../src/modules/properties/column-mapping.ts';
 import { withDefaults, type Property, type PropertyCreate } from '../src/modules/properties/property.ts';
-import { changeSet, checkWrite, freshRecords, identityOrder, matchedProfiles, survivorFirst, type Incoming } from '../src/modules/profiles/change-set.ts';
+import { changeSet, checkWrite, freshRecords, knownRecords, identityOrder, matchedProfiles, survivorFirst, type Incoming } from '../src/modules/profiles/change-set.ts';
 import type { StoredValue } from '../src/modules/profiles/profile.ts';
 
 let nextId = 1;
@@ -111,6 +111,43 @@ describe('freshRecords', () => {
     },
   ];
   for (const { title, input, expected } of rows) test(title, () => assert.deepEqual(freshRecords(input), expected));
+});
+
+describe('knownRecords', () => {
+  const claim = (value: string) => ({ def: email, value });
+  const rows: { title: string; input: Parameters<typeof knownRecords>[0]; expected: boolean[] }[] = [
+    { title: 'one profile matched, its own claims', input: [{ targets: ['p1'], claims: [claim('a')], owners: ['p1'] }], expected: [true] },
+    { title: 'a claim nobody holds yet', input: [{ targets: ['p1'], claims: [claim('a')], owners: [undefined] }], expected: [true] },
+    { title: 'no profile matched (a create)', input: [{ targets: [], claims: [claim('a')], owners: [undefined] }], expected: [false] },
+    { title: 'two profiles matched (a merge)', input: [{ targets: ['p1', 'p2'], claims: [claim('a')], owners: ['p1'] }], expected: [false] },
+    { title: 'a claim another profile holds (a conflict)', input: [{ targets: ['p1'], claims: [claim('a')], owners: ['p2'] }], expected: [false] },
+    {
+      title: 'two records matching one profile: neither',
+      input: [
+        { targets: ['p1'], claims: [], owners: [] },
+        { targets: ['p1'], claims: [], owners: [] },
+        { targets: ['p2'], claims: [], owners: [] },
+      ],
+      expected: [false, false, true],
+    },
+    {
+      title: 'a merge touching a profile another record matches: neither',
+      input: [
+        { targets: ['p1', 'p2'], claims: [], owners: [] },
+        { targets: ['p2'], claims: [], owners: [] },
+      ],
+      expected: [false, false],
+    },
+    {
+      title: 'a claim two records repeat: neither',
+      input: [
+        { targets: ['p1'], claims: [claim('a')], owners: [undefined] },
+        { targets: ['p2'], claims: [claim('a')], owners: [undefined] },
+      ],
+      expected: [false, false],
+    },
+  ];
+  for (const { title, input, expected } of rows) test(title, () => assert.deepEqual(knownRecords(input), expected));
 });
 
 describe('changeSet', () => {

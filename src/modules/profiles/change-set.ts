@@ -107,6 +107,27 @@ export function freshRecords(records: readonly { candidate: boolean; claims: { d
   return records.map((r) => r.candidate && r.claims.every((c, i) => !r.held[i] && uses.get(claimText(c)) === 1));
 }
 
+/**
+ * Which records (by their matches and claims) can update their profile together with the
+ * others: each matches exactly one existing profile (`targets`), which no other record matches;
+ * no other profile holds any of its claims (`owners`: claim index → holder); and no other record
+ * repeats one of its claims. The rest are written one at a time.
+ */
+export function knownRecords(records: readonly { targets: readonly string[]; claims: { def: Property; value: unknown }[]; owners: readonly (string | undefined)[] }[]): boolean[] {
+  const targeted = new Map<string, number>();
+  const uses = new Map<string, number>();
+  for (const r of records) {
+    for (const t of r.targets) targeted.set(t, (targeted.get(t) ?? 0) + 1);
+    for (const c of r.claims) uses.set(claimText(c), (uses.get(claimText(c)) ?? 0) + 1);
+  }
+  return records.map(
+    (r) =>
+      r.targets.length === 1 &&
+      targeted.get(r.targets[0]) === 1 &&
+      r.claims.every((c, i) => (r.owners[i] === undefined || r.owners[i] === r.targets[0]) && uses.get(claimText(c)) === 1),
+  );
+}
+
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /**

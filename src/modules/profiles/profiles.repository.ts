@@ -57,8 +57,13 @@ export async function insertProfile(trx: Transaction<Database>, workspaceId: num
   await trx.insertInto('profiles').values({ workspace_id: workspaceId, ...row }).execute();
 }
 
-export async function touchProfile(trx: Transaction<Database>, workspaceId: number, id: string, at: string): Promise<void> {
-  await trx.updateTable('profiles').set({ updated_at: at }).where('workspace_id', '=', workspaceId).where('id', '=', id).execute();
+/**
+ * Sets the profiles' `updated_at`. Called before their values are read for a write: the row
+ * locks it takes (PostgreSQL) make a concurrent writer of the same profiles wait, then read what
+ * this one wrote, so no merge (a sum) loses a write.
+ */
+export async function touchProfiles(trx: Transaction<Database>, workspaceId: number, ids: readonly string[], at: string): Promise<void> {
+  await inChunks(ids.toSorted(), KEY_ROWS_PER_INSERT, (chunk) => trx.updateTable('profiles').set({ updated_at: at }).where('workspace_id', '=', workspaceId).where('id', 'in', chunk).execute());
 }
 
 async function loadValues(db: Conn, workspaceId: number, profileIds: string[], propertyId?: number): Promise<ValueRow[]> {
@@ -168,6 +173,29 @@ export async function insertProfilesWith(trx: Transaction<Database>, workspaceId
   await insertProfiles(trx, workspaceId, profiles.map((p) => p.row));
   await insertValues(trx, workspaceId, profiles.flatMap(({ row, change }) => rowsOf(change.write, codec).map((r) => ({ ...r, profile_id: row.id }))));
   await insertKeys(trx, workspaceId, profiles.flatMap(({ row, change }) => change.keys.map((k) => ({ ...keyOf(k, codec), profile_id: row.id }))));
+}
+
+/**
+ * Stores the change sets of existing profiles together (touched first, see touchProfiles): one
+ * delete per table for the profiles clearing the same properties, and one insert each for
+ * all values and keys. A key another profile holds raises a unique violation.
+ */
+export async function updateProfilesWith(trx: Transaction<Database>, workspaceId: number, profiles: { id: string; change: Pick<ChangeSet, 'clear' | 'write' | 'keys'> }[], codec: ValueCodec): Promise<void> {
+  await upgradeKeys(trx, workspaceId, profiles.flatMap((p) => p.change.keys), codec);
+  const clearing = Map.groupBy(
+    profiles.filter((p) => p.change.clear.length > 0),
+    (p) => p.change.clear.toSorted((a, b) => a - b).join(','),
+  );
+  for (const group of clearing.values()) {
+    const cleared = group[0].change.clear;
+    await inChunks(group.map((p) => p.id), KEY_ROWS_PER_INSERT, async (ids) => {
+      for (const table of ['profile_values', 'profile_keys'] as const) {
+        await trx.deleteFrom(table).where('workspace_id', '=', workspaceId).where('profile_id', 'in', ids).where('property_id', 'in', cleared).execute();
+      }
+    });
+  }
+  await insertValues(trx, workspaceId, profiles.flatMap(({ id, change }) => rowsOf(change.write, codec).map((r) => ({ ...r, profile_id: id }))));
+  await insertKeys(trx, workspaceId, profiles.flatMap(({ id, change }) => change.keys.map((k) => ({ ...keyOf(k, codec), profile_id: id }))));
 }
 
 /** Clears a profile's values (and keys) of the `cleared` properties, then inserts `rows` and `keys`. */
