@@ -33,6 +33,8 @@ export interface ChangeSet {
   write: ValueWrite[];
   /** Values that claim their key: identity and unique properties. */
   keys: { def: Property; value: unknown }[];
+  /** Values that stay as stored, with a new date or source: only their provenance is rewritten. */
+  touch: Omit<ValueWrite, 'value'>[];
   problems: ErrorDetail[];
   /** Whether any value differs from the stored one (a write of equal values changes none). */
   changed: boolean;
@@ -141,7 +143,7 @@ export function changeSet(
   incoming: readonly Incoming[],
   opts: { mode: 'replace' | 'merge'; priorities: ReadonlyMap<string, number>; isArchived?: (propertyId: number) => boolean },
 ): ChangeSet {
-  const change: ChangeSet = { clear: [], write: [], keys: [], problems: [], changed: false };
+  const change: ChangeSet = { clear: [], write: [], keys: [], touch: [], problems: [], changed: false };
   if (opts.mode === 'replace') {
     const given = new Set(incoming.map((v) => v.def.id));
     change.clear = [...stored.keys()].filter((id) => !given.has(id) && !opts.isArchived?.(id));
@@ -159,8 +161,14 @@ export function changeSet(
       const again = checkValue(def, next);
       if (!again.ok) change.problems.push({ field: `properties.${def.name}`, problem: `combined with the stored value by ${fn}, ${again.problem}` });
     }
+    if (before && same(before.value, next)) {
+      // An equal value keeps its stored rows, index entries and key; a newer date or another
+      // source still counts for the next out-of-order or lower-priority write.
+      if (before.source !== value.source || before.written_at !== value.written_at) change.touch.push({ def, source: value.source, written_at: value.written_at });
+      continue;
+    }
     if (before) change.clear.push(def.id);
-    if (before ? !same(before.value, next) : next !== null) change.changed = true;
+    if (before || next !== null) change.changed = true;
     if (next === null) continue;
     change.write.push({ def, value: next, source: value.source, written_at: value.written_at });
     if (isKeyed(def)) change.keys.push({ def, value: next });

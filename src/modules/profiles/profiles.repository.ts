@@ -143,9 +143,24 @@ const keyOf = (k: { def: Property; value: unknown }, codec: ValueCodec) => ({ pr
  * record costs a handful of statements, not a few per property. A key another profile holds
  * raises a unique violation.
  */
-export async function storeChanges(trx: Transaction<Database>, workspaceId: number, profileId: string, change: Pick<ChangeSet, 'clear' | 'write' | 'keys'>, codec: ValueCodec): Promise<void> {
+export async function storeChanges(trx: Transaction<Database>, workspaceId: number, profileId: string, change: Pick<ChangeSet, 'clear' | 'write' | 'keys'> & Partial<Pick<ChangeSet, 'touch'>>, codec: ValueCodec): Promise<void> {
   await upgradeKeys(trx, workspaceId, change.keys, codec);
+  await touchValues(trx, workspaceId, profileId, change.touch ?? []);
   await replaceValues(trx, workspaceId, profileId, change.clear, rowsOf(change.write, codec), change.keys.map((k) => keyOf(k, codec)));
+}
+
+/** Rewrites the date and source of values that stay as they are (one statement for a record's). */
+async function touchValues(trx: Transaction<Database>, workspaceId: number, profileId: string, touch: ChangeSet['touch']): Promise<void> {
+  for (const group of Map.groupBy(touch, (t) => `${t.written_at} ${t.source}`).values()) {
+    const { source, written_at } = group[0];
+    await trx
+      .updateTable('profile_values')
+      .set({ source, written_at })
+      .where('workspace_id', '=', workspaceId)
+      .where('profile_id', '=', profileId)
+      .where('property_id', 'in', group.map((t) => t.def.id))
+      .execute();
+  }
 }
 
 /**
@@ -180,8 +195,9 @@ export async function insertProfilesWith(trx: Transaction<Database>, workspaceId
  * delete per table for the profiles clearing the same properties, and one insert each for
  * all values and keys. A key another profile holds raises a unique violation.
  */
-export async function updateProfilesWith(trx: Transaction<Database>, workspaceId: number, profiles: { id: string; change: Pick<ChangeSet, 'clear' | 'write' | 'keys'> }[], codec: ValueCodec): Promise<void> {
+export async function updateProfilesWith(trx: Transaction<Database>, workspaceId: number, profiles: { id: string; change: Pick<ChangeSet, 'clear' | 'write' | 'keys' | 'touch'> }[], codec: ValueCodec): Promise<void> {
   await upgradeKeys(trx, workspaceId, profiles.flatMap((p) => p.change.keys), codec);
+  for (const { id, change } of profiles) await touchValues(trx, workspaceId, id, change.touch);
   const clearing = Map.groupBy(
     profiles.filter((p) => p.change.clear.length > 0),
     (p) => p.change.clear.toSorted((a, b) => a - b).join(','),
