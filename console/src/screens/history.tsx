@@ -73,6 +73,7 @@ export function HistoryScreen({ ws, name }: { ws: number; name: string }) {
       </h1>
       <Problem failure={load.failure} />
       {load.data && entries.length === 0 ? <Empty>No change recorded yet.</Empty> : null}
+      {entries.length > 0 ? <p class="hint">Oldest first: each version shows the fields it changed, before and after.</p> : null}
       <ol class="history">
         {entries.map((e) => (
           <Entry key={e.version + e.action + e.at} entry={e} />
@@ -80,7 +81,7 @@ export function HistoryScreen({ ws, name }: { ws: number; name: string }) {
       </ol>
       {load.data?.next_cursor ? (
         <button type="button" onClick={() => setCursor(load.data!.next_cursor!)}>
-          Older changes
+          Later changes
         </button>
       ) : null}
     </main>
