@@ -32,4 +32,13 @@ export function showValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** A value as its property shows it: an enum's option by its label. */
+export function showValueOf(def: Pick<Property, 'data_type' | 'options'> | undefined, value: unknown): string {
+  if (def?.data_type === 'enum' && def.options) {
+    const label = (v: unknown) => def.options!.find((o) => o.value === v)?.label ?? showValue(v);
+    return Array.isArray(value) ? value.map(label).join('; ') : value === null || value === undefined ? '' : label(value);
+  }
+  return showValue(value);
+}
+
 export const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString()} ${n === 1 ? one : many}`;

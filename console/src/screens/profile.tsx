@@ -1,6 +1,6 @@
 import { useMemo } from 'preact/hooks';
 import { api, call, type Property } from '../api';
-import { displayName, showValue, when } from '../format';
+import { displayName, showValue, showValueOf, when } from '../format';
 import { Link } from '../router';
 import { can, useMe } from '../session';
 import { Empty, Problem, useLoad, usePage } from '../ui';
@@ -51,7 +51,7 @@ export function ProfileScreen({ ws, id }: { ws: number; id: string }) {
                       <th scope="row">
                         {def ? displayName(def) : name} <code class="hint">{name}</code>
                       </th>
-                      <td>{masked ? <span aria-label="masked PII value">***</span> : showValue(value)}</td>
+                      <td>{masked ? <span title="masked: needs the pii:read scope">***</span> : showValueOf(def, value)}</td>
                       <td>{source ? (source.source ?? 'the API') : '—'}</td>
                       <td>{source ? when(source.updated_at) : '—'}</td>
                     </tr>

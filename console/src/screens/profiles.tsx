@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'preact/hooks';
 import { api, ApiFailure, call, type Profile, type Property } from '../api';
-import { displayName, showValue, when } from '../format';
+import { displayName, showValueOf, when } from '../format';
 import { Link } from '../router';
 import { filterOpsFor } from '../rules';
 import { can, useMe } from '../session';
@@ -97,6 +97,7 @@ export function ProfilesScreen({ ws }: { ws: number }) {
   const [rows, setRows] = useState<FilterRow[]>([]);
   const [sort, setSort] = useState('');
   const [desc, setDesc] = useState(false);
+  const [size, setSize] = useState(25);
   const [query, setQuery] = useState<Record<string, string> | null>(null);
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const piiReadable = can(me, 'pii:read');
@@ -105,10 +106,10 @@ export function ProfilesScreen({ ws }: { ws: number }) {
 
   const results = useLoad(async () => {
     if (!query) return null;
-    const q = { ...query, limit: 25, ...(cursors[cursors.length - 1] ? { cursor: cursors[cursors.length - 1] } : {}) };
+    const q = { ...query, limit: size, ...(cursors[cursors.length - 1] ? { cursor: cursors[cursors.length - 1] } : {}) };
     // filter[...] keys vary by workspace, so the document types only sort, limit and cursor.
     return (await call(api.GET('/v1/workspaces/{ws}/profiles', { params: { path: { ws }, query: q as { sort?: string } } }))).data;
-  }, [ws, query, cursors]);
+  }, [ws, query, cursors, size]);
 
   const search = (event: Event) => {
     event.preventDefault();
@@ -200,6 +201,17 @@ export function ProfilesScreen({ ws }: { ws: number }) {
               </select>
             )}
           </Field>
+          <Field field="size" label="Results per page">
+            {(c) => (
+              <select {...c} value={String(size)} onChange={(e) => (setCursors([undefined]), setSize(Number(e.currentTarget.value)))}>
+                {[10, 25, 100].map((n) => (
+                  <option key={n} value={String(n)}>
+                    {n}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
           <div class="field check">
             <input id="f-profiles-desc" type="checkbox" checked={desc} onChange={(e) => setDesc(e.currentTarget.checked)} />
             <label for="f-profiles-desc">Descending</label>
@@ -232,7 +244,7 @@ export function ProfilesScreen({ ws }: { ws: number }) {
                   <Link href={`/w/${ws}/profiles/${encodeURIComponent(profile.id)}`}>{profile.id}</Link>
                 </th>
                 {columns.map((p) => (
-                  <td key={p.name}>{showValue(profile.properties[p.name])}</td>
+                  <td key={p.name}>{showValueOf(p, profile.properties[p.name])}</td>
                 ))}
                 <td>{when(profile.updated_at)}</td>
               </tr>
