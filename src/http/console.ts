@@ -55,7 +55,7 @@ export async function consoleRoutes(app: FastifyInstance, options: { root?: stri
     etag: true,
     lastModified: true,
     setHeaders(reply, path) {
-      void reply.header('cache-control', path.includes(`${join('dist', 'assets')}`) ? IMMUTABLE : 'no-cache');
+      void reply.header('cache-control', path.startsWith(join(root, 'assets')) ? IMMUTABLE : 'no-cache');
     },
   });
 
