@@ -432,6 +432,19 @@ describe(`admin console in Chromium [${DATABASE?.startsWith('postgres') ? 'postg
     await expectClean();
   });
 
+  test("display names in the browser's language, dates in its locale and time zone", async () => {
+    const page = await open({ locale: 'fr-FR' });
+    await signIn(page, token);
+    await visit(page, `/w/${ws}/properties`, /Properties/);
+    // p_enum has {fr_FR: "Niveau"}; a French browser shows it.
+    const row = page.getByRole('row', { name: /Niveau/ });
+    await row.waitFor();
+    const stored = await api('GET', `${wsPath()}/properties/p_enum`);
+    const expected = new Intl.DateTimeFormat('fr-FR', { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'Europe/Paris' }).format(new Date(stored.body.updated_at));
+    assert.match(await row.innerText(), new RegExp(expected.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    await expectClean();
+  });
+
   test('readable at 200% zoom: no screen scrolls sideways at 640 CSS pixels', async () => {
     const page = await open({ viewport: { width: 640, height: 900 } });
     await signIn(page, token);
