@@ -35,7 +35,9 @@ export async function openConsole(browser: Browser, base: string, options: { loc
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('console', (message) => {
     // 4xx answers the console expects (a refused save) are logged by Chromium as failed loads.
-    if (message.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(message.text())) problems.push(`console: ${message.text()}`);
+    // and a request made while a test has taken the browser offline.
+    const expected = /Failed to load resource: (the server responded with a status of 4\d\d|net::ERR_INTERNET_DISCONNECTED)/;
+    if (message.type() === 'error' && !expected.test(message.text())) problems.push(`console: ${message.text()}`);
   });
   await page.goto('/console/');
   return { page, problems, close: () => context.close() };

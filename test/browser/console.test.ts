@@ -90,6 +90,10 @@ describe(`admin console in Chromium [${DATABASE?.startsWith('postgres') ? 'postg
     await page.getByText('Faults').first().click();
     await page.getByRole('link', { name: `Properties of faults` }).waitFor();
     await expectAccessible(page, 'workspaces (operator)');
+    // The operator manages one tenant's keys at a time.
+    await page.getByRole('link', { name: 'API keys of Faults' }).click();
+    await page.getByRole('heading', { level: 1, name: `API keys tenant ${tenant}` }).waitFor();
+    await page.getByRole('row', { name: /^all / }).waitFor();
     await expectClean();
   });
 
@@ -356,6 +360,78 @@ describe(`admin console in Chromium [${DATABASE?.startsWith('postgres') ? 'postg
     await page.getByText(/Key nightly import \(key_[^)]+\) is revoked/).waitFor();
     await page.getByRole('row', { name: /nightly import/ }).waitFor({ state: 'detached' });
     assert.equal((await api('GET', '/v1/me', undefined, shown)).status, 401);
+    await expectClean();
+  });
+
+  test('a lost connection says so and keeps what was typed', async () => {
+    const page = await open();
+    await signIn(page, token);
+    await visit(page, `/w/${ws}/properties/p_phone`, 'P phone');
+    await page.getByLabel('Description').fill('typed while offline');
+    await page.context().setOffline(true);
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('alert').getByText('The server cannot be reached').waitFor();
+    assert.equal(await page.getByLabel('Description').inputValue(), 'typed while offline');
+    await page.context().setOffline(false);
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText('Saved: now version 2.').waitFor();
+    assert.equal((await api('GET', `${wsPath()}/properties/p_phone`)).body.description, 'typed while offline');
+    await expectClean();
+  });
+
+  test('keyboard only: visible focus, a confirmation dialog opened and cancelled with keys', async () => {
+    const page = await open();
+    await signIn(page, token);
+    await visit(page, `/w/${ws}/properties/p_date`, 'P date');
+    // The skip link comes first, and focus is drawn.
+    await page.keyboard.press('Tab');
+    const first = await page.evaluate(() => {
+      const el = document.activeElement as HTMLElement;
+      return { text: el.textContent, outline: getComputedStyle(el).outlineStyle, width: getComputedStyle(el).outlineWidth };
+    });
+    assert.deepEqual(first, { text: 'Skip to content', outline: 'solid', width: '3px' });
+    await page.getByRole('button', { name: 'Archive' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog').waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.closest('dialog') !== null), true, 'focus moves into the dialog');
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
+    assert.equal((await api('GET', `${wsPath()}/properties/p_date`)).body.archived, false);
+    // Options are reordered by keyboard too.
+    await visit(page, `/w/${ws}/properties/p_enum`, /Niveau|P enum/);
+    await page.getByRole('button', { name: 'Move silver up' }).focus();
+    await page.keyboard.press('Enter');
+    assert.equal(await page.getByLabel('Value of option 1').inputValue(), 'silver');
+    await expectClean();
+  });
+
+  test('paging through hundreds of properties, filtered by group', async () => {
+    // A workspace of its own, so the other tests' lists stay short.
+    const other = await api('POST', `/v1/tenants/${tenant}/workspaces`, { name: 'bulk' });
+    assert.equal(other.status, 201, other.raw);
+    const bulkWs = other.body.id as number;
+    for (let batch = 0; batch < 3; batch++) {
+      const inputs = Array.from({ length: 100 }, (_, i) => ({ name: `bulk_${String(batch * 100 + i).padStart(3, '0')}`, data_type: 'string', group: 'bulk' }));
+      const res = await api('POST', `/v1/workspaces/${bulkWs}/properties/batch`, { inputs: batch === 2 ? inputs.slice(0, 60) : inputs });
+      assert.equal(res.status, 201, res.raw);
+    }
+    const page = await open();
+    await signIn(page, token);
+    await visit(page, `/w/${bulkWs}/properties`, /Properties/);
+    await page.getByLabel('Group').fill('bulk');
+    await page.getByRole('link', { name: 'bulk_000' }).waitFor();
+    const names = async () => page.locator('tbody td code').allTextContents();
+    const seen: string[] = [...(await names())];
+    for (let n = 2; n <= 6; n++) {
+      await page.getByRole('button', { name: 'Next page' }).click();
+      await page.getByText(`Page ${n}`, { exact: true }).waitFor();
+      await page.getByRole('link', { name: `bulk_${String((n - 1) * 50).padStart(3, '0')}` }).waitFor();
+      seen.push(...(await names()));
+    }
+    assert.deepEqual(seen, Array.from({ length: 260 }, (_, i) => `bulk_${String(i).padStart(3, '0')}`));
+    assert.equal(await page.getByRole('button', { name: 'Next page' }).isDisabled(), true);
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await page.getByRole('link', { name: 'bulk_200' }).waitFor();
     await expectClean();
   });
 
