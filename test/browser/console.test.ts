@@ -444,6 +444,7 @@ describe(`admin console in Chromium [${DATABASE?.startsWith('postgres') ? 'postg
     assert.equal((await api('DELETE', `/v1/tenants/${tenant}/api-keys/${key.body.id}`)).status, 204);
     await page.getByRole('button', { name: 'Save changes' }).click();
     await page.getByRole('heading', { name: 'Your key is no longer accepted' }).waitFor();
+    await expectAccessible(page, 'sign in again over a screen');
     await page.getByLabel('API key or operator token').fill(token);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Your key is no longer accepted' }).waitFor({ state: 'detached' });

@@ -32,8 +32,10 @@ export function SignIn({ onSignedIn, lost = false }: { onSignedIn: () => Promise
     }
   };
 
+  // Over a screen (lost), it is a dialog's content, not a second main landmark.
+  const Wrapper = lost ? 'div' : 'main';
   return (
-    <main id={lost ? undefined : 'main'} class="sign-in">
+    <Wrapper id={lost ? undefined : 'main'} class="sign-in">
       <h1 tabIndex={-1} ref={page.ref} id={lost ? 'lost-title' : undefined}>
         {lost ? 'Your key is no longer accepted' : 'Sign in to the propdict console'}
       </h1>
@@ -51,6 +53,6 @@ export function SignIn({ onSignedIn, lost = false }: { onSignedIn: () => Promise
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
       </form>
-    </main>
+    </Wrapper>
   );
 }

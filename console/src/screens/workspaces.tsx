@@ -58,6 +58,8 @@ export function WorkspacesScreen() {
   const me = useMe();
   const page = usePage('Workspaces');
   const [cursor, setCursor] = useState<string | undefined>();
+  // Read again here, so a workspace made since signing in is listed.
+  const reached = useLoad(async () => (me.kind === 'key' ? (await call(api.GET('/v1/me'))).data.workspaces : []), []);
   const tenants = useLoad(
     async () => (me.kind === 'operator' ? (await call(api.GET('/v1/tenants', { params: { query: { limit: 50, cursor } } }))).data : null),
     [cursor],
@@ -68,11 +70,13 @@ export function WorkspacesScreen() {
         Workspaces
       </h1>
       {me.kind === 'key' ? (
-        me.workspaces.length > 0 ? (
-          <WorkspaceList items={me.workspaces} />
-        ) : (
-          <Empty>This key reaches no workspace. An admin of your tenant can create one, or give the key access to one.</Empty>
-        )
+        <>
+          <Problem failure={reached.failure} />
+          {reached.data && reached.data.length > 0 ? <WorkspaceList items={reached.data} /> : null}
+          {reached.data && reached.data.length === 0 ? (
+            <Empty>This key reaches no workspace. An admin of your tenant can create one, or give the key access to one.</Empty>
+          ) : null}
+        </>
       ) : (
         <>
           <p>The operator token reaches every tenant; open one to see its workspaces.</p>
