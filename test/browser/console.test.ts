@@ -336,6 +336,18 @@ describe(`admin console in Chromium [${DATABASE?.startsWith('postgres') ? 'postg
     await visit(masked, `/w/${ws}/properties/p_string`, 'P string');
     assert.equal(await masked.getByLabel('Description').isDisabled(), true);
     await expectAccessible(masked, 'read-only editor');
+
+    // A key with profiles:read alone: search still works, untyped, and the page says why filters are off.
+    const only = await api('POST', `/v1/tenants/${tenant}/api-keys`, { name: 'profiles only', scopes: ['profiles:read'] });
+    const bare = await open();
+    await signIn(bare, only.body.token);
+    await visit(bare, `/w/${ws}/profiles`, /Profiles/);
+    await bare.getByText('filters (which are typed by the property definitions) are off').waitFor();
+    assert.equal(await bare.getByRole('button', { name: 'Add a filter' }).isDisabled(), true);
+    await bare.getByRole('button', { name: 'Search' }).click();
+    await bare.getByRole('link', { name: 'c00' }).waitFor();
+    assert.match(await bare.getByRole('row', { name: /^c00/ }).innerText(), /\*\*\*/);
+    await expectAccessible(bare, 'profiles without properties:read');
     await expectClean();
   });
 

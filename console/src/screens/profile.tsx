@@ -9,7 +9,11 @@ export function ProfileScreen({ ws, id }: { ws: number; id: string }) {
   const me = useMe();
   const page = usePage(`Profile ${id}`);
   const profile = useLoad(async () => (await call(api.GET('/v1/workspaces/{ws}/profiles/{id}', { params: { path: { ws, id }, query: { include: 'provenance' } } }))).data, [ws, id]);
-  const defs = useLoad(async () => (await call(api.GET('/v1/workspaces/{ws}/properties', { params: { path: { ws }, query: { limit: 1000 } } }))).data.data, [ws]);
+  // Display names need properties:read; without it the names are shown as they are.
+  const defs = useLoad(
+    async () => (can(me, 'properties:read') ? (await call(api.GET('/v1/workspaces/{ws}/properties', { params: { path: { ws }, query: { limit: 1000 } } }))).data.data : []),
+    [ws],
+  );
   const byName = useMemo(() => new Map<string, Property>((defs.data ?? []).map((p) => [p.name, p])), [defs.data]);
   const p = profile.data;
   const values = p ? Object.entries(p.properties) : [];

@@ -92,7 +92,9 @@ function ValueInput({ def, row, control, onChange }: { def: Property | undefined
 export function ProfilesScreen({ ws }: { ws: number }) {
   const me = useMe();
   const page = usePage(`Profiles of workspace ${ws}`);
-  const defs = useLoad(() => dictionary(ws), [ws]);
+  const typed = can(me, 'properties:read');
+  // Without properties:read the definitions cannot be read: search works, untyped and unfiltered.
+  const defs = useLoad(() => (typed ? dictionary(ws) : Promise.resolve([])), [ws]);
   const byName = useMemo(() => new Map((defs.data ?? []).map((p) => [p.name, p])), [defs.data]);
   const [rows, setRows] = useState<FilterRow[]>([]);
   const [sort, setSort] = useState('');
@@ -134,9 +136,11 @@ export function ProfilesScreen({ ws }: { ws: number }) {
 
   const columns = useMemo(() => {
     const named = [...new Set([...rows.map((r) => r.property), sort].filter(Boolean))];
-    const rest = (defs.data ?? []).filter((p) => !named.includes(p.name)).slice(0, Math.max(0, 4 - named.length)).map((p) => p.name);
-    return [...named, ...rest].map((n) => byName.get(n)).filter((p): p is Property => Boolean(p));
-  }, [query, defs.data]);
+    const known = typed ? (defs.data ?? []).map((p) => p.name) : [...new Set((results.data?.data ?? []).flatMap((p) => Object.keys(p.properties)))].sort();
+    const rest = known.filter((n) => !named.includes(n)).slice(0, Math.max(0, 4 - named.length));
+    // An untyped column stands for a name the definitions could not be read for.
+    return [...named, ...rest].map((n) => byName.get(n) ?? ({ name: n, display_name: n, i18n_display_names: {}, data_type: 'string', options: null } as unknown as Property));
+  }, [query, defs.data, results.data]);
 
   const options = (defs.data ?? []).map((p) => (
     <option key={p.name} value={p.name}>
@@ -151,6 +155,9 @@ export function ProfilesScreen({ ws }: { ws: number }) {
         Profiles <span class="hint">workspace {ws}</span>
       </h1>
       <Problem failure={defs.failure} />
+      {!typed ? (
+        <p class="note">This key does not have the properties:read scope, so filters (which are typed by the property definitions) are off; every profile is listed.</p>
+      ) : null}
       {!piiReadable ? <p class="note">This key does not have the pii:read scope: PII values show as ***, and PII properties can only be searched by whether they hold a value.</p> : null}
       <form onSubmit={search} aria-label="Search profiles" role="search">
         <fieldset>
@@ -188,7 +195,7 @@ export function ProfilesScreen({ ws }: { ws: number }) {
               </div>
             );
           })}
-          <button type="button" onClick={() => setRows([...rows, { key: ++rowKey, property: '', op: 'eq', value: '' }])}>
+          <button type="button" disabled={!typed} onClick={() => setRows([...rows, { key: ++rowKey, property: '', op: 'eq', value: '' }])}>
             Add a filter
           </button>
         </fieldset>
