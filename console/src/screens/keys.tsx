@@ -11,6 +11,8 @@ function CreateKey({ tenant, onCreated }: { tenant: number; onCreated: (key: New
   const [name, setName] = useState('');
   const [scopes, setScopes] = useState<Scope[]>(['properties:read']);
   const [workspaces, setWorkspaces] = useState('');
+  const [perSecond, setPerSecond] = useState('');
+  const [perMinute, setPerMinute] = useState('');
   const [failure, setFailure] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const errors = failure instanceof ApiFailure ? failure.details : [];
@@ -19,9 +21,15 @@ function CreateKey({ tenant, onCreated }: { tenant: number; onCreated: (key: New
     setFailure(null);
     setBusy(true);
     const ids = workspaces.split(',').map((s) => s.trim()).filter(Boolean).map((s) => (/^\d+$/.test(s) ? Number(s) : (s as unknown as number)));
+    // What is not a number is sent as typed, so the API names the problem beside the field.
+    const n = (s: string) => (/^\d+$/.test(s.trim()) ? Number(s) : (s as unknown as number));
+    const rateLimit = { ...(perSecond.trim() ? { per_second: n(perSecond) } : {}), ...(perMinute.trim() ? { per_minute: n(perMinute) } : {}) };
     try {
       const { data } = await call(
-        api.POST('/v1/tenants/{tenant_id}/api-keys', { params: { path: { tenant_id: tenant } }, body: { name, scopes, ...(ids.length ? { workspace_ids: ids } : {}) } }),
+        api.POST('/v1/tenants/{tenant_id}/api-keys', {
+          params: { path: { tenant_id: tenant } },
+          body: { name, scopes, ...(ids.length ? { workspace_ids: ids } : {}), ...(Object.keys(rateLimit).length ? { rate_limit: rateLimit } : {}) },
+        }),
       );
       setName('');
       onCreated(data);
@@ -51,6 +59,17 @@ function CreateKey({ tenant, onCreated }: { tenant: number; onCreated: (key: New
       <Field field="workspace_ids" label="Workspaces (ids, separated by commas)" errors={errors} hint="Empty: every workspace of the tenant, including later ones.">
         {(c) => <input {...c} value={workspaces} onInput={(e) => setWorkspaces(e.currentTarget.value)} />}
       </Field>
+      <fieldset>
+        <legend>Rate limit on the native API (optional)</legend>
+        <div class="grid">
+          <Field field="rate_limit.per_second" label="Requests per second" errors={errors}>
+            {(c) => <input {...c} type="number" min={1} value={perSecond} onInput={(e) => setPerSecond(e.currentTarget.value)} />}
+          </Field>
+          <Field field="rate_limit.per_minute" label="Requests per minute" errors={errors}>
+            {(c) => <input {...c} type="number" min={1} value={perMinute} onInput={(e) => setPerMinute(e.currentTarget.value)} />}
+          </Field>
+        </div>
+      </fieldset>
       <button type="submit" class="primary" disabled={busy}>
         Create key
       </button>
@@ -135,6 +154,7 @@ export function KeysScreen({ tenant: tenantParam }: { tenant: string | null }) {
               <th scope="col">Id</th>
               <th scope="col">Scopes</th>
               <th scope="col">Workspaces</th>
+              <th scope="col">Rate limit</th>
               <th scope="col">Created</th>
               <th scope="col">Revoke</th>
             </tr>
@@ -148,6 +168,7 @@ export function KeysScreen({ tenant: tenantParam }: { tenant: string | null }) {
                 </td>
                 <td>{k.scopes.join(', ')}</td>
                 <td>{k.workspace_ids === null ? 'all' : k.workspace_ids.join(', ')}</td>
+                <td>{k.rate_limit ? [k.rate_limit.per_second && `${k.rate_limit.per_second}/s`, k.rate_limit.per_minute && `${k.rate_limit.per_minute}/min`].filter(Boolean).join(', ') : 'none'}</td>
                 <td>{when(k.created_at)}</td>
                 <td>
                   <ConfirmButton

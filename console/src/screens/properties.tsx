@@ -31,6 +31,7 @@ export function PropertiesScreen({ ws }: { ws: number }) {
   const [dataType, setDataType] = useState('');
   const [group, setGroup] = useState('');
   const [pii, setPii] = useState('');
+  const [system, setSystem] = useState('');
   const [archived, setArchived] = useState(false);
   const [sort, setSort] = useState<SortKey>('order');
   const [desc, setDesc] = useState(false);
@@ -43,7 +44,7 @@ export function PropertiesScreen({ ws }: { ws: number }) {
     const timer = setTimeout(() => setSearch(q.trim()), 250);
     return () => clearTimeout(timer);
   }, [q]);
-  useEffect(() => setCursors([undefined]), [search, dataType, group, pii, archived]);
+  useEffect(() => setCursors([undefined]), [search, dataType, group, pii, system, archived]);
 
   const list = useLoad(async () => {
     const query = {
@@ -54,12 +55,13 @@ export function PropertiesScreen({ ws }: { ws: number }) {
       ...(dataType ? { data_type: dataType as Property['data_type'] } : {}),
       ...(group.trim() ? { group: group.trim() } : {}),
       ...(pii ? { pii: pii === 'yes' } : {}),
+      ...(system ? { system: system === 'yes' } : {}),
     };
     return (await call(api.GET('/v1/workspaces/{ws}/properties', { params: { path: { ws }, query } }))).data;
-  }, [ws, search, dataType, group, pii, archived, cursor]);
+  }, [ws, search, dataType, group, pii, system, archived, cursor]);
 
   const rows = useMemo(() => sortRows(list.data?.data ?? [], sort, desc), [list.data, sort, desc]);
-  const filtered = Boolean(search || dataType || group || pii || archived);
+  const filtered = Boolean(search || dataType || group || pii || system || archived);
 
   return (
     <main id="main">
@@ -100,6 +102,15 @@ export function PropertiesScreen({ ws }: { ws: number }) {
               <option value="">PII or not</option>
               <option value="yes">PII only</option>
               <option value="no">Not PII</option>
+            </select>
+          )}
+        </Field>
+        <Field field="system" label="Kind">
+          {(c) => (
+            <select {...c} value={system} onChange={(e) => setSystem(e.currentTarget.value)}>
+              <option value="">System and custom</option>
+              <option value="no">Custom only</option>
+              <option value="yes">System only</option>
             </select>
           )}
         </Field>
