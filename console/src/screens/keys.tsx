@@ -32,6 +32,9 @@ function CreateKey({ tenant, onCreated }: { tenant: number; onCreated: (key: New
         }),
       );
       setName('');
+      setWorkspaces('');
+      setPerSecond('');
+      setPerMinute('');
       onCreated(data);
     } catch (error) {
       setFailure(error);
