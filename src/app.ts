@@ -10,6 +10,7 @@ import { segmentOpenapi, segmentSurface } from './compat/segment/segment.routes.
 import type { Config } from './config.ts';
 import type { Database } from './db/schema.ts';
 import { clientErrorAnswer } from './http/client-error.ts';
+import { CONSOLE_PREFIX, consoleRoutes } from './http/console.ts';
 import { nativeSurface } from './http/native-surface.ts';
 import { describeSurface } from './http/openapi.ts';
 import { answerEverything, registerSurface, type Surface, type SurfaceRoute } from './http/surface.ts';
@@ -125,8 +126,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     name: 'propdict',
     docs: '/docs',
     openapi: '/openapi.json',
+    console: CONSOLE_PREFIX,
     surfaces: SURFACES.map((s) => ({ name: s.name, url: s.home, openapi: s.openapi.url })),
   }));
+  // The admin console: a client of /v1 like any other, served from the same process.
+  await app.register(consoleRoutes);
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     try {

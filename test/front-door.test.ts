@@ -160,6 +160,7 @@ for (const dialect of dialects) {
         name: 'propdict',
         docs: '/docs',
         openapi: '/openapi.json',
+        console: '/console',
         surfaces: [
           { name: 'native', url: '/v1', openapi: '/openapi.json' },
           { name: 'Ocamba Hood profile properties', url: OCAMBA, openapi: '/ocamba/openapi.json' },
@@ -167,7 +168,7 @@ for (const dialect of dialects) {
           { name: 'LINE WORKS contact custom properties', url: LW, openapi: '/lineworks/openapi.json' },
         ],
       });
-      for (const entry of [res.body.docs, res.body.openapi, ...res.body.surfaces.map((s: { openapi: string }) => s.openapi)]) {
+      for (const entry of [res.body.docs, res.body.openapi, res.body.console, ...res.body.surfaces.map((s: { openapi: string }) => s.openapi)]) {
         const linked = await t.request({ method: 'GET', url: entry, token: null });
         assert.ok([200, 302].includes(linked.status), `${entry}: ${linked.status}`);
       }

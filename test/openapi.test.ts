@@ -208,6 +208,7 @@ for (const dialect of dialects) {
         { doc: '/openapi.json', route: 'POST /v1/workspaces/{ws}/properties/{name}/restore', expected: 'restoreProperty' },
         { doc: '/openapi.json', route: 'GET /v1/workspaces/{ws}/profiles', expected: 'searchProfiles' },
         { doc: '/openapi.json', route: 'POST /v1/workspaces/{ws}/profiles/batch', expected: 'upsertProfiles' },
+        { doc: '/openapi.json', route: 'GET /v1/me', expected: 'getMe' },
         { doc: '/ocamba/openapi.json', route: 'DELETE /v1/hood/profile-properties/{id}', expected: 'deleteHoodProfileProperty' },
         { doc: '/lineworks/openapi.json', route: 'POST /v1.0/contacts/custom-properties', expected: 'createContactsCustomProperty' },
         { doc: '/hcl/openapi.json', route: 'GET /api/campaign-data-dictionary/campaignId/{campaignId}', expected: 'listUserProperties' },
