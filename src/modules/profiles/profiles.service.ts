@@ -18,6 +18,7 @@ import { typeSearch, type SearchQuery } from './profile-search.ts';
 import * as repo from './profiles.repository.ts';
 import type { ProfileRow } from './profiles.repository.ts';
 import type { ValueCodec } from './value-codec.ts';
+import { toInstant } from './values.ts';
 
 type Conn = Kysely<Database> | Transaction<Database>;
 
@@ -199,7 +200,7 @@ export function createProfileService({
 
   /** A record's values as they arrive, each dated and sourced by the record. */
   function incomingOf({ record, checked }: Prepared, at: string): Incoming[] {
-    const meta = { source: record.source ?? null, written_at: record.timestamp ? new Date(record.timestamp).toISOString() : at, dated: record.timestamp !== undefined };
+    const meta = { source: record.source ?? null, written_at: (record.timestamp && toInstant(record.timestamp)) || at, dated: record.timestamp !== undefined };
     return [...checked].map(([def, value]) => ({ def, value, ...meta, fn: record.mergeFunctions?.[def.name] }));
   }
 
@@ -319,6 +320,9 @@ export function createProfileService({
       const { checked, problems } = checkWrite(v.index, record.properties, 'properties');
       problems.unshift(...(record.problems ?? []));
       if (record.source !== undefined && !priorities.has(record.source)) problems.push({ field: 'source', problem: `no data source "${record.source}" in this workspace` });
+      if (record.timestamp !== undefined && toInstant(record.timestamp) === undefined) {
+        problems.push({ field: 'timestamp', problem: 'must be a real RFC 3339 date and time with an offset, such as 2026-11-23T12:00:00Z (the date must exist, the offset be at most ±23:59)' });
+      }
       return { index, record, checked, problems };
     });
     const run = async () => {

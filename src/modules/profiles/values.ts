@@ -37,6 +37,19 @@ function isRealDate(y: number, m: number, d: number): boolean {
   return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
 }
 
+/**
+ * An RFC 3339 date and time as the instant it names (UTC, `toISOString` form); undefined when it
+ * is not one: the date must exist, the time and the offset be in range (`+25:00` is not).
+ */
+export function toInstant(text: string): string | undefined {
+  const m = DATETIME.exec(text);
+  if (!m || !isRealDate(Number(m[1]), Number(m[2]), Number(m[3])) || Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6]) > 59) return undefined;
+  const offset = /^[+-](\d{2}):(\d{2})$/.exec(m[8]);
+  if (offset && (Number(offset[1]) > 23 || Number(offset[2]) > 59)) return undefined;
+  const date = new Date(text);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}
+
 function checkLength(p: Property, s: string): Checked | undefined {
   const v = p.validation;
   if (v?.min_length !== undefined && s.length < v.min_length) return fail(`must be at least ${v.min_length} characters long`);
@@ -77,12 +90,8 @@ export function checkScalar(p: Property, value: unknown): Checked {
       return isRealDate(Number(m[1]), Number(m[2]), Number(m[3])) ? ok(value) : fail('is not a date that exists');
     }
     case 'datetime': {
-      const m = typeof value === 'string' ? DATETIME.exec(value) : null;
-      if (!m || !isRealDate(Number(m[1]), Number(m[2]), Number(m[3])) || Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6]) > 59) {
-        return fail('must be an RFC 3339 date-time such as 2026-11-23T12:00:00Z');
-      }
-      const date = new Date(value as string);
-      return Number.isNaN(date.getTime()) ? fail('must be an RFC 3339 date-time') : ok(date.toISOString());
+      const instant = typeof value === 'string' ? toInstant(value) : undefined;
+      return instant === undefined ? fail('must be an RFC 3339 date-time such as 2026-11-23T12:00:00Z') : ok(instant);
     }
     case 'link': {
       if (typeof value !== 'string') return fail('must be an absolute http(s) URL');
