@@ -231,6 +231,12 @@ for (const dialect of dialects) {
         expected: [{ field: 'options[0]', problem: 'must be an object {value, label?, display_order?, hidden?}' }],
       },
       { title: 'a display order below 1', input: { name: 'a', data_type: 'string', display_order: 0 }, expected: [{ field: 'display_order', problem: 'must be at least 1' }] },
+      {
+        title: 'two letters swapped, deep in the body',
+        input: { name: 'tier', data_type: 'enum', options: [{ value: 'gold', lable: 'Gold' }] },
+        expected: [{ field: 'options[0].lable', problem: 'is not a known field; did you mean label?' }],
+      },
+      { title: 'a name written without its underscore', input: { name: 'a', datatype: 'string' }, expected: [{ field: 'data_type', problem: 'is required' }, { field: 'datatype', problem: 'is not a known field; did you mean data_type?' }] },
     ];
     for (const row of rows) {
       test(`${row.title} → 400 in words`, async () => {
@@ -244,6 +250,51 @@ for (const dialect of dialects) {
       const res = await t.request({ method: 'GET', url: `${url}/`, token });
       expectStatus(res, 200);
       assert.ok(Array.isArray(res.body.data) && res.body.data.length > 0, res.raw);
+    });
+
+    // The vendor envelopes carry one message: the suggestion is in it, in the vendor's field names.
+    test('an unknown body field suggests the nearest known one on every vendor surface, in its envelope', async () => {
+      const b = await createTenancy(t, 'Words suggest');
+      const rows: { surface: SurfaceEnvelope; url: string; payload: object; said: RegExp }[] = [
+        { surface: ocamba, url: OCAMBA, payload: { label: 'one', data_type: 'text', type: 'text' }, said: /type is not a known field; did you mean data_type\?$/ },
+        { surface: ocamba, url: OCAMBA, payload: { label: 'one', data_type: 'text', descripton: 'x' }, said: /descripton is not a known field; did you mean description\?$/ },
+        { surface: hcl, url: HCL, payload: { campaignId: b.workspaceId, dmpDataPointCode: 'one', dataType: 'STRING', type: 'STRING' }, said: /^Unknown field 'type'\. Did you mean 'dataType'\?$/ },
+        { surface: hcl, url: HCL, payload: { campaignId: b.workspaceId, dmpDataPointCode: 'one', dataType: 'STRING', mergefunction: 'UPDATE' }, said: /^Unknown field 'mergefunction'\. Did you mean 'mergeFunction'\?$/ },
+        {
+          surface: lineworks,
+          url: LW,
+          payload: { domainId: b.workspaceId, propertyName: 'one', displayName: 'One', propertyType: 'STRING', type: 'STRING' },
+          said: /^type is not a known field; did you mean propertyType\?$/,
+        },
+        {
+          surface: lineworks,
+          url: LW,
+          payload: { domainId: b.workspaceId, propertyName: 'one', propertyType: 'STRING', label: 'One' },
+          said: /label is not a known field; did you mean displayName\?$/,
+        },
+      ];
+      for (const row of rows) {
+        const res: Response = await t.request({ method: 'POST', url: row.url, token: null, headers: row.surface.credential(b.token), payload: row.payload });
+        row.surface.expectError(res, 400);
+        const message = res.body.message ?? res.body.description;
+        assert.match(message, row.said, res.raw);
+      }
+    });
+
+    test('a vendor list with a trailing slash is the list', async () => {
+      const b = await createTenancy(t, 'Words slash');
+      // HCL answers 404 for a campaign without data points of its own.
+      expectStatus(await t.request({ method: 'POST', url: HCL, token: null, headers: hcl.credential(b.token), payload: { campaignId: b.workspaceId, dmpDataPointCode: 'one', dataType: 'STRING' } }), 200);
+      for (const [surface, path] of [
+        [ocamba, `${OCAMBA}/`],
+        [hcl, `${HCL}/campaignId/${b.workspaceId}/`],
+        [lineworks, `${LW}/?domainId=${b.workspaceId}`],
+      ] as const) {
+        const res = await t.request({ method: 'GET', url: path, token: null, headers: surface.credential(b.token) });
+        expectStatus(res, 200);
+        const list = Array.isArray(res.body) ? res.body : (res.body.items ?? res.body.customProperties);
+        assert.ok(Array.isArray(list), `${surface.name}: ${res.raw.slice(0, 300)}`);
+      }
     });
 
     test('413 names the size received, the limit in bytes and its variable, and says to split the batch', async () => {
