@@ -80,13 +80,26 @@ for (const dialect of dialects) {
         { title: 'native tenant', surface: native, method: 'GET', url: `/v1/tenants/${HUGE}` },
         { title: 'native source', surface: native, method: 'GET', url: `/v1/workspaces/${ws}/sources/${HUGE}` },
         { title: 'native source, DELETE', surface: native, method: 'DELETE', url: `/v1/workspaces/${ws}/sources/${HUGE}` },
+        { title: 'native source records', surface: native, method: 'POST', url: `/v1/workspaces/${ws}/sources/${HUGE}/records` },
+        { title: 'native source write keys', surface: native, method: 'GET', url: `/v1/workspaces/${ws}/sources/${HUGE}/write-keys` },
+        { title: 'native source write key, POST', surface: native, method: 'POST', url: `/v1/workspaces/${ws}/sources/${HUGE}/write-keys` },
+        { title: 'native source write key, DELETE', surface: native, method: 'DELETE', url: `/v1/workspaces/${ws}/sources/${HUGE}/write-keys/wk_none` },
+        { title: 'native source write key just past 32 bits, DELETE', surface: native, method: 'DELETE', url: `/v1/workspaces/${ws}/sources/2147483648/write-keys/wk_none` },
+        { title: 'native property history', surface: native, method: 'GET', url: `/v1/workspaces/${ws}/properties/${HUGE}/history` },
+        { title: 'native property restore', surface: native, method: 'POST', url: `/v1/workspaces/${ws}/properties/${HUGE}/restore` },
+        { title: 'native tenant workspaces', surface: native, method: 'GET', url: `/v1/tenants/${HUGE}/workspaces` },
+        { title: 'native tenant api keys', surface: native, method: 'GET', url: `/v1/tenants/${HUGE}/api-keys` },
+        { title: 'native api key, DELETE', surface: native, method: 'DELETE', url: `/v1/tenants/${f.a.tenantId}/api-keys/${HUGE}` },
+        { title: 'native job', surface: native, method: 'GET', url: `/v1/workspaces/${ws}/jobs/${HUGE}` },
+        { title: 'native profiles of a workspace', surface: native, method: 'GET', url: `/v1/workspaces/${HUGE}/profiles` },
         { title: 'Ocamba property', surface: ocamba, method: 'GET', url: `${OCAMBA}/${HUGE}` },
         { title: 'HCL campaign', surface: hcl, method: 'GET', url: `${HCL}/campaignId/${HUGE}` },
         { title: 'HCL campaign, DELETE', surface: hcl, method: 'DELETE', url: `${HCL}/campaignId/${HUGE}/dataPoint/x` },
         { title: 'LINE WORKS property', surface: lineworks, method: 'GET', url: `${LW}/${HUGE}?domainId=${ws}` },
       ];
       for (const row of rows) {
-        const res = await send(row.surface, { method: row.method, url: row.url, payload: row.method === 'PATCH' ? { description: 'x' } : undefined });
+        const payload = row.method === 'PATCH' ? { description: 'x' } : row.url.endsWith('/records') ? { records: [{}] } : undefined;
+        const res = await send(row.surface, { method: row.method, url: row.url, payload, headers: row.url.includes('/tenants/') ? native.credential(OPERATOR_TOKEN) : undefined });
         assert.equal(res.status, 404, `${row.title}: ${res.raw}`);
         row.surface.expectError(res, 404);
       }
@@ -150,6 +163,40 @@ for (const dialect of dialects) {
         const url = { Ocamba: `${OCAMBA}/${f.propertyId}`, HCL: `${HCL}/campaignId/${f.a.workspaceId}/dataPoint/${f.property}`, 'LINE WORKS': `${LW}/${f.propertyUid}` }[surface.name]!;
         const res = await send(surface, { method: 'DELETE', url, payload: '<delete/>', headers: { 'content-type': 'application/xml' } });
         surface.expectError(res, 415);
+      }
+    });
+
+    // One table of the ways a request goes wrong, sent to every surface: each answers in its own envelope.
+    test('every 4xx on every surface uses that surface\'s envelope', async () => {
+      const ws = f.a.workspaceId;
+      // LINE WORKS and HCL ignore unknown query parameters, as their vendors' APIs do (docs/compat).
+      const homes: { surface: SurfaceEnvelope; list: string; write: string; one: string; writeMethod: string; strictQuery?: boolean }[] = [
+        { surface: native, list: `/v1/workspaces/${ws}/properties`, write: `/v1/workspaces/${ws}/properties`, one: `/v1/workspaces/${ws}/properties/${f.property}`, writeMethod: 'POST', strictQuery: true },
+        { surface: ocamba, list: OCAMBA, write: OCAMBA, one: `${OCAMBA}/${f.propertyId}`, writeMethod: 'POST', strictQuery: true },
+        { surface: hcl, list: `${HCL}/campaignId/${ws}`, write: HCL, one: `${HCL}/campaignId/${ws}`, writeMethod: 'POST' },
+        { surface: lineworks, list: `${LW}?domainId=${ws}`, write: LW, one: `${LW}/${f.propertyUid}?domainId=${ws}`, writeMethod: 'POST' },
+      ];
+      const json = { 'content-type': 'application/json' };
+      for (const h of homes) {
+        const cases: { title: string; status: number; method: string; url: string; payload?: string; headers?: Record<string, string>; token?: string | null }[] = [
+          { title: 'malformed JSON', status: 400, method: h.writeMethod, url: h.write, payload: '{"a":', headers: json },
+          { title: 'a body that is an array', status: 400, method: h.writeMethod, url: h.write, payload: '[1]', headers: json },
+          { title: 'an empty body where one is needed', status: 400, method: h.writeMethod, url: h.write, payload: '', headers: json },
+          ...(h.strictQuery ? [{ title: 'an unknown query parameter', status: 400, method: 'GET', url: `${h.list}${h.list.includes('?') ? '&' : '?'}bogus_param=1` }] : []),
+          { title: 'a NUL character in a query', status: 400, method: 'GET', url: `${h.list}${h.list.includes('?') ? '&' : '?'}bogus=%00` },
+          { title: 'no credential', status: 401, method: 'GET', url: h.list, token: null },
+          { title: 'a wrong credential', status: 401, method: 'GET', url: h.list, token: 'pd_wrong' },
+          { title: 'an unknown path under the surface', status: 404, method: 'GET', url: `${h.surface.prefix}/no/such/route` },
+          { title: 'a method the path does not take', status: 405, method: 'PUT', url: h.one, payload: '{}', headers: json },
+          { title: 'a body that is not JSON', status: 415, method: h.writeMethod, url: h.write, payload: 'a=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+        ];
+        for (const c of cases) {
+          const token = c.token === undefined ? f.a.token : c.token;
+          const res = await t.request({ method: c.method as 'GET', url: c.url, payload: c.payload, token: null, headers: { ...(token === null ? {} : h.surface.credential(token)), ...c.headers } });
+          assert.equal(res.status, c.status, `${h.surface.name}, ${c.title}: ${res.raw.slice(0, 300)}`);
+          h.surface.expectError(res, c.status);
+          assert.ok(res.headers['x-request-id'], `${h.surface.name}, ${c.title}: X-Request-Id`);
+        }
       }
     });
 
