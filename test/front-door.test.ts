@@ -283,6 +283,11 @@ for (const dialect of dialects) {
         input: { name: 'tier', data_type: 'enum', options: [{ value: 'gold', lable: 'Gold' }] },
         expected: [{ field: 'options[0].lable', problem: 'is not a known field; did you mean label?' }],
       },
+      {
+        title: 'a display name under a key that is no language tag',
+        input: { name: 'a', data_type: 'string', i18n_display_names: { en_US: 'A', 'en US!': 'A' } },
+        expected: [{ field: 'i18n_display_names.en US!', problem: 'must be a language tag such as en or en_US' }],
+      },
       { title: 'a name written without its underscore', input: { name: 'a', datatype: 'string' }, expected: [{ field: 'data_type', problem: 'is required' }, { field: 'datatype', problem: 'is not a known field; did you mean data_type?' }] },
     ];
     for (const row of rows) {
@@ -292,6 +297,13 @@ for (const dialect of dialects) {
         assert.deepEqual(details.map(({ field, problem }) => ({ field, problem })).sort((x, y) => x.field.localeCompare(y.field)), row.expected, res.raw);
       });
     }
+
+    test('display names under language tags are kept', async () => {
+      const i18n = { en: 'Tier', en_US: 'Tier', 'sr-Latn': 'Nivo' };
+      const res = await post({ name: 'i18n_ok', data_type: 'string', i18n_display_names: i18n });
+      expectStatus(res, 201);
+      assert.deepEqual(res.body.i18n_display_names, i18n, res.raw);
+    });
 
     test('GET /properties/ (a trailing slash) is the list', async () => {
       const res = await t.request({ method: 'GET', url: `${url}/`, token });

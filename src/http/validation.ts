@@ -181,12 +181,14 @@ export function detailsFromAjv(errors: readonly ErrorObject[], root?: string): E
         allowed = [(e.params as { allowedValue: unknown }).allowedValue];
         break;
       case 'pattern':
-        field = toFieldPath(e.instancePath);
+        // A key of a map (propertyNames) is named with its map: i18n_display_names.en-US!
+        field = toFieldPath(e.instancePath, e.propertyName);
         problem = `must be ${PATTERNS_IN_WORDS[String((e.params as { pattern: string }).pattern)] ?? 'in the form this field takes'}`;
         reason = 'PATTERN';
         break;
       case 'anyOf':
-        continue; // its branches have reported what each one expected
+      case 'propertyNames':
+        continue; // its branches, or the key's own rule, have reported what each one expected
       default:
         field = toFieldPath(e.instancePath);
         problem = ruleInWords(e);
