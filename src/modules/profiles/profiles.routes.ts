@@ -90,7 +90,8 @@ export async function profileRoutes(app: FastifyInstance, { profiles }: { profil
     schema: {
       tags,
       summary: `Upsert up to ${MAX_BATCH_RECORDS} records`,
-      description: 'Records without an id are matched by identity. One bad record never sinks the rest; results come in input order.',
+      description:
+        'Records without an id are matched by identity. One bad record never sinks the rest: a record with a bad value, an unknown source or a timestamp that is not a real RFC 3339 date and time (2021-02-30T00:00:00Z, an offset of +25:00) is rejected with its reasons, the others are written. Results come in input order.',
       params: Params,
       body: ProfileBatchBody,
       response: { 200: Type.Object({ results: Type.Array(BatchResultSchema) }), ...errors(413, 415) },
