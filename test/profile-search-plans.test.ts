@@ -47,6 +47,12 @@ const QUERIES = [
   'filter[rank][ne]=1&sort=-rank,-grade,score&limit=4',
   'filter[tags][eq]=t2&sort=tags,grade&limit=2',
   'filter[nick][exists]=true&sort=grade,-rank,town&limit=3',
+  // A filter on the first key: only its holders, or only the profiles without it, can match.
+  'filter[rank][exists]=false&sort=rank,grade&limit=2',
+  'filter[rank][exists]=false&sort=-rank,-grade,nick&limit=3',
+  'filter[grade][in]=a,b&sort=grade,-rank&limit=3',
+  'filter[grade][exists]=true&sort=-grade,nick&limit=4',
+  'filter[grade][ne]=a&sort=grade,rank&limit=3',
 ];
 
 const CITIES = ['Beograd', 'Novi Sad', 'Niš', 'Subotica'];

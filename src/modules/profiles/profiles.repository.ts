@@ -497,7 +497,12 @@ async function walk(
 
   const [first, ...next] = sort;
   const hits: Hit[] = [];
-  if (after?.values[0] !== null) {
+  // A filter on the first key's property may leave only its holders, or none of them: the other
+  // part of the walk then has nothing to find, and is not read.
+  const onFirst = filters.filter((f) => f.property_id === first.property_id);
+  const holdersOnly = onFirst.some((f) => !excludes(f));
+  const noHolders = onFirst.some((f) => f.op === 'exists' && f.value === false);
+  if (after?.values[0] !== null && !noHolders) {
     const col = sql.ref<SortValue>(`s.${first.column}`);
     const bounds = filters.filter((f) => f.property_id === first.property_id && f.single && !excludes(f) && f.op !== 'exists');
     let walked = db
@@ -532,6 +537,7 @@ async function walk(
     }
     if (found.length === limit) return hits;
   }
+  if (holdersOnly) return hits;
   // Then the profiles without a value of the first key, ordered by the remaining keys.
   const without: SearchFilter = { property_id: first.property_id, column: first.column, op: 'exists', value: false, single: true, drives: false };
   const rest = await walk(db, workspaceId, [...filters, without], next, idDesc, limit - hits.length, after?.values[0] === null ? { values: after.values.slice(1), id: after.id } : undefined);
