@@ -96,9 +96,13 @@ for (const dialect of dialects) {
         { title: 'HCL campaign', surface: hcl, method: 'GET', url: `${HCL}/campaignId/${HUGE}` },
         { title: 'HCL campaign, DELETE', surface: hcl, method: 'DELETE', url: `${HCL}/campaignId/${HUGE}/dataPoint/x` },
         { title: 'LINE WORKS property', surface: lineworks, method: 'GET', url: `${LW}/${HUGE}?domainId=${ws}` },
+        { title: 'LINE WORKS domain', surface: lineworks, method: 'GET', url: `${LW}?domainId=${HUGE}` },
+        { title: 'LINE WORKS domain of one property', surface: lineworks, method: 'GET', url: `${LW}/${f.propertyUid}?domainId=${HUGE}` },
+        { title: 'LINE WORKS domain, PATCH', surface: lineworks, method: 'PATCH', url: `${LW}/${f.propertyUid}?domainId=2147483648` },
       ];
       for (const row of rows) {
-        const payload = row.method === 'PATCH' ? { description: 'x' } : row.url.endsWith('/records') ? { records: [{}] } : undefined;
+        const patch = row.surface === lineworks ? { displayName: 'x' } : { description: 'x' };
+        const payload = row.method === 'PATCH' ? patch : row.url.endsWith('/records') ? { records: [{}] } : undefined;
         const res = await send(row.surface, { method: row.method, url: row.url, payload, headers: row.url.includes('/tenants/') ? native.credential(OPERATOR_TOKEN) : undefined });
         assert.equal(res.status, 404, `${row.title}: ${res.raw}`);
         row.surface.expectError(res, 404);
