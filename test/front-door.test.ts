@@ -107,6 +107,17 @@ for (const dialect of dialects) {
         assert.equal(res.status, 404, `${row.title}: ${res.raw}`);
         row.surface.expectError(res, 404);
       }
+      // The same ids written as JSON numbers in a body.
+      const json = { 'content-type': 'application/json' };
+      const bodies: { title: string; surface: SurfaceEnvelope; method: string; url: string; payload: string }[] = [
+        { title: 'HCL campaign in a body', surface: hcl, method: 'POST', url: HCL, payload: `{"campaignId":${HUGE},"dmpDataPointCode":"huge","dataType":"STRING"}` },
+        { title: 'LINE WORKS domain in a body', surface: lineworks, method: 'POST', url: LW, payload: `{"domainId":${HUGE},"propertyName":"huge","displayName":"Huge","propertyType":"STRING"}` },
+      ];
+      for (const row of bodies) {
+        const res = await send(row.surface, { method: row.method, url: row.url, payload: row.payload, headers: json });
+        assert.equal(res.status, 404, `${row.title}: ${res.raw}`);
+        row.surface.expectError(res, 404);
+      }
     });
 
     test('an unknown query parameter → 400 naming it, on every native route', async () => {
