@@ -432,6 +432,7 @@ for (const dialect of dialects) {
         { title: 'a UTC time', timestamp: '2021-02-28T10:00:00Z', ok: true },
         { title: 'an offset, lower-case t and z allowed', timestamp: '2021-02-28t10:00:00.123+05:30', ok: true },
         { title: 'a leap day', timestamp: '2024-02-29T00:00:00Z', ok: true },
+        { title: 'a year before 100', timestamp: '0050-06-01T00:00:00Z', ok: true },
         { title: 'the 30th of February', timestamp: '2021-02-30T00:00:00Z', ok: false },
         { title: 'a leap day in a common year', timestamp: '2023-02-29T00:00:00Z', ok: false },
         { title: 'an offset of +25:00', timestamp: '2021-02-28T10:00:00+25:00', ok: false },

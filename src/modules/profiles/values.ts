@@ -33,7 +33,9 @@ const ok = (value: unknown): Checked => ({ ok: true, value });
 const fail = (problem: string, allowed?: unknown[]): Checked => (allowed ? { ok: false, problem, allowed } : { ok: false, problem });
 
 function isRealDate(y: number, m: number, d: number): boolean {
-  const date = new Date(Date.UTC(y, m - 1, d));
+  // setUTCFullYear, not Date.UTC, which reads the years 0–99 as 1900–1999.
+  const date = new Date(0);
+  date.setUTCFullYear(y, m - 1, d);
   return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
 }
 
