@@ -40,6 +40,8 @@ export interface ProfileSort {
   property_id: number;
   column: ValueColumn;
   desc: boolean;
+  /** The property holds at most one value per profile. */
+  single: boolean;
 }
 
 /**
@@ -97,7 +99,7 @@ export function typeSearch(
     if (!def) unsortable.push(`names no property of this workspace: ${key.property}`);
     else if (def.data_type === 'json') unsortable.push(`${def.name} cannot be sorted by: json values have no order`);
     else if (def.pii) unsortable.push(`${def.name} cannot be sorted by: PII values are stored encrypted`);
-    else sort.push({ property_id: def.id, column: codec.columnOf(def), desc: key.desc });
+    else sort.push({ property_id: def.id, column: codec.columnOf(def), desc: key.desc, single: !def.multi_valued });
   }
   if (unsortable.length > 0) problems.push({ field: 'sort', problem: unsortable.join('; ') });
   if (problems.length > 0) throw validationFailed(problems);

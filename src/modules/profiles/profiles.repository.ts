@@ -444,7 +444,7 @@ export async function searchProfiles(
 ): Promise<Hit[]> {
   const filters = await plan(db, workspaceId, given, page.broadFilter);
   const idDesc = sort.at(-1)?.desc ?? false;
-  if (sort.length === 0 || !filters.some((f) => f.drives && !excludes(f))) return walk(db, workspaceId, filters, sort, idDesc, page.limit, page.after);
+  if (sort.length === 0 || !filters.some((f) => f.drives && !excludes(f))) return walk(db, workspaceId, filters, sort, { idDesc, broadFilter: page.broadFilter }, page.limit, page.after);
 
   // Few candidates: each with its value at every key, sorted whole.
   const keys = sort.map((key, i) => ({ key, alias: `k${i}` }));
@@ -468,23 +468,46 @@ export async function searchProfiles(
 }
 
 /**
+ * How many profiles sharing the first sort key's value, as a multiple of the broad-filter count
+ * (10,000 by default), make a page walk them along the next key's index rather than sort them.
+ * Sorting costs a read per tie; the walk, a read per profile holding the next key until the page
+ * is full: about the page size times the workspace over the ties. At 100 a page in a million
+ * profiles the two meet at 10,000 ties, so either way a page reads at most about 10,000 entries.
+ */
+const TIES_PER_BROAD_FILTER = 2;
+
+/** The first value of a sort key's property in its order (within the bounds of filters on it), if any. */
+async function firstValueAt(db: Conn, workspaceId: number, key: ProfileSort, bounds: readonly ValueFilter[]): Promise<SortValue | undefined> {
+  const col = sql.ref<SortValue>(`s.${key.column}`);
+  let query = db.selectFrom('profile_values as s').where('s.workspace_id', '=', workspaceId).where('s.property_id', '=', key.property_id).where('s.position', '=', 0);
+  for (const f of bounds) query = query.where(valueTest(col, f)!);
+  const row = await query.select(sql<SortValue>`${col}`.as('v')).orderBy(col, key.desc ? 'desc' : 'asc').limit(1).executeTakeFirst();
+  return row?.v ?? undefined;
+}
+
+/**
  * Many candidates: the profiles holding a value of the first key are walked along its value
  * index from the cursor; ties on that value are ordered by the other keys, looked up per
- * profile, so a page sorts only the ties it reaches. A filter on the first key's property
+ * profile, so a page sorts only the ties it reaches. When the page starts among many ties (see
+ * TIES_PER_BROAD_FILTER), those profiles are walked instead
+ * along the next key's index, each checked to hold that value, so that a page does not sort
+ * them all; the walk then goes on past that value. A filter on the first key's property
  * itself, single-valued, narrows the walk's range instead of being checked. The walk reads the
  * value index alone (joined to profiles, PostgreSQL without statistics would read every value
  * and sort them); the page's profile rows are read after it. The profiles without a value of the
  * first key follow, walked the same way by the remaining keys; with no key left, by id.
+ * Longer than a screen: the two parts and the cursor read best side by side.
  */
 async function walk(
   db: Conn,
   workspaceId: number,
   filters: readonly SearchFilter[],
   sort: readonly ProfileSort[],
-  idDesc: boolean,
+  opts: { idDesc: boolean; broadFilter: number },
   limit: number,
   after: Cursor | undefined,
 ): Promise<Hit[]> {
+  const { idDesc } = opts;
   if (sort.length === 0) {
     const rows = await candidates(db, workspaceId, filters)
       .$if(after !== undefined, (q) => q.where('p.id', idDesc ? '<' : '>', after!.id))
@@ -505,6 +528,18 @@ async function walk(
   if (after?.values[0] !== null && !noHolders) {
     const col = sql.ref<SortValue>(`s.${first.column}`);
     const bounds = filters.filter((f) => f.property_id === first.property_id && f.single && !excludes(f) && f.op !== 'exists');
+    // Where the walk resumes: after the cursor, or past every profile holding the value `past`.
+    let past: SortValue | undefined;
+    if (next.length > 0 && first.single) {
+      const at = after ? after.values[0] : await firstValueAt(db, workspaceId, first, bounds);
+      const ties: ValueFilter | undefined = at === undefined || at === null ? undefined : { property_id: first.property_id, column: first.column, op: 'eq', value: at, single: true };
+      if (ties && (await isBroad(db, workspaceId, ties, opts.broadFilter * TIES_PER_BROAD_FILTER))) {
+        const within = await walk(db, workspaceId, [...filters, { ...ties, drives: true }], next, opts, limit, after && { values: after.values.slice(1), id: after.id });
+        hits.push(...within.map((h) => ({ row: h.row, sortValues: [at!, ...h.sortValues] })));
+        if (hits.length === limit) return hits;
+        past = at!;
+      }
+    }
     let walked = db
       .selectFrom('profile_values as s')
       .where('s.workspace_id', '=', workspaceId)
@@ -515,18 +550,21 @@ async function walk(
       else walked = walked.where((eb) => (excludes(f) ? eb.not(eb.exists(heldBy(db, f, 's'))) : eb.exists(heldBy(db, f, 's'))));
     }
     const ordered: Ordered[] = [{ expr: col, desc: first.desc }, ...next.map((key) => ({ expr: firstValueOf(db, key, 's'), desc: key.desc }))];
-    if (after && next.length === 0) {
+    if (past !== undefined) {
+      walked = walked.where(sql<SqlBool>`${col} ${beyondOf(first.desc)} ${past}`);
+    } else if (after && next.length === 0) {
       // One key: the row value seeks the index straight to the cursor.
       walked = walked.where(sql<SqlBool>`(${col}, ${sql.ref('s.profile_id')}) ${beyondOf(first.desc)} (${after.values[0]}, ${after.id})`);
     } else if (after) {
       // The range bound keeps the walk on the index; the ties at the cursor's value are sorted again.
       walked = walked.where(sql<SqlBool>`${col} ${sql.raw(first.desc ? '<=' : '>=')} ${after.values[0]}`).where(afterCursor(ordered, sql.ref('s.profile_id'), idDesc, after));
     }
+    const room = limit - hits.length;
     const rows = await walked
       .select(['s.profile_id', ...ordered.map(({ expr }, i) => sql<SortValue>`${expr}`.as(`k${i}`))])
       .$call((q) => ordered.reduce((acc, { expr, desc }, i) => acc.orderBy(i === 0 ? sql`${expr} ${sql.raw(desc ? 'desc' : 'asc')}` : sql`${expr} ${sql.raw(desc ? 'desc' : 'asc')} nulls last`), q))
       .orderBy('s.profile_id', idDesc ? 'desc' : 'asc')
-      .limit(limit)
+      .limit(room)
       .execute();
     const found = rows as unknown as ({ profile_id: string } & Record<string, SortValue>)[];
     const profiles = new Map((await findProfiles(db, workspaceId, found.map((w) => w.profile_id))).map((r) => [r.id, r]));
@@ -535,12 +573,12 @@ async function walk(
       const row = profiles.get(w.profile_id);
       if (row) hits.push({ row, sortValues: ordered.map((_, i) => w[`k${i}`]) });
     }
-    if (found.length === limit) return hits;
+    if (found.length === room) return hits;
   }
   if (holdersOnly) return hits;
   // Then the profiles without a value of the first key, ordered by the remaining keys.
   const without: SearchFilter = { property_id: first.property_id, column: first.column, op: 'exists', value: false, single: true, drives: false };
-  const rest = await walk(db, workspaceId, [...filters, without], next, idDesc, limit - hits.length, after?.values[0] === null ? { values: after.values.slice(1), id: after.id } : undefined);
+  const rest = await walk(db, workspaceId, [...filters, without], next, opts, limit - hits.length, after?.values[0] === null ? { values: after.values.slice(1), id: after.id } : undefined);
   return [...hits, ...rest.map((h) => ({ row: h.row, sortValues: [null, ...h.sortValues] }))];
 }
 
