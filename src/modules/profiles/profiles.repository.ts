@@ -533,9 +533,9 @@ async function firstValueAt(db: Conn, workspaceId: number, key: ProfileSort, bou
  * Many candidates: the profiles holding a value of the first key are walked along its value
  * index from the cursor; ties on that value are ordered by the other keys, looked up per
  * profile, so a page sorts only the ties it reaches. When the page starts among many ties (see
- * TIES_PER_BROAD_FILTER), those profiles are walked instead
- * along the next key's index, each checked to hold that value, so that a page does not sort
- * them all; the walk then goes on past that value. A filter on the first key's property
+ * TIES_PER_BROAD_FILTER), those profiles are walked instead along the next key's index, each
+ * checked to hold that value, so that a page does not sort them all; the walk then goes on past
+ * that value. A filter on the first key's property
  * itself, single-valued, narrows the walk's range instead of being checked. The walk reads the
  * value index alone (joined to profiles, PostgreSQL without statistics would read every value
  * and sort them); the page's profile rows are read after it. The profiles without a value of the
