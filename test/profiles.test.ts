@@ -768,6 +768,40 @@ for (const dialect of dialects) {
       assert.deepEqual(shown, expected);
     });
 
+    test('a sort of two keys pages on while profiles are written: none repeated, none skipped that was there throughout', async () => {
+      const w = await createTenancy(t, 'Search writes');
+      const url = (path: string) => `/v1/workspaces/${w.workspaceId}${path}`;
+      for (const p of [{ name: 'team', data_type: 'string' }, { name: 'rank', data_type: 'integer' }]) {
+        expectStatus(await t.request({ method: 'POST', url: url('/properties'), token: w.token, payload: p }), 201);
+      }
+      const inputs = Array.from({ length: 12 }, (_, i) => ({ id: `w${String(i).padStart(2, '0')}`, properties: { team: ['red', 'blue'][i % 2], ...(i % 5 ? { rank: i % 3 } : {}) } }));
+      expectStatus(await t.request({ method: 'POST', url: url('/profiles/batch'), token: w.token, payload: { inputs } }), 200);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let page = 0;
+      do {
+        const res = await t.request({ method: 'GET', url: url(`/profiles?sort=team,-rank&limit=3${cursor ? `&cursor=${cursor}` : ''}`), token: w.token });
+        expectStatus(res, 200);
+        seen.push(...res.body.data.map((p: { id: string }) => p.id));
+        cursor = res.body.next_cursor;
+        // Between pages: a profile that sorts first (already passed) and one that sorts after
+        // everything written so far (a team later than any before it).
+        const written = [{ id: `early-${page}`, properties: { team: 'blue', rank: 9 } }, { id: `late-${page}`, properties: { team: `zz${String(page).padStart(2, '0')}` } }];
+        expectStatus(await t.request({ method: 'POST', url: url('/profiles/batch'), token: w.token, payload: { inputs: written } }), 200);
+        page++;
+        assert.ok(page < 20, 'the cursor ends');
+      } while (cursor);
+      assert.equal(new Set(seen).size, seen.length, `no profile twice: ${seen.join(' ')}`);
+      for (const { id } of inputs) assert.ok(seen.includes(id), `${id} seen`);
+      assert.ok(!seen.some((id) => id.startsWith('early-')), 'profiles written behind the cursor are not shown');
+      // Each written ahead of the cursor is shown, but for the one written after the last page.
+      assert.deepEqual(
+        seen.filter((id) => id.startsWith('late-')),
+        Array.from({ length: page - 1 }, (_, i) => `late-${i}`),
+        `profiles written ahead of the cursor are shown: ${seen.join(' ')}`,
+      );
+    });
+
     test('an empty sort parameter is no sort', async () => {
       const res = await get([['sort', '']]);
       expectStatus(res, 200);
