@@ -3,6 +3,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import { classifyError } from '../../http/errors.ts';
+import { nearestField } from '../../http/validation.ts';
 import { AppError, codeToStatus, type ErrorCode, type ErrorDetail } from '../../shared/errors.ts';
 
 /** An answer this surface has already put in the vendor's words. */
@@ -92,9 +93,11 @@ export function describeValidation(errors: readonly FastifySchemaValidationError
       case 'required':
         missing.push(String(params.missingProperty));
         continue;
-      case 'additionalProperties':
-        sentences.push(`Unknown field '${String(params.additionalProperty)}'.`);
+      case 'additionalProperties': {
+        const meant = nearestField(String(params.additionalProperty), Object.keys((e as { parentSchema?: { properties?: object } }).parentSchema?.properties ?? {}));
+        sentences.push(`Unknown field '${String(params.additionalProperty)}'.${meant === undefined ? '' : ` Did you mean '${meant}'?`}`);
         continue;
+      }
       case 'type':
         sentences.push(name === '' ? say.notAnObject : `${label} must be ${ARTICLE[String(params.type)] ?? String(params.type)}.`);
         continue;

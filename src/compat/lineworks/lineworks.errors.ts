@@ -80,7 +80,9 @@ export const INTERNAL: LineWorksErrorBody = { code: 'INTERNAL_SERVER_ERROR', des
 export function describeProblems(details: readonly ErrorDetail[], fallback: string): string {
   if (details.length === 0) return fallback;
   const parts = details.map((d) => `${vendorField(d.field)} ${d.problem}${d.allowed ? ` (${d.allowed.join(', ')})` : ''}`);
-  return `${parts.join('; ')}.`;
+  const said = parts.join('; ');
+  // A suggestion ends in a question mark already.
+  return said.endsWith('?') ? said : `${said}.`;
 }
 
 function describeClash(details: readonly ErrorDetail[]): string {

@@ -420,110 +420,210 @@ async function plan(db: Conn, workspaceId: number, filters: readonly ValueFilter
   return planned;
 }
 
-type Cursor = { value: string | number | null; id: string };
-type Hit = { row: ProfileRow; sortValue: string | number | null };
+export type SortValue = string | number | null;
+/** Where a page ends: the last profile's value at every sort key, and its id. */
+export type Cursor = { values: SortValue[]; id: string };
+type Hit = { row: ProfileRow; sortValues: SortValue[] };
+/** A sort key as the query orders by it: an expression giving the profile's value, or null. */
+type Ordered = { expr: Expression<SortValue>; desc: boolean };
+
+const beyondOf = (desc: boolean) => sql.raw(desc ? '<' : '>');
+
+/** The first value (position 0) of a sort key's property held by the outer query's profile, or null. */
+function firstValueOf(db: Conn, key: ProfileSort, outer: Outer): RawBuilder<SortValue> {
+  const value = db
+    .selectFrom('profile_values as v')
+    .select(`v.${key.column}`)
+    .where('v.workspace_id', '=', OUTER[outer].workspace)
+    .where('v.profile_id', '=', OUTER[outer].profile)
+    .where('v.property_id', '=', key.property_id)
+    .where('v.position', '=', 0);
+  return sql<SortValue>`(${value})`;
+}
 
 /**
- * Profiles matching every filter, ordered by the sort property's first value (descending
- * reverses the order; profiles without a value come last either way), ties by id, or by id
- * alone. The plan follows the filters (see `plan`):
+ * Whether a profile comes after the cursor in the order of `keys` (each missing value after
+ * every present one at its key), then of its id: beyond the cursor at some key, equal at every
+ * key before it.
+ */
+function afterCursor(keys: readonly Ordered[], id: Expression<string>, idDesc: boolean, after: Cursor): RawBuilder<SqlBool> {
+  const all = (parts: RawBuilder<SqlBool>[]) => sql<SqlBool>`(${sql.join(parts, sql` and `)})`;
+  const equal: RawBuilder<SqlBool>[] = [];
+  const ways: RawBuilder<SqlBool>[] = [];
+  keys.forEach(({ expr, desc }, i) => {
+    const at = after.values[i];
+    // Past a missing value at this key, only another missing one follows.
+    if (at !== null) ways.push(all([...equal, sql<SqlBool>`(${expr} ${beyondOf(desc)} ${at} or ${expr} is null)`]));
+    equal.push(at === null ? sql<SqlBool>`${expr} is null` : sql<SqlBool>`${expr} = ${at}`);
+  });
+  ways.push(all([...equal, sql<SqlBool>`${id} ${beyondOf(idDesc)} ${after.id}`]));
+  return sql<SqlBool>`(${sql.join(ways, sql` or `)})`;
+}
+
+/** The profiles passing every filter: a driving one looked up in the value index, the others checked per profile. */
+function candidates(db: Conn, workspaceId: number, filters: readonly SearchFilter[]) {
+  let query = db.selectFrom('profiles as p').where('p.workspace_id', '=', workspaceId);
+  for (const f of filters) {
+    if (f.drives && !excludes(f)) query = query.where('p.id', 'in', matchingValues(db, workspaceId, f).select('v.profile_id'));
+    else query = query.where((eb) => (excludes(f) ? eb.not(eb.exists(heldBy(db, f, 'p'))) : eb.exists(heldBy(db, f, 'p'))));
+  }
+  return query;
+}
+
+/**
+ * Profiles matching every filter, ordered by the sort keys: each by its property's first value
+ * (descending with `desc`), profiles without a value after those with one at that key, ties
+ * broken by the next key, then by id in the last key's direction; by id alone without keys.
+ * The plan follows the filters (see `plan`):
  * - a filter that drives is an index lookup; its few matches are the candidates, sorted whole;
- * - otherwise profiles are walked in order, by id or along the sort property's value index, and
- *   each checked against the filters; the walk stops as soon as the page is full.
- * Longer than a screen: the three plans share the candidate query and the cursor, and read
- * best side by side.
+ * - otherwise profiles are walked in order, by id or along the first key's value index (see
+ *   `walk`), and each checked against the filters; the walk stops as soon as the page is full.
  */
 export async function searchProfiles(
   db: Conn,
   workspaceId: number,
   given: readonly ValueFilter[],
-  sort: ProfileSort | undefined,
+  sort: readonly ProfileSort[],
   page: { limit: number; after: Cursor | undefined; broadFilter: number },
 ): Promise<Hit[]> {
-  const { limit, after } = page;
   const filters = await plan(db, workspaceId, given, page.broadFilter);
-  const candidates = () => {
-    let query = db.selectFrom('profiles as p').where('p.workspace_id', '=', workspaceId);
-    for (const f of filters) {
-      if (f.drives && !excludes(f)) query = query.where('p.id', 'in', matchingValues(db, workspaceId, f).select('v.profile_id'));
-      else query = query.where((eb) => (excludes(f) ? eb.not(eb.exists(heldBy(db, f, 'p'))) : eb.exists(heldBy(db, f, 'p'))));
-    }
-    return query;
-  };
-  const dir = sort?.desc ? 'desc' : 'asc';
-  const beyond = sort?.desc ? '<' : '>';
+  const idDesc = sort.at(-1)?.desc ?? false;
+  if (sort.length === 0 || !filters.some((f) => f.drives && !excludes(f))) return walk(db, workspaceId, filters, sort, { idDesc, broadFilter: page.broadFilter }, page.limit, page.after);
 
-  if (!sort) {
-    const rows = await candidates()
-      .$if(after !== undefined, (q) => q.where('p.id', '>', after!.id))
+  // Few candidates: each with its value at every key, sorted whole.
+  const keys = sort.map((key, i) => ({ key, alias: `k${i}` }));
+  const ordered: Ordered[] = keys.map(({ key, alias }) => ({ expr: sql.ref<SortValue>(`c.${alias}`), desc: key.desc }));
+  const rows = await db
+    .selectFrom(
+      candidates(db, workspaceId, filters)
+        .select(['p.id', 'p.created_at', 'p.updated_at', ...keys.map(({ key, alias }) => firstValueOf(db, key, 'p').as(alias))])
+        .as('c'),
+    )
+    .selectAll('c')
+    .$if(page.after !== undefined, (q) => q.where(afterCursor(ordered, sql.ref('c.id'), idDesc, page.after!)))
+    .$call((q) => ordered.reduce((acc, { expr, desc }) => acc.orderBy(sql`${expr} ${sql.raw(desc ? 'desc' : 'asc')} nulls last`), q))
+    .orderBy('c.id', idDesc ? 'desc' : 'asc')
+    .limit(page.limit)
+    .execute();
+  return rows.map((r) => {
+    const row = r as unknown as ProfileRow & Record<string, SortValue>;
+    return { row: { id: row.id, created_at: row.created_at, updated_at: row.updated_at }, sortValues: keys.map(({ alias }) => row[alias]) };
+  });
+}
+
+/**
+ * How many profiles sharing the first sort key's value, as a multiple of the broad-filter count
+ * (10,000 by default), make a page walk them along the next key's index rather than sort them.
+ * Sorting costs a read per tie; the walk, a read per profile holding the next key until the page
+ * is full: about the page size times the workspace over the ties. At 100 a page in a million
+ * profiles the two meet at 10,000 ties, so either way a page reads at most about 10,000 entries.
+ */
+const TIES_PER_BROAD_FILTER = 2;
+
+/** The first value of a sort key's property in its order (within the bounds of filters on it), if any. */
+async function firstValueAt(db: Conn, workspaceId: number, key: ProfileSort, bounds: readonly ValueFilter[]): Promise<SortValue | undefined> {
+  const col = sql.ref<SortValue>(`s.${key.column}`);
+  let query = db.selectFrom('profile_values as s').where('s.workspace_id', '=', workspaceId).where('s.property_id', '=', key.property_id).where('s.position', '=', 0);
+  for (const f of bounds) query = query.where(valueTest(col, f)!);
+  const row = await query.select(sql<SortValue>`${col}`.as('v')).orderBy(col, key.desc ? 'desc' : 'asc').limit(1).executeTakeFirst();
+  return row?.v ?? undefined;
+}
+
+/**
+ * Many candidates: the profiles holding a value of the first key are walked along its value
+ * index from the cursor; ties on that value are ordered by the other keys, looked up per
+ * profile, so a page sorts only the ties it reaches. When the page starts among many ties (see
+ * TIES_PER_BROAD_FILTER), those profiles are walked instead along the next key's index, each
+ * checked to hold that value, so that a page does not sort them all; the walk then goes on past
+ * that value. A filter on the first key's property
+ * itself, single-valued, narrows the walk's range instead of being checked. The walk reads the
+ * value index alone (joined to profiles, PostgreSQL without statistics would read every value
+ * and sort them); the page's profile rows are read after it. The profiles without a value of the
+ * first key follow, walked the same way by the remaining keys; with no key left, by id.
+ * Longer than a screen: the two parts and the cursor read best side by side.
+ */
+async function walk(
+  db: Conn,
+  workspaceId: number,
+  filters: readonly SearchFilter[],
+  sort: readonly ProfileSort[],
+  opts: { idDesc: boolean; broadFilter: number },
+  limit: number,
+  after: Cursor | undefined,
+): Promise<Hit[]> {
+  const { idDesc } = opts;
+  if (sort.length === 0) {
+    const rows = await candidates(db, workspaceId, filters)
+      .$if(after !== undefined, (q) => q.where('p.id', idDesc ? '<' : '>', after!.id))
       .select(['p.id', 'p.created_at', 'p.updated_at'])
-      .orderBy('p.id')
+      .orderBy('p.id', idDesc ? 'desc' : 'asc')
       .limit(limit)
       .execute();
-    return rows.map((row) => ({ row, sortValue: null }));
+    return rows.map((row) => ({ row, sortValues: [] }));
   }
 
-  const col = `s.${sort.column}` as const;
-  const pair = sql`(${sql.ref(col)}, ${sql.ref('p.id')})`;
-  if (filters.some((f) => f.drives && !excludes(f))) {
-    // Few candidates: each joined to its sort value (position 0) and sorted whole.
-    const rows = await candidates()
-      .leftJoin('profile_values as s', (j) =>
-        j.onRef('s.workspace_id', '=', 'p.workspace_id').onRef('s.profile_id', '=', 'p.id').on('s.property_id', '=', sort.property_id).on('s.position', '=', 0),
-      )
-      .$if(after !== undefined, (q) =>
-        q.where((eb) =>
-          after!.value === null
-            ? eb.and([eb(col, 'is', null), eb('p.id', beyond, after!.id)])
-            : eb.or([sql<SqlBool>`${pair} ${sql.raw(beyond)} (${after!.value}, ${after!.id})`, eb(col, 'is', null)]),
-        ),
-      )
-      .select(['p.id', 'p.created_at', 'p.updated_at', `${col} as sort_value`])
-      .orderBy(sql`case when ${sql.ref(col)} is null then 1 else 0 end`)
-      .orderBy(col, dir)
-      .orderBy('p.id', dir)
-      .limit(limit)
-      .execute();
-    return rows.map(({ sort_value, ...row }) => ({ row, sortValue: sort_value as string | number | null }));
-  }
-
-  // Many candidates: walk the sort property's value index from the cursor. A filter on the
-  // sort property itself, single-valued, narrows the walk's range instead of being checked. The
-  // walk reads the value index alone (joined to profiles, PostgreSQL without statistics would
-  // read every value and sort them); the page's profile rows are read after it.
+  const [first, ...next] = sort;
   const hits: Hit[] = [];
-  if (after?.value !== null) {
-    const bounds = filters.filter((f) => f.property_id === sort.property_id && f.single && !excludes(f) && f.op !== 'exists');
-    let walk = db
+  // A filter on the first key's property may leave only its holders, or none of them: the other
+  // part of the walk then has nothing to find, and is not read.
+  const onFirst = filters.filter((f) => f.property_id === first.property_id);
+  const holdersOnly = onFirst.some((f) => !excludes(f));
+  const noHolders = onFirst.some((f) => f.op === 'exists' && f.value === false);
+  if (after?.values[0] !== null && !noHolders) {
+    const col = sql.ref<SortValue>(`s.${first.column}`);
+    const bounds = filters.filter((f) => f.property_id === first.property_id && f.single && !excludes(f) && f.op !== 'exists');
+    // Where the walk resumes: after the cursor, or past every profile holding the value `past`.
+    let past: SortValue | undefined;
+    if (next.length > 0 && first.single) {
+      const at = after ? after.values[0] : await firstValueAt(db, workspaceId, first, bounds);
+      const ties: ValueFilter | undefined = at === undefined || at === null ? undefined : { property_id: first.property_id, column: first.column, op: 'eq', value: at, single: true };
+      if (ties && (await isBroad(db, workspaceId, ties, opts.broadFilter * TIES_PER_BROAD_FILTER))) {
+        const within = await walk(db, workspaceId, [...filters, { ...ties, drives: true }], next, opts, limit, after && { values: after.values.slice(1), id: after.id });
+        hits.push(...within.map((h) => ({ row: h.row, sortValues: [at!, ...h.sortValues] })));
+        if (hits.length === limit) return hits;
+        past = at!;
+      }
+    }
+    let walked = db
       .selectFrom('profile_values as s')
       .where('s.workspace_id', '=', workspaceId)
-      .where('s.property_id', '=', sort.property_id)
+      .where('s.property_id', '=', first.property_id)
       .where('s.position', '=', 0);
     for (const f of filters) {
-      if (bounds.includes(f)) walk = walk.where(valueTest(sql.ref(col), f)!);
-      else walk = walk.where((eb) => (excludes(f) ? eb.not(eb.exists(heldBy(db, f, 's'))) : eb.exists(heldBy(db, f, 's'))));
+      if (bounds.includes(f)) walked = walked.where(valueTest(col, f)!);
+      else walked = walked.where((eb) => (excludes(f) ? eb.not(eb.exists(heldBy(db, f, 's'))) : eb.exists(heldBy(db, f, 's'))));
     }
-    if (after) walk = walk.where(sql<SqlBool>`(${sql.ref(col)}, ${sql.ref('s.profile_id')}) ${sql.raw(beyond)} (${after.value}, ${after.id})`);
-    const walked = await walk
-      .select(['s.profile_id', `${col} as sort_value`])
-      .orderBy(col, dir)
-      .orderBy('s.profile_id', dir)
-      .limit(limit)
+    const ordered: Ordered[] = [{ expr: col, desc: first.desc }, ...next.map((key) => ({ expr: firstValueOf(db, key, 's'), desc: key.desc }))];
+    if (past !== undefined) {
+      walked = walked.where(sql<SqlBool>`${col} ${beyondOf(first.desc)} ${past}`);
+    } else if (after && next.length === 0) {
+      // One key: the row value seeks the index straight to the cursor.
+      walked = walked.where(sql<SqlBool>`(${col}, ${sql.ref('s.profile_id')}) ${beyondOf(first.desc)} (${after.values[0]}, ${after.id})`);
+    } else if (after) {
+      // The range bound keeps the walk on the index; the ties at the cursor's value are sorted again.
+      walked = walked.where(sql<SqlBool>`${col} ${sql.raw(first.desc ? '<=' : '>=')} ${after.values[0]}`).where(afterCursor(ordered, sql.ref('s.profile_id'), idDesc, after));
+    }
+    const room = limit - hits.length;
+    const rows = await walked
+      .select(['s.profile_id', ...ordered.map(({ expr }, i) => sql<SortValue>`${expr}`.as(`k${i}`))])
+      .$call((q) => ordered.reduce((acc, { expr, desc }, i) => acc.orderBy(i === 0 ? sql`${expr} ${sql.raw(desc ? 'desc' : 'asc')}` : sql`${expr} ${sql.raw(desc ? 'desc' : 'asc')} nulls last`), q))
+      .orderBy('s.profile_id', idDesc ? 'desc' : 'asc')
+      .limit(room)
       .execute();
-    const rows = new Map((await findProfiles(db, workspaceId, walked.map((w) => w.profile_id))).map((r) => [r.id, r]));
+    const found = rows as unknown as ({ profile_id: string } & Record<string, SortValue>)[];
+    const profiles = new Map((await findProfiles(db, workspaceId, found.map((w) => w.profile_id))).map((r) => [r.id, r]));
     // A profile erased between the two reads is left out, as if erased just before.
-    hits.push(...walked.flatMap((w) => (rows.has(w.profile_id) ? [{ row: rows.get(w.profile_id)!, sortValue: w.sort_value as string | number }] : [])));
-    if (walked.length === limit) return hits;
+    for (const w of found) {
+      const row = profiles.get(w.profile_id);
+      if (row) hits.push({ row, sortValues: ordered.map((_, i) => w[`k${i}`]) });
+    }
+    if (found.length === room) return hits;
   }
-  // Then the profiles without a value, by id.
-  const rest = await candidates()
-    .where((eb) => eb.not(eb.exists(perProfile(db, sort.property_id, 'p').where('v.position', '=', 0))))
-    .$if(after?.value === null, (q) => q.where('p.id', beyond, after!.id))
-    .select(['p.id', 'p.created_at', 'p.updated_at'])
-    .orderBy('p.id', dir)
-    .limit(limit - hits.length)
-    .execute();
-  return [...hits, ...rest.map((row) => ({ row, sortValue: null }))];
+  if (holdersOnly) return hits;
+  // Then the profiles without a value of the first key, ordered by the remaining keys.
+  const without: SearchFilter = { property_id: first.property_id, column: first.column, op: 'exists', value: false, single: true, drives: false };
+  const rest = await walk(db, workspaceId, [...filters, without], next, opts, limit - hits.length, after?.values[0] === null ? { values: after.values.slice(1), id: after.id } : undefined);
+  return [...hits, ...rest.map((h) => ({ row: h.row, sortValues: [null, ...h.sortValues] }))];
 }
 
 /** Removes one property's values from up to `limit` profiles; returns how many profiles. */

@@ -14,12 +14,26 @@ import type { PropertyService } from '../properties/properties.service.ts';
 import type { MergeFunction, Property } from '../properties/property.ts';
 import { changeSet, checkWrite, claimsOf, freshRecords, identityOrder, knownRecords, matchedProfiles, survivorFirst, type Checked, type Incoming, type StoredState } from './change-set.ts';
 import { dictionaryView, profileOf, type DictionaryView, type Profile } from './profile.ts';
-import { typeSearch, type SearchQuery } from './profile-search.ts';
+import { typeSearch, type ProfileSort, type SearchQuery } from './profile-search.ts';
 import * as repo from './profiles.repository.ts';
 import type { ProfileRow } from './profiles.repository.ts';
 import type { ValueCodec } from './value-codec.ts';
+import { toInstant } from './values.ts';
 
 type Conn = Kysely<Database> | Transaction<Database>;
+
+/**
+ * A search cursor: the last profile's value at every sort key, then its id. One made for
+ * another sort, or altered, is refused here rather than compared with values of another type.
+ */
+function cursorOf(cursor: string | undefined, sort: readonly ProfileSort[]): repo.Cursor | undefined {
+  const key = decodeCursor(cursor, sort.length + 1);
+  if (key === undefined) return undefined;
+  const id = key[sort.length];
+  const fits = sort.every((k, i) => key[i] === null || (k.column === 'v_num' ? Number.isFinite(key[i]) : typeof key[i] === 'string'));
+  if (typeof id !== 'string' || !fits) throw validationFailed([{ field: 'cursor', problem: 'is not a cursor this list returned' }]);
+  return { values: key.slice(0, sort.length), id };
+}
 
 /** By default, a filter matching this many values is checked per profile rather than looked up. */
 const BROAD_FILTER = 5000;
@@ -199,7 +213,7 @@ export function createProfileService({
 
   /** A record's values as they arrive, each dated and sourced by the record. */
   function incomingOf({ record, checked }: Prepared, at: string): Incoming[] {
-    const meta = { source: record.source ?? null, written_at: record.timestamp ? new Date(record.timestamp).toISOString() : at, dated: record.timestamp !== undefined };
+    const meta = { source: record.source ?? null, written_at: (record.timestamp && toInstant(record.timestamp)) || at, dated: record.timestamp !== undefined };
     return [...checked].map(([def, value]) => ({ def, value, ...meta, fn: record.mergeFunctions?.[def.name] }));
   }
 
@@ -360,6 +374,9 @@ export function createProfileService({
       const { checked, problems } = checkWrite(v.index, record.properties, 'properties');
       problems.unshift(...(record.problems ?? []));
       if (record.source !== undefined && !priorities.has(record.source)) problems.push({ field: 'source', problem: `no data source "${record.source}" in this workspace` });
+      if (record.timestamp !== undefined && toInstant(record.timestamp) === undefined) {
+        problems.push({ field: 'timestamp', problem: 'must be a real RFC 3339 date and time with an offset, such as 2026-11-23T12:00:00Z (the date must exist, the offset be at most ±23:59)' });
+      }
       return { index, record, checked, problems };
     });
     const run = async () => {
@@ -473,13 +490,12 @@ export function createProfileService({
     async search(workspaceId: number, query: SearchQuery, opts: ReadOptions): Promise<Page<Profile>> {
       const v = await view(db, workspaceId);
       const { filters, sort } = typeSearch(v.live, query, opts.piiReadable, codec);
-      const after = decodeCursor(query.cursor, 2) as [string | number | null, string] | undefined;
-      const rows = await repo.searchProfiles(db, workspaceId, filters, sort, { limit: query.limit + 1, after: after && { value: after[0], id: after[1] }, broadFilter });
+      const rows = await repo.searchProfiles(db, workspaceId, filters, sort, { limit: query.limit + 1, after: cursorOf(query.cursor, sort), broadFilter });
       const page = rows.slice(0, query.limit);
       const last = page[page.length - 1];
       return {
         data: await present(db, workspaceId, page.map(({ row }) => row), opts, v),
-        next_cursor: rows.length > query.limit && last ? encodeCursor([last.sortValue, last.row.id]) : null,
+        next_cursor: rows.length > query.limit && last ? encodeCursor([...last.sortValues, last.row.id]) : null,
       };
     },
   };

@@ -51,7 +51,12 @@ const MergeFunction = Type.Enum(MERGE_FUNCTIONS);
 const writable = {
   display_name: Type.Optional(DisplayName),
   i18n_display_names: Type.Optional(
-    Type.Record(Type.String({ pattern: LANGUAGE_TAG }), Type.String({ minLength: 1, maxLength: 120 }), { examples: [{ en_US: 'Loyalty tier' }] }),
+    // propertyNames: a pattern on the key alone becomes patternProperties, which lets any other key through.
+    Type.Record(Type.String(), Type.String({ minLength: 1, maxLength: 120 }), {
+      propertyNames: { pattern: LANGUAGE_TAG },
+      description: 'Display names by language tag (en, en_US, sr-Latn)',
+      examples: [{ en_US: 'Loyalty tier' }],
+    }),
   ),
   description: Type.Optional(nullable(Type.String({ maxLength: 2000 }))),
   example: Type.Optional(nullable(Type.String({ maxLength: 500 }))),
