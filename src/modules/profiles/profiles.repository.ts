@@ -376,6 +376,25 @@ async function plan(db: Conn, workspaceId: number, filters: readonly ValueFilter
   return planned;
 }
 
+/** The profiles (as `p`) that pass every planned filter. */
+function candidatesOf(db: Conn, workspaceId: number, filters: readonly SearchFilter[]) {
+  let query = db.selectFrom('profiles as p').where('p.workspace_id', '=', workspaceId);
+  for (const f of filters) {
+    if (f.drives && !excludes(f)) query = query.where('p.id', 'in', matchingValues(db, workspaceId, f).select('v.profile_id'));
+    else query = query.where((eb) => (excludes(f) ? eb.not(eb.exists(heldBy(db, f, 'p'))) : eb.exists(heldBy(db, f, 'p'))));
+  }
+  return query;
+}
+
+/** How many profiles match every filter (an export announces it before its first row). */
+export async function countProfiles(db: Conn, workspaceId: number, given: readonly ValueFilter[], broadFilter: number): Promise<number> {
+  const filters = await plan(db, workspaceId, given, broadFilter);
+  const { n } = await candidatesOf(db, workspaceId, filters)
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(n);
+}
+
 type Cursor = { value: string | number | null; id: string };
 type Hit = { row: ProfileRow; sortValue: string | number | null };
 
@@ -398,14 +417,7 @@ export async function searchProfiles(
 ): Promise<Hit[]> {
   const { limit, after } = page;
   const filters = await plan(db, workspaceId, given, page.broadFilter);
-  const candidates = () => {
-    let query = db.selectFrom('profiles as p').where('p.workspace_id', '=', workspaceId);
-    for (const f of filters) {
-      if (f.drives && !excludes(f)) query = query.where('p.id', 'in', matchingValues(db, workspaceId, f).select('v.profile_id'));
-      else query = query.where((eb) => (excludes(f) ? eb.not(eb.exists(heldBy(db, f, 'p'))) : eb.exists(heldBy(db, f, 'p'))));
-    }
-    return query;
-  };
+  const candidates = () => candidatesOf(db, workspaceId, filters);
   const dir = sort?.desc ? 'desc' : 'asc';
   const beyond = sort?.desc ? '<' : '>';
 

@@ -134,6 +134,10 @@ export function createValueCodec(cipher: PiiCipher | undefined) {
   }
 
   return {
+    /** Text kept beside a PII property's values (a rejected import cell), sealed as they are. */
+    sealText: (def: Property, text: string): string => mustCipher(def).encrypt(text),
+    /** Sealed text opened again; plain text as it is. */
+    openText: (def: Property, text: string): string => (isEncrypted(text) ? mustCipher(def).decrypt(text) : text),
     columnOf,
     encodeValue,
     decodeValue,
