@@ -2,7 +2,7 @@
 // UTF-8 (a BOM dropped), then CSV records (csv-parse: RFC 4180, quoted fields with delimiters and
 // newlines) or NDJSON lines. Anything that makes the file unreadable is an AppError naming where.
 import { Readable, Transform } from 'node:stream';
-import { parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 import secureJson from 'secure-json-parse';
 import { AppError } from '../../shared/errors.ts';
 import { MAX_ROW_CHARS, type ImportFormat } from './import-rows.ts';
@@ -52,19 +52,21 @@ function decoder(limit: number): Transform & { bytes(): number } {
 /** A failure of the upload itself (a client that went away) or of the parser, as our error. */
 function asAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
-  const e = error as { code?: string; message?: string; lines?: number };
-  if (typeof e.code === 'string' && e.code.startsWith('CSV_')) {
-    if (e.code === 'CSV_MAX_RECORD_SIZE') return unreadable(`The file is not valid CSV: the record at line ${e.lines ?? '?'} is longer than ${MAX_ROW_CHARS} characters.`);
-    return unreadable(`The file is not valid CSV at line ${e.lines ?? '?'}: ${e.message?.replace(/^Invalid Record Length: |^Invalid Opening Quote: |^Quote Not Closed: /, '') ?? e.code}`);
+  if (error instanceof CsvError) {
+    const line = (error as CsvError & { lines?: number }).lines ?? '?';
+    if (error.code === 'CSV_MAX_RECORD_SIZE') return unreadable(`The file is not valid CSV: the record at line ${line} is longer than ${MAX_ROW_CHARS} characters.`);
+    return unreadable(`The file is not valid CSV at line ${line}: ${error.message}`);
   }
   return new AppError('VALIDATION_FAILED', 'The upload ended before the whole file arrived.', [{ field: 'body', problem: 'was cut short' }]);
 }
 
-async function* csvItems(text: Readable, delimiter: string): AsyncGenerator<UploadItem> {
-  const parser = text.pipe(parse({ delimiter, bom: true, max_record_size: MAX_ROW_CHARS, relax_column_count: true, skip_empty_lines: true }));
-  text.on('error', (error) => parser.destroy(error));
+function csvParser(delimiter: string) {
+  return parse({ delimiter, bom: true, max_record_size: MAX_ROW_CHARS, relax_column_count: true, skip_empty_lines: true });
+}
+
+async function* csvItems(records: AsyncIterable<string[]>): AsyncGenerator<UploadItem> {
   let number = 0;
-  for await (const record of parser as AsyncIterable<string[]>) {
+  for await (const record of records) {
     if (number === 0) yield { kind: 'header', header: record };
     else yield { kind: 'row', number, data: record };
     number++;
@@ -83,18 +85,19 @@ function parseLine(line: string, number: number): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-async function* ndjsonItems(text: Readable): AsyncGenerator<UploadItem> {
+async function* ndjsonItems(text: AsyncIterable<string>): AsyncGenerator<UploadItem> {
   let pending = '';
   let number = 0;
   let rows = 0;
   const lineOf = (raw: string): UploadItem | undefined => {
     number++;
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line.length > MAX_ROW_CHARS) throw unreadable(`The file is not valid NDJSON: line ${number} is longer than ${MAX_ROW_CHARS} characters.`);
     if (line.trim() === '') return undefined;
     rows++;
     return { kind: 'row', number, data: parseLine(line, number) };
   };
-  for await (const piece of text as AsyncIterable<string>) {
+  for await (const piece of text) {
     pending += piece;
     let at: number;
     while ((at = pending.indexOf('\n')) >= 0) {
@@ -109,20 +112,34 @@ async function* ndjsonItems(text: Readable): AsyncGenerator<UploadItem> {
   if (rows === 0) throw unreadable('The file is empty: an NDJSON import holds one JSON object a line.');
 }
 
-/** The file's header (CSV) and rows, read as they arrive; `bytes()` tells how many have come. */
+/**
+ * The file's header (CSV) and rows, read as they arrive; `bytes()` tells how many have come.
+ * The streams are joined at once, so a failure before the first row is read is kept and thrown
+ * by the iteration, not lost.
+ */
 export function readUpload(body: Readable, options: UploadOptions): { items: AsyncGenerator<UploadItem>; bytes(): number } {
   const text = decoder(options.limit);
+  const parser = options.format === 'csv' ? csvParser(options.delimiter) : undefined;
+  let failure: unknown;
+  const fail = (error: unknown) => {
+    failure ??= error;
+    parser?.destroy(failure as Error);
+  };
   body.on('error', (error) => text.destroy(error));
+  text.on('error', fail);
+  parser?.on('error', fail);
   body.pipe(text);
-  const inner = options.format === 'csv' ? csvItems(text, options.delimiter) : ndjsonItems(text);
+  if (parser) text.pipe(parser);
+  const inner = parser ? csvItems(parser) : ndjsonItems(text);
   async function* items(): AsyncGenerator<UploadItem> {
     try {
       yield* inner;
     } catch (error) {
-      throw asAppError(error);
+      throw asAppError(failure ?? error);
     } finally {
       body.unpipe(text);
       text.destroy();
+      parser?.destroy();
     }
   }
   return { items: items(), bytes: () => text.bytes() };

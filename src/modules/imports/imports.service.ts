@@ -146,8 +146,8 @@ export function createImportService({
 
   /** Reads the upload into chunks; returns the columns and how many rows and bytes there were. */
   async function storeRows(workspaceId: number, id: string, body: Readable, options: ImportOptions): Promise<{ columns: ImportColumn[]; rows: number; bytes: number }> {
-    const upload = readUpload(body, { format: options.format, delimiter: options.delimiter, limit: importLimit });
     const defs = await properties.dictionary(workspaceId);
+    const upload = readUpload(body, { format: options.format, delimiter: options.delimiter, limit: importLimit });
     let columns: ImportColumn[] = [];
     const keys = new Map<string, string>();
     let pending: StoredRow[] = [];
