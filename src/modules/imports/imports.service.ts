@@ -65,6 +65,8 @@ export interface ExportRequest {
   properties?: string[];
   includePii: boolean;
   piiReadable: boolean;
+  /** Profiles read a page at a time (500 unless said). */
+  pageSize?: number;
 }
 
 export type ImportService = ReturnType<typeof createImportService>;
@@ -362,7 +364,7 @@ export function createImportService({
     async export(workspaceId: number, request: ExportRequest): Promise<{ total: number; rows: AsyncGenerator<string[] | Record<string, unknown>>; close(): Promise<void> }> {
       if (request.includePii && !request.piiReadable) throw new AppError('FORBIDDEN', 'Exporting PII values (include_pii=true) needs the pii:read scope.', [], 'MISSING_SCOPE');
       const columns = exportColumns(await properties.dictionary(workspaceId), { properties: request.properties, includePii: request.includePii });
-      const snapshot = await profiles.snapshot(workspaceId, request.filters, { piiReadable: request.piiReadable });
+      const snapshot = await profiles.snapshot(workspaceId, request.filters, { piiReadable: request.piiReadable, pageSize: request.pageSize });
       return { total: snapshot.total, rows: exportRows(snapshot, columns, request.format), close: snapshot.close };
     },
   };
