@@ -33,7 +33,7 @@ describe('an import killed mid-way [sqlite, real processes]', () => {
     }
     const csv = `member_no,points\n${Array.from({ length: ROWS }, (_, i) => `M${i},${i + 1}`).join('\n')}\n`;
     const upload = await fetch(`${first.url}${ws}/imports`, { method: 'POST', headers: { authorization: `Bearer ${t.token}`, 'content-type': 'text/csv' }, body: csv });
-    const created = await upload.json();
+    const created = (await upload.json()) as { id: string; progress: { rows_total: number } };
     assert.equal(upload.status, 202, JSON.stringify(created));
     assert.equal(created.progress.rows_total, ROWS);
 
