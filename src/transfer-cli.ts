@@ -109,7 +109,7 @@ async function followRows(target: ServerTarget, created: ImportView): Promise<Im
   progress.start(created.progress.rows_total ?? 0, 0);
   let view = created;
   try {
-    while (!['done', 'failed', 'cancelled'].includes(view.status)) {
+    while (!['done', 'cancelled'].includes(view.status)) {
       await sleep(200);
       const res = await request(target, `/imports/${created.id}`);
       if (res.status !== 200) throw await failureOf(res, 'reading the import');

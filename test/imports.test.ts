@@ -215,7 +215,7 @@ for (const dialect of dialects) {
       expectStatus(res, 202);
       const cancelled = await t.request({ method: 'POST', url: `${base}/imports/${res.body.id}/cancel`, token: a.token });
       expectStatus(cancelled, 200);
-      assert.equal(cancelled.body.status, 'cancelled');
+      assert.deepEqual([cancelled.body.status, cancelled.body.reason], ['cancelled', 'cancelled on request; rows written before stay']);
       await t.jobRunner.drain();
       const after = await get(`/imports/${res.body.id}`);
       assert.deepEqual([after.body.status, after.body.progress.rows_done], ['cancelled', 0]);

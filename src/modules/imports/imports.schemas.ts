@@ -29,7 +29,7 @@ export const ImportSchema = Type.Object(
     }),
     counts: Type.Object({ created: Count, updated: Count, merged: Count, rejected: Count, unchanged: Count }),
     job_id: Type.Union([Type.String(), Type.Null()]),
-    reason: Type.Union([Type.String(), Type.Null()]),
+    reason: Type.Union([Type.String(), Type.Null()], { description: 'Why the import ended early (a cancel)' }),
     created_at: Timestamp,
     finished_at: Type.Union([Timestamp, Type.Null()]),
   },

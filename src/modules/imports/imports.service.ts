@@ -25,7 +25,7 @@ import { csvRecord, mapHeader, mapKeys, ndjsonRecord, rejectionsOf, type BuiltRe
 import * as repo from './imports.repository.ts';
 import type { Counts, ImportRow, RejectionRow, StoredRow } from './imports.repository.ts';
 
-export const IMPORT_STATUSES = ['uploading', 'queued', 'running', 'done', 'failed', 'cancelled'] as const;
+export const IMPORT_STATUSES = ['uploading', 'queued', 'running', 'done', 'cancelled'] as const;
 export const IMPORT_MODES = ['upsert', 'create', 'update'] as const;
 
 /** Rows kept together in one stored chunk, at most; a chunk also closes past CHUNK_CHARS. */
@@ -326,7 +326,7 @@ export function createImportService({
     async cancel(workspaceId: number, id: string): Promise<ImportView> {
       const row = await mustFind(db, workspaceId, id);
       const cancelled = await db.transaction().execute(async (trx) => {
-        const moved = await repo.moveStatus(trx, workspaceId, id, ['queued', 'running'], { status: 'cancelled', finished_at: isoNow(clock) });
+        const moved = await repo.moveStatus(trx, workspaceId, id, ['queued', 'running'], { status: 'cancelled', finished_at: isoNow(clock), reason: 'cancelled on request; rows written before stay' });
         if (moved) await repo.deleteChunks(trx, workspaceId, id);
         return moved;
       });
