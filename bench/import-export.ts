@@ -118,6 +118,7 @@ async function bench(server: Server, raw: DatabaseSync, file: string, operator: 
   const size = statSync(file).size;
 
   log(`1. import of ${fmt(ROWS)} rows (${mib(size)} MiB of CSV) through the API`);
+  const started = performance.now();
   const imported = await sampled(server, async () => {
     const res = await fetch(`${server.url}/v1/workspaces/${ws}/imports`, {
       method: 'POST',
@@ -128,6 +129,7 @@ async function bench(server: Server, raw: DatabaseSync, file: string, operator: 
     const created = (await res.json()) as { id: string };
     if (res.status !== 202) throw new Error(`upload: ${res.status} ${JSON.stringify(created)}`);
     const uploaded = performance.now();
+    log(`   uploaded in ${fmt((uploaded - started) / 1000, 1)} s, server rss ${mib((await server.rss()).rss)} MiB`);
     for (;;) {
       const view = await call<{ status: string; counts: Record<string, number>; progress: { rows_done: number } }>('GET', `/v1/workspaces/${ws}/imports/${created.id}`, key.token);
       if (view.status === 'done') return { view, uploaded };
@@ -138,6 +140,10 @@ async function bench(server: Server, raw: DatabaseSync, file: string, operator: 
   const { view } = imported.result;
   if (view.counts.created !== ROWS) throw new Error(`import counts: ${JSON.stringify(view.counts)}`);
   const m = await server.memory();
+  if (process.env.BENCH_SERVER_FLAGS?.includes('--expose-gc')) {
+    const g = await server.gc();
+    log(`   after a full collection: rss ${mib(g.rss)}, heap ${mib(g.heapUsed)}/${mib(g.heapTotal)} MiB`);
+  }
   log(`   ${fmt(imported.seconds, 1)} s, ${fmt(ROWS / imported.seconds)} rows/s, server peak RSS ${mib(imported.peak)} MiB (now: rss ${mib(m.rss)}, heap ${mib(m.heapUsed)}/${mib(m.heapTotal)}, external ${mib(m.external)} MiB)`);
 
   log('2. the raw baseline: the same rows with prepared statements in one transaction');
@@ -188,6 +194,7 @@ try {
     './serve-app.ts',
     { ...process.env, DATABASE_URL: `sqlite:${db}`, PROPDICT_ADMIN_TOKEN: operator, PROPDICT_IMPORT_LIMIT: String(2 ** 40), PROPDICT_REQUEST_TIMEOUT_MS: '0' },
     process.env.BENCH_CPU_PROF || undefined,
+    { execArgv: process.env.BENCH_SERVER_FLAGS ? process.env.BENCH_SERVER_FLAGS.split(' ') : [] },
   );
   log(`propdict import/export bench on SQLite (${db}): server pid ${server.pid}, rss ${mib((await server.rss()).rss)} MiB`);
   raw = new DatabaseSync(db);
