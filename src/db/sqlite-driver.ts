@@ -52,8 +52,9 @@ class NodeSqliteConnection implements DatabaseConnection {
     if (!prepared) {
       const stmt = this.#db.prepare(sql);
       prepared = { stmt, reader: stmt.columns().length > 0 };
-      // Multi-row inserts differ by row count and are big: caching them would only hold memory.
-      if (sql.length <= 4096) {
+      // Multi-row statements come in a few row counts (powers of two, profiles.repository.ts's
+      // inChunks) and are kept too; a longer text is prepared for its one use.
+      if (sql.length <= 32_768) {
         if (this.#statements.size >= STATEMENT_CACHE) this.#statements.clear();
         this.#statements.set(sql, prepared);
       }
