@@ -134,7 +134,7 @@ async function bench(server: Server, raw: DatabaseSync, file: string, operator: 
       const view = await call<{ status: string; counts: Record<string, number>; progress: { rows_done: number } }>('GET', `/v1/workspaces/${ws}/imports/${created.id}`, key.token);
       if (view.status === 'done') return { view, uploaded };
       if (view.status !== 'running' && view.status !== 'queued') throw new Error(`import ${view.status}`);
-      await sleep(250);
+      await sleep(Number(process.env.BENCH_POLL_MS ?? 250));
     }
   });
   const { view } = imported.result;

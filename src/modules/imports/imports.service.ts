@@ -127,7 +127,8 @@ export function createImportService({
   jobs: Pick<JobService, 'registerStep' | 'enqueue'>;
   importLimit: number;
 }) {
-  // Stored chunks never change: a step reading the rest of a chunk the previous one read finds it here.
+  // The chunk each import read last, by import: stored chunks never change, and a step mostly
+  // reads on in the chunk the previous step read.
   const chunks = new LRUCache<string, { first: number; rows: StoredRow[] }>({ max: 8 });
 
   async function mustFind(conn: Kysely<Database> | Transaction<Database>, workspaceId: number, id: string): Promise<ImportRow> {
@@ -184,12 +185,13 @@ export function createImportService({
     const out: StoredRow[] = [];
     let at = from;
     while (out.length < limit) {
-      let chunk = [...chunks.entries()].find(([key, c]) => key.startsWith(`${workspaceId}/${importId}/`) && c.first <= at && at < c.first + c.rows.length)?.[1];
-      if (!chunk) {
+      const key = `${workspaceId}/${importId}`;
+      let chunk = chunks.get(key);
+      if (!chunk || at < chunk.first || at >= chunk.first + chunk.rows.length) {
         const stored = await repo.chunkAt(trx, workspaceId, importId, at);
         if (!stored) break;
         chunk = { first: stored.first_row, rows: JSON.parse(stored.data) as StoredRow[] };
-        chunks.set(`${workspaceId}/${importId}/${chunk.first}`, chunk);
+        chunks.set(key, chunk);
       }
       const taken = chunk.rows.slice(at - chunk.first, at - chunk.first + limit - out.length);
       if (taken.length === 0) break;
@@ -256,6 +258,10 @@ export function createImportService({
 
   jobs.registerStep('import', step);
 
+  async function get(workspaceId: number, id: string): Promise<ImportView> {
+    return viewOf(await mustFind(db, workspaceId, id), await properties.dictionary(workspaceId));
+  }
+
   /** The export's rows as arrays (CSV) or objects (NDJSON), header first for CSV; ends the snapshot however it ends. */
   async function* exportRows(snapshot: Snapshot, columns: ExportColumn[], format: ExportRequest['format']): AsyncGenerator<string[] | Record<string, unknown>> {
     try {
@@ -306,12 +312,10 @@ export function createImportService({
         await repo.deleteImport(db, workspaceId, id);
         throw error;
       }
-      return viewOf(await mustFind(db, workspaceId, id), await properties.dictionary(workspaceId));
+      return get(workspaceId, id);
     },
 
-    async get(workspaceId: number, id: string): Promise<ImportView> {
-      return viewOf(await mustFind(db, workspaceId, id), await properties.dictionary(workspaceId));
-    },
+    get,
 
     async list(workspaceId: number, page: { limit: number; cursor?: string }): Promise<Page<ImportView>> {
       const after = decodeCursor(page.cursor, 2) as [string, string] | undefined;
@@ -331,7 +335,7 @@ export function createImportService({
         return moved;
       });
       if (!cancelled) throw new AppError('CONFLICT', `Import ${id} is ${row.status === 'uploading' ? 'still uploading; abort the upload to cancel it' : `already ${row.status}`}.`);
-      return this.get(workspaceId, id);
+      return get(workspaceId, id);
     },
 
     /** The rejected rows' problems in row order, as report rows; PII values masked unless `piiReadable`. */
