@@ -2,6 +2,10 @@
 // asked with pii:read, CSV and NDJSON, the row count up front, and a round trip through an
 // import into a fresh workspace with the same dictionary.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { createTenancy, createTestApp, expectError, expectStatus, type Tenancy, type TestApp } from './helpers/app.ts';
@@ -185,3 +189,31 @@ for (const dialect of dialects) {
     }
   });
 }
+
+// SQLite on a file, as several server processes share it: an export's snapshot takes no write lock.
+describe('an export on a SQLite file [sqlite]', () => {
+  test('another connection writes while an export reads its snapshot', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'propdict-export-lock-'));
+    const file = join(dir, 'x.db');
+    const t = await createTestApp({ name: 'sqlite', fresh: async () => ({ url: `sqlite:${file}`, drop: async () => {} }) });
+    try {
+      const a = await createTenancy(t, 'Lock');
+      const base = `/v1/workspaces/${a.workspaceId}`;
+      for (const id of ['l-1', 'l-2']) expectStatus(await t.request({ method: 'PUT', url: `${base}/profiles/${id}`, token: a.token, payload: { properties: {} } }), 201);
+      const result = await t.services.imports.export(a.workspaceId, { format: 'ndjson', filters: [], includePii: false, piiReadable: true, pageSize: 1 });
+      assert.deepEqual((await result.rows.next()).value, { id: 'l-1' });
+      // Another process's connection: with no wait at all for a lock, its write goes through.
+      const other = new DatabaseSync(file);
+      other.exec('PRAGMA busy_timeout = 0');
+      other.prepare('insert into profiles (workspace_id, id, created_at, updated_at) values (?, ?, ?, ?)').run(a.workspaceId, 'l-1a', '2026-11-30T00:00:00.000Z', '2026-11-30T00:00:00.000Z');
+      other.close();
+      const rest: unknown[] = [];
+      for await (const row of result.rows) rest.push(row);
+      assert.deepEqual(rest, [{ id: 'l-2' }], 'the row written meanwhile is not in the snapshot');
+      assert.equal(result.total, 2);
+    } finally {
+      await t.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -18,6 +18,7 @@ import {
   type Driver,
   type Kysely,
   type QueryResult,
+  type TransactionSettings,
 } from 'kysely';
 import { isBusy } from './db-errors.ts';
 
@@ -147,8 +148,12 @@ class NodeSqliteDriver implements Driver {
     return this.#connection!;
   }
 
-  async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  /**
+   * A read-only transaction (an export's snapshot) begins deferred: in WAL mode it reads one
+   * snapshot and takes no write lock, so other processes keep writing while it reads.
+   */
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(settings.accessMode === 'read only' ? 'begin deferred' : 'begin immediate'));
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
