@@ -153,6 +153,18 @@ for (const dialect of dialects) {
       assert.doesNotMatch(masked.raw, /call me/);
     });
 
+    test('the stored rows of a file are encrypted while they wait, and dropped once written', async () => {
+      const res = await upload('id,secret_phone\nsealed-1,+381640000001\n');
+      expectStatus(res, 202);
+      const stored = await t.db.selectFrom('import_chunks').select('data').where('import_id', '=', res.body.id).execute();
+      assert.equal(stored.length, 1);
+      assert.doesNotMatch(stored[0].data, /381640000001|sealed-1/);
+      await t.jobRunner.drain();
+      const one = await get('/profiles/sealed-1');
+      assert.equal(one.body.properties.secret_phone, '+381640000001');
+      assert.deepEqual(await t.db.selectFrom('import_chunks').select('data').where('import_id', '=', res.body.id).execute(), []);
+    });
+
     test('a source applies its priority; an unknown source is refused before the upload is read', async () => {
       const done = await imported('work_email,age\nsrc@example.com,9\n', '?source=crm');
       assert.equal(done.source, 'crm');

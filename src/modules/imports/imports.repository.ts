@@ -49,8 +49,9 @@ export async function deleteImport(db: Conn, workspaceId: number, id: string): P
   await db.deleteFrom('imports').where('workspace_id', '=', workspaceId).where('id', '=', id).execute();
 }
 
-export async function insertChunk(db: Conn, workspaceId: number, importId: string, firstRow: number, rows: readonly StoredRow[]): Promise<void> {
-  await db.insertInto('import_chunks').values({ workspace_id: workspaceId, import_id: importId, first_row: firstRow, row_count: rows.length, data: JSON.stringify(rows) }).execute();
+/** `data`: the rows' JSON, sealed by the caller (a file may hold PII). */
+export async function insertChunk(db: Conn, workspaceId: number, importId: string, firstRow: number, rowCount: number, data: string): Promise<void> {
+  await db.insertInto('import_chunks').values({ workspace_id: workspaceId, import_id: importId, first_row: firstRow, row_count: rowCount, data }).execute();
 }
 
 /** The chunk holding the row at `index` (from 0), as stored. */

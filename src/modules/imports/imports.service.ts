@@ -158,7 +158,7 @@ export function createImportService({
     let rows = 0;
     const flush = async () => {
       if (pending.length === 0) return;
-      await repo.insertChunk(db, workspaceId, id, rows - pending.length, pending);
+      await repo.insertChunk(db, workspaceId, id, rows - pending.length, pending.length, codec.sealText(JSON.stringify(pending)));
       pending = [];
       chars = 0;
     };
@@ -190,7 +190,7 @@ export function createImportService({
       if (!chunk || at < chunk.first || at >= chunk.first + chunk.rows.length) {
         const stored = await repo.chunkAt(trx, workspaceId, importId, at);
         if (!stored) break;
-        chunk = { first: stored.first_row, rows: JSON.parse(stored.data) as StoredRow[] };
+        chunk = { first: stored.first_row, rows: JSON.parse(codec.openText(stored.data)) as StoredRow[] };
         chunks.set(key, chunk);
       }
       const taken = chunk.rows.slice(at - chunk.first, at - chunk.first + limit - out.length);
@@ -215,14 +215,13 @@ export function createImportService({
     if (result.status !== 'rejected') return [];
     return rejectionsOf(result.errors, built, byName).map((r, position) => {
       const text = r.value === undefined ? null : typeof r.value === 'string' ? r.value : JSON.stringify(r.value);
-      const def = r.property === null ? undefined : byName.get(r.property.toLowerCase());
       return {
         row_number: number,
         position,
         column_name: r.column,
         property: r.property,
         problem: r.problem,
-        value: text !== null && r.pii && def ? codec.sealText(def, text) : text,
+        value: text !== null && r.pii ? codec.sealText(text) : text,
         pii: r.pii ? 1 : 0,
       };
     });
@@ -341,12 +340,10 @@ export function createImportService({
     /** The rejected rows' problems in row order, as report rows; PII values masked unless `piiReadable`. */
     async rejections(workspaceId: number, id: string, piiReadable: boolean): Promise<AsyncGenerator<string[]>> {
       await mustFind(db, workspaceId, id);
-      const defs = new Map((await properties.dictionary(workspaceId)).map((d) => [d.name.toLowerCase(), d]));
       const shown = (r: RejectionRow): string => {
         if (r.value === null) return '';
         if (r.pii !== 1) return r.value;
-        const def = r.property === null ? undefined : defs.get(r.property.toLowerCase());
-        return piiReadable && def ? codec.openText(def, r.value) : '***';
+        return piiReadable ? codec.openText(r.value) : '***';
       };
       async function* rows(): AsyncGenerator<string[]> {
         yield ['row', 'column', 'property', 'problem', 'value'];

@@ -134,10 +134,14 @@ export function createValueCodec(cipher: PiiCipher | undefined) {
   }
 
   return {
-    /** Text kept beside a PII property's values (a rejected import cell), sealed as they are. */
-    sealText: (def: Property, text: string): string => mustCipher(def).encrypt(text),
+    /**
+     * Text that may hold PII outside the values (an import's stored rows, a rejected cell),
+     * sealed as PII values are when the server has a key; as it is without one (no property can
+     * then be PII).
+     */
+    sealText: (text: string): string => (cipher ? cipher.encrypt(text) : text),
     /** Sealed text opened again; plain text as it is. */
-    openText: (def: Property, text: string): string => (isEncrypted(text) ? mustCipher(def).decrypt(text) : text),
+    openText: (text: string): string => (cipher && isEncrypted(text) ? cipher.decrypt(text) : text),
     columnOf,
     encodeValue,
     decodeValue,
