@@ -4,11 +4,13 @@
 // transaction into the same database (the raw baseline of bench/profiles.ts); then the workspace
 // exported as CSV, against a raw SELECT of the same values streamed to a null sink. The server
 // runs in a child process of its own (bench/serve-app.ts); its RSS is read from /proc every
-// 100 ms throughout. SQLite only: the figures go to docs/benchmarks.md, "Import and export".
+// 100 ms throughout. SQLite, or PostgreSQL with BENCH_DATABASE_URL (a new schema, dropped at the
+// end). The figures go to docs/benchmarks.md, "Import and export".
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { DatabaseSync } from 'node:sqlite';
+import pg from 'pg';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -77,38 +79,109 @@ async function sampled<T>(server: Server, work: () => Promise<T>): Promise<{ res
   }
 }
 
-/** The raw baseline: profiles and their value rows, prepared statements, one transaction. */
-function rawInsert(raw: DatabaseSync, ws: number, propertyIds: number[]): number {
-  const at = new Date().toISOString();
-  const insertProfile = raw.prepare('insert into profiles (workspace_id, id, created_at, updated_at) values (?, ?, ?, ?)');
-  const insertValue = raw.prepare('insert into profile_values (workspace_id, profile_id, property_id, position, v_text, v_num, v_json, source, written_at) values (?, ?, ?, ?, ?, ?, ?, null, ?)');
-  const started = performance.now();
-  raw.exec('begin immediate');
-  for (let n = 0; n < ROWS; n++) {
-    const id = `raw-${n}`;
-    insertProfile.run(ws, id, at, at);
-    valuesOf(n).forEach((v, p) => {
-      for (const [position, item] of (Array.isArray(v) ? v : [v]).entries()) {
-        insertValue.run(ws, id, propertyIds[p], position, typeof item === 'number' ? null : item, typeof item === 'number' ? item : null, JSON.stringify(item), at);
+/** A connection beside the server's, to the same database: the baselines go through it. */
+interface Direct {
+  title: string;
+  propertyIds(ws: number): Promise<number[]>;
+  /** The raw baseline: profiles and their value rows, in one transaction; seconds taken. */
+  insertRaw(ws: number, propertyIds: number[]): Promise<number>;
+  /** Every value of the workspace read in order, each touched and dropped; seconds taken. */
+  selectRaw(ws: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Row n's value rows: [profile id, property index, position, v_text, v_num, v_json]. */
+function* valueRows(n: number): Generator<[string, number, number, string | null, number | null, string]> {
+  for (const [p, v] of valuesOf(n).entries()) {
+    for (const [position, item] of (Array.isArray(v) ? v : [v]).entries()) {
+      yield [`raw-${n}`, p, position, typeof item === 'number' ? null : item, typeof item === 'number' ? item : null, JSON.stringify(item)];
+    }
+  }
+}
+
+const SELECT_VALUES = 'select profile_id, property_id, v_json from profile_values where workspace_id = $1 order by profile_id, property_id, position';
+
+function sqliteDirect(file: string): Direct {
+  const raw = new DatabaseSync(file);
+  raw.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+  return {
+    title: 'SQLite',
+    propertyIds: async (ws) => (raw.prepare('select id from properties where workspace_id = ? and system = 0 order by id').all(ws) as { id: number }[]).map((p) => p.id),
+    async insertRaw(ws, propertyIds) {
+      const at = new Date().toISOString();
+      const insertProfile = raw.prepare('insert into profiles (workspace_id, id, created_at, updated_at) values (?, ?, ?, ?)');
+      const insertValue = raw.prepare('insert into profile_values (workspace_id, profile_id, property_id, position, v_text, v_num, v_json, source, written_at) values (?, ?, ?, ?, ?, ?, ?, null, ?)');
+      const started = performance.now();
+      raw.exec('begin immediate');
+      for (let n = 0; n < ROWS; n++) {
+        insertProfile.run(ws, `raw-${n}`, at, at);
+        for (const [id, p, position, text, num, json] of valueRows(n)) insertValue.run(ws, id, propertyIds[p], position, text, num, json, at);
       }
-    });
-  }
-  raw.exec('commit');
-  return (performance.now() - started) / 1000;
+      raw.exec('commit');
+      return (performance.now() - started) / 1000;
+    },
+    async selectRaw(ws) {
+      const started = performance.now();
+      let bytes = 0;
+      for (const row of raw.prepare(SELECT_VALUES.replace('$1', '?')).iterate(ws) as Iterable<{ profile_id: string; v_json: string }>) bytes += row.profile_id.length + row.v_json.length;
+      if (bytes === 0) throw new Error('the raw select read nothing');
+      return (performance.now() - started) / 1000;
+    },
+    close: async () => raw.close(),
+  };
 }
 
-/** The raw export baseline: every value of the workspace read in order and formatted, to nowhere. */
-function rawSelect(raw: DatabaseSync, ws: number): number {
-  const started = performance.now();
-  let bytes = 0;
-  for (const row of raw.prepare('select profile_id, property_id, v_json from profile_values where workspace_id = ? order by profile_id, property_id, position').iterate(ws) as Iterable<{ profile_id: string; v_json: string }>) {
-    bytes += row.profile_id.length + row.v_json.length;
-  }
-  if (bytes === 0) throw new Error('the raw select read nothing');
-  return (performance.now() - started) / 1000;
+async function postgresDirect(url: string, version: string): Promise<Direct> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return {
+    title: `PostgreSQL ${version}`,
+    propertyIds: async (ws) => (await client.query<{ id: number }>('select id from properties where workspace_id = $1 and system = 0 order by id', [ws])).rows.map((p) => p.id),
+    async insertRaw(ws, propertyIds) {
+      const at = new Date().toISOString();
+      const started = performance.now();
+      await client.query('begin');
+      // A named statement per table, run per 1,000 profiles with the rows as arrays (a statement
+      // per row would measure the network's round trips), as bench/profiles.ts's baseline does.
+      for (let from = 0; from < ROWS; from += 1000) {
+        const ns = Array.from({ length: Math.min(1000, ROWS - from) }, (_, i) => from + i);
+        await client.query({ name: 'ie_profiles', text: 'insert into profiles (workspace_id, id, created_at, updated_at) select $1, id, $3, $3 from unnest($2::text[]) as id', values: [ws, ns.map((n) => `raw-${n}`), at] });
+        const rows = ns.flatMap((n) => [...valueRows(n)]);
+        await client.query({
+          name: 'ie_values',
+          text: `insert into profile_values (workspace_id, profile_id, property_id, position, v_text, v_num, v_json, source, written_at)
+            select $1, r.p, r.prop, r.pos, r.t, r.n, r.j, null, $8 from unnest($2::text[], $3::integer[], $4::integer[], $5::text[], $6::double precision[], $7::text[]) as r(p, prop, pos, t, n, j)`,
+          values: [ws, rows.map((r) => r[0]), rows.map((r) => propertyIds[r[1]]), rows.map((r) => r[2]), rows.map((r) => r[3]), rows.map((r) => r[4]), rows.map((r) => r[5]), at],
+        });
+      }
+      await client.query('commit');
+      return (performance.now() - started) / 1000;
+    },
+    async selectRaw(ws) {
+      // Keyset pages of 10,000 values inside one repeatable-read transaction, as the export reads.
+      const started = performance.now();
+      let bytes = 0;
+      await client.query('begin isolation level repeatable read read only');
+      let after: [string, number, number] = ['', 0, -1];
+      for (;;) {
+        const { rows } = await client.query<{ profile_id: string; property_id: number; position: number; v_json: string }>(
+          'select profile_id, property_id, position, v_json from profile_values where workspace_id = $1 and (profile_id, property_id, position) > ($2, $3, $4) order by profile_id, property_id, position limit 10000',
+          [ws, ...after],
+        );
+        for (const row of rows) bytes += row.profile_id.length + row.v_json.length;
+        if (rows.length < 10000) break;
+        const last = rows[rows.length - 1];
+        after = [last.profile_id, last.property_id, last.position];
+      }
+      await client.query('commit');
+      if (bytes === 0) throw new Error('the raw select read nothing');
+      return (performance.now() - started) / 1000;
+    },
+    close: () => client.end(),
+  };
 }
 
-async function bench(server: Server, raw: DatabaseSync, file: string, operator: string): Promise<string[]> {
+async function bench(server: Server, direct: Direct, file: string, operator: string): Promise<string[]> {
   const call = <T>(method: 'GET' | 'POST', path: string, token: string, payload?: unknown, expect = 200) => request<T>(server.url, token, method, path, payload, expect);
   const tenant = await call<{ id: number }>('POST', '/v1/tenants', operator, { name: 'bench' }, 201);
   const workspace = async (name: string) => (await call<{ id: number }>('POST', `/v1/tenants/${tenant.id}/workspaces`, operator, { name }, 201)).id;
@@ -147,8 +220,7 @@ async function bench(server: Server, raw: DatabaseSync, file: string, operator: 
   log(`   ${fmt(imported.seconds, 1)} s, ${fmt(ROWS / imported.seconds)} rows/s, server peak RSS ${mib(imported.peak)} MiB (now: rss ${mib(m.rss)}, heap ${mib(m.heapUsed)}/${mib(m.heapTotal)}, external ${mib(m.external)} MiB)`);
 
   log('2. the raw baseline: the same rows with prepared statements in one transaction');
-  const ids = (raw.prepare('select id from properties where workspace_id = ? and system = 0 order by id').all(rawWs) as { id: number }[]).map((p) => p.id);
-  const rawSeconds = rawInsert(raw, rawWs, ids);
+  const rawSeconds = await direct.insertRaw(rawWs, await direct.propertyIds(rawWs));
   log(`   ${fmt(rawSeconds, 1)} s, ${fmt(ROWS / rawSeconds)} rows/s`);
 
   log('3. export of the imported workspace as CSV, to a null sink');
@@ -163,7 +235,7 @@ async function bench(server: Server, raw: DatabaseSync, file: string, operator: 
   log(`   ${fmt(exported.seconds, 1)} s, ${fmt(ROWS / exported.seconds)} rows/s (${mib(exported.result.bytes)} MiB), server peak RSS ${mib(exported.peak)} MiB`);
 
   log('4. the raw baseline: a SELECT of the same values, streamed to a null sink');
-  const selectSeconds = rawSelect(raw, ws);
+  const selectSeconds = await direct.selectRaw(ws);
   log(`   ${fmt(selectSeconds, 1)} s, ${fmt(ROWS / selectSeconds)} rows/s`);
 
   const ratio = (a: number, b: number) => b / a;
@@ -180,31 +252,52 @@ async function bench(server: Server, raw: DatabaseSync, file: string, operator: 
   ];
 }
 
+/** postgres://...: the bench runs on PostgreSQL, in a new schema of that database. */
+const DATABASE_URL = process.env.BENCH_DATABASE_URL || undefined;
 const dir = mkdtempSync(join(tmpdir(), 'propdict-bench-import-'));
-const db = join(dir, 'bench.db');
 const file = join(dir, 'rows.csv');
 const operator = `bench-${randomBytes(16).toString('hex')}`;
 let server: Server | undefined;
-let raw: DatabaseSync | undefined;
+let direct: Direct | undefined;
 let lines: string[];
+let dropSchema: (() => Promise<void>) | undefined;
+let databaseUrl = `sqlite:${join(dir, 'bench.db')}`;
+let version = '';
+if (DATABASE_URL !== undefined) {
+  const schema = `bench_import_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: DATABASE_URL });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  version = (await admin.query<{ server_version: string }>('show server_version')).rows[0].server_version.split(' ')[0];
+  await admin.end();
+  const url = new URL(DATABASE_URL);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  databaseUrl = url.toString();
+  dropSchema = async () => {
+    const c = new pg.Client({ connectionString: DATABASE_URL });
+    await c.connect();
+    await c.query(`drop schema ${schema} cascade`);
+    await c.end();
+  };
+}
 try {
   await writeCsv(file);
   // BENCH_CPU_PROF=<folder>: the server writes a CPU profile there when it stops.
   server = await startServer(
     './serve-app.ts',
-    { ...process.env, DATABASE_URL: `sqlite:${db}`, PROPDICT_ADMIN_TOKEN: operator, PROPDICT_IMPORT_LIMIT: String(2 ** 40), PROPDICT_REQUEST_TIMEOUT_MS: '0' },
+    { ...process.env, DATABASE_URL: databaseUrl, PROPDICT_ADMIN_TOKEN: operator, PROPDICT_IMPORT_LIMIT: String(2 ** 40), PROPDICT_REQUEST_TIMEOUT_MS: '0' },
     process.env.BENCH_CPU_PROF || undefined,
     { execArgv: process.env.BENCH_SERVER_FLAGS ? process.env.BENCH_SERVER_FLAGS.split(' ') : [] },
   );
-  log(`propdict import/export bench on SQLite (${db}): server pid ${server.pid}, rss ${mib((await server.rss()).rss)} MiB`);
-  raw = new DatabaseSync(db);
-  raw.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
-  lines = await bench(server, raw, file, operator);
+  direct = DATABASE_URL === undefined ? sqliteDirect(join(dir, 'bench.db')) : await postgresDirect(databaseUrl, version);
+  log(`propdict import/export bench on ${direct.title}: server pid ${server.pid}, rss ${mib((await server.rss()).rss)} MiB`);
+  lines = await bench(server, direct, file, operator);
 } finally {
-  raw?.close();
+  await direct?.close();
   await server?.stop();
+  await dropSchema?.();
   rmSync(dir, { recursive: true, force: true });
 }
 
-const title = `propdict import/export bench, ${new Date().toISOString().slice(0, 10)}; Node ${process.version}; SQLite; ${fmt(ROWS)} rows; the app in its own process, over HTTP`;
+const title = `propdict import/export bench, ${new Date().toISOString().slice(0, 10)}; Node ${process.version}; ${direct.title}; ${fmt(ROWS)} rows; the app in its own process, over HTTP`;
 process.stdout.write(`\n${[title, '', ...lines].join('\n')}\n`);
