@@ -1,11 +1,14 @@
 // Configuration comes only from the environment and is checked once, at start.
 import { parseEncryptionKey } from './shared/pii-cipher.ts';
+import type { SqliteSynchronous } from './db/sqlite-driver.ts';
 
 export interface Config {
   readonly port: number;
   readonly host: string;
   readonly databaseUrl: string;
   readonly adminToken: string | undefined;
+  /** Besides the operator token, reads GET /metrics only. */
+  readonly metricsToken: string | undefined;
   readonly logLevel: LogLevel;
   readonly bodyLimit: number;
   readonly propertyLimit: number;
@@ -17,6 +20,8 @@ export interface Config {
   readonly redisPrefix: string;
   /** SQLite: how long a write waits for another process's lock before answering 503. */
   readonly sqliteBusyTimeoutMs: number;
+  /** SQLite: how a commit reaches the disk (see sqlite-driver.ts). */
+  readonly sqliteSynchronous: SqliteSynchronous;
   /** Slow or stalled clients: headers, the whole request (body included), an idle kept-alive connection. */
   readonly timeouts: { readonly headersMs: number; readonly requestMs: number; readonly idleMs: number };
   /** 32 bytes for PII encryption; required once any property is PII. */
@@ -80,6 +85,8 @@ export function loadConfig(env: Env = process.env): Config {
   };
 
   const sqliteBusyTimeoutMs = int('PROPDICT_SQLITE_BUSY_TIMEOUT_MS', 5000, 0, 600_000);
+  const sqliteSynchronous = (env.PROPDICT_SQLITE_SYNCHRONOUS || 'full').toLowerCase();
+  if (sqliteSynchronous !== 'full' && sqliteSynchronous !== 'normal') problems.push(`PROPDICT_SQLITE_SYNCHRONOUS must be full or normal (got "${env.PROPDICT_SQLITE_SYNCHRONOUS}")`);
   const timeouts = {
     headersMs: int('PROPDICT_HEADERS_TIMEOUT_MS', 10_000, 1, 600_000),
     requestMs: int('PROPDICT_REQUEST_TIMEOUT_MS', 60_000, 0, 86_400_000),
@@ -116,6 +123,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const adminToken = env.PROPDICT_ADMIN_TOKEN || undefined;
+  const metricsToken = env.PROPDICT_METRICS_TOKEN || undefined;
+  if (metricsToken !== undefined && metricsToken.length < 16) problems.push('PROPDICT_METRICS_TOKEN must be at least 16 characters');
   if (adminToken !== undefined && adminToken.length < 16) {
     problems.push('PROPDICT_ADMIN_TOKEN must be at least 16 characters long');
   }
@@ -131,6 +140,7 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     databaseUrl,
     adminToken,
+    metricsToken,
     logLevel,
     bodyLimit,
     propertyLimit,
@@ -138,6 +148,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl,
     redisPrefix,
     sqliteBusyTimeoutMs,
+    sqliteSynchronous: sqliteSynchronous as SqliteSynchronous,
     timeouts,
     encryptionKey,
     previousEncryptionKey,

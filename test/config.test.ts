@@ -11,6 +11,7 @@ test('defaults need no environment at all', () => {
       host: '127.0.0.1',
       databaseUrl: 'sqlite:./data/propdict.db',
       adminToken: undefined,
+      metricsToken: undefined,
       logLevel: 'info',
       bodyLimit: 1_048_576,
       propertyLimit: 1000,
@@ -18,6 +19,7 @@ test('defaults need no environment at all', () => {
       redisUrl: undefined,
       redisPrefix: 'propdict:',
       sqliteBusyTimeoutMs: 5000,
+      sqliteSynchronous: 'full',
       timeouts: { headersMs: 10_000, requestMs: 60_000, idleMs: 72_000 },
       encryptionKey: undefined,
       previousEncryptionKey: undefined,
@@ -35,6 +37,7 @@ const invalid = [
   { title: 'import limit too small', env: { PROPDICT_IMPORT_LIMIT: '10' }, problem: /^PROPDICT_IMPORT_LIMIT must be an integer from 1024/ },
   { title: 'unknown database scheme', env: { DATABASE_URL: 'mysql://x' }, problem: /^DATABASE_URL must be/ },
   { title: 'short admin token', env: { PROPDICT_ADMIN_TOKEN: 'short' }, problem: /^PROPDICT_ADMIN_TOKEN must be at least 16/ },
+  { title: 'short metrics token', env: { PROPDICT_METRICS_TOKEN: 'short' }, problem: /^PROPDICT_METRICS_TOKEN must be at least 16/ },
   { title: 'unknown log level', env: { LOG_LEVEL: 'loud' }, problem: /^LOG_LEVEL must be one of/ },
   { title: 'tiny body limit', env: { PROPDICT_BODY_LIMIT: '10' }, problem: /^PROPDICT_BODY_LIMIT must be an integer/ },
   { title: 'encryption key of the wrong size', env: { PROPDICT_ENCRYPTION_KEY: 'abcd' }, problem: /^PROPDICT_ENCRYPTION_KEY must be 32 bytes/ },
@@ -44,6 +47,7 @@ const invalid = [
   { title: 'redis prefix with a space', env: { PROPDICT_REDIS_PREFIX: 'my app:' }, problem: /^PROPDICT_REDIS_PREFIX must be/ },
   { title: 'request timeout shorter than the headers timeout', env: { PROPDICT_REQUEST_TIMEOUT_MS: '5000' }, problem: /^PROPDICT_REQUEST_TIMEOUT_MS \(5000\) must be 0 or at least/ },
   { title: 'zero headers timeout', env: { PROPDICT_HEADERS_TIMEOUT_MS: '0' }, problem: /^PROPDICT_HEADERS_TIMEOUT_MS must be an integer/ },
+  { title: 'unknown SQLite sync mode', env: { PROPDICT_SQLITE_SYNCHRONOUS: 'off' }, problem: /^PROPDICT_SQLITE_SYNCHRONOUS must be full or normal/ },
   { title: 'negative property limit', env: { PROPDICT_PROPERTY_LIMIT: '-1' }, problem: /^PROPDICT_PROPERTY_LIMIT must be an integer/ },
 ];
 

@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import { Kysely, PostgresDialect, type LogEvent, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import { DatabaseUnreachableError } from './db-errors.ts';
 import type { Database } from './schema.ts';
-import { nodeSqliteDialect, openSqlite } from './sqlite-driver.ts';
+import { nodeSqliteDialect, openSqlite, type SqliteSynchronous } from './sqlite-driver.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -16,6 +16,12 @@ export interface DbHandle {
 export interface DbOptions {
   /** SQLite: how long a statement waits for another process's write lock (ms). */
   busyTimeoutMs?: number;
+  /** SQLite: `full` (the default) syncs every commit to disk; `normal` only at checkpoints. */
+  synchronous?: SqliteSynchronous;
+  /** SQLite: told of every commit, with how many transactions it held (group commit) and how long it took. */
+  onCommit?: (transactions: number, ms: number) => void;
+  /** Told of every statement, with its duration (PostgreSQL's commits are among them). */
+  onQuery?: (ms: number, sql: string) => void;
   /** PostgreSQL: an idle connection was lost (the server restarted, failed over, or ended it). */
   onConnectionError?: (error: Error) => void;
 }
@@ -32,7 +38,7 @@ export function sqliteFile(databaseUrl: string): string | undefined {
  * a query (which pg reports without a code), raised as DatabaseUnreachableError: a request then
  * answers 503, and the next one tries a new connection.
  */
-function resilientPool(pool: pg.Pool): PostgresPool {
+function resilientPool(pool: pg.Pool, onConnectionError?: (error: Error) => void): PostgresPool {
   return {
     async connect(): Promise<PostgresPoolClient> {
       let client: pg.PoolClient;
@@ -41,6 +47,15 @@ function resilientPool(pool: pg.Pool): PostgresPool {
       } catch (error) {
         throw new DatabaseUnreachableError(error);
       }
+      // The pool listens for errors on idle connections only: one lost while a request holds it
+      // (terminated by the server, reset) would otherwise be an unhandled 'error' event that
+      // ends the process. Its query fails (503) and the broken connection is dropped at release.
+      let lost: Error | undefined;
+      const onError = (error: Error) => {
+        lost = error;
+        onConnectionError?.(error);
+      };
+      client.on('error', onError);
       return {
         query: (async (sql: string, parameters: unknown[]) => {
           try {
@@ -52,24 +67,32 @@ function resilientPool(pool: pg.Pool): PostgresPool {
             throw new DatabaseUnreachableError(error);
           }
         }) as unknown as PostgresPoolClient['query'],
-        release: () => client.release(),
+        release: () => {
+          client.removeListener('error', onError);
+          client.release(lost);
+        },
       };
     },
     end: () => pool.end(),
   };
 }
 
+/** Kysely's log, when statements are to be timed. */
+function queryLog({ onQuery }: DbOptions): ((event: LogEvent) => void) | undefined {
+  return onQuery && ((event) => onQuery(event.queryDurationMillis, event.query.sql));
+}
+
 export function createDb(databaseUrl: string, options: DbOptions = {}): DbHandle {
   if (databaseUrl.startsWith('sqlite:')) {
     const file = sqliteFile(databaseUrl);
     if (file !== undefined) mkdirSync(dirname(file), { recursive: true });
-    const database = openSqlite(file ?? ':memory:');
-    return { dialect: 'sqlite', db: new Kysely<Database>({ dialect: nodeSqliteDialect({ database, busyTimeoutMs: options.busyTimeoutMs ?? 5000 }) }) };
+    const database = openSqlite(file ?? ':memory:', options.synchronous);
+    return { dialect: 'sqlite', db: new Kysely<Database>({ dialect: nodeSqliteDialect({ database, busyTimeoutMs: options.busyTimeoutMs ?? 5000, onCommit: options.onCommit }), log: queryLog(options) }) };
   }
   // A connection that cannot be made in time fails the request (503) rather than queueing it.
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 5000 });
   // Without a listener an idle connection's error (a restart, a failover, pg_terminate_backend)
   // would end the process; the pool drops that connection and opens another when next asked.
   pool.on('error', (error) => options.onConnectionError?.(error));
-  return { dialect: 'postgres', db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: resilientPool(pool) }) }) };
+  return { dialect: 'postgres', db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: resilientPool(pool, options.onConnectionError) }), log: queryLog(options) }) };
 }
