@@ -17,6 +17,7 @@ import { nativeSurface } from './http/native-surface.ts';
 import { answerEverything, registerSurface, type Surface, type SurfaceRoute } from './http/surface.ts';
 import { retryAfterOnUnavailable } from './http/unavailable.ts';
 import { createValidatorCompiler } from './http/validation.ts';
+import { importSchemas } from './modules/imports/imports.routes.ts';
 import { createJobRunner, type JobRunner } from './modules/jobs/job-runner.ts';
 import { profileSchemas } from './modules/profiles/profiles.routes.ts';
 import { propertySchemas } from './modules/properties/properties.routes.ts';
@@ -34,7 +35,7 @@ export interface AppDeps {
   db: Kysely<Database>;
   config: Pick<
     Config,
-    'bodyLimit' | 'propertyLimit' | 'adminToken' | 'metricsToken' | 'redisUrl' | 'redisPrefix' | 'timeouts' | 'encryptionKey' | 'previousEncryptionKey' | 'ocamba' | 'hcl' | 'lineworks'
+    'bodyLimit' | 'propertyLimit' | 'importLimit' | 'adminToken' | 'metricsToken' | 'redisUrl' | 'redisPrefix' | 'timeouts' | 'encryptionKey' | 'previousEncryptionKey' | 'ocamba' | 'hcl' | 'lineworks'
   >;
   clock?: Clock;
   ids?: IdGenerator;
@@ -115,7 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   retryAfterOnUnavailable(app);
 
-  for (const schema of [ErrorEnvelope, ...propertySchemas, SourceSchema, ...profileSchemas]) app.addSchema(schema);
+  for (const schema of [ErrorEnvelope, ...propertySchemas, SourceSchema, ...profileSchemas, ...importSchemas]) app.addSchema(schema);
   // Outside every surface (`/`, `/nope`, the docs): the native envelope.
   answerEverything(app, nativeSurface.answers);
 

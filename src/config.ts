@@ -12,6 +12,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   readonly bodyLimit: number;
   readonly propertyLimit: number;
+  /** Largest import file, in bytes (its own limit: an import is streamed, never held whole). */
+  readonly importLimit: number;
   /** Shared counters for rate limits across server processes; in-process when unset. */
   readonly redisUrl: string | undefined;
   /** Starts every Redis key and channel, so deployments sharing a Redis stay apart. */
@@ -73,6 +75,7 @@ export function loadConfig(env: Env = process.env): Config {
   const port = int('PORT', 8080, 0, 65535);
   const bodyLimit = int('PROPDICT_BODY_LIMIT', 1_048_576, 1024, 104_857_600);
   const propertyLimit = int('PROPDICT_PROPERTY_LIMIT', 1000, 0, 1_000_000);
+  const importLimit = int('PROPDICT_IMPORT_LIMIT', 1_073_741_824, 1024, 1_099_511_627_776);
 
   const ocamba = { perSecond: int('PROPDICT_OCAMBA_PER_SECOND', 10, 0, 1_000_000), perMinute: int('PROPDICT_OCAMBA_PER_MINUTE', 150, 0, 60_000_000) };
   const hcl = { perMinute: int('PROPDICT_HCL_PER_MINUTE', 0, 0, 60_000_000) };
@@ -141,6 +144,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     bodyLimit,
     propertyLimit,
+    importLimit,
     redisUrl,
     redisPrefix,
     sqliteBusyTimeoutMs,

@@ -15,6 +15,7 @@ test('defaults need no environment at all', () => {
       logLevel: 'info',
       bodyLimit: 1_048_576,
       propertyLimit: 1000,
+      importLimit: 1_073_741_824,
       redisUrl: undefined,
       redisPrefix: 'propdict:',
       sqliteBusyTimeoutMs: 5000,
@@ -33,6 +34,7 @@ test('defaults need no environment at all', () => {
 const invalid = [
   { title: 'port out of range', env: { PORT: '70000' }, problem: /^PORT must be an integer from 0 to 65535/ },
   { title: 'port not a number', env: { PORT: 'http' }, problem: /^PORT must be an integer/ },
+  { title: 'import limit too small', env: { PROPDICT_IMPORT_LIMIT: '10' }, problem: /^PROPDICT_IMPORT_LIMIT must be an integer from 1024/ },
   { title: 'unknown database scheme', env: { DATABASE_URL: 'mysql://x' }, problem: /^DATABASE_URL must be/ },
   { title: 'short admin token', env: { PROPDICT_ADMIN_TOKEN: 'short' }, problem: /^PROPDICT_ADMIN_TOKEN must be at least 16/ },
   { title: 'short metrics token', env: { PROPDICT_METRICS_TOKEN: 'short' }, problem: /^PROPDICT_METRICS_TOKEN must be at least 16/ },

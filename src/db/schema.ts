@@ -193,6 +193,49 @@ export interface EncryptionKeysTable {
   created_at: string;
 }
 
+export interface ImportsTable {
+  workspace_id: number;
+  id: string;
+  status: string;
+  format: string;
+  mode: string;
+  dry_run: number;
+  source: string | null;
+  columns: string; // JSON: [{column, property_id, reason?}]
+  rows_total: number | null;
+  rows_done: number;
+  bytes_total: number;
+  created: number;
+  updated: number;
+  merged: number;
+  rejected: number;
+  unchanged: number;
+  job_id: string | null;
+  reason: string | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
+export interface ImportChunksTable {
+  workspace_id: number;
+  import_id: string;
+  first_row: number;
+  row_count: number;
+  data: string; // JSON: [[row number, cells or object], ...]
+}
+
+export interface ImportRejectionsTable {
+  workspace_id: number;
+  import_id: string;
+  row_number: number;
+  position: number;
+  column_name: string | null;
+  property: string | null;
+  problem: string;
+  value: string | null;
+  pii: number;
+}
+
 export interface Database {
   tenants: TenantsTable;
   workspaces: WorkspacesTable;
@@ -212,5 +255,8 @@ export interface Database {
   source_write_keys: SourceWriteKeysTable;
   ingested_messages: IngestedMessagesTable;
   violations: ViolationsTable;
+  imports: ImportsTable;
+  import_chunks: ImportChunksTable;
+  import_rejections: ImportRejectionsTable;
 }
 

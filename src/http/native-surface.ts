@@ -2,6 +2,7 @@
 // optional per-key rate limits with the IETF headers, and the native error envelope.
 import type { FastifyReply } from 'fastify';
 import { apiKeyRoutes } from '../modules/api-keys/api-keys.routes.ts';
+import { importRoutes } from '../modules/imports/imports.routes.ts';
 import { jobRoutes } from '../modules/jobs/jobs.routes.ts';
 import { profileRoutes } from '../modules/profiles/profiles.routes.ts';
 import { propertyRoutes } from '../modules/properties/properties.routes.ts';
@@ -93,6 +94,7 @@ export const nativeSurface: Surface = {
         await ws.register(profileRoutes, services);
         await ws.register(writeKeyRoutes, services);
         await ws.register(violationRoutes, services);
+        await ws.register(importRoutes, services);
       },
       { prefix: '/workspaces/:ws' },
     );

@@ -48,6 +48,13 @@ export const nativeCase: SurfaceCase = {
     { route: `PUT ${W}/profiles/:id`, url: (f) => `${ws(f)}/profiles/fixture`, payload: () => ({ properties: {} }) },
     { route: `PATCH ${W}/profiles/:id`, url: (f) => `${ws(f)}/profiles/fixture`, payload: () => ({ properties: {} }) },
     { route: `DELETE ${W}/profiles/:id`, url: (f) => `${ws(f)}/profiles/fixture` },
+    { route: `GET ${W}/profiles/export`, url: (f) => `${ws(f)}/profiles/export` },
+    // A JSON body meets the checks every route makes; the file itself is sent as text/csv.
+    { route: `POST ${W}/imports`, url: (f) => `${ws(f)}/imports`, payload: () => ({}) },
+    { route: `GET ${W}/imports`, url: (f) => `${ws(f)}/imports` },
+    { route: `GET ${W}/imports/:id`, url: (f) => `${ws(f)}/imports/imp_none` },
+    { route: `POST ${W}/imports/:id/cancel`, url: (f) => `${ws(f)}/imports/imp_none/cancel` },
+    { route: `GET ${W}/imports/:id/errors`, url: (f) => `${ws(f)}/imports/imp_none/errors` },
   ],
 };
 

@@ -1,4 +1,4 @@
-export const JOB_TYPES = ['purge_property', 'reencode_property', 'rotate_key'] as const;
+export const JOB_TYPES = ['purge_property', 'reencode_property', 'rotate_key', 'import'] as const;
 export const JOB_STATUSES = ['queued', 'running', 'done', 'failed'] as const;
 
 export interface Job {

@@ -232,13 +232,23 @@ async function replaceValues(
   await insertKeys(trx, workspaceId, keys.map((k) => ({ ...k, profile_id: profileId })));
 }
 
-// Rows per statement: each stays under SQLite's limit of 32,766 bound parameters.
-const VALUE_ROWS_PER_INSERT = 3000;
-const KEY_ROWS_PER_INSERT = 5000;
+// Rows per statement, at most: a power of two, so that every chunk is one (see inChunks).
+const VALUE_ROWS_PER_INSERT = 256;
+const KEY_ROWS_PER_INSERT = 512;
 
-/** Runs `fn` on `rows` a chunk of `size` at a time, in order. */
+/**
+ * Runs `fn` on `rows` in order, in chunks of `size` and then of falling powers of two (a
+ * remainder of 300 with size 256: 256, 32, 8, 4). A multi-row statement's text depends on its
+ * row count: with a few counts only, each text is prepared once and kept by the driver, where
+ * one of every count would be prepared anew each time, its memory held until a full collection.
+ */
 async function inChunks<R>(rows: readonly R[], size: number, fn: (chunk: R[]) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < rows.length; i += size) await fn(rows.slice(i, i + size));
+  for (let i = 0; i < rows.length; ) {
+    let n = size;
+    while (n > rows.length - i) n >>= 1;
+    await fn(rows.slice(i, i + n));
+    i += n;
+  }
 }
 
 function insertValues(trx: Transaction<Database>, workspaceId: number, rows: ValueRow[]): Promise<void> {
@@ -468,6 +478,15 @@ function candidates(db: Conn, workspaceId: number, filters: readonly SearchFilte
     else query = query.where((eb) => (excludes(f) ? eb.not(eb.exists(heldBy(db, f, 'p'))) : eb.exists(heldBy(db, f, 'p'))));
   }
   return query;
+}
+
+/** How many profiles match every filter (an export announces it before its first row). */
+export async function countProfiles(db: Conn, workspaceId: number, given: readonly ValueFilter[], broadFilter: number): Promise<number> {
+  const filters = await plan(db, workspaceId, given, broadFilter);
+  const { n } = await candidates(db, workspaceId, filters)
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(n);
 }
 
 /**

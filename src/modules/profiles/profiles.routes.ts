@@ -17,12 +17,16 @@ const FILTER_KEY = /^filter\[([^\]]+)\]\[([^\]]+)\]$/;
 
 const readOptions = (request: FastifyRequest, provenance = false) => ({ piiReadable: hasScope(request.principal, 'pii:read'), provenance });
 
-/** `filter[<property>][<op>]=value` pairs and `sort=a,-b` from the raw query string. */
-function parseSearch(query: Record<string, unknown>): Omit<SearchQuery, 'limit' | 'cursor'> {
+/**
+ * `filter[<property>][<op>]=value` pairs and `sort=a,-b` from the raw query string; any key
+ * other than a filter and the route's `known` parameters is refused. The export reads its
+ * filters here too.
+ */
+export function parseSearch(query: Record<string, unknown>, known: readonly string[] = ['limit', 'cursor', 'sort']): Omit<SearchQuery, 'limit' | 'cursor'> {
   const problems: ErrorDetail[] = [];
   const filters: SearchQuery['filters'] = [];
   for (const [key, raw] of Object.entries(query)) {
-    if (key === 'limit' || key === 'cursor' || key === 'sort') continue;
+    if (known.includes(key)) continue;
     const match = FILTER_KEY.exec(key);
     if (!match) {
       problems.push({ field: key, problem: 'is not a known parameter; filters are filter[<property>][<op>]' });

@@ -486,6 +486,49 @@ export function createProfileService({
       return results.map((r) => (r.status === 'unchanged' ? { ...r, status: 'updated' } : r) as RecordResult);
     },
 
+    /**
+     * Every profile matching the filters, in id order a page at a time, read from one snapshot: a
+     * read-only transaction (repeatable read on PostgreSQL) held until the pages end or the caller
+     * returns early. `total` is counted in the same snapshot, so it matches the pages. A caller
+     * that stops before the pages end calls `close()` (more than once does no harm).
+     */
+    async snapshot(
+      workspaceId: number,
+      filters: SearchQuery['filters'],
+      opts: ReadOptions & { pageSize?: number },
+    ): Promise<{ total: number; pages: AsyncGenerator<Profile[]>; close(): Promise<void> }> {
+      const trx = await db.startTransaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute();
+      let open = true;
+      const close = async () => {
+        if (!open) return;
+        open = false;
+        await trx.commit().execute();
+      };
+      try {
+        const v = await view(trx, workspaceId);
+        const typed = typeSearch(v.live, { filters, sort: [] }, opts.piiReadable, codec).filters;
+        const total = await repo.countProfiles(trx, workspaceId, typed, broadFilter);
+        async function* pages(): AsyncGenerator<Profile[]> {
+          try {
+            let after: string | undefined;
+            for (;;) {
+              const rows = await repo.searchProfiles(trx, workspaceId, typed, [], { limit: opts.pageSize ?? 500, after: after === undefined ? undefined : { values: [], id: after }, broadFilter });
+              if (rows.length === 0) return;
+              yield await present(trx, workspaceId, rows.map(({ row }) => row), opts, v);
+              after = rows[rows.length - 1].row.id;
+            }
+          } finally {
+            await close();
+          }
+        }
+        return { total, pages: pages(), close };
+      } catch (error) {
+        open = false;
+        await trx.rollback().execute();
+        throw error;
+      }
+    },
+
     /** Filtered, sorted, cursor-paged profiles; every filter is typed by its property. */
     async search(workspaceId: number, query: SearchQuery, opts: ReadOptions): Promise<Page<Profile>> {
       const v = await view(db, workspaceId);
