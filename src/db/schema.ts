@@ -98,6 +98,8 @@ export interface JobsTable {
   lease_until: string | null;
   created_at: string;
   updated_at: string;
+  /** JSON: what the job found (a definition change's counts and samples); null when none. */
+  result: Generated<string | null>;
 }
 
 interface SourcesTable {
@@ -181,6 +183,12 @@ interface ProfileKeysTable {
   profile_id: string;
 }
 
+/** Values a definition change converted, waiting to be swapped in when the change lands. */
+export interface StagedValuesTable extends ProfileValuesTable {
+  job_id: string;
+  value_key: string | null;
+}
+
 interface ProfileAliasesTable {
   workspace_id: number;
   alias: string;
@@ -208,6 +216,7 @@ export interface Database {
   profile_values: ProfileValuesTable;
   profile_keys: ProfileKeysTable;
   profile_aliases: ProfileAliasesTable;
+  staged_values: StagedValuesTable;
   encryption_keys: EncryptionKeysTable;
   source_write_keys: SourceWriteKeysTable;
   ingested_messages: IngestedMessagesTable;
