@@ -1,7 +1,9 @@
 // The conversion table and the narrowing rules of a definition change, without a database.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { convertValue, narrowingFields, refusedConversion } from '../src/modules/profiles/conversion.ts';
+import { CONVERSIONS, convertValue, targetsOf } from '../src/modules/profiles/conversion.ts';
+import { CONVERSION_TARGETS, narrowingFields, refusedConversion } from '../src/modules/properties/property-change.ts';
+import { DATA_TYPES } from '../src/modules/properties/property.ts';
 import { withDefaults, type Property, type PropertyCreate } from '../src/modules/properties/property.ts';
 
 function def(input: Partial<PropertyCreate>): Property {
@@ -77,6 +79,11 @@ describe('convertValue', () => {
       assert.deepEqual(plain, row.expected);
     });
   }
+});
+
+test('the converters cover exactly the pairs a change may ask for', () => {
+  for (const from of DATA_TYPES) assert.deepEqual(new Set(targetsOf(from)), new Set(CONVERSION_TARGETS[from]), from);
+  assert.deepEqual(Object.keys(CONVERSIONS).sort(), [...DATA_TYPES].sort());
 });
 
 describe('refusedConversion', () => {

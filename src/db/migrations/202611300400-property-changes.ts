@@ -24,10 +24,13 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('value_key', 'text')
     .addPrimaryKeyConstraint('staged_values_pk', ['workspace_id', 'job_id', 'profile_id', 'position'])
     .execute();
+  // Every write of profile values asks whether a change of its properties runs.
+  await db.schema.createIndex('jobs_active_idx').on('jobs').columns(['workspace_id', 'type', 'status']).execute();
   await db.schema.createIndex('staged_values_key_idx').on('staged_values').columns(['workspace_id', 'job_id', 'value_key']).execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable('staged_values').execute();
+  await db.schema.dropIndex('jobs_active_idx').execute();
   await db.schema.alterTable('jobs').dropColumn('result').execute();
 }

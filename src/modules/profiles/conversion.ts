@@ -1,9 +1,10 @@
 // How stored values become values of a changed definition: the conversion table (from type ×
-// to type → converter) as data, and the rules that say whether a change may break stored values
-// at all. A converted item is then checked as a write would check it (values.ts), so phones
-// come out in E.164, emails lower-cased, options and validation applied. Pure: no database;
-// tested as tables in test/conversion.test.ts.
-import type { DataType, Property, PropertyFields, PropertyValidation } from '../properties/property.ts';
+// to type → converter) as data. A converted item is then checked as a write would check it
+// (values.ts), so phones come out in E.164, emails lower-cased, options and validation applied.
+// Which pairs a change may ask for is the definition's rule (properties/property-change.ts);
+// a test holds the two tables to the same pairs. Pure: no database; tested as tables in
+// test/conversion.test.ts.
+import type { DataType, Property } from '../properties/property.ts';
 import { checkScalar, checkValue, type Checked } from './values.ts';
 
 /** Turns one stored item of the old type into the raw form the new type's check reads. */
@@ -63,12 +64,8 @@ export const CONVERSIONS: Readonly<Record<DataType, Readonly<Partial<Record<Data
 /** The types a type's values may become, in the table's order. */
 export const targetsOf = (from: DataType): DataType[] => Object.keys(CONVERSIONS[from]) as DataType[];
 
-/** The definition fields a change with data may set. */
-export const CHANGE_FIELDS = ['data_type', 'multi_valued', 'options', 'validation', 'unique'] as const;
-export type ChangeField = (typeof CHANGE_FIELDS)[number];
-
-/** Old option values renamed to new ones, for a change to (or within) an enum. */
-export type ValueMap = Readonly<Record<string, string>>;
+export type { ValueMap } from '../properties/property-change.ts';
+import type { ValueMap } from '../properties/property-change.ts';
 
 const itemsOf = (def: Pick<Property, 'data_type' | 'multi_valued'>, value: unknown): unknown[] =>
   def.multi_valued && def.data_type !== 'json' ? (value as unknown[]) : [value];
@@ -76,7 +73,7 @@ const itemsOf = (def: Pick<Property, 'data_type' | 'multi_valued'>, value: unkno
 /**
  * A stored value of `from` as a value of `to`, or why it cannot be one. Single to multi-valued
  * makes `[value]`; multi to single takes the only item of an array of one. Assumes the pair is
- * in the table (see `refusedConversion`).
+ * in the table (property-change.ts's `refusedConversion` says so before anything is read).
  */
 export function convertValue(from: Pick<Property, 'data_type' | 'multi_valued'>, to: Property, value: unknown, valueMap: ValueMap = {}): Checked {
   const items = itemsOf(from, value);
@@ -94,49 +91,4 @@ export function convertValue(from: Pick<Property, 'data_type' | 'multi_valued'>,
   }
   // The whole value is checked as a write would (repeated items kept once, the item limit).
   return itemised ? checkValue(to, out) : ok(out[0]);
-}
-
-/** Why a change from one definition to another cannot be made at all; undefined when it can. */
-export function refusedConversion(from: Pick<PropertyFields, 'data_type' | 'multi_valued'>, to: Pick<PropertyFields, 'data_type' | 'multi_valued'>): string | undefined {
-  if (!CONVERSIONS[from.data_type][to.data_type]) {
-    return `values of data_type ${from.data_type} cannot become ${to.data_type}; they can become ${targetsOf(from.data_type).join(', ')}`;
-  }
-  if (from.multi_valued !== to.multi_valued && (from.data_type === 'json' || to.data_type === 'json')) {
-    return 'a json value holds any JSON, arrays included: multi_valued does not change for json';
-  }
-  return undefined;
-}
-
-const raised = (before: number | undefined, after: number | undefined) => after !== undefined && (before === undefined || after > before);
-const lowered = (before: number | undefined, after: number | undefined) => after !== undefined && (before === undefined || after < before);
-
-/** The validation rules a new validation makes stricter than the old (a changed pattern counts). */
-function tightened(before: PropertyValidation | null, after: PropertyValidation | null): string[] {
-  const b = before ?? {};
-  const a = after ?? {};
-  const out: string[] = [];
-  if (raised(b.min_length, a.min_length)) out.push('validation.min_length');
-  if (lowered(b.max_length, a.max_length)) out.push('validation.max_length');
-  if (a.pattern !== undefined && a.pattern !== b.pattern) out.push('validation.pattern');
-  if (raised(b.minimum, a.minimum)) out.push('validation.minimum');
-  if (lowered(b.maximum, a.maximum)) out.push('validation.maximum');
-  return out;
-}
-
-/**
- * The fields of a change that stored values may not survive: a new type or multiplicity, an
- * option value removed, a validation rule tightened, unique turned on. Empty: the change only
- * loosens, and no stored value can break.
- */
-export function narrowingFields(before: PropertyFields, after: PropertyFields): string[] {
-  const out: string[] = [];
-  if (before.data_type !== after.data_type) out.push('data_type');
-  if (before.multi_valued !== after.multi_valued) out.push('multi_valued');
-  if (after.data_type === 'enum') {
-    const kept = new Set((after.options ?? []).map((o) => o.value));
-    if (before.data_type !== 'enum' || (before.options ?? []).some((o) => !kept.has(o.value))) out.push('options');
-  }
-  out.push(...tightened(before.validation, after.validation));
-  if (after.unique && !before.unique) out.push('unique');
-  return [...new Set(out)];
 }

@@ -576,3 +576,165 @@ export async function rotateValues(trx: Transaction<Database>, workspaceId: numb
   }
   return stale.length;
 }
+
+// ---- definition changes with data: values read through the property's index, converted
+// values staged and swapped in at once ---------------------------------------------------
+
+/** Where a walk of a property's values stands: the last value's searchable form and profile. */
+export type ValueCursor = [string | number | null, string];
+
+/**
+ * The next `limit` profiles holding a value of `def`, read along the property's value index
+ * (its first items, one per profile, in the index's order), after `after`; with their values,
+ * decoded by `def`. A page costs one range of the index and one primary-key read of the values.
+ */
+export async function holdersPage(
+  db: Conn,
+  workspaceId: number,
+  def: Property,
+  after: ValueCursor | undefined,
+  limit: number,
+  codec: ValueCodec,
+): Promise<{ values: { profile_id: string; value: StoredValue }[]; next: ValueCursor | undefined }> {
+  // A json value has no searchable form: its index entries are in profile order under null.
+  const column = def.data_type === 'json' ? undefined : codec.columnOf(def);
+  const ref = sql.ref(`v.${column ?? 'v_text'}`);
+  let walk = db
+    .selectFrom('profile_values as v')
+    .select(['v.profile_id', `v.${column ?? 'v_text'} as at`])
+    .where('v.workspace_id', '=', workspaceId)
+    .where('v.property_id', '=', def.id)
+    .where('v.position', '=', 0);
+  if (column === undefined) {
+    walk = walk.where('v.v_text', 'is', null);
+    if (after) walk = walk.where('v.profile_id', '>', after[1]);
+    walk = walk.orderBy('v.profile_id');
+  } else {
+    if (after) walk = walk.where(sql<SqlBool>`(${ref}, ${sql.ref('v.profile_id')}) > (${after[0]}, ${after[1]})`);
+    walk = walk.orderBy(`v.${column}`).orderBy('v.profile_id');
+  }
+  const found = await walk.limit(limit).execute();
+  const ids = found.map((f) => f.profile_id);
+  const state = await loadState(db, workspaceId, ids, new Map([[def.id, def]]), codec, def.id);
+  const last = found[found.length - 1];
+  return {
+    values: ids.flatMap((id) => {
+      const value = state.get(id)?.get(def.id);
+      return value ? [{ profile_id: id, value }] : [];
+    }),
+    next: last && [last.at as string | number | null, last.profile_id],
+  };
+}
+
+/** A converted value waiting for its change to land. */
+export interface StagedValue {
+  profile_id: string;
+  value: unknown;
+  source: string | null;
+  written_at: string;
+}
+
+/** Stages converted values of a change (`def`: the definition as the change leaves it). */
+export async function stageValues(trx: Transaction<Database>, workspaceId: number, jobId: string, def: Property, values: readonly StagedValue[], codec: ValueCodec): Promise<void> {
+  const keyed = isKeyed(def);
+  const rows = values.flatMap((v) =>
+    codec.encodeValue(def, v.value, { source: v.source, written_at: v.written_at }).map((r) => ({
+      workspace_id: workspaceId,
+      job_id: jobId,
+      profile_id: v.profile_id,
+      property_id: def.id,
+      ...r,
+      value_key: keyed && r.position === 0 ? codec.keyOf(def, v.value) : null,
+    })),
+  );
+  // Eleven columns a row: 2,500 rows keep a statement under SQLite's bound-parameter limit.
+  await inChunks(rows, 2500, (chunk) => trx.insertInto('staged_values').values(chunk).execute());
+}
+
+/** Keys staged by more than one profile (a unique property would refuse them), with two of their holders. */
+export async function stagedDuplicates(db: Conn, workspaceId: number, jobId: string, limit: number): Promise<{ value_key: string; first: string; second: string; n: number }[]> {
+  const rows = await db
+    .selectFrom('staged_values')
+    .select(['value_key', (eb) => eb.fn.min('profile_id').as('first'), (eb) => eb.fn.max('profile_id').as('second'), (eb) => eb.fn.countAll<number | string>().as('n')])
+    .where('workspace_id', '=', workspaceId)
+    .where('job_id', '=', jobId)
+    .where('value_key', 'is not', null)
+    .groupBy('value_key')
+    .having((eb) => eb.fn.countAll(), '>', 1)
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ value_key: r.value_key!, first: r.first as string, second: r.second as string, n: Number(r.n) }));
+}
+
+/** One profile's staged value of a change, decoded by `def` (to show a duplicate). */
+export async function stagedValueOf(db: Conn, workspaceId: number, jobId: string, profileId: string, def: Property, codec: ValueCodec): Promise<unknown> {
+  const rows = await db
+    .selectFrom('staged_values')
+    .select('v_json')
+    .where('workspace_id', '=', workspaceId)
+    .where('job_id', '=', jobId)
+    .where('profile_id', '=', profileId)
+    .orderBy('position')
+    .execute();
+  return rows.length === 0 ? undefined : codec.decodeValue(def, rows);
+}
+
+/** Drops a change's staged values. */
+export async function dropStaged(trx: Transaction<Database>, workspaceId: number, jobId: string): Promise<void> {
+  await trx.deleteFrom('staged_values').where('workspace_id', '=', workspaceId).where('job_id', '=', jobId).execute();
+}
+
+/**
+ * Lands a change's values in one transaction: the property's stored values and keys are
+ * replaced by the staged ones, set-based, and the staging is dropped. A profile erased while
+ * the change ran gets nothing back. Returns how many profiles hold a value afterwards.
+ */
+export async function swapStaged(trx: Transaction<Database>, workspaceId: number, jobId: string, propertyId: number): Promise<number> {
+  for (const table of ['profile_values', 'profile_keys'] as const) {
+    await trx.deleteFrom(table).where('workspace_id', '=', workspaceId).where('property_id', '=', propertyId).execute();
+  }
+  const live = sql<SqlBool>`exists (select 1 from profiles p where p.workspace_id = s.workspace_id and p.id = s.profile_id)`;
+  await trx
+    .insertInto('profile_values')
+    .columns(['workspace_id', 'profile_id', 'property_id', 'position', 'v_text', 'v_num', 'v_json', 'source', 'written_at'])
+    .expression(
+      trx
+        .selectFrom('staged_values as s')
+        .select(['s.workspace_id', 's.profile_id', 's.property_id', 's.position', 's.v_text', 's.v_num', 's.v_json', 's.source', 's.written_at'])
+        .where('s.workspace_id', '=', workspaceId)
+        .where('s.job_id', '=', jobId)
+        .where(live),
+    )
+    .execute();
+  await trx
+    .insertInto('profile_keys')
+    .columns(['workspace_id', 'property_id', 'value_key', 'profile_id'])
+    .expression(
+      trx
+        .selectFrom('staged_values as s')
+        .select(['s.workspace_id', 's.property_id', (eb) => eb.ref('s.value_key').$notNull().as('value_key'), 's.profile_id'])
+        .where('s.workspace_id', '=', workspaceId)
+        .where('s.job_id', '=', jobId)
+        .where('s.value_key', 'is not', null)
+        .where(live),
+    )
+    .execute();
+  await dropStaged(trx, workspaceId, jobId);
+  return countHolders(trx, workspaceId, propertyId);
+}
+
+/** Which of these keys a change has staged already, and for which profile. */
+export async function stagedKeyHolders(db: Conn, workspaceId: number, jobId: string, keys: readonly string[]): Promise<Map<string, string>> {
+  const held = new Map<string, string>();
+  await inChunks([...new Set(keys)], KEY_ROWS_PER_INSERT, async (chunk) => {
+    const rows = await db
+      .selectFrom('staged_values')
+      .select(['value_key', 'profile_id'])
+      .where('workspace_id', '=', workspaceId)
+      .where('job_id', '=', jobId)
+      .where('value_key', 'in', chunk)
+      .execute();
+    for (const r of rows) held.set(r.value_key!, r.profile_id);
+  });
+  return held;
+}

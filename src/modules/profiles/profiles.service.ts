@@ -12,7 +12,9 @@ import { decodeCursor, encodeCursor, type Page } from '../../shared/pagination.t
 import type { JobService } from '../jobs/jobs.service.ts';
 import type { PropertyService } from '../properties/properties.service.ts';
 import type { MergeFunction, Property } from '../properties/property.ts';
-import { changeSet, checkWrite, claimsOf, freshRecords, identityOrder, matchedProfiles, survivorFirst, type Checked, type Incoming, type StoredState } from './change-set.ts';
+import type { ChangeScan } from '../properties/property-change.ts';
+import { convertValue, type ValueMap } from './conversion.ts';
+import { changeSet, checkWrite, claimsOf, freshRecords, identityOrder, isKeyed, matchedProfiles, survivorFirst, type Checked, type Incoming, type StoredState } from './change-set.ts';
 import { dictionaryView, profileOf, type DictionaryView, type Profile } from './profile.ts';
 import { typeSearch, type SearchQuery } from './profile-search.ts';
 import * as repo from './profiles.repository.ts';
@@ -20,6 +22,27 @@ import type { ProfileRow } from './profiles.repository.ts';
 import type { ValueCodec } from './value-codec.ts';
 
 type Conn = Kysely<Database> | Transaction<Database>;
+
+/** Failing values a preview or a change shows at most. */
+const MAX_SAMPLES = 20;
+/** Profiles a preview reads at a time. */
+const SCAN_PAGE = 5000;
+
+
+/** A change_property job's payload: the definition before and after, and where the job is. */
+interface ChangePayload {
+  property_id: number;
+  from: Property;
+  to: Property;
+  value_map: ValueMap;
+  on_failure: 'abort' | 'clear';
+  actor: string | null;
+  phase: 'stage' | 'land';
+  cursor?: repo.ValueCursor;
+}
+
+/** What a change job found so far (kept in the job's result). */
+type ChangeCounts = ChangeScan & { cleared: number; outcome?: string };
 
 /** By default, a filter matching this many values is checked per profile rather than looked up. */
 const BROAD_FILTER = 5000;
@@ -97,9 +120,9 @@ export function createProfileService({
   clock: Clock;
   ids: Pick<IdGenerator, 'profileId'>;
   codec: ValueCodec;
-  properties: Pick<PropertyService, 'dictionary'>;
+  properties: Pick<PropertyService, 'dictionary' | 'landChange' | 'changed'>;
   sourcePriorities: SourcePriorities;
-  jobs: Pick<JobService, 'registerStep' | 'enqueue' | 'hasActive'>;
+  jobs: Pick<JobService, 'registerStep' | 'enqueue' | 'hasActive' | 'active'>;
   broadFilter?: number;
 }) {
   // The dictionary is the same array while it is unchanged, so its lookups are built once.
@@ -146,9 +169,36 @@ export function createProfileService({
     return matchedProfiles(identities, await repo.keyOwners(conn, workspaceId, identities, codec));
   }
 
+  // Properties whose definition change runs, by id → the job; read once per transaction, inside
+  // it, so that a write and the start of a change are ordered by the database.
+  const runningIn = new WeakMap<object, Promise<Map<number, string>>>();
+  function runningChanges(trx: Transaction<Database>, workspaceId: number): Promise<Map<number, string>> {
+    let found = runningIn.get(trx);
+    if (!found) {
+      found = jobs.active(trx, workspaceId, 'change_property').then((active) => new Map(active.map((j) => [Number(j.payload.property_id), j.id])));
+      runningIn.set(trx, found);
+    }
+    return found;
+  }
+
+  /** Values of a property whose change runs are refused, naming the job. */
+  function changeRunning(running: ReadonlyMap<number, string>, defs: Iterable<Property>): ErrorDetail[] {
+    return [...defs].flatMap((def) => {
+      const job = running.get(def.id);
+      return job ? [{ field: `properties.${def.name}`, problem: `is being changed by job ${job}; write it again once the job is done` }] : [];
+    });
+  }
+
   /** Stores a change set, or throws its problems (the caller's savepoint or transaction drops what was written). */
   async function store(trx: Transaction<Database>, workspaceId: number, profileId: string, change: ReturnType<typeof changeSet>): Promise<void> {
     if (change.problems.length > 0) throw validationFailed(change.problems);
+    const running = await runningChanges(trx, workspaceId);
+    if (running.size > 0) {
+      const v = await view(trx, workspaceId);
+      const touched = new Set([...change.clear, ...change.write.map((w) => w.def.id)]);
+      const refused = changeRunning(running, [...touched].flatMap((id) => v.byId.get(id) ?? []));
+      if (refused.length > 0) throw new AppError('CONFLICT', `A definition change is running: ${refused[0].field.slice('properties.'.length)} ${refused[0].problem}.`, refused, 'CHANGE_RUNNING');
+    }
     await repo.storeChanges(trx, workspaceId, profileId, change, codec);
   }
 
@@ -260,7 +310,7 @@ export function createProfileService({
       try {
         return { index: p.index, ...(await repo.inSavepoint(trx, () => writeRecord(trx, workspaceId, p, mode, priorities, v))) };
       } catch (error) {
-        if (error instanceof AppError && error.code === 'VALIDATION_FAILED') return { index: p.index, status: 'rejected', errors: error.details };
+        if (error instanceof AppError && (error.code === 'VALIDATION_FAILED' || error.reason === 'CHANGE_RUNNING')) return { index: p.index, status: 'rejected', errors: error.details };
         if (!isUniqueViolation(error)) throw error;
         // A value held by the profile the record now resolves to was claimed by a concurrent
         // writer: resolved again, the record updates that profile. A value held by any other
@@ -314,10 +364,11 @@ export function createProfileService({
    */
   async function writeRecords(trx: Transaction<Database>, workspaceId: number, records: readonly WriteRecord[], options: WriteOptions = {}): Promise<WriteResult[]> {
     const { mode = 'upsert', dryRun = false } = options;
-    const [v, priorities] = await Promise.all([view(trx, workspaceId), sourcePriorities(trx, workspaceId)]);
+    const [v, priorities, running] = await Promise.all([view(trx, workspaceId), sourcePriorities(trx, workspaceId), runningChanges(trx, workspaceId)]);
     const prepared: Prepared[] = records.map((record, index) => {
       const { checked, problems } = checkWrite(v.index, record.properties, 'properties');
       problems.unshift(...(record.problems ?? []));
+      if (running.size > 0) problems.push(...changeRunning(running, checked.keys()));
       if (record.source !== undefined && !priorities.has(record.source)) problems.push({ field: 'source', problem: `no data source "${record.source}" in this workspace` });
       return { index, record, checked, problems };
     });
@@ -359,6 +410,90 @@ export function createProfileService({
     return def ? repo.reencodeValues(trx, job.workspace_id, { ...def, pii: job.payload.pii === true }, limit, codec) : 0;
   });
 
+  /**
+   * Converts one page of a change's values: each value converted by the table, its failures
+   * counted (and kept as samples), a unique or identity value held twice counted as failing.
+   * `taken` says which keys are already claimed by earlier pages.
+   */
+  async function convertPage(
+    page: { profile_id: string; value: { value: unknown; source: string | null; written_at: string } }[],
+    c: Pick<ChangePayload, 'from' | 'to' | 'value_map'>,
+    counts: ChangeScan,
+    masked: boolean,
+    taken: (keys: string[]) => Promise<Map<string, string>>,
+  ): Promise<(repo.StagedValue & { key?: string })[]> {
+    const converted: (repo.StagedValue & { key?: string })[] = [];
+    const fail = (profile_id: string, value: unknown, problem: string) => {
+      counts.failing++;
+      if (counts.samples.length < MAX_SAMPLES) counts.samples.push({ profile_id, value: masked ? '***' : value, problem });
+    };
+    for (const { profile_id, value } of page) {
+      counts.profiles_with_values++;
+      const result = convertValue(c.from, c.to, value.value, c.value_map);
+      if (!result.ok) fail(profile_id, value.value, result.problem);
+      else converted.push({ profile_id, value: result.value, source: value.source, written_at: value.written_at, ...(isKeyed(c.to) ? { key: codec.keyOf(c.to, result.value) } : {}) });
+    }
+    const held = isKeyed(c.to) ? await taken(converted.map((v) => v.key!)) : new Map<string, string>();
+    const kept: (repo.StagedValue & { key?: string })[] = [];
+    for (const v of converted) {
+      const holder = v.key === undefined ? undefined : held.get(v.key);
+      if (holder !== undefined) {
+        fail(v.profile_id, v.value, `would be held by profile ${holder} too, and ${c.to.name} is ${c.to.unique ? 'unique' : 'an identity'}`);
+        continue;
+      }
+      if (v.key !== undefined) held.set(v.key, v.profile_id);
+      counts.convertible++;
+      kept.push(v);
+    }
+    return kept;
+  }
+
+  /** What a change from `from` to `to` would do to every stored value; writes nothing. */
+  async function scanChange(conn: Conn, workspaceId: number, from: Property, to: Property, valueMap: ValueMap, masked: boolean): Promise<ChangeScan> {
+    const counts: ChangeScan = { profiles_with_values: 0, convertible: 0, failing: 0, samples: [] };
+    const seen = new Map<string, string>();
+    let after: repo.ValueCursor | undefined;
+    for (;;) {
+      const page = await repo.holdersPage(conn, workspaceId, from, after, SCAN_PAGE, codec);
+      const kept = await convertPage(page.values, { from, to, value_map: valueMap }, counts, masked, async (keys) => new Map(keys.flatMap((k) => (seen.has(k) ? [[k, seen.get(k)!] as const] : []))));
+      for (const v of kept) if (v.key !== undefined) seen.set(v.key, v.profile_id);
+      if (page.values.length < SCAN_PAGE || !page.next) return counts;
+      after = page.next;
+    }
+  }
+
+  // A definition change with data: values are converted into the staging area a page at a
+  // time (the cursor and the counts committed with each page), then swapped in with the new
+  // definition in one transaction. A failure before the swap leaves everything as it was.
+  jobs.registerStep('change_property', async (trx, job, limit) => {
+    const c = job.payload as unknown as ChangePayload;
+    const ws = job.workspace_id;
+    const counts: ChangeCounts = (job.result as ChangeCounts | undefined) ?? { profiles_with_values: 0, convertible: 0, failing: 0, cleared: 0, samples: [] };
+    const masked = c.from.pii || c.to.pii;
+    if (c.phase === 'stage') {
+      const page = await repo.holdersPage(trx, ws, c.from, c.cursor, limit, codec);
+      // Keys staged by earlier pages; within a page, the first value keeps its key.
+      const staged = await convertPage(page.values, c, counts, masked, (keys) => repo.stagedKeyHolders(trx, ws, job.id, keys));
+      await repo.stageValues(trx, ws, job.id, c.to, staged, codec);
+      const walked = page.values.length < limit || !page.next;
+      return { done: page.values.length, finished: false, payload: { ...c, phase: walked ? 'land' : 'stage', cursor: page.next ?? c.cursor }, result: counts };
+    }
+    const end = (outcome: string, failed: boolean) => ({ done: 0, finished: true, failed, result: { ...counts, outcome } });
+    if (counts.failing > 0 && c.on_failure === 'abort') {
+      await repo.dropStaged(trx, ws, job.id);
+      return end(`${counts.failing} of ${counts.profiles_with_values} values do not convert; nothing changed (on_failure: abort).`, true);
+    }
+    const landed = await properties.landChange(trx, ws, { from: c.from, to: c.to, actor: c.actor, job: job.id, counts: { profiles_with_values: counts.profiles_with_values, converted: counts.convertible, cleared: counts.failing } });
+    if (!landed) {
+      await repo.dropStaged(trx, ws, job.id);
+      return end('The definition changed while the job ran; nothing changed.', true);
+    }
+    await repo.swapStaged(trx, ws, job.id, c.property_id);
+    counts.cleared = counts.failing;
+    const outcome = `${counts.convertible} values converted${counts.cleared > 0 ? `, ${counts.cleared} cleared` : ''}; the definition is at version ${landed.version}.`;
+    return { ...end(outcome, false), afterCommit: () => properties.changed(ws) };
+  });
+
   // A key rotation re-encrypts, workspace by workspace, every PII value still under the previous key.
   jobs.registerStep('rotate_key', async (trx, job, limit) => {
     const defs = new Map((await properties.dictionary(job.workspace_id, trx)).map((d) => [d.id, d]));
@@ -384,6 +519,8 @@ export function createProfileService({
       }
       return queued;
     },
+
+    scanChange,
 
     /** How many profiles hold a value of the property (asked before a property is purged or retyped). */
     countHolders(trx: Transaction<Database>, workspaceId: number, propertyId: number): Promise<number> {
