@@ -15,6 +15,8 @@ export interface Config {
   readonly redisPrefix: string;
   /** SQLite: how long a write waits for another process's lock before answering 503. */
   readonly sqliteBusyTimeoutMs: number;
+  /** How long a server holds a background job without progress before another (or it, restarted) resumes it. */
+  readonly jobLeaseMs: number;
   /** Slow or stalled clients: headers, the whole request (body included), an idle kept-alive connection. */
   readonly timeouts: { readonly headersMs: number; readonly requestMs: number; readonly idleMs: number };
   /** 32 bytes for PII encryption; required once any property is PII. */
@@ -77,6 +79,7 @@ export function loadConfig(env: Env = process.env): Config {
   };
 
   const sqliteBusyTimeoutMs = int('PROPDICT_SQLITE_BUSY_TIMEOUT_MS', 5000, 0, 600_000);
+  const jobLeaseMs = int('PROPDICT_JOB_LEASE_MS', 30_000, 1000, 3_600_000);
   const timeouts = {
     headersMs: int('PROPDICT_HEADERS_TIMEOUT_MS', 10_000, 1, 600_000),
     requestMs: int('PROPDICT_REQUEST_TIMEOUT_MS', 60_000, 0, 86_400_000),
@@ -134,6 +137,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl,
     redisPrefix,
     sqliteBusyTimeoutMs,
+    jobLeaseMs,
     timeouts,
     encryptionKey,
     previousEncryptionKey,

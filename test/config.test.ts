@@ -17,6 +17,7 @@ test('defaults need no environment at all', () => {
       redisUrl: undefined,
       redisPrefix: 'propdict:',
       sqliteBusyTimeoutMs: 5000,
+      jobLeaseMs: 30_000,
       timeouts: { headersMs: 10_000, requestMs: 60_000, idleMs: 72_000 },
       encryptionKey: undefined,
       previousEncryptionKey: undefined,
