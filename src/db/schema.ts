@@ -174,6 +174,10 @@ export interface ProfileValuesTable {
   v_json: string;
   source: string | null;
   written_at: string;
+  /** A running definition change's form of the value, landed with the change; null otherwise. */
+  next_text: Generated<string | null>;
+  next_num: Generated<number | null>;
+  next_json: Generated<string | null>;
 }
 
 interface ProfileKeysTable {
@@ -183,10 +187,12 @@ interface ProfileKeysTable {
   profile_id: string;
 }
 
-/** Values a definition change converted, waiting to be swapped in when the change lands. */
-export interface StagedValuesTable extends ProfileValuesTable {
+/** Keys the values of a running definition change will claim: one profile each. */
+interface StagedKeysTable {
+  workspace_id: number;
   job_id: string;
-  value_key: string | null;
+  value_key: string;
+  profile_id: string;
 }
 
 interface ProfileAliasesTable {
@@ -216,7 +222,7 @@ export interface Database {
   profile_values: ProfileValuesTable;
   profile_keys: ProfileKeysTable;
   profile_aliases: ProfileAliasesTable;
-  staged_values: StagedValuesTable;
+  staged_keys: StagedKeysTable;
   encryption_keys: EncryptionKeysTable;
   source_write_keys: SourceWriteKeysTable;
   ingested_messages: IngestedMessagesTable;

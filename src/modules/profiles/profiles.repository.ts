@@ -1,13 +1,13 @@
 // All SQL about profiles: rows, values, identity keys and aliases, savepoints, and the search
 // plan. `db`/`trx` first, the workspace second, in every function. Values go in and out through
 // the value codec, so callers see values and change sets, never storage rows.
-import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
+import { CompiledQuery, PostgresAdapter, sql, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import type { Database, ProfileValuesTable } from '../../db/schema.ts';
 import type { Property } from '../properties/property.ts';
 import { isKeyed, type ChangeSet, type ValueWrite } from './change-set.ts';
 import type { StoredValue } from './profile.ts';
 import { excludes, type ProfileSort, type ValueFilter } from './profile-search.ts';
-import type { StoredRow, ValueCodec } from './value-codec.ts';
+import { INDEXED_CHARS, type StoredRow, type ValueCodec } from './value-codec.ts';
 
 type Conn = Kysely<Database> | Transaction<Database>;
 
@@ -17,7 +17,7 @@ export interface ProfileRow {
   updated_at: string;
 }
 
-type ValueRow = Omit<ProfileValuesTable, 'workspace_id'>;
+type ValueRow = Omit<ProfileValuesTable, 'workspace_id' | 'next_text' | 'next_num' | 'next_json'>;
 type KeyRow = { profile_id: string; property_id: number; value_key: string };
 
 /**
@@ -585,8 +585,9 @@ export type ValueCursor = [string | number | null, string];
 
 /**
  * The next `limit` profiles holding a value of `def`, read along the property's value index
- * (its first items, one per profile, in the index's order), after `after`; with their values,
- * decoded by `def`. A page costs one range of the index and one primary-key read of the values.
+ * (its first items, one per profile, in the index's order), after `after`; with their values.
+ * A single-valued, non-PII value is read from the index entry itself (its searchable form is the
+ * value, unless cut at INDEXED_CHARS); any other is decoded from its rows, read by primary key.
  */
 export async function holdersPage(
   db: Conn,
@@ -595,7 +596,7 @@ export async function holdersPage(
   after: ValueCursor | undefined,
   limit: number,
   codec: ValueCodec,
-): Promise<{ values: { profile_id: string; value: StoredValue }[]; next: ValueCursor | undefined }> {
+): Promise<{ values: { profile_id: string; value: unknown }[]; next: ValueCursor | undefined }> {
   // A json value has no searchable form: its index entries are in profile order under null.
   const column = def.data_type === 'json' ? undefined : codec.columnOf(def);
   const ref = sql.ref(`v.${column ?? 'v_text'}`);
@@ -614,113 +615,117 @@ export async function holdersPage(
     walk = walk.orderBy(`v.${column}`).orderBy('v.profile_id');
   }
   const found = await walk.limit(limit).execute();
-  const ids = found.map((f) => f.profile_id);
-  const state = await loadState(db, workspaceId, ids, new Map([[def.id, def]]), codec, def.id);
   const last = found[found.length - 1];
-  return {
-    values: ids.flatMap((id) => {
-      const value = state.get(id)?.get(def.id);
-      return value ? [{ profile_id: id, value }] : [];
-    }),
-    next: last && [last.at as string | number | null, last.profile_id],
+  const next: ValueCursor | undefined = last && [last.at as string | number | null, last.profile_id];
+  const fromIndex = (at: unknown): { value: unknown } | undefined => {
+    if (def.pii || def.multi_valued || column === undefined) return undefined;
+    if (column === 'v_num') return { value: at };
+    if (typeof at !== 'string' || at.length >= INDEXED_CHARS) return undefined;
+    return { value: def.data_type === 'boolean' ? at === 'true' : at };
   };
+  const read = found.map((f) => ({ profile_id: f.profile_id, known: fromIndex(f.at) }));
+  const rest = read.filter((r) => r.known === undefined).map((r) => r.profile_id);
+  const state = rest.length === 0 ? new Map() : await loadState(db, workspaceId, rest, new Map([[def.id, def]]), codec, def.id);
+  const values = read.flatMap((r) => {
+    if (r.known) return [{ profile_id: r.profile_id, value: r.known.value }];
+    const stored = state.get(r.profile_id)?.get(def.id);
+    return stored ? [{ profile_id: r.profile_id, value: stored.value }] : [];
+  });
+  return { values, next };
 }
 
 /** A converted value waiting for its change to land. */
 export interface StagedValue {
   profile_id: string;
   value: unknown;
-  source: string | null;
-  written_at: string;
 }
 
-/** Stages converted values of a change (`def`: the definition as the change leaves it). */
+// Rows one PostgreSQL staging statement sets; a fixed number keeps its prepared form the same.
+const STAGED_ROWS_PER_UPDATE = 200;
+
+/** PostgreSQL: one statement sets the slots of `count` rows, joined to them by primary key. */
+function stagingSqlPostgres(count: number): string {
+  let n = 0;
+  const rows = Array.from({ length: count }, () => `($${++n}::text, $${++n}::integer, $${++n}::text, $${++n}::double precision, $${++n}::text)`).join(', ');
+  return `update profile_values as v set next_text = s.t, next_num = s.n, next_json = s.j
+    from (values ${rows}) as s(profile_id, position, t, n, j)
+    where v.workspace_id = $${++n} and v.property_id = $${++n} and v.profile_id = s.profile_id and v.position = s.position`;
+}
+
+// SQLite: one prepared statement a row (no round trip to pay), each a primary-key lookup.
+const STAGING_SQLITE = 'update profile_values set next_text = ?, next_num = ?, next_json = ? where workspace_id = ? and profile_id = ? and property_id = ? and position = ?';
+
+/**
+ * Stages converted values of a change (`def`: the definition as the change leaves it) in the
+ * slot beside each stored row; the key each claims, if any, in staged_keys. A stored row left
+ * without a staged form (a value that failed, an item dropped) goes when the change lands. The
+ * statements are written as text, so that their prepared forms are reused row after row.
+ */
 export async function stageValues(trx: Transaction<Database>, workspaceId: number, jobId: string, def: Property, values: readonly StagedValue[], codec: ValueCodec): Promise<void> {
-  const keyed = isKeyed(def);
-  const rows = values.flatMap((v) =>
-    codec.encodeValue(def, v.value, { source: v.source, written_at: v.written_at }).map((r) => ({
-      workspace_id: workspaceId,
-      job_id: jobId,
-      profile_id: v.profile_id,
-      property_id: def.id,
-      ...r,
-      value_key: keyed && r.position === 0 ? codec.keyOf(def, v.value) : null,
-    })),
-  );
-  // Eleven columns a row: 2,500 rows keep a statement under SQLite's bound-parameter limit.
-  await inChunks(rows, 2500, (chunk) => trx.insertInto('staged_values').values(chunk).execute());
+  const meta = { source: null, written_at: '' };
+  const rows = values.flatMap((v) => codec.encodeValue(def, v.value, meta).map((r) => [v.profile_id, r.position, r.v_text, r.v_num, r.v_json] as const));
+  if (trx.getExecutor().adapter instanceof PostgresAdapter) {
+    await inChunks(rows, STAGED_ROWS_PER_UPDATE, (chunk) => trx.executeQuery(CompiledQuery.raw(stagingSqlPostgres(chunk.length), [...chunk.flat(), workspaceId, def.id])));
+  } else {
+    for (const [profileId, position, text, num, json] of rows) {
+      await trx.executeQuery(CompiledQuery.raw(STAGING_SQLITE, [text, num, json, workspaceId, profileId, def.id, position]));
+    }
+  }
+  if (isKeyed(def)) {
+    const keys = values.map((v) => ({ workspace_id: workspaceId, job_id: jobId, value_key: codec.keyOf(def, v.value), profile_id: v.profile_id }));
+    await inChunks(keys, KEY_ROWS_PER_INSERT / 2, (chunk) => trx.insertInto('staged_keys').values(chunk).execute());
+  }
 }
 
-/** Keys staged by more than one profile (a unique property would refuse them), with two of their holders. */
-export async function stagedDuplicates(db: Conn, workspaceId: number, jobId: string, limit: number): Promise<{ value_key: string; first: string; second: string; n: number }[]> {
-  const rows = await db
-    .selectFrom('staged_values')
-    .select(['value_key', (eb) => eb.fn.min('profile_id').as('first'), (eb) => eb.fn.max('profile_id').as('second'), (eb) => eb.fn.countAll<number | string>().as('n')])
+/** Drops what a change staged: the slots beside the property's values and its staged keys. */
+export async function clearStaged(trx: Transaction<Database>, workspaceId: number, jobId: string, propertyId: number): Promise<void> {
+  await trx
+    .updateTable('profile_values')
+    .set({ next_text: null, next_num: null, next_json: null })
     .where('workspace_id', '=', workspaceId)
-    .where('job_id', '=', jobId)
-    .where('value_key', 'is not', null)
-    .groupBy('value_key')
-    .having((eb) => eb.fn.countAll(), '>', 1)
-    .limit(limit)
+    .where('property_id', '=', propertyId)
+    .where('next_json', 'is not', null)
     .execute();
-  return rows.map((r) => ({ value_key: r.value_key!, first: r.first as string, second: r.second as string, n: Number(r.n) }));
-}
-
-/** One profile's staged value of a change, decoded by `def` (to show a duplicate). */
-export async function stagedValueOf(db: Conn, workspaceId: number, jobId: string, profileId: string, def: Property, codec: ValueCodec): Promise<unknown> {
-  const rows = await db
-    .selectFrom('staged_values')
-    .select('v_json')
-    .where('workspace_id', '=', workspaceId)
-    .where('job_id', '=', jobId)
-    .where('profile_id', '=', profileId)
-    .orderBy('position')
-    .execute();
-  return rows.length === 0 ? undefined : codec.decodeValue(def, rows);
-}
-
-/** Drops a change's staged values. */
-export async function dropStaged(trx: Transaction<Database>, workspaceId: number, jobId: string): Promise<void> {
-  await trx.deleteFrom('staged_values').where('workspace_id', '=', workspaceId).where('job_id', '=', jobId).execute();
+  await trx.deleteFrom('staged_keys').where('workspace_id', '=', workspaceId).where('job_id', '=', jobId).execute();
 }
 
 /**
- * Lands a change's values in one transaction: the property's stored values and keys are
- * replaced by the staged ones, set-based, and the staging is dropped. A profile erased while
- * the change ran gets nothing back. Returns how many profiles hold a value afterwards.
+ * Lands a change's values in one transaction, set-based: stored rows with no staged form
+ * (failed values, dropped items) go, every other row takes its staged form in place (its
+ * provenance stays), and the property's keys are claimed again from the staged ones. A
+ * conversion never adds items, so every staged form has its row (a profile erased while the
+ * change ran has neither).
  */
-export async function swapStaged(trx: Transaction<Database>, workspaceId: number, jobId: string, propertyId: number): Promise<number> {
-  for (const table of ['profile_values', 'profile_keys'] as const) {
-    await trx.deleteFrom(table).where('workspace_id', '=', workspaceId).where('property_id', '=', propertyId).execute();
-  }
-  const live = sql<SqlBool>`exists (select 1 from profiles p where p.workspace_id = s.workspace_id and p.id = s.profile_id)`;
+export async function swapStaged(trx: Transaction<Database>, workspaceId: number, jobId: string, propertyId: number): Promise<void> {
+  await trx.deleteFrom('profile_values').where('workspace_id', '=', workspaceId).where('property_id', '=', propertyId).where('next_json', 'is', null).execute();
   await trx
-    .insertInto('profile_values')
-    .columns(['workspace_id', 'profile_id', 'property_id', 'position', 'v_text', 'v_num', 'v_json', 'source', 'written_at'])
-    .expression(
-      trx
-        .selectFrom('staged_values as s')
-        .select(['s.workspace_id', 's.profile_id', 's.property_id', 's.position', 's.v_text', 's.v_num', 's.v_json', 's.source', 's.written_at'])
-        .where('s.workspace_id', '=', workspaceId)
-        .where('s.job_id', '=', jobId)
-        .where(live),
-    )
+    .updateTable('profile_values')
+    .set((eb) => ({
+      v_text: eb.ref('next_text'),
+      v_num: eb.ref('next_num'),
+      v_json: eb.ref('next_json').$notNull(),
+      next_text: null,
+      next_num: null,
+      next_json: null,
+    }))
+    .where('workspace_id', '=', workspaceId)
+    .where('property_id', '=', propertyId)
     .execute();
+  await trx.deleteFrom('profile_keys').where('workspace_id', '=', workspaceId).where('property_id', '=', propertyId).execute();
+  const live = sql<SqlBool>`exists (select 1 from profiles p where p.workspace_id = s.workspace_id and p.id = s.profile_id)`;
   await trx
     .insertInto('profile_keys')
     .columns(['workspace_id', 'property_id', 'value_key', 'profile_id'])
     .expression(
       trx
-        .selectFrom('staged_values as s')
-        .select(['s.workspace_id', 's.property_id', (eb) => eb.ref('s.value_key').$notNull().as('value_key'), 's.profile_id'])
+        .selectFrom('staged_keys as s')
+        .select(['s.workspace_id', sql.lit(propertyId).as('property_id'), 's.value_key', 's.profile_id'])
         .where('s.workspace_id', '=', workspaceId)
         .where('s.job_id', '=', jobId)
-        .where('s.value_key', 'is not', null)
         .where(live),
     )
     .execute();
-  await dropStaged(trx, workspaceId, jobId);
-  return countHolders(trx, workspaceId, propertyId);
+  await trx.deleteFrom('staged_keys').where('workspace_id', '=', workspaceId).where('job_id', '=', jobId).execute();
 }
 
 /** Which of these keys a change has staged already, and for which profile. */
@@ -728,13 +733,13 @@ export async function stagedKeyHolders(db: Conn, workspaceId: number, jobId: str
   const held = new Map<string, string>();
   await inChunks([...new Set(keys)], KEY_ROWS_PER_INSERT, async (chunk) => {
     const rows = await db
-      .selectFrom('staged_values')
+      .selectFrom('staged_keys')
       .select(['value_key', 'profile_id'])
       .where('workspace_id', '=', workspaceId)
       .where('job_id', '=', jobId)
       .where('value_key', 'in', chunk)
       .execute();
-    for (const r of rows) held.set(r.value_key!, r.profile_id);
+    for (const r of rows) held.set(r.value_key, r.profile_id);
   });
   return held;
 }

@@ -27,6 +27,13 @@ type Conn = Kysely<Database> | Transaction<Database>;
 const MAX_SAMPLES = 20;
 /** Profiles a preview reads at a time. */
 const SCAN_PAGE = 5000;
+/**
+ * Values a change converts per unit of a job step's size. Converting and staging a value costs
+ * a small part of what a purge or re-encryption does per profile (no per-profile statements), so
+ * a step takes this many times the runner's unit; the runner's feedback on each step's time
+ * still keeps every step short.
+ */
+const VALUES_PER_UNIT = 16;
 
 
 /** A change_property job's payload: the definition before and after, and where the job is. */
@@ -416,7 +423,7 @@ export function createProfileService({
    * `taken` says which keys are already claimed by earlier pages.
    */
   async function convertPage(
-    page: { profile_id: string; value: { value: unknown; source: string | null; written_at: string } }[],
+    page: { profile_id: string; value: unknown }[],
     c: Pick<ChangePayload, 'from' | 'to' | 'value_map'>,
     counts: ChangeScan,
     masked: boolean,
@@ -429,9 +436,9 @@ export function createProfileService({
     };
     for (const { profile_id, value } of page) {
       counts.profiles_with_values++;
-      const result = convertValue(c.from, c.to, value.value, c.value_map);
-      if (!result.ok) fail(profile_id, value.value, result.problem);
-      else converted.push({ profile_id, value: result.value, source: value.source, written_at: value.written_at, ...(isKeyed(c.to) ? { key: codec.keyOf(c.to, result.value) } : {}) });
+      const result = convertValue(c.from, c.to, value, c.value_map);
+      if (!result.ok) fail(profile_id, value, result.problem);
+      else converted.push({ profile_id, value: result.value, ...(isKeyed(c.to) ? { key: codec.keyOf(c.to, result.value) } : {}) });
     }
     const held = isKeyed(c.to) ? await taken(converted.map((v) => v.key!)) : new Map<string, string>();
     const kept: (repo.StagedValue & { key?: string })[] = [];
@@ -471,21 +478,22 @@ export function createProfileService({
     const counts: ChangeCounts = (job.result as ChangeCounts | undefined) ?? { profiles_with_values: 0, convertible: 0, failing: 0, cleared: 0, samples: [] };
     const masked = c.from.pii || c.to.pii;
     if (c.phase === 'stage') {
-      const page = await repo.holdersPage(trx, ws, c.from, c.cursor, limit, codec);
+      const size = limit * VALUES_PER_UNIT;
+      const page = await repo.holdersPage(trx, ws, c.from, c.cursor, size, codec);
       // Keys staged by earlier pages; within a page, the first value keeps its key.
       const staged = await convertPage(page.values, c, counts, masked, (keys) => repo.stagedKeyHolders(trx, ws, job.id, keys));
       await repo.stageValues(trx, ws, job.id, c.to, staged, codec);
-      const walked = page.values.length < limit || !page.next;
+      const walked = page.values.length < size || !page.next;
       return { done: page.values.length, finished: false, payload: { ...c, phase: walked ? 'land' : 'stage', cursor: page.next ?? c.cursor }, result: counts };
     }
     const end = (outcome: string, failed: boolean) => ({ done: 0, finished: true, failed, result: { ...counts, outcome } });
     if (counts.failing > 0 && c.on_failure === 'abort') {
-      await repo.dropStaged(trx, ws, job.id);
+      await repo.clearStaged(trx, ws, job.id, c.property_id);
       return end(`${counts.failing} of ${counts.profiles_with_values} values do not convert; nothing changed (on_failure: abort).`, true);
     }
     const landed = await properties.landChange(trx, ws, { from: c.from, to: c.to, actor: c.actor, job: job.id, counts: { profiles_with_values: counts.profiles_with_values, converted: counts.convertible, cleared: counts.failing } });
     if (!landed) {
-      await repo.dropStaged(trx, ws, job.id);
+      await repo.clearStaged(trx, ws, job.id, c.property_id);
       return end('The definition changed while the job ran; nothing changed.', true);
     }
     await repo.swapStaged(trx, ws, job.id, c.property_id);
