@@ -174,10 +174,6 @@ export interface ProfileValuesTable {
   v_json: string;
   source: string | null;
   written_at: string;
-  /** A running definition change's form of the value, landed with the change; null otherwise. */
-  next_text: Generated<string | null>;
-  next_num: Generated<number | null>;
-  next_json: Generated<string | null>;
 }
 
 interface ProfileKeysTable {
@@ -185,6 +181,18 @@ interface ProfileKeysTable {
   property_id: number;
   value_key: string;
   profile_id: string;
+}
+
+/** Values a running definition change converted, in the order it wrote them; no v_json: the row goes. */
+interface StagedValuesTable {
+  workspace_id: number;
+  job_id: string;
+  seq: number;
+  profile_id: string;
+  position: number;
+  v_text: string | null;
+  v_num: number | null;
+  v_json: string | null;
 }
 
 /** Keys the values of a running definition change will claim: one profile each. */
@@ -222,6 +230,7 @@ export interface Database {
   profile_values: ProfileValuesTable;
   profile_keys: ProfileKeysTable;
   profile_aliases: ProfileAliasesTable;
+  staged_values: StagedValuesTable;
   staged_keys: StagedKeysTable;
   encryption_keys: EncryptionKeysTable;
   source_write_keys: SourceWriteKeysTable;

@@ -2,21 +2,28 @@ import type { Kysely } from 'kysely';
 
 // Kysely<any>: a migration is frozen against the schema of its own time, not the app's types.
 
-// A definition change with data converts each stored value into a slot beside it on its own row
-// (`next_*`: read by nothing but the change), a bounded step at a time, and lands them all in one
-// transaction by moving the slot into the value: readers never see a mix, provenance stays on the
-// row, and a change that fails or stops leaves the stored values as they were. The keys a unique
-// or identity value will claim are staged apart, so that two profiles converging on one value are
-// found before anything lands. A job keeps what it found (counts, samples) in `result`.
+// A definition change with data converts the values into a staging area, a bounded step at a
+// time, and lands them all in one transaction at the end: readers never see a mix, and a change
+// that fails or stops leaves the stored values as they were. Staged rows are numbered in the
+// order the job writes them (`seq`), so each step appends to the end of the table instead of
+// touching pages all over it; a row without `v_json` marks a stored row that goes (a value that
+// failed, an item a conversion dropped). The keys a unique or identity value will claim are
+// staged apart, so that two profiles converging on one value are found before anything lands.
+// A job keeps what it found (counts, samples) in `result`.
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('jobs').addColumn('result', 'text').execute();
-  for (const [column, type] of [
-    ['next_text', 'text'],
-    ['next_num', 'double precision'],
-    ['next_json', 'text'],
-  ] as const) {
-    await db.schema.alterTable('profile_values').addColumn(column, type).execute();
-  }
+  await db.schema
+    .createTable('staged_values')
+    .addColumn('workspace_id', 'integer', (c) => c.notNull())
+    .addColumn('job_id', 'text', (c) => c.notNull())
+    .addColumn('seq', 'integer', (c) => c.notNull())
+    .addColumn('profile_id', 'text', (c) => c.notNull())
+    .addColumn('position', 'integer', (c) => c.notNull())
+    .addColumn('v_text', 'text')
+    .addColumn('v_num', 'double precision')
+    .addColumn('v_json', 'text')
+    .addPrimaryKeyConstraint('staged_values_pk', ['workspace_id', 'job_id', 'seq'])
+    .execute();
   await db.schema
     .createTable('staged_keys')
     .addColumn('workspace_id', 'integer', (c) => c.notNull())
@@ -32,6 +39,6 @@ export async function up(db: Kysely<any>): Promise<void> {
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropIndex('jobs_active_idx').execute();
   await db.schema.dropTable('staged_keys').execute();
-  for (const column of ['next_json', 'next_num', 'next_text']) await db.schema.alterTable('profile_values').dropColumn(column).execute();
+  await db.schema.dropTable('staged_values').execute();
   await db.schema.alterTable('jobs').dropColumn('result').execute();
 }

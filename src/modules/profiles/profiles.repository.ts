@@ -17,7 +17,7 @@ export interface ProfileRow {
   updated_at: string;
 }
 
-type ValueRow = Omit<ProfileValuesTable, 'workspace_id' | 'next_text' | 'next_num' | 'next_json'>;
+type ValueRow = Omit<ProfileValuesTable, 'workspace_id'>;
 type KeyRow = { profile_id: string; property_id: number; value_key: string };
 
 /**
@@ -596,7 +596,7 @@ export async function holdersPage(
   after: ValueCursor | undefined,
   limit: number,
   codec: ValueCodec,
-): Promise<{ values: { profile_id: string; value: unknown }[]; next: ValueCursor | undefined }> {
+): Promise<{ values: HeldValue[]; next: ValueCursor | undefined }> {
   // A json value has no searchable form: its index entries are in profile order under null.
   const column = def.data_type === 'json' ? undefined : codec.columnOf(def);
   const ref = sql.ref(`v.${column ?? 'v_text'}`);
@@ -626,91 +626,111 @@ export async function holdersPage(
   const read = found.map((f) => ({ profile_id: f.profile_id, known: fromIndex(f.at) }));
   const rest = read.filter((r) => r.known === undefined).map((r) => r.profile_id);
   const state = rest.length === 0 ? new Map() : await loadState(db, workspaceId, rest, new Map([[def.id, def]]), codec, def.id);
+  const itemised = def.multi_valued && def.data_type !== 'json';
   const values = read.flatMap((r) => {
-    if (r.known) return [{ profile_id: r.profile_id, value: r.known.value }];
+    if (r.known) return [{ profile_id: r.profile_id, value: r.known.value, items: 1 }];
     const stored = state.get(r.profile_id)?.get(def.id);
-    return stored ? [{ profile_id: r.profile_id, value: stored.value }] : [];
+    return stored ? [{ profile_id: r.profile_id, value: stored.value, items: itemised ? (stored.value as unknown[]).length : 1 }] : [];
   });
   return { values, next };
 }
 
-/** A converted value waiting for its change to land. */
-export interface StagedValue {
+/** A stored value as a change reads it: its profile, its value and how many rows (items) it has. */
+export interface HeldValue {
   profile_id: string;
   value: unknown;
+  items: number;
 }
 
-// Rows one PostgreSQL staging statement sets; a fixed number keeps its prepared form the same.
-const STAGED_ROWS_PER_UPDATE = 200;
+/** What a change does to one stored value: its new value, or none (it failed and goes). */
+export interface StagedValue {
+  profile_id: string;
+  /** Rows the stored value has: those the new value does not fill go. */
+  items: number;
+  converted?: { value: unknown };
+}
 
-/** PostgreSQL: one statement sets the slots of `count` rows, joined to them by primary key. */
-function stagingSqlPostgres(count: number): string {
+// Rows a staging statement writes; a fixed number keeps one prepared form for every chunk.
+const STAGED_ROWS_PER_INSERT = 250;
+const STAGED_COLUMNS = 8;
+
+/** The insert of `count` staged rows, its parameters as each database takes them ($1; ? on SQLite, where numbered ones bind far slower). */
+function stagingInsert(count: number, postgres: boolean): string {
   let n = 0;
-  const rows = Array.from({ length: count }, () => `($${++n}::text, $${++n}::integer, $${++n}::text, $${++n}::double precision, $${++n}::text)`).join(', ');
-  return `update profile_values as v set next_text = s.t, next_num = s.n, next_json = s.j
-    from (values ${rows}) as s(profile_id, position, t, n, j)
-    where v.workspace_id = $${++n} and v.property_id = $${++n} and v.profile_id = s.profile_id and v.position = s.position`;
+  const p = () => (postgres ? `$${++n}` : '?');
+  const rows = Array.from({ length: count }, () => `(${Array.from({ length: STAGED_COLUMNS }, p).join(', ')})`).join(', ');
+  return `insert into staged_values (workspace_id, job_id, seq, profile_id, position, v_text, v_num, v_json) values ${rows}`;
 }
-
-// SQLite: one prepared statement a row (no round trip to pay), each a primary-key lookup.
-const STAGING_SQLITE = 'update profile_values set next_text = ?, next_num = ?, next_json = ? where workspace_id = ? and profile_id = ? and property_id = ? and position = ?';
 
 /**
- * Stages converted values of a change (`def`: the definition as the change leaves it) in the
- * slot beside each stored row; the key each claims, if any, in staged_keys. A stored row left
- * without a staged form (a value that failed, an item dropped) goes when the change lands. The
- * statements are written as text, so that their prepared forms are reused row after row.
+ * Stages what a change does to some stored values (`def`: the definition as the change leaves
+ * it), numbered from `seq`: the new rows of each converted value, and a row without v_json for
+ * each stored row that goes; the key each new value claims, if any, in staged_keys. Returns the
+ * next number. Written as text, so that every full chunk reuses one prepared statement.
  */
-export async function stageValues(trx: Transaction<Database>, workspaceId: number, jobId: string, def: Property, values: readonly StagedValue[], codec: ValueCodec): Promise<void> {
+export async function stageValues(
+  trx: Transaction<Database>,
+  workspaceId: number,
+  jobId: string,
+  def: Property,
+  values: readonly StagedValue[],
+  seq: number,
+  codec: ValueCodec,
+): Promise<number> {
   const meta = { source: null, written_at: '' };
-  const rows = values.flatMap((v) => codec.encodeValue(def, v.value, meta).map((r) => [v.profile_id, r.position, r.v_text, r.v_num, r.v_json] as const));
-  if (trx.getExecutor().adapter instanceof PostgresAdapter) {
-    await inChunks(rows, STAGED_ROWS_PER_UPDATE, (chunk) => trx.executeQuery(CompiledQuery.raw(stagingSqlPostgres(chunk.length), [...chunk.flat(), workspaceId, def.id])));
-  } else {
-    for (const [profileId, position, text, num, json] of rows) {
-      await trx.executeQuery(CompiledQuery.raw(STAGING_SQLITE, [text, num, json, workspaceId, profileId, def.id, position]));
-    }
+  const rows: unknown[][] = [];
+  for (const v of values) {
+    const encoded = v.converted ? codec.encodeValue(def, v.converted.value, meta) : [];
+    for (const r of encoded) rows.push([workspaceId, jobId, seq++, v.profile_id, r.position, r.v_text, r.v_num, r.v_json]);
+    for (let position = encoded.length; position < v.items; position++) rows.push([workspaceId, jobId, seq++, v.profile_id, position, null, null, null]);
   }
+  const postgres = trx.getExecutor().adapter instanceof PostgresAdapter;
+  await inChunks(rows, STAGED_ROWS_PER_INSERT, (chunk) => trx.executeQuery(CompiledQuery.raw(stagingInsert(chunk.length, postgres), chunk.flat())));
   if (isKeyed(def)) {
-    const keys = values.map((v) => ({ workspace_id: workspaceId, job_id: jobId, value_key: codec.keyOf(def, v.value), profile_id: v.profile_id }));
+    const keys = values.flatMap((v) => (v.converted ? [{ workspace_id: workspaceId, job_id: jobId, value_key: codec.keyOf(def, v.converted.value), profile_id: v.profile_id }] : []));
     await inChunks(keys, KEY_ROWS_PER_INSERT / 2, (chunk) => trx.insertInto('staged_keys').values(chunk).execute());
   }
+  return seq;
 }
 
-/** Drops what a change staged: the slots beside the property's values and its staged keys. */
-export async function clearStaged(trx: Transaction<Database>, workspaceId: number, jobId: string, propertyId: number): Promise<void> {
-  await trx
-    .updateTable('profile_values')
-    .set({ next_text: null, next_num: null, next_json: null })
-    .where('workspace_id', '=', workspaceId)
-    .where('property_id', '=', propertyId)
-    .where('next_json', 'is not', null)
-    .execute();
-  await trx.deleteFrom('staged_keys').where('workspace_id', '=', workspaceId).where('job_id', '=', jobId).execute();
+/** Drops what a change staged. */
+export async function clearStaged(trx: Transaction<Database>, workspaceId: number, jobId: string): Promise<void> {
+  for (const table of ['staged_values', 'staged_keys'] as const) {
+    await trx.deleteFrom(table).where('workspace_id', '=', workspaceId).where('job_id', '=', jobId).execute();
+  }
 }
 
 /**
- * Lands a change's values in one transaction, set-based: stored rows with no staged form
- * (failed values, dropped items) go, every other row takes its staged form in place (its
- * provenance stays), and the property's keys are claimed again from the staged ones. A
- * conversion never adds items, so every staged form has its row (a profile erased while the
- * change ran has neither).
+ * Lands a change's values in one transaction, set-based: the stored rows marked to go are
+ * deleted, every other stored row takes its staged form in place (its provenance stays), and
+ * the property's keys are claimed again from the staged ones; the staging is dropped. A
+ * conversion never adds items, so every staged row has its stored row (a profile erased while
+ * the change ran has neither).
  */
 export async function swapStaged(trx: Transaction<Database>, workspaceId: number, jobId: string, propertyId: number): Promise<void> {
-  await trx.deleteFrom('profile_values').where('workspace_id', '=', workspaceId).where('property_id', '=', propertyId).where('next_json', 'is', null).execute();
-  await trx
-    .updateTable('profile_values')
-    .set((eb) => ({
-      v_text: eb.ref('next_text'),
-      v_num: eb.ref('next_num'),
-      v_json: eb.ref('next_json').$notNull(),
-      next_text: null,
-      next_num: null,
-      next_json: null,
-    }))
+  // Usually few: values that failed under on_failure clear, items dropped.
+  const going = await trx
+    .selectFrom('staged_values')
+    .select(['profile_id', 'position'])
     .where('workspace_id', '=', workspaceId)
-    .where('property_id', '=', propertyId)
+    .where('job_id', '=', jobId)
+    .where('v_json', 'is', null)
     .execute();
+  await inChunks(going, 1000, (chunk) =>
+    trx
+      .deleteFrom('profile_values')
+      .where('workspace_id', '=', workspaceId)
+      .where('property_id', '=', propertyId)
+      .where(sql<SqlBool>`(profile_id, position) in (${sql.join(chunk.map((g) => sql`(${g.profile_id}, ${g.position})`))})`)
+      .execute(),
+  );
+  // Each staged row finds its stored row by primary key: the stored side is named only through
+  // the staged row (and the unary + keeps the property's value indexes out of the plan).
+  await sql`update profile_values set v_text = s.v_text, v_num = s.v_num, v_json = s.v_json
+    from staged_values s
+    where s.workspace_id = ${workspaceId} and s.job_id = ${jobId} and s.v_json is not null
+    and profile_values.workspace_id = s.workspace_id and profile_values.profile_id = s.profile_id
+    and +profile_values.property_id = ${propertyId} and profile_values.position = s.position`.execute(trx);
   await trx.deleteFrom('profile_keys').where('workspace_id', '=', workspaceId).where('property_id', '=', propertyId).execute();
   const live = sql<SqlBool>`exists (select 1 from profiles p where p.workspace_id = s.workspace_id and p.id = s.profile_id)`;
   await trx
@@ -725,7 +745,7 @@ export async function swapStaged(trx: Transaction<Database>, workspaceId: number
         .where(live),
     )
     .execute();
-  await trx.deleteFrom('staged_keys').where('workspace_id', '=', workspaceId).where('job_id', '=', jobId).execute();
+  await clearStaged(trx, workspaceId, jobId);
 }
 
 /** Which of these keys a change has staged already, and for which profile. */

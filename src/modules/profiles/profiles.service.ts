@@ -46,6 +46,8 @@ interface ChangePayload {
   actor: string | null;
   phase: 'stage' | 'land';
   cursor?: repo.ValueCursor;
+  /** The number the next staged row takes. */
+  seq?: number;
 }
 
 /** What a change job found so far (kept in the job's result). */
@@ -423,36 +425,38 @@ export function createProfileService({
    * `taken` says which keys are already claimed by earlier pages.
    */
   async function convertPage(
-    page: { profile_id: string; value: unknown }[],
+    page: readonly repo.HeldValue[],
     c: Pick<ChangePayload, 'from' | 'to' | 'value_map'>,
     counts: ChangeScan,
     masked: boolean,
     taken: (keys: string[]) => Promise<Map<string, string>>,
   ): Promise<(repo.StagedValue & { key?: string })[]> {
-    const converted: (repo.StagedValue & { key?: string })[] = [];
+    const out: (repo.StagedValue & { key?: string; stored: unknown })[] = [];
     const fail = (profile_id: string, value: unknown, problem: string) => {
       counts.failing++;
       if (counts.samples.length < MAX_SAMPLES) counts.samples.push({ profile_id, value: masked ? '***' : value, problem });
     };
-    for (const { profile_id, value } of page) {
+    for (const { profile_id, value, items } of page) {
       counts.profiles_with_values++;
       const result = convertValue(c.from, c.to, value, c.value_map);
-      if (!result.ok) fail(profile_id, value, result.problem);
-      else converted.push({ profile_id, value: result.value, ...(isKeyed(c.to) ? { key: codec.keyOf(c.to, result.value) } : {}) });
+      if (!result.ok) {
+        fail(profile_id, value, result.problem);
+        out.push({ profile_id, items, stored: value });
+      } else out.push({ profile_id, items, stored: value, converted: { value: result.value }, ...(isKeyed(c.to) ? { key: codec.keyOf(c.to, result.value) } : {}) });
     }
-    const held = isKeyed(c.to) ? await taken(converted.map((v) => v.key!)) : new Map<string, string>();
-    const kept: (repo.StagedValue & { key?: string })[] = [];
-    for (const v of converted) {
+    const held = isKeyed(c.to) ? await taken(out.flatMap((v) => (v.key === undefined ? [] : [v.key]))) : new Map<string, string>();
+    for (const v of out) {
+      if (!v.converted) continue;
       const holder = v.key === undefined ? undefined : held.get(v.key);
       if (holder !== undefined) {
-        fail(v.profile_id, v.value, `would be held by profile ${holder} too, and ${c.to.name} is ${c.to.unique ? 'unique' : 'an identity'}`);
+        fail(v.profile_id, v.stored, `would be held by profile ${holder} too, and ${c.to.name} is ${c.to.unique ? 'unique' : 'an identity'}`);
+        delete v.converted;
         continue;
       }
       if (v.key !== undefined) held.set(v.key, v.profile_id);
       counts.convertible++;
-      kept.push(v);
     }
-    return kept;
+    return out.map(({ stored: _stored, ...v }) => v);
   }
 
   /** What a change from `from` to `to` would do to every stored value; writes nothing. */
@@ -463,7 +467,7 @@ export function createProfileService({
     for (;;) {
       const page = await repo.holdersPage(conn, workspaceId, from, after, SCAN_PAGE, codec);
       const kept = await convertPage(page.values, { from, to, value_map: valueMap }, counts, masked, async (keys) => new Map(keys.flatMap((k) => (seen.has(k) ? [[k, seen.get(k)!] as const] : []))));
-      for (const v of kept) if (v.key !== undefined) seen.set(v.key, v.profile_id);
+      for (const v of kept) if (v.converted && v.key !== undefined) seen.set(v.key, v.profile_id);
       if (page.values.length < SCAN_PAGE || !page.next) return counts;
       after = page.next;
     }
@@ -482,18 +486,18 @@ export function createProfileService({
       const page = await repo.holdersPage(trx, ws, c.from, c.cursor, size, codec);
       // Keys staged by earlier pages; within a page, the first value keeps its key.
       const staged = await convertPage(page.values, c, counts, masked, (keys) => repo.stagedKeyHolders(trx, ws, job.id, keys));
-      await repo.stageValues(trx, ws, job.id, c.to, staged, codec);
+      const seq = await repo.stageValues(trx, ws, job.id, c.to, staged, c.seq ?? 0, codec);
       const walked = page.values.length < size || !page.next;
-      return { done: page.values.length, finished: false, payload: { ...c, phase: walked ? 'land' : 'stage', cursor: page.next ?? c.cursor }, result: counts };
+      return { done: page.values.length, finished: false, payload: { ...c, phase: walked ? 'land' : 'stage', cursor: page.next ?? c.cursor, seq }, result: counts };
     }
     const end = (outcome: string, failed: boolean) => ({ done: 0, finished: true, failed, result: { ...counts, outcome } });
     if (counts.failing > 0 && c.on_failure === 'abort') {
-      await repo.clearStaged(trx, ws, job.id, c.property_id);
+      await repo.clearStaged(trx, ws, job.id);
       return end(`${counts.failing} of ${counts.profiles_with_values} values do not convert; nothing changed (on_failure: abort).`, true);
     }
     const landed = await properties.landChange(trx, ws, { from: c.from, to: c.to, actor: c.actor, job: job.id, counts: { profiles_with_values: counts.profiles_with_values, converted: counts.convertible, cleared: counts.failing } });
     if (!landed) {
-      await repo.clearStaged(trx, ws, job.id, c.property_id);
+      await repo.clearStaged(trx, ws, job.id);
       return end('The definition changed while the job ran; nothing changed.', true);
     }
     await repo.swapStaged(trx, ws, job.id, c.property_id);
