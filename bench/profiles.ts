@@ -90,7 +90,7 @@ function sqliteStore(): Store {
     async connect() {
       const raw = new DatabaseSync(file);
       // As the app opens it; the busy timeout in case the server's job runner holds the write lock.
-      raw.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+      raw.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${process.env.PROPDICT_SQLITE_SYNCHRONOUS ?? 'full'}; PRAGMA busy_timeout = 5000;`);
       const insertProfile = raw.prepare(`${INSERT_PROFILE} values (?, ?, ?, ?)`);
       const insertValue = raw.prepare(`${INSERT_VALUE} values (?, ?, ?, 0, ?, ?, ?, null, ?)`);
       return {

@@ -11,6 +11,7 @@ import { segmentSurface } from './compat/segment/segment.routes.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/schema.ts';
 import { clientErrorAnswer } from './http/client-error.ts';
+import { CONSOLE_PREFIX, consoleRoutes } from './http/console.ts';
 import { nativeSurface } from './http/native-surface.ts';
 import { answerEverything, registerSurface, type Surface, type SurfaceRoute } from './http/surface.ts';
 import { retryAfterOnUnavailable } from './http/unavailable.ts';
@@ -147,8 +148,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     name: 'propdict',
     docs: '/docs',
     openapi: '/openapi.json',
+    console: CONSOLE_PREFIX,
     surfaces: SURFACES.map((s) => ({ name: s.name, url: s.home })),
   }));
+  // The admin console: a client of /v1 like any other, served from the same process.
+  await app.register(consoleRoutes);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {

@@ -1,5 +1,6 @@
 // Configuration comes only from the environment and is checked once, at start.
 import { parseEncryptionKey } from './shared/pii-cipher.ts';
+import type { SqliteSynchronous } from './db/sqlite-driver.ts';
 
 export interface Config {
   readonly port: number;
@@ -17,6 +18,8 @@ export interface Config {
   readonly sqliteBusyTimeoutMs: number;
   /** How long a server holds a background job without progress before another (or it, restarted) resumes it. */
   readonly jobLeaseMs: number;
+  /** SQLite: how a commit reaches the disk (see sqlite-driver.ts). */
+  readonly sqliteSynchronous: SqliteSynchronous;
   /** Slow or stalled clients: headers, the whole request (body included), an idle kept-alive connection. */
   readonly timeouts: { readonly headersMs: number; readonly requestMs: number; readonly idleMs: number };
   /** 32 bytes for PII encryption; required once any property is PII. */
@@ -80,6 +83,8 @@ export function loadConfig(env: Env = process.env): Config {
 
   const sqliteBusyTimeoutMs = int('PROPDICT_SQLITE_BUSY_TIMEOUT_MS', 5000, 0, 600_000);
   const jobLeaseMs = int('PROPDICT_JOB_LEASE_MS', 30_000, 1000, 3_600_000);
+  const sqliteSynchronous = (env.PROPDICT_SQLITE_SYNCHRONOUS || 'full').toLowerCase();
+  if (sqliteSynchronous !== 'full' && sqliteSynchronous !== 'normal') problems.push(`PROPDICT_SQLITE_SYNCHRONOUS must be full or normal (got "${env.PROPDICT_SQLITE_SYNCHRONOUS}")`);
   const timeouts = {
     headersMs: int('PROPDICT_HEADERS_TIMEOUT_MS', 10_000, 1, 600_000),
     requestMs: int('PROPDICT_REQUEST_TIMEOUT_MS', 60_000, 0, 86_400_000),
@@ -138,6 +143,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisPrefix,
     sqliteBusyTimeoutMs,
     jobLeaseMs,
+    sqliteSynchronous: sqliteSynchronous as SqliteSynchronous,
     timeouts,
     encryptionKey,
     previousEncryptionKey,

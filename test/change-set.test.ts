@@ -1,11 +1,11 @@
 // The pure rules of a profile write, without a database: values checked by name (and refused by
 // import alias), the identity order, which profiles a record matches, which records can only
-// create, and the change set a write makes to the stored state.
+// create, which can update together, and the change set a write makes to the stored state.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { nameIndex } from '../src/modules/properties/column-mapping.ts';
 import { withDefaults, type Property, type PropertyCreate } from '../src/modules/properties/property.ts';
-import { changeSet, checkWrite, freshRecords, identityOrder, matchedProfiles, survivorFirst, type Incoming } from '../src/modules/profiles/change-set.ts';
+import { changeSet, checkWrite, freshRecords, knownRecords, identityOrder, matchedProfiles, survivorFirst, type Incoming } from '../src/modules/profiles/change-set.ts';
 import type { StoredValue } from '../src/modules/profiles/profile.ts';
 
 let nextId = 1;
@@ -113,6 +113,43 @@ describe('freshRecords', () => {
   for (const { title, input, expected } of rows) test(title, () => assert.deepEqual(freshRecords(input), expected));
 });
 
+describe('knownRecords', () => {
+  const claim = (value: string) => ({ def: email, value });
+  const rows: { title: string; input: Parameters<typeof knownRecords>[0]; expected: boolean[] }[] = [
+    { title: 'one profile matched, its own claims', input: [{ targets: ['p1'], claims: [claim('a')], owners: ['p1'] }], expected: [true] },
+    { title: 'a claim nobody holds yet', input: [{ targets: ['p1'], claims: [claim('a')], owners: [undefined] }], expected: [true] },
+    { title: 'no profile matched (a create)', input: [{ targets: [], claims: [claim('a')], owners: [undefined] }], expected: [false] },
+    { title: 'two profiles matched (a merge)', input: [{ targets: ['p1', 'p2'], claims: [claim('a')], owners: ['p1'] }], expected: [false] },
+    { title: 'a claim another profile holds (a conflict)', input: [{ targets: ['p1'], claims: [claim('a')], owners: ['p2'] }], expected: [false] },
+    {
+      title: 'two records matching one profile: neither',
+      input: [
+        { targets: ['p1'], claims: [], owners: [] },
+        { targets: ['p1'], claims: [], owners: [] },
+        { targets: ['p2'], claims: [], owners: [] },
+      ],
+      expected: [false, false, true],
+    },
+    {
+      title: 'a merge touching a profile another record matches: neither',
+      input: [
+        { targets: ['p1', 'p2'], claims: [], owners: [] },
+        { targets: ['p2'], claims: [], owners: [] },
+      ],
+      expected: [false, false],
+    },
+    {
+      title: 'a claim two records repeat: neither',
+      input: [
+        { targets: ['p1'], claims: [claim('a')], owners: [undefined] },
+        { targets: ['p2'], claims: [claim('a')], owners: [undefined] },
+      ],
+      expected: [false, false],
+    },
+  ];
+  for (const { title, input, expected } of rows) test(title, () => assert.deepEqual(knownRecords(input), expected));
+});
+
 describe('changeSet', () => {
   const at = (t: string): StoredValue => ({ value: undefined, source: null, written_at: t });
   const stored = (entries: [Property, unknown, string?][]) => new Map(entries.map(([d, value, source]) => [d.id, { ...at('2026-01-01T00:00:00.000Z'), value, source: source ?? null }]));
@@ -121,6 +158,7 @@ describe('changeSet', () => {
     clear: c.clear,
     write: c.write.map((w) => [w.def.name, w.value]),
     keys: c.keys.map((k) => [k.def.name, k.value]),
+    touch: c.touch.map((t) => [t.def.name, t.source, t.written_at]),
     problems: c.problems.map((p) => p.problem),
     changed: c.changed,
   });
@@ -129,52 +167,62 @@ describe('changeSet', () => {
     {
       title: 'merge into an empty profile writes and claims',
       input: [new Map(), [incoming(email, 'a@b.co'), incoming(tier, 'gold')], { mode: 'merge', priorities: none }],
-      expected: { clear: [], write: [['email', 'a@b.co'], ['tier', 'gold']], keys: [['email', 'a@b.co']], problems: [], changed: true },
+      expected: { clear: [], write: [['email', 'a@b.co'], ['tier', 'gold']], keys: [['email', 'a@b.co']], touch: [], problems: [], changed: true },
     },
     {
-      title: 'an equal value changes nothing, though it is written again',
+      title: 'an equal value changes nothing: only its newer date is kept',
       input: [stored([[tier, 'gold']]), [incoming(tier, 'gold')], { mode: 'merge', priorities: none }],
-      expected: { clear: [tier.id], write: [['tier', 'gold']], keys: [], problems: [], changed: false },
+      expected: { clear: [], write: [], keys: [], touch: [['tier', null, '2026-02-01T00:00:00.000Z']], problems: [], changed: false },
+    },
+    {
+      title: 'an equal value with the same date and source: nothing at all',
+      input: [stored([[tier, 'gold']]), [incoming(tier, 'gold', { written_at: '2026-01-01T00:00:00.000Z' })], { mode: 'merge', priorities: none }],
+      expected: { clear: [], write: [], keys: [], touch: [], problems: [], changed: false },
+    },
+    {
+      title: 'an equal identity value keeps its key',
+      input: [stored([[email, 'a@b.co']]), [incoming(email, 'a@b.co', { source: 'crm' })], { mode: 'replace', priorities: none }],
+      expected: { clear: [], write: [], keys: [], touch: [['email', 'crm', '2026-02-01T00:00:00.000Z']], problems: [], changed: false },
     },
     {
       title: 'sum combines with the stored value',
       input: [stored([[points, 5]]), [incoming(points, 3)], { mode: 'merge', priorities: none }],
-      expected: { clear: [points.id], write: [['points', 8]], keys: [], problems: [], changed: true },
+      expected: { clear: [points.id], write: [['points', 8]], keys: [], touch: [], problems: [], changed: true },
     },
     {
       title: 'a sum past the maximum is a problem',
       input: [stored([[points, 99]]), [incoming(points, 3)], { mode: 'merge', priorities: none }],
-      expected: { clear: [points.id], write: [['points', 102]], keys: [], problems: ['combined with the stored value by sum, must be at most 100'], changed: true },
+      expected: { clear: [points.id], write: [['points', 102]], keys: [], touch: [], problems: ['combined with the stored value by sum, must be at most 100'], changed: true },
     },
     {
       title: "a per-record merge function replaces the property's",
       input: [stored([[points, 5]]), [incoming(points, 3, { fn: 'min' })], { mode: 'merge', priorities: none }],
-      expected: { clear: [points.id], write: [['points', 3]], keys: [], problems: [], changed: true },
+      expected: { clear: [points.id], write: [['points', 3]], keys: [], touch: [], problems: [], changed: true },
     },
     {
       title: 'an older dated value does not replace a newer one under update',
       input: [stored([[tier, 'gold']]), [incoming(tier, 'silver', { written_at: '2025-01-01T00:00:00.000Z', dated: true })], { mode: 'merge', priorities: none }],
-      expected: { clear: [], write: [], keys: [], problems: [], changed: false },
+      expected: { clear: [], write: [], keys: [], touch: [], problems: [], changed: false },
     },
     {
       title: 'a lower-priority source does not replace a higher-priority one',
       input: [stored([[tier, 'gold', 'crm']]), [incoming(tier, 'silver', { source: 'web' })], { mode: 'merge', priorities: new Map([['crm', 1], ['web', 2]]) }],
-      expected: { clear: [], write: [], keys: [], problems: [], changed: false },
+      expected: { clear: [], write: [], keys: [], touch: [], problems: [], changed: false },
     },
     {
       title: 'null clears a stored value',
       input: [stored([[tier, 'gold']]), [incoming(tier, null)], { mode: 'merge', priorities: none }],
-      expected: { clear: [tier.id], write: [], keys: [], problems: [], changed: true },
+      expected: { clear: [tier.id], write: [], keys: [], touch: [], problems: [], changed: true },
     },
     {
       title: 'null where nothing is stored changes nothing',
       input: [new Map(), [incoming(tier, null)], { mode: 'merge', priorities: none }],
-      expected: { clear: [], write: [], keys: [], problems: [], changed: false },
+      expected: { clear: [], write: [], keys: [], touch: [], problems: [], changed: false },
     },
     {
       title: "replace clears values not given, but not archived properties'",
       input: [stored([[tier, 'gold'], [old, 'x'], [vat, 'V1']]), [incoming(vat, 'V2')], { mode: 'replace', priorities: none, isArchived: (id) => id === old.id }],
-      expected: { clear: [tier.id, vat.id], write: [['vat_no', 'V2']], keys: [['vat_no', 'V2']], problems: [], changed: true },
+      expected: { clear: [tier.id, vat.id], write: [['vat_no', 'V2']], keys: [['vat_no', 'V2']], touch: [], problems: [], changed: true },
     },
   ];
   for (const { title, input, expected } of rows) test(title, () => assert.deepEqual(summary(changeSet(...input)), expected));

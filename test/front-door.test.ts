@@ -160,6 +160,7 @@ for (const dialect of dialects) {
         name: 'propdict',
         docs: '/docs',
         openapi: '/openapi.json',
+        console: '/console',
         surfaces: [
           { name: 'native', url: '/v1' },
           { name: 'Ocamba Hood profile properties', url: OCAMBA },
@@ -167,7 +168,7 @@ for (const dialect of dialects) {
           { name: 'LINE WORKS contact custom properties', url: LW },
         ],
       });
-      for (const entry of [res.body.docs, res.body.openapi]) {
+      for (const entry of [res.body.docs, res.body.openapi, res.body.console]) {
         const linked = await t.request({ method: 'GET', url: entry, token: null });
         assert.ok([200, 302].includes(linked.status), `${entry}: ${linked.status}`);
       }

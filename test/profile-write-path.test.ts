@@ -69,6 +69,42 @@ for (const dialect of dialects) {
       assert.deepEqual(res.body.properties, { customer_id: 'WP-1', tier: 'platinum' });
     });
 
+    test('records updating one profile each are written together; merges, repeats and conflicts beside them one at a time', async () => {
+      for (const [id, customer_id] of [['ws-1', 'WS-1'], ['ws-2', 'WS-2'], ['ws-3', 'WS-3'], ['ws-4', 'WS-4'], ['ws-5', 'WS-5']]) {
+        expectStatus(await req('PUT', `/profiles/${id}`, { properties: { customer_id, points: 1, tier: 'base' } }), 201);
+      }
+      const results = await write([
+        { id: 'ws-1', properties: { tier: 'gold' } },
+        { properties: { customer_id: 'WS-2', points: 5 } },
+        { properties: { customer_id: 'WS-3', tier: 'base' } },
+        { id: 'ws-4', properties: { customer_id: 'WS-5' } },
+        { properties: { customer_id: 'WS-5', points: 2 } },
+        { id: 'ws-5', properties: { points: 3 } },
+        { properties: { customer_id: 'WS-2x', points: 'many' } },
+      ]);
+      assert.deepEqual(results, [
+        { index: 0, status: 'updated', id: 'ws-1' },
+        { index: 1, status: 'updated', id: 'ws-2' },
+        { index: 2, status: 'unchanged', id: 'ws-3' },
+        { index: 3, status: 'rejected', errors: [{ field: 'properties.customer_id', problem: 'is already held by profile ws-5' }] },
+        { index: 4, status: 'updated', id: 'ws-5' },
+        { index: 5, status: 'updated', id: 'ws-5' },
+        { index: 6, status: 'rejected', errors: [{ field: 'properties.points', problem: 'must be an integer' }] },
+      ]);
+      const expected: [string, object][] = [
+        ['ws-1', { customer_id: 'WS-1', points: 1, tier: 'gold' }],
+        ['ws-2', { customer_id: 'WS-2', points: 6, tier: 'base' }],
+        ['ws-3', { customer_id: 'WS-3', points: 1, tier: 'base' }],
+        ['ws-4', { customer_id: 'WS-4', points: 1, tier: 'base' }],
+        ['ws-5', { customer_id: 'WS-5', points: 6, tier: 'base' }],
+      ];
+      for (const [id, properties] of expected) {
+        const res = await read(id);
+        expectStatus(res, 200);
+        assert.deepEqual(res.body.properties, properties, id);
+      }
+    });
+
     test('the native batch answers unchanged as updated', async () => {
       expectStatus(await req('PUT', '/profiles/wp-same', { properties: { tier: 'gold' } }), 201);
       const res = await req('POST', '/profiles/batch', { inputs: [{ id: 'wp-same', properties: { tier: 'gold' } }] });

@@ -4,7 +4,7 @@ import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } f
 import pg from 'pg';
 import { DatabaseUnreachableError } from './db-errors.ts';
 import type { Database } from './schema.ts';
-import { nodeSqliteDialect, openSqlite } from './sqlite-driver.ts';
+import { nodeSqliteDialect, openSqlite, type SqliteSynchronous } from './sqlite-driver.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -16,6 +16,10 @@ export interface DbHandle {
 export interface DbOptions {
   /** SQLite: how long a statement waits for another process's write lock (ms). */
   busyTimeoutMs?: number;
+  /** SQLite: `full` (the default) syncs every commit to disk; `normal` only at checkpoints. */
+  synchronous?: SqliteSynchronous;
+  /** SQLite: told of every commit, with how many transactions it held (group commit) and how long it took. */
+  onCommit?: (transactions: number, ms: number) => void;
   /** PostgreSQL: an idle connection was lost (the server restarted, failed over, or ended it). */
   onConnectionError?: (error: Error) => void;
 }
@@ -63,8 +67,8 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): DbHandle
   if (databaseUrl.startsWith('sqlite:')) {
     const file = sqliteFile(databaseUrl);
     if (file !== undefined) mkdirSync(dirname(file), { recursive: true });
-    const database = openSqlite(file ?? ':memory:');
-    return { dialect: 'sqlite', db: new Kysely<Database>({ dialect: nodeSqliteDialect({ database, busyTimeoutMs: options.busyTimeoutMs ?? 5000 }) }) };
+    const database = openSqlite(file ?? ':memory:', options.synchronous);
+    return { dialect: 'sqlite', db: new Kysely<Database>({ dialect: nodeSqliteDialect({ database, busyTimeoutMs: options.busyTimeoutMs ?? 5000, onCommit: options.onCommit }) }) };
   }
   // A connection that cannot be made in time fails the request (503) rather than queueing it.
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 5000 });

@@ -31,6 +31,8 @@ export interface SqliteOptions {
   database: DatabaseSync;
   /** How long a statement waits for another process's write lock before failing with SQLITE_BUSY. */
   busyTimeoutMs: number;
+  /** Told of every commit: how many transactions it held and how long it took. */
+  onCommit?: (transactions: number, ms: number) => void;
 }
 
 function toSqlite(parameters: ReadonlyArray<unknown>): SQLInputValue[] {
@@ -114,11 +116,48 @@ class Mutex {
   }
 }
 
+/**
+ * One turn with the connection, as Kysely holds it from acquire to release. A transaction's turn
+ * may end early (handed on to the next caller) while its commit is still to come.
+ */
+class Turn implements DatabaseConnection {
+  readonly #connection: NodeSqliteConnection;
+  readonly #beforeWrite: () => Promise<void>;
+  inTransaction = false;
+  released = false;
+
+  constructor(connection: NodeSqliteConnection, beforeWrite: () => Promise<void>) {
+    this.#connection = connection;
+    this.#beforeWrite = beforeWrite;
+  }
+
+  run<R>(sql: string): Promise<QueryResult<R>> {
+    return this.#connection.executeQuery<R>(CompiledQuery.raw(sql));
+  }
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    if (!this.inTransaction && query.query.kind !== 'SelectQueryNode') await this.#beforeWrite();
+    return this.#connection.executeQuery<R>(query);
+  }
+
+  streamQuery<R>(query: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
+    return this.#connection.streamQuery<R>(query);
+  }
+}
+
+/**
+ * How a commit reaches the disk: `full` syncs the write-ahead log at every commit, so an
+ * acknowledged write survives an operating system crash or a power loss; `normal` syncs only at
+ * checkpoints, so it survives the process being killed but may lose the last commits to a power
+ * loss.
+ */
+export type SqliteSynchronous = 'full' | 'normal';
+
 /** Opens the file (WAL), sets the pragmas and the functions queries rely on. */
-export function openSqlite(path: string): DatabaseSync {
+export function openSqlite(path: string, synchronous: SqliteSynchronous = 'full'): DatabaseSync {
   const db = new DatabaseSync(path);
   try {
-    db.exec(`PRAGMA busy_timeout = ${BLOCKING_WAIT_MS}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;`);
+    db.exec(`PRAGMA busy_timeout = ${BLOCKING_WAIT_MS}; PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous.toUpperCase()}; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;`);
   } catch (error) {
     db.close();
     throw error;
@@ -128,10 +167,25 @@ export function openSqlite(path: string): DatabaseSync {
   return db;
 }
 
+/** The open database transaction: the transactions ended in it, waiting for its commit. */
+type Group = { waiting: PromiseWithResolvers<void>[]; scheduled: boolean };
+
+/**
+ * Group commit. node:sqlite runs each statement at once, so a transaction never waits for the
+ * database and, committed as it ends, would always commit alone. Instead a transaction that ends
+ * is released into the open database transaction and answered when that commits: the commit is
+ * scheduled for the next turn of the event loop, and every transaction that reaches the database
+ * meanwhile joins it, each in a savepoint of its own (a failure rolls back only its own work).
+ * One commit, one sync, for all of them; a lone transaction waits one turn of the event loop.
+ * A write outside a transaction commits the open group first, so that it is durable when it
+ * returns; a select outside a transaction reads inside the open group (it may see writes whose
+ * commit is under way, as any reader may see a commit not yet synced).
+ */
 class NodeSqliteDriver implements Driver {
   readonly #options: SqliteOptions;
   readonly #mutex = new Mutex();
   #connection: NodeSqliteConnection | undefined;
+  #group: Group | undefined;
 
   constructor(options: SqliteOptions) {
     this.#options = options;
@@ -143,19 +197,75 @@ class NodeSqliteDriver implements Driver {
 
   async acquireConnection(): Promise<DatabaseConnection> {
     await this.#mutex.lock();
-    return this.#connection!;
+    return new Turn(this.#connection!, () => (this.#group ? this.#end(this.#group, 'commit') : Promise.resolve()));
   }
 
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    const turn = connection as Turn;
+    if (!this.#group) {
+      await turn.run('begin immediate');
+      this.#group = { waiting: [], scheduled: false };
+    }
+    await turn.run('savepoint propdict_turn');
+    turn.inTransaction = true;
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('commit'));
+    const turn = connection as Turn;
+    await turn.run('release propdict_turn');
+    turn.inTransaction = false;
+    const committed = Promise.withResolvers<void>();
+    this.#group!.waiting.push(committed);
+    this.#handOn(turn);
+    return committed.promise;
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('rollback'));
+    const turn = connection as Turn;
+    // Its group's commit failed: the database rolled everything back already.
+    if (!turn.inTransaction) return;
+    await turn.run('rollback to propdict_turn');
+    await turn.run('release propdict_turn');
+    turn.inTransaction = false;
+    this.#handOn(turn);
+  }
+
+  /** Ends this turn before its release; the open group's commit is scheduled. */
+  #handOn(turn: Turn): void {
+    const group = this.#group!;
+    if (!group.scheduled) {
+      group.scheduled = true;
+      setImmediate(() => void this.#commitLater(group));
+    }
+    turn.released = true;
+    this.#mutex.unlock();
+  }
+
+  /** The scheduled commit: in its turn with the connection, after every transaction that joined. */
+  async #commitLater(group: Group): Promise<void> {
+    await this.#mutex.lock();
+    try {
+      if (this.#group === group) await this.#end(group, group.waiting.length > 0 ? 'commit' : 'rollback');
+    } catch {
+      // Told to every transaction of the group: #end rejects them.
+    } finally {
+      this.#mutex.unlock();
+    }
+  }
+
+  /** Commits (or rolls back) the open group and answers the transactions waiting on it. */
+  async #end(group: Group, how: 'commit' | 'rollback'): Promise<void> {
+    this.#group = undefined;
+    const started = performance.now();
+    try {
+      await this.#connection!.executeQuery(CompiledQuery.raw(how));
+    } catch (error) {
+      if (this.#options.database.isTransaction) await this.#connection!.executeQuery(CompiledQuery.raw('rollback'));
+      for (const w of group.waiting) w.reject(error);
+      throw error;
+    }
+    if (how === 'commit') this.#options.onCommit?.(group.waiting.length, performance.now() - started);
+    for (const w of group.waiting) w.resolve();
   }
 
   async savepoint(connection: DatabaseConnection, name: string): Promise<void> {
@@ -170,7 +280,10 @@ class NodeSqliteDriver implements Driver {
     await connection.executeQuery(CompiledQuery.raw(`release "${name}"`));
   }
 
-  async releaseConnection(): Promise<void> {
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    const turn = connection as Turn;
+    if (turn.released) return;
+    turn.released = true;
     this.#mutex.unlock();
   }
 

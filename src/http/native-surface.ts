@@ -10,6 +10,7 @@ import { sourceRoutes } from '../modules/sources/sources.routes.ts';
 import { writeKeyRoutes } from '../modules/sources/write-keys.routes.ts';
 import { violationRoutes } from '../modules/violations/violations.routes.ts';
 import { tenantRoutes } from '../modules/tenants/tenants.routes.ts';
+import { meRoutes } from '../modules/workspaces/me.routes.ts';
 import { workspaceRoutes } from '../modules/workspaces/workspaces.routes.ts';
 import { codeToStatus, type ErrorCode, type ErrorDetail } from '../shared/errors.ts';
 import { classifyError } from './errors.ts';
@@ -83,6 +84,7 @@ export const nativeSurface: Surface = {
     await v1.register(tenantRoutes, services);
     await v1.register(workspaceRoutes, services);
     await v1.register(apiKeyRoutes, services);
+    await v1.register(meRoutes, services);
     await v1.register(
       async (ws) => {
         await ws.register(propertyRoutes, services);

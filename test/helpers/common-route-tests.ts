@@ -120,8 +120,9 @@ export function runCommonRouteTests(dialect: TestDialect, { surface, calls }: Su
       test(`${name}: a wrong credential → 401`, async () => {
         surface.expectError(await call(c, 'pd_not-a-real-token'), 401);
       });
-      test(`${name}: a key without the route's scope → 403`, async () => {
+      test(`${name}: a key without the route's scope → 403`, async (ctx) => {
         const auth = authOf(c);
+        if (auth === 'any') return ctx.skip('any valid token may call it');
         surface.expectError(await call(c, auth === 'operator' ? f.a.token : withoutScope.get(auth)!), 403);
       });
       if (surface.prefix !== '/v1') {

@@ -19,6 +19,7 @@ export const nativeCase: SurfaceCase = {
     { route: `POST ${T}/api-keys`, url: (f) => `${tenant(f)}/api-keys`, payload: () => ({ name: 'x', scopes: ['properties:read'] }), isolation: 'tenant' },
     { route: `GET ${T}/api-keys`, url: (f) => `${tenant(f)}/api-keys`, isolation: 'tenant' },
     { route: `DELETE ${T}/api-keys/:key_id`, url: (f) => `${tenant(f)}/api-keys/${f.spareKeyId}`, isolation: 'tenant' },
+    { route: 'GET /v1/me', url: () => '/v1/me', isolation: 'own' },
     { route: `GET ${W}/properties`, url: (f) => `${ws(f)}/properties` },
     { route: `POST ${W}/properties`, url: (f) => `${ws(f)}/properties`, payload: () => ({ name: 'new_one', data_type: 'string' }) },
     { route: `POST ${W}/properties/batch`, url: (f) => `${ws(f)}/properties/batch`, payload: () => ({ inputs: [{ name: 'new_two', data_type: 'string' }] }) },

@@ -33,6 +33,8 @@ export interface ChangeSet {
   write: ValueWrite[];
   /** Values that claim their key: identity and unique properties. */
   keys: { def: Property; value: unknown }[];
+  /** Values that stay as stored, with a new date or source: only their provenance is rewritten. */
+  touch: Omit<ValueWrite, 'value'>[];
   problems: ErrorDetail[];
   /** Whether any value differs from the stored one (a write of equal values changes none). */
   changed: boolean;
@@ -107,6 +109,27 @@ export function freshRecords(records: readonly { candidate: boolean; claims: { d
   return records.map((r) => r.candidate && r.claims.every((c, i) => !r.held[i] && uses.get(claimText(c)) === 1));
 }
 
+/**
+ * Which records (by their matches and claims) can update their profile together with the
+ * others: each matches exactly one existing profile (`targets`), which no other record matches;
+ * no other profile holds any of its claims (`owners`: claim index → holder); and no other record
+ * repeats one of its claims. The rest are written one at a time.
+ */
+export function knownRecords(records: readonly { targets: readonly string[]; claims: { def: Property; value: unknown }[]; owners: readonly (string | undefined)[] }[]): boolean[] {
+  const targeted = new Map<string, number>();
+  const uses = new Map<string, number>();
+  for (const r of records) {
+    for (const t of r.targets) targeted.set(t, (targeted.get(t) ?? 0) + 1);
+    for (const c of r.claims) uses.set(claimText(c), (uses.get(claimText(c)) ?? 0) + 1);
+  }
+  return records.map(
+    (r) =>
+      r.targets.length === 1 &&
+      targeted.get(r.targets[0]) === 1 &&
+      r.claims.every((c, i) => (r.owners[i] === undefined || r.owners[i] === r.targets[0]) && uses.get(claimText(c)) === 1),
+  );
+}
+
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /**
@@ -120,7 +143,7 @@ export function changeSet(
   incoming: readonly Incoming[],
   opts: { mode: 'replace' | 'merge'; priorities: ReadonlyMap<string, number>; isArchived?: (propertyId: number) => boolean },
 ): ChangeSet {
-  const change: ChangeSet = { clear: [], write: [], keys: [], problems: [], changed: false };
+  const change: ChangeSet = { clear: [], write: [], keys: [], touch: [], problems: [], changed: false };
   if (opts.mode === 'replace') {
     const given = new Set(incoming.map((v) => v.def.id));
     change.clear = [...stored.keys()].filter((id) => !given.has(id) && !opts.isArchived?.(id));
@@ -138,8 +161,14 @@ export function changeSet(
       const again = checkValue(def, next);
       if (!again.ok) change.problems.push({ field: `properties.${def.name}`, problem: `combined with the stored value by ${fn}, ${again.problem}` });
     }
+    if (before && same(before.value, next)) {
+      // An equal value keeps its stored rows, index entries and key; a newer date or another
+      // source still counts for the next out-of-order or lower-priority write.
+      if (before.source !== value.source || before.written_at !== value.written_at) change.touch.push({ def, source: value.source, written_at: value.written_at });
+      continue;
+    }
     if (before) change.clear.push(def.id);
-    if (before ? !same(before.value, next) : next !== null) change.changed = true;
+    if (before || next !== null) change.changed = true;
     if (next === null) continue;
     change.write.push({ def, value: next, source: value.source, written_at: value.written_at });
     if (isKeyed(def)) change.keys.push({ def, value: next });

@@ -4,9 +4,9 @@ import { AppError, type ErrorDetail, validationFailed } from '../../shared/error
 import type { Property } from '../properties/property.ts';
 import type { ValueCodec } from './value-codec.ts';
 
-/** Every search operator; which ones a property takes depends on its type (value-codec.ts). */
-export const FILTER_OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'contains', 'prefix', 'exists'] as const;
-export type FilterOp = (typeof FILTER_OPS)[number];
+import { FILTER_OPS, type FilterOp } from './filter-ops.ts';
+
+export { FILTER_OPS, filterOpsFor, type FilterOp } from './filter-ops.ts';
 
 export interface SearchQuery {
   filters: { property: string; op: FilterOp; value: string }[];

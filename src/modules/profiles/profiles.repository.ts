@@ -57,8 +57,13 @@ export async function insertProfile(trx: Transaction<Database>, workspaceId: num
   await trx.insertInto('profiles').values({ workspace_id: workspaceId, ...row }).execute();
 }
 
-export async function touchProfile(trx: Transaction<Database>, workspaceId: number, id: string, at: string): Promise<void> {
-  await trx.updateTable('profiles').set({ updated_at: at }).where('workspace_id', '=', workspaceId).where('id', '=', id).execute();
+/**
+ * Sets the profiles' `updated_at`. Called before their values are read for a write: the row
+ * locks it takes (PostgreSQL) make a concurrent writer of the same profiles wait, then read what
+ * this one wrote, so no merge (a sum) loses a write.
+ */
+export async function touchProfiles(trx: Transaction<Database>, workspaceId: number, ids: readonly string[], at: string): Promise<void> {
+  await inChunks(ids.toSorted(), KEY_ROWS_PER_INSERT, (chunk) => trx.updateTable('profiles').set({ updated_at: at }).where('workspace_id', '=', workspaceId).where('id', 'in', chunk).execute());
 }
 
 async function loadValues(db: Conn, workspaceId: number, profileIds: string[], propertyId?: number): Promise<ValueRow[]> {
@@ -138,9 +143,24 @@ const keyOf = (k: { def: Property; value: unknown }, codec: ValueCodec) => ({ pr
  * record costs a handful of statements, not a few per property. A key another profile holds
  * raises a unique violation.
  */
-export async function storeChanges(trx: Transaction<Database>, workspaceId: number, profileId: string, change: Pick<ChangeSet, 'clear' | 'write' | 'keys'>, codec: ValueCodec): Promise<void> {
+export async function storeChanges(trx: Transaction<Database>, workspaceId: number, profileId: string, change: Pick<ChangeSet, 'clear' | 'write' | 'keys'> & Partial<Pick<ChangeSet, 'touch'>>, codec: ValueCodec): Promise<void> {
   await upgradeKeys(trx, workspaceId, change.keys, codec);
+  await touchValues(trx, workspaceId, profileId, change.touch ?? []);
   await replaceValues(trx, workspaceId, profileId, change.clear, rowsOf(change.write, codec), change.keys.map((k) => keyOf(k, codec)));
+}
+
+/** Rewrites the date and source of values that stay as they are (one statement for a record's). */
+async function touchValues(trx: Transaction<Database>, workspaceId: number, profileId: string, touch: ChangeSet['touch']): Promise<void> {
+  for (const group of Map.groupBy(touch, (t) => `${t.written_at} ${t.source}`).values()) {
+    const { source, written_at } = group[0];
+    await trx
+      .updateTable('profile_values')
+      .set({ source, written_at })
+      .where('workspace_id', '=', workspaceId)
+      .where('profile_id', '=', profileId)
+      .where('property_id', 'in', group.map((t) => t.def.id))
+      .execute();
+  }
 }
 
 /**
@@ -168,6 +188,30 @@ export async function insertProfilesWith(trx: Transaction<Database>, workspaceId
   await insertProfiles(trx, workspaceId, profiles.map((p) => p.row));
   await insertValues(trx, workspaceId, profiles.flatMap(({ row, change }) => rowsOf(change.write, codec).map((r) => ({ ...r, profile_id: row.id }))));
   await insertKeys(trx, workspaceId, profiles.flatMap(({ row, change }) => change.keys.map((k) => ({ ...keyOf(k, codec), profile_id: row.id }))));
+}
+
+/**
+ * Stores the change sets of existing profiles together (touched first, see touchProfiles): one
+ * delete per table for the profiles clearing the same properties, and one insert each for
+ * all values and keys. A key another profile holds raises a unique violation.
+ */
+export async function updateProfilesWith(trx: Transaction<Database>, workspaceId: number, profiles: { id: string; change: Pick<ChangeSet, 'clear' | 'write' | 'keys' | 'touch'> }[], codec: ValueCodec): Promise<void> {
+  await upgradeKeys(trx, workspaceId, profiles.flatMap((p) => p.change.keys), codec);
+  for (const { id, change } of profiles) await touchValues(trx, workspaceId, id, change.touch);
+  const clearing = Map.groupBy(
+    profiles.filter((p) => p.change.clear.length > 0),
+    (p) => p.change.clear.toSorted((a, b) => a - b).join(','),
+  );
+  for (const group of clearing.values()) {
+    const cleared = group[0].change.clear;
+    await inChunks(group.map((p) => p.id), KEY_ROWS_PER_INSERT, async (ids) => {
+      for (const table of ['profile_values', 'profile_keys'] as const) {
+        await trx.deleteFrom(table).where('workspace_id', '=', workspaceId).where('profile_id', 'in', ids).where('property_id', 'in', cleared).execute();
+      }
+    });
+  }
+  await insertValues(trx, workspaceId, profiles.flatMap(({ id, change }) => rowsOf(change.write, codec).map((r) => ({ ...r, profile_id: id }))));
+  await insertKeys(trx, workspaceId, profiles.flatMap(({ id, change }) => change.keys.map((k) => ({ ...keyOf(k, codec), profile_id: id }))));
 }
 
 /** Clears a profile's values (and keys) of the `cleared` properties, then inserts `rows` and `keys`. */

@@ -14,7 +14,7 @@ import type { PropertyService } from '../properties/properties.service.ts';
 import type { MergeFunction, Property } from '../properties/property.ts';
 import type { ChangeScan } from '../properties/property-change.ts';
 import { convertValue, type ValueMap } from './conversion.ts';
-import { changeSet, checkWrite, claimsOf, freshRecords, identityOrder, isKeyed, matchedProfiles, survivorFirst, type Checked, type Incoming, type StoredState } from './change-set.ts';
+import { changeSet, checkWrite, claimsOf, freshRecords, identityOrder, isKeyed, knownRecords, matchedProfiles, survivorFirst, type Checked, type Incoming, type StoredState } from './change-set.ts';
 import { dictionaryView, profileOf, type DictionaryView, type Profile } from './profile.ts';
 import { typeSearch, type SearchQuery } from './profile-search.ts';
 import * as repo from './profiles.repository.ts';
@@ -230,7 +230,7 @@ export function createProfileService({
         if (found && opts.create === 'require') throw taken();
         if (!found && opts.create === 'forbid') throw new AppError('NOT_FOUND', `Profile "${id}" not found.`);
         const row = found ?? { id, created_at: at, updated_at: at };
-        if (found) await repo.touchProfile(trx, workspaceId, row.id, at);
+        if (found) await repo.touchProfiles(trx, workspaceId, [row.id], at);
         else await repo.insertProfile(trx, workspaceId, row);
         const stored = found ? await stateOf(trx, workspaceId, row.id, v) : new Map();
         const incoming = [...checked].map(([def, value]) => ({ def, value, source: null, written_at: at, dated: false }));
@@ -303,7 +303,7 @@ export function createProfileService({
       }
     }
     if (status === 'created') await repo.insertProfile(trx, workspaceId, { id, created_at: at, updated_at: at });
-    else await repo.touchProfile(trx, workspaceId, id, at);
+    else await repo.touchProfiles(trx, workspaceId, [id], at);
     const stored = status === 'created' ? new Map() : await stateOf(trx, workspaceId, id, v);
     const change = changeSet(stored, incomingOf(p, at), { mode: 'merge', priorities });
     await store(trx, workspaceId, id, change);
@@ -363,11 +363,52 @@ export function createProfileService({
   }
 
   /**
+   * Records that each match one existing profile, alone in the batch and claiming nothing another
+   * profile holds (change-set.ts's knownRecords), update their profiles together: their values
+   * read in one query, their change sets stored in a few statements. Returns their results by
+   * index; none when another writer claimed one of those values meanwhile (they are then written
+   * one by one).
+   */
+  async function updateKnown(trx: Transaction<Database>, workspaceId: number, pending: Prepared[], priorities: ReadonlyMap<string, number>, v: DictionaryView): Promise<Map<number, WriteResult>> {
+    if (pending.length === 0) return new Map();
+    const named = await repo.findProfiles(trx, workspaceId, [...new Set(pending.flatMap((p) => p.record.id ?? []))]);
+    const exists = new Set(named.map((r) => r.id));
+    const identities = pending.map((p) => (p.record.id === undefined ? identityOrder(p.checked) : []));
+    const claims = pending.map((p) => claimsOf(p.checked));
+    const owners = await repo.keyOwners(trx, workspaceId, [...identities.flat(), ...claims.flat()], codec);
+    let next = 0;
+    const take = (n: number) => owners.slice(next, (next += n));
+    const identityOwners = identities.map((ids) => take(ids.length));
+    const targets = pending.map(({ record }, i) => (record.id === undefined ? matchedProfiles(identities[i], identityOwners[i]) : exists.has(record.id) ? [record.id] : []));
+    const known = knownRecords(pending.map((_, i) => ({ targets: targets[i], claims: claims[i], owners: take(claims[i].length) })));
+    const chosen = pending.flatMap((p, i) => (known[i] ? [{ p, id: targets[i][0] }] : []));
+    if (chosen.length === 0) return new Map();
+    const at = isoNow(clock);
+    await repo.touchProfiles(trx, workspaceId, chosen.map((c) => c.id), at);
+    const state = await repo.loadState(trx, workspaceId, chosen.map((c) => c.id), v.byId, codec);
+    const changes = chosen.map(({ p, id }) => ({ p, id, change: changeSet(state.get(id) ?? new Map(), incomingOf(p, at), { mode: 'merge', priorities }) }));
+    const writes = changes.filter((c) => c.change.problems.length === 0);
+    try {
+      await repo.inSavepoint(trx, () => repo.updateProfilesWith(trx, workspaceId, writes, codec));
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      return new Map();
+    }
+    return new Map(
+      changes.map(({ p, id, change }): [number, WriteResult] => [
+        p.index,
+        change.problems.length > 0 ? { index: p.index, status: 'rejected', errors: change.problems } : { index: p.index, status: change.changed ? 'updated' : 'unchanged', id },
+      ]),
+    );
+  }
+
+  /**
    * The write path of every bulk writer (the native batch, source ingestion, imports): writes
    * `records` inside the caller's transaction, so a caller can commit a chunk of records with
    * its own progress atomically. Returns one result per record, in input order. A bad record is
-   * rejected with its reasons and never sinks the rest; each is written whole or not at all (a
-   * savepoint each). A dry run resolves every record as a write would and leaves nothing behind.
+   * rejected with its reasons and never sinks the rest; each is written whole or not at all. Records
+   * that only create (createFresh) or that each update one profile alone (updateKnown) are
+   * written as sets; the rest one at a time, in a savepoint each. A dry run resolves every record as a write would and leaves nothing behind.
    * PostgreSQL may abort the caller's transaction on a deadlock between two writers: the caller
    * runs it again (see `batch`).
    */
@@ -384,12 +425,14 @@ export function createProfileService({
     const run = async () => {
       const valid = prepared.filter((p) => p.problems.length === 0);
       const created = mode === 'update' ? new Map<number, string>() : await createFresh(trx, workspaceId, valid, priorities);
+      const rest = valid.filter((p) => !created.has(p.index));
+      const updated = mode === 'create' ? new Map<number, WriteResult>() : await updateKnown(trx, workspaceId, rest, priorities, v);
       const results: WriteResult[] = [];
       for (const p of prepared) {
         const id = created.get(p.index);
         if (p.problems.length > 0) results.push({ index: p.index, status: 'rejected', errors: p.problems });
         else if (id !== undefined) results.push({ index: p.index, status: 'created', id });
-        else results.push(await writeAlone(trx, workspaceId, p, mode, priorities, v));
+        else results.push(updated.get(p.index) ?? (await writeAlone(trx, workspaceId, p, mode, priorities, v)));
       }
       return results;
     };

@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { AppError } from '../../shared/errors.ts';
 import { isEncrypted, type PiiCipher } from '../../shared/pii-cipher.ts';
 import type { Property } from '../properties/property.ts';
-import { FILTER_OPS, type FilterOp, type ValueColumn, type ValueFilter } from './profile-search.ts';
+import { filterOpsFor, type FilterOp } from './filter-ops.ts';
+import type { ValueColumn, ValueFilter } from './profile-search.ts';
 import { checkValue } from './values.ts';
 
 /** Search sees the first this-many characters of a text value. */
@@ -27,9 +28,6 @@ export interface StoredRow extends StoredItem {
 }
 type FilterValue = { value: ValueFilter['value'] } | { problem: string; allowed?: unknown[] };
 
-const TEXT_OPS: readonly FilterOp[] = FILTER_OPS;
-const NUMBER_OPS: FilterOp[] = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'exists'];
-const EQUALITY_OPS: FilterOp[] = ['eq', 'ne', 'in', 'exists'];
 
 export type ValueCodec = ReturnType<typeof createValueCodec>;
 
@@ -93,14 +91,7 @@ export function createValueCodec(cipher: PiiCipher | undefined) {
 
   /** A filter's text from the query string, in the stored form of its property's values. */
   function filterValue(def: Property, op: FilterOp, raw: string): FilterValue {
-    const ops: readonly FilterOp[] =
-      def.data_type === 'json'
-        ? ['exists']
-        : def.pii || def.data_type === 'boolean' || def.data_type === 'enum'
-          ? EQUALITY_OPS
-          : columnOf(def) === 'v_num'
-            ? NUMBER_OPS
-            : TEXT_OPS;
+    const ops = filterOpsFor(def);
     if (!ops.includes(op)) return { problem: `${op} does not apply to ${def.pii ? 'a PII property' : `data_type ${def.data_type}`}`, allowed: [...ops] };
     if (op === 'exists') return raw === 'true' || raw === 'false' ? { value: raw === 'true' } : { problem: 'must be true or false' };
 

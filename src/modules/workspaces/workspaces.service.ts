@@ -79,6 +79,12 @@ export function createWorkspaceService(deps: {
       return toPage(await repo.listWorkspaces(db, tenantId, only, limit + 1, after?.[0]), limit, (w) => [w.id], (w) => w);
     },
 
+    /** The workspaces a key reaches, by id, at most `limit`; none for the operator (it lists tenants). */
+    async reachable(principal: Principal, limit: number): Promise<Workspace[]> {
+      if (principal.kind === 'operator') return [];
+      return repo.listWorkspaces(db, principal.tenantId, principal.workspaceIds, limit, undefined);
+    },
+
     /**
      * The workspace a request that names none acts on: the first of the key's workspace_ids,
      * or the tenant's oldest workspace when the key is not restricted.
