@@ -27,7 +27,9 @@ describe('a definition change on a server killed mid-job [sqlite file]', () => {
 
   /** The property's definition and its stored values' forms, read from the file itself. */
   function onDisk(workspaceId: number) {
-    const file = new DatabaseSync(join(dir, 'propdict.db'), { readOnly: true });
+    // Read-write, so that SQLite recovers the write-ahead log a killed server left, as the next
+    // server would (a read-only connection may not, and would miss what the log holds).
+    const file = new DatabaseSync(join(dir, 'propdict.db'));
     try {
       const def = file.prepare('select id, data_type, version from properties where workspace_id = ? and name = ?').get(workspaceId, 'points') as { id: number; data_type: string; version: number };
       const forms = file
@@ -64,10 +66,14 @@ describe('a definition change on a server killed mid-job [sqlite file]', () => {
     const { job } = (await started.json()) as { job: { id: string } };
     assert.equal(started.status, 202);
 
-    // Killed as soon as the job has committed some of its steps, long before it ends.
+    // Killed once the job has committed some of its steps, long before it ends. A read may see a
+    // step whose commit is still pending (SQLite's group commit): a second step seen means the
+    // first one is on disk.
+    const seen = new Set<number>();
     await waitFor('the job under way', async () => {
       const res = await call(first.url, 'GET', `${ws}/jobs/${job.id}`, { token });
-      return res.body.progress.done > 0 ? res.body : undefined;
+      if (res.body.progress.done > 0) seen.add(res.body.progress.done);
+      return seen.size >= 2 ? res.body : undefined;
     }, 60_000, 5);
     first.child.kill('SIGKILL');
     await first.exited;
@@ -87,7 +93,12 @@ describe('a definition change on a server killed mid-job [sqlite file]', () => {
     assert.equal(done.status, 'done', JSON.stringify(done));
     assert.deepEqual([done.result.profiles_with_values, done.result.convertible, done.result.failing], [PROFILES, PROFILES, 0], JSON.stringify(done));
 
-    assert.deepEqual(onDisk(workspaceId), { data_type: 'integer', version: 2, values: PROFILES, numbers: PROFILES, staged: 0, updates: 1 });
+    // The server may answer from a commit still pending (group commit): the file follows at once.
+    const landed = await waitFor('the change on disk', async () => {
+      const state = onDisk(workspaceId);
+      return state.version === 2 ? state : undefined;
+    }, 10_000, 50);
+    assert.deepEqual(landed, { data_type: 'integer', version: 2, values: PROFILES, numbers: PROFILES, staged: 0, updates: 1 });
     const found = await call(second.url, 'GET', `${ws}/profiles?filter[points][gte]=${PROFILES - 2}&sort=-points`, { token });
     assert.equal(found.status, 200, found.raw);
     assert.deepEqual(found.body.data.map((p: { id: string; properties: { points: number } }) => [p.id, p.properties.points]), [
