@@ -304,11 +304,13 @@ export async function mergeInto(trx: Transaction<Database>, workspaceId: number,
 
 /** How many profiles hold a value of this property. */
 export async function countHolders(db: Conn, workspaceId: number, propertyId: number): Promise<number> {
+  // A held value has exactly one first item: counting those needs no distinct (and no sort).
   const row = await db
     .selectFrom('profile_values')
-    .select(sql<number | string>`count(distinct profile_id)`.as('n'))
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
     .where('workspace_id', '=', workspaceId)
     .where('property_id', '=', propertyId)
+    .where('position', '=', 0)
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
