@@ -36,7 +36,7 @@ export function sqliteFile(databaseUrl: string): string | undefined {
  * a query (which pg reports without a code), raised as DatabaseUnreachableError: a request then
  * answers 503, and the next one tries a new connection.
  */
-function resilientPool(pool: pg.Pool): PostgresPool {
+function resilientPool(pool: pg.Pool, onConnectionError?: (error: Error) => void): PostgresPool {
   return {
     async connect(): Promise<PostgresPoolClient> {
       let client: pg.PoolClient;
@@ -45,6 +45,15 @@ function resilientPool(pool: pg.Pool): PostgresPool {
       } catch (error) {
         throw new DatabaseUnreachableError(error);
       }
+      // The pool listens for errors on idle connections only: one lost while a request holds it
+      // (terminated by the server, reset) would otherwise be an unhandled 'error' event that
+      // ends the process. Its query fails (503) and the broken connection is dropped at release.
+      let lost: Error | undefined;
+      const onError = (error: Error) => {
+        lost = error;
+        onConnectionError?.(error);
+      };
+      client.on('error', onError);
       return {
         query: (async (sql: string, parameters: unknown[]) => {
           try {
@@ -56,7 +65,10 @@ function resilientPool(pool: pg.Pool): PostgresPool {
             throw new DatabaseUnreachableError(error);
           }
         }) as unknown as PostgresPoolClient['query'],
-        release: () => client.release(),
+        release: () => {
+          client.removeListener('error', onError);
+          client.release(lost);
+        },
       };
     },
     end: () => pool.end(),
@@ -75,5 +87,5 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): DbHandle
   // Without a listener an idle connection's error (a restart, a failover, pg_terminate_backend)
   // would end the process; the pool drops that connection and opens another when next asked.
   pool.on('error', (error) => options.onConnectionError?.(error));
-  return { dialect: 'postgres', db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: resilientPool(pool) }) }) };
+  return { dialect: 'postgres', db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: resilientPool(pool, options.onConnectionError) }) }) };
 }
