@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { createJobRunner } from '../src/modules/jobs/job-runner.ts';
-import { createTenancy, createTestApp, expectError, expectStatus, type Tenancy, type TestApp } from './helpers/app.ts';
+import { buildApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { createTenancy, createTestApp, expectError, expectStatus, OPERATOR_TOKEN, TEST_ENCRYPTION_KEY, type Tenancy, type TestApp } from './helpers/app.ts';
 import { dialects } from './helpers/dialects.ts';
 
 type Def = Record<string, unknown>;
@@ -325,6 +327,10 @@ for (const dialect of dialects) {
     const apply = (name: string, change: Def, version: number | undefined) =>
       call('POST', `/properties/${name}/changes`, change, version === undefined ? {} : { 'if-match': `"${version}"` });
 
+    const expect200 = (res: { statusCode: number; body: string }) => assert.equal(res.statusCode, 200, res.body);
+    /** The workspace's latest job. */
+    const lastJob = async () => t.db.selectFrom('jobs').select('id').where('workspace_id', '=', a.workspaceId).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow();
+
     async function valuesOf(name: string, ids: Record<string, string>): Promise<Record<string, unknown>> {
       const out: Record<string, unknown> = {};
       for (const [key, id] of Object.entries(ids)) {
@@ -499,6 +505,27 @@ for (const dialect of dialects) {
       expectStatus(landed, 200);
       assert.equal(landed.body.properties[name], 2, landed.raw);
       expectStatus(await call('PUT', `/profiles/${ids.a}`, { properties: { [name]: 7 } }), 200);
+    });
+
+    test('a server whose cached definition is older than a change that just landed refuses the write: no old-type value lands after it', async () => {
+      // A second server on the same database, with caches of its own (no broadcast between the two).
+      const other = await buildApp({ db: t.db, runJobs: false, config: { ...loadConfig({}), adminToken: OPERATOR_TOKEN, encryptionKey: TEST_ENCRYPTION_KEY } });
+      try {
+        const { name, version, ids } = await holding({ data_type: 'string' }, { a: '1' });
+        const put = (value: unknown) =>
+          other.app.inject({ method: 'PUT', url: `${ws}/profiles/${ids.a}`, headers: { authorization: `Bearer ${a.token}` }, payload: { properties: { [name]: value } } });
+        // The other server caches the definition as it is now (a string).
+        expect200(await put('2'));
+        expectStatus(await apply(name, { data_type: 'integer', on_failure: 'abort' }, version), 202);
+        await t.jobRunner.drain();
+        // Its cache still says string: the value it would store is refused, not written as a string.
+        const stale = await put('3');
+        assert.equal(stale.statusCode, 409, stale.body);
+        assert.deepEqual(JSON.parse(stale.body).error.details, [{ field: `properties.${name}`, problem: `was changed by job ${(await lastJob()).id} a moment ago; write it again` }]);
+        assert.deepEqual(await valuesOf(name, ids), { a: 2 });
+      } finally {
+        await other.app.close();
+      }
     });
 
     test('a profile erased while its change runs stays erased', async () => {

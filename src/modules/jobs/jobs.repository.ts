@@ -103,8 +103,21 @@ export async function hasActiveJob(db: Conn, workspaceId: number, type: Job['typ
   return row !== undefined;
 }
 
-/** The jobs of a type queued or running in the workspace, with their payloads (a handful at most). */
-export async function activeJobs(db: Conn, workspaceId: number, type: Job['type']): Promise<{ id: string; payload: Record<string, unknown> }[]> {
-  const rows = await db.selectFrom('jobs').select(['id', 'payload']).where('workspace_id', '=', workspaceId).where('type', '=', type).where('status', 'in', ['queued', 'running']).execute();
-  return rows.map((r) => ({ id: r.id, payload: JSON.parse(r.payload) }));
+/**
+ * The jobs of a type queued or running in the workspace, with their payloads (a handful at
+ * most); with `doneSince`, also those that ended done at or after that time.
+ */
+export async function activeJobs(db: Conn, workspaceId: number, type: Job['type'], doneSince?: string): Promise<{ id: string; status: Job['status']; payload: Record<string, unknown> }[]> {
+  const rows = await db
+    .selectFrom('jobs')
+    .select(['id', 'status', 'payload'])
+    .where('workspace_id', '=', workspaceId)
+    .where('type', '=', type)
+    .where((eb) =>
+      doneSince === undefined
+        ? eb('status', 'in', ['queued', 'running'])
+        : eb.or([eb('status', 'in', ['queued', 'running']), eb.and([eb('status', '=', 'done'), eb('updated_at', '>=', doneSince)])]),
+    )
+    .execute();
+  return rows.map((r) => ({ id: r.id, status: r.status as Job['status'], payload: JSON.parse(r.payload) }));
 }

@@ -60,9 +60,14 @@ export function createJobService({ db, clock, ids }: { db: Kysely<Database>; clo
       return hasActiveJob(trx, workspaceId, type);
     },
 
-    /** The jobs of a type queued or running in the workspace, with their payloads. */
-    active(conn: Kysely<Database> | Transaction<Database>, workspaceId: number, type: Job['type']): Promise<{ id: string; payload: Record<string, unknown> }[]> {
-      return activeJobs(conn, workspaceId, type);
+    /** The jobs of a type queued or running in the workspace, with their payloads; with `doneSince`, also those done since then. */
+    active(
+      conn: Kysely<Database> | Transaction<Database>,
+      workspaceId: number,
+      type: Job['type'],
+      doneSince?: string,
+    ): Promise<{ id: string; status: Job['status']; payload: Record<string, unknown> }[]> {
+      return activeJobs(conn, workspaceId, type, doneSince);
     },
 
     async get(workspaceId: number, id: string): Promise<Job> {

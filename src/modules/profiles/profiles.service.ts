@@ -36,6 +36,12 @@ const SCAN_PAGE = 5000;
 const VALUES_PER_UNIT = 16;
 
 
+/** How long after a definition change lands a write checked against the older definition is refused. */
+const LANDED_RECENTLY_MS = 60_000;
+
+/** A definition change as a write sees it: running, or landed at a version. */
+type ChangeState = { job: string; running: boolean; landedVersion: number };
+
 /** A change_property job's payload: the definition before and after, and where the job is. */
 interface ChangePayload {
   property_id: number;
@@ -178,23 +184,40 @@ export function createProfileService({
     return matchedProfiles(identities, await repo.keyOwners(conn, workspaceId, identities, codec));
   }
 
-  // Properties whose definition change runs, by id → the job; read once per transaction, inside
-  // it, so that a write and the start of a change are ordered by the database.
-  const runningIn = new WeakMap<object, Promise<Map<number, string>>>();
-  function runningChanges(trx: Transaction<Database>, workspaceId: number): Promise<Map<number, string>> {
+  // Definition changes of the workspace's properties, by property id, read once per write
+  // transaction, inside it, so that a write and a change are ordered by the database: those
+  // running, and those that landed a moment ago (a server's cached definitions may be that old).
+  const runningIn = new WeakMap<object, Promise<Map<number, ChangeState>>>();
+  function runningChanges(trx: Transaction<Database>, workspaceId: number): Promise<Map<number, ChangeState>> {
     let found = runningIn.get(trx);
     if (!found) {
-      found = jobs.active(trx, workspaceId, 'change_property').then((active) => new Map(active.map((j) => [Number(j.payload.property_id), j.id])));
+      const since = new Date(clock.now().getTime() - LANDED_RECENTLY_MS).toISOString();
+      found = jobs.active(trx, workspaceId, 'change_property', since).then(
+        (changes) =>
+          new Map(
+            changes.map((j) => [
+              Number(j.payload.property_id),
+              { job: j.id, running: j.status !== 'done', landedVersion: Number((j.payload.from as Property).version) + 1 },
+            ]),
+          ),
+      );
       runningIn.set(trx, found);
     }
     return found;
   }
 
-  /** Values of a property whose change runs are refused, naming the job. */
-  function changeRunning(running: ReadonlyMap<number, string>, defs: Iterable<Property>): ErrorDetail[] {
+  /**
+   * Values of a property whose change runs are refused, naming the job; so are values checked
+   * against a definition older than one a change just landed (the write is then sent again, and
+   * checked against the new one).
+   */
+  function changeRunning(running: ReadonlyMap<number, ChangeState>, defs: Iterable<Property>): ErrorDetail[] {
     return [...defs].flatMap((def) => {
-      const job = running.get(def.id);
-      return job ? [{ field: `properties.${def.name}`, problem: `is being changed by job ${job}; write it again once the job is done` }] : [];
+      const change = running.get(def.id);
+      if (!change) return [];
+      if (change.running) return [{ field: `properties.${def.name}`, problem: `is being changed by job ${change.job}; write it again once the job is done` }];
+      if (def.version < change.landedVersion) return [{ field: `properties.${def.name}`, problem: `was changed by job ${change.job} a moment ago; write it again` }];
+      return [];
     });
   }
 
