@@ -25,9 +25,11 @@ const SIZES = (process.env.BENCH_SIZES || '100,10000').split(',').map((s) => s.t
 if (!SIZES.every((s) => /^[1-9]\d*$/.test(s))) throw new Error(`BENCH_SIZES must be positive whole numbers separated by commas (got "${process.env.BENCH_SIZES}")`);
 /** When set, the app children run with --cpu-prof and write their profiles into this folder. */
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF || undefined;
-/** Which endpoint scenarios run (one, list, create); all by default. Handy with BENCH_CPU_PROF. */
-const ONLY = new Set((process.env.BENCH_ONLY || 'one,list,create').split(',').map((s) => s.trim()));
-for (const name of ONLY) if (!['one', 'list', 'create'].includes(name)) throw new Error(`BENCH_ONLY takes one, list and create (got "${name}")`);
+/** Which endpoint scenarios run (one, list, create, profiles); all by default. Handy with BENCH_CPU_PROF. */
+const ONLY = new Set((process.env.BENCH_ONLY || 'one,list,create,profiles').split(',').map((s) => s.trim()));
+for (const name of ONLY) if (!['one', 'list', 'create', 'profiles'].includes(name)) throw new Error(`BENCH_ONLY takes one, list, create and profiles (got "${name}")`);
+/** Profiles in the workspace before the profile scenarios run. */
+const PROFILES = envInt('BENCH_PROFILES', 10_000);
 /**
  * Which surfaces are measured: `native` (the scenarios above) and the vendor surfaces `ocamba`,
  * `hcl`, `lineworks` (their list and create, as BENCH_ONLY allows); all by default.
@@ -38,9 +40,17 @@ const SURFACES = new Set((process.env.BENCH_SURFACES || SURFACE_NAMES.join(','))
 for (const name of SURFACES) if (!(SURFACE_NAMES as readonly string[]).includes(name)) throw new Error(`BENCH_SURFACES takes ${SURFACE_NAMES.join(', ')} (got "${name}")`);
 const NATIVE = SURFACES.has('native');
 
-type Scenario = 'baseline' | 'GET one' | 'list page' | 'POST create';
+type Scenario = 'baseline' | 'GET one' | 'list page' | 'POST create' | 'profile GET' | 'identity search' | 'profile PATCH' | 'profile POST';
 /** Minimum req/s as a share of the baseline's. */
-const TARGETS: Record<Exclude<Scenario, 'baseline'>, number> = { 'GET one': 0.5, 'list page': 0.15, 'POST create': 0.1 };
+const TARGETS: Record<Exclude<Scenario, 'baseline'>, number> = {
+  'GET one': 0.5,
+  'list page': 0.15,
+  'POST create': 0.1,
+  'profile GET': 0.5,
+  'identity search': 0.4,
+  'profile PATCH': 0.3,
+  'profile POST': 0.3,
+};
 /** Each larger workspace's req/s must stay within 20% of the smallest one's. */
 const SCALE_TARGET = 0.8;
 /** A vendor surface's req/s as a share of the native figure of the same operation. */
@@ -106,7 +116,7 @@ async function setUpWorkspace(base: string, adminToken: string, size: number): P
     adminToken,
     'POST',
     `/v1/tenants/${tenant.id}/api-keys`,
-    { name: 'bench', scopes: ['properties:read', 'properties:write'], workspace_ids: [ws.id] },
+    { name: 'bench', scopes: ['properties:read', 'properties:write', 'profiles:read', 'profiles:write'], workspace_ids: [ws.id] },
     201,
   );
   for (let from = 1; from <= size; from += 100) {
@@ -190,7 +200,51 @@ async function measurePhase(bare: Server, app: Server, ws: Workspace): Promise<O
     });
     endpoints.push({ scenario: 'POST create', size: { before: size, after: await customCount(base, ws) }, ...create });
   }
+  if (NATIVE && ONLY.has('profiles')) endpoints.push(...(await measureProfiles(app, ws)));
   return { size, baseline, endpoints };
+}
+
+let written = 0;
+const pick = () => Math.floor(Math.random() * PROFILES);
+
+/**
+ * One profile at a time, as apps use the store: a read by id, an identity lookup, a PATCH of two
+ * values of an existing profile, a POST of a new profile with an identity; on PROFILES profiles.
+ */
+async function measureProfiles(app: Server, ws: Workspace): Promise<Measured[]> {
+  const base = app.url;
+  const headers = { authorization: `Bearer ${ws.token}` };
+  const json = { ...headers, 'content-type': 'application/json' };
+  const path = `/v1/workspaces/${ws.id}/profiles`;
+  const size = await customCount(base, ws);
+  await request(base, ws.token, 'POST', `/v1/workspaces/${ws.id}/properties/batch`, {
+    inputs: [
+      { name: 'bench_customer', data_type: 'string', identity: { role: 'primary' } },
+      { name: 'bench_tier', data_type: 'string' },
+      { name: 'bench_score', data_type: 'integer' },
+    ],
+  }, 201);
+  log(`  seeding ${fmt(PROFILES)} profiles`);
+  for (let from = 0; from < PROFILES; from += 1000) {
+    const inputs = Array.from({ length: Math.min(1000, PROFILES - from) }, (_, k) => ({ id: `p-${from + k}`, properties: { bench_customer: `C${from + k}`, bench_tier: 'seed', bench_score: from + k } }));
+    await request(base, ws.token, 'POST', `${path}/batch`, { inputs }, 200);
+  }
+  const sized = { before: size + 3, after: size + 3 };
+  // A broken route would be measured as fast errors: check each answers as it should first.
+  await request(base, ws.token, 'GET', `${path}/p-0`, undefined, 200);
+  await request(base, ws.token, 'GET', `${path}?filter[bench_customer][eq]=C0`, undefined, 200);
+  const out: Measured[] = [];
+  const scenario = async (name: Scenario, requests: autocannon.Request[]) => {
+    log(`  ${name} (${fmt(PROFILES)} profiles and more)`);
+    out.push({ scenario: name, size: sized, ...(await load(app, { url: base + path, requests })) });
+  };
+  await scenario('profile GET', [{ method: 'GET', headers, setupRequest: (r) => ({ ...r, path: `${path}/p-${pick()}` }) }]);
+  await scenario('identity search', [{ method: 'GET', headers, setupRequest: (r) => ({ ...r, path: `${path}?filter[bench_customer][eq]=C${pick()}` }) }]);
+  await scenario('profile PATCH', [
+    { method: 'PATCH', headers: json, setupRequest: (r) => ({ ...r, path: `${path}/p-${pick()}`, body: JSON.stringify({ properties: { bench_tier: `t${++written}`, bench_score: written } }) }) },
+  ]);
+  await scenario('profile POST', [{ method: 'POST', headers: json, setupRequest: (r) => ({ ...r, path, body: JSON.stringify({ properties: { bench_customer: `N${++written}`, bench_tier: 'new' } }) }) }]);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

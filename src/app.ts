@@ -12,6 +12,7 @@ import type { Config } from './config.ts';
 import type { Database } from './db/schema.ts';
 import { clientErrorAnswer } from './http/client-error.ts';
 import { CONSOLE_PREFIX, consoleRoutes } from './http/console.ts';
+import { countRequests, createMetrics, metricsRoute, type Metrics } from './http/metrics.ts';
 import { nativeSurface } from './http/native-surface.ts';
 import { answerEverything, registerSurface, type Surface, type SurfaceRoute } from './http/surface.ts';
 import { retryAfterOnUnavailable } from './http/unavailable.ts';
@@ -33,7 +34,7 @@ export interface AppDeps {
   db: Kysely<Database>;
   config: Pick<
     Config,
-    'bodyLimit' | 'propertyLimit' | 'adminToken' | 'redisUrl' | 'redisPrefix' | 'timeouts' | 'encryptionKey' | 'previousEncryptionKey' | 'ocamba' | 'hcl' | 'lineworks'
+    'bodyLimit' | 'propertyLimit' | 'adminToken' | 'metricsToken' | 'redisUrl' | 'redisPrefix' | 'timeouts' | 'encryptionKey' | 'previousEncryptionKey' | 'ocamba' | 'hcl' | 'lineworks'
   > &
     Partial<Pick<Config, 'jobLeaseMs'>>;
   clock?: Clock;
@@ -45,6 +46,8 @@ export interface AppDeps {
   broadFilter?: number;
   /** Reaches every server process; through Redis when REDIS_URL is set, else in-process, when absent. */
   broadcast?: Broadcast;
+  /** What GET /metrics shows; the database's hooks are given to createDb by whoever opens it. */
+  metrics?: Metrics;
 }
 
 /** Every surface, each under its own prefix; /v1 is the native one. */
@@ -100,6 +103,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     routerOptions: { maxParamLength: 1024, ignoreTrailingSlash: true },
   });
   app.setValidatorCompiler(createValidatorCompiler());
+  const metrics = deps.metrics ?? createMetrics();
+  countRequests(app, metrics);
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
     // NUL characters cannot be stored or compared (PostgreSQL text refuses them).
@@ -154,6 +159,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // The admin console: a client of /v1 like any other, served from the same process.
   await app.register(consoleRoutes);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  metricsRoute(app, { metrics, services, limiter, token: deps.config.metricsToken });
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     try {

@@ -7,6 +7,8 @@ export interface Config {
   readonly host: string;
   readonly databaseUrl: string;
   readonly adminToken: string | undefined;
+  /** Besides the operator token, reads GET /metrics only. */
+  readonly metricsToken: string | undefined;
   readonly logLevel: LogLevel;
   readonly bodyLimit: number;
   readonly propertyLimit: number;
@@ -121,6 +123,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const adminToken = env.PROPDICT_ADMIN_TOKEN || undefined;
+  const metricsToken = env.PROPDICT_METRICS_TOKEN || undefined;
+  if (metricsToken !== undefined && metricsToken.length < 16) problems.push('PROPDICT_METRICS_TOKEN must be at least 16 characters');
   if (adminToken !== undefined && adminToken.length < 16) {
     problems.push('PROPDICT_ADMIN_TOKEN must be at least 16 characters long');
   }
@@ -136,6 +140,7 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     databaseUrl,
     adminToken,
+    metricsToken,
     logLevel,
     bodyLimit,
     propertyLimit,

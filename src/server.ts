@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { buildApp } from './app.ts';
+import { createMetrics, type Metrics } from './http/metrics.ts';
 import type { Kysely } from 'kysely';
 import { StartupError, type Config } from './config.ts';
 import type { Database } from './db/schema.ts';
@@ -15,9 +16,9 @@ import { describeStartupFailure } from './db/db-errors.ts';
 import { migrateToLatest } from './db/migrate.ts';
 
 /** Opens the database and makes sure it can be written and is up to date; one line when it cannot. */
-async function openDatabase(config: Config, onConnectionError: (error: Error) => void) {
+async function openDatabase(config: Config, onConnectionError: (error: Error) => void, metrics: Metrics) {
   try {
-    const handle = createDb(config.databaseUrl, { busyTimeoutMs: config.sqliteBusyTimeoutMs, synchronous: config.sqliteSynchronous, onConnectionError });
+    const handle = createDb(config.databaseUrl, { busyTimeoutMs: config.sqliteBusyTimeoutMs, synchronous: config.sqliteSynchronous, onConnectionError, ...metrics.db });
     await migrateToLatest(handle.db);
     // A write that changes nothing still needs write access: a read-only SQLite file (or a
     // read-only PostgreSQL) fails here, rather than on every write once the server says it is ready.
@@ -86,7 +87,8 @@ async function encryptionKey(config: Config, db: Kysely<Database>) {
 
 export async function startServer(config: Config): Promise<void> {
   let logConnectionError = (_error: Error) => {};
-  const { db } = await openDatabase(config, (error) => logConnectionError(error));
+  const metrics = createMetrics({ processMetrics: true });
+  const { db } = await openDatabase(config, (error) => logConnectionError(error), metrics);
   let key: Awaited<ReturnType<typeof encryptionKey>>;
   try {
     key = await encryptionKey(config, db);
@@ -98,6 +100,7 @@ export async function startServer(config: Config): Promise<void> {
     db,
     config: { ...config, encryptionKey: key.key },
     logger: { level: config.logLevel },
+    metrics,
   });
   if (key.created) {
     // Said once: from now on the file is simply read.

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import { Kysely, PostgresDialect, type LogEvent, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import { DatabaseUnreachableError } from './db-errors.ts';
 import type { Database } from './schema.ts';
@@ -20,6 +20,8 @@ export interface DbOptions {
   synchronous?: SqliteSynchronous;
   /** SQLite: told of every commit, with how many transactions it held (group commit) and how long it took. */
   onCommit?: (transactions: number, ms: number) => void;
+  /** Told of every statement, with its duration (PostgreSQL's commits are among them). */
+  onQuery?: (ms: number, sql: string) => void;
   /** PostgreSQL: an idle connection was lost (the server restarted, failed over, or ended it). */
   onConnectionError?: (error: Error) => void;
 }
@@ -75,17 +77,22 @@ function resilientPool(pool: pg.Pool, onConnectionError?: (error: Error) => void
   };
 }
 
+/** Kysely's log, when statements are to be timed. */
+function queryLog({ onQuery }: DbOptions): ((event: LogEvent) => void) | undefined {
+  return onQuery && ((event) => onQuery(event.queryDurationMillis, event.query.sql));
+}
+
 export function createDb(databaseUrl: string, options: DbOptions = {}): DbHandle {
   if (databaseUrl.startsWith('sqlite:')) {
     const file = sqliteFile(databaseUrl);
     if (file !== undefined) mkdirSync(dirname(file), { recursive: true });
     const database = openSqlite(file ?? ':memory:', options.synchronous);
-    return { dialect: 'sqlite', db: new Kysely<Database>({ dialect: nodeSqliteDialect({ database, busyTimeoutMs: options.busyTimeoutMs ?? 5000, onCommit: options.onCommit }) }) };
+    return { dialect: 'sqlite', db: new Kysely<Database>({ dialect: nodeSqliteDialect({ database, busyTimeoutMs: options.busyTimeoutMs ?? 5000, onCommit: options.onCommit }), log: queryLog(options) }) };
   }
   // A connection that cannot be made in time fails the request (503) rather than queueing it.
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 5000 });
   // Without a listener an idle connection's error (a restart, a failover, pg_terminate_backend)
   // would end the process; the pool drops that connection and opens another when next asked.
   pool.on('error', (error) => options.onConnectionError?.(error));
-  return { dialect: 'postgres', db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: resilientPool(pool, options.onConnectionError) }) }) };
+  return { dialect: 'postgres', db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: resilientPool(pool, options.onConnectionError) }), log: queryLog(options) }) };
 }

@@ -2,6 +2,7 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import assert from 'node:assert/strict';
 import { buildApp } from '../../src/app.ts';
+import { createMetrics } from '../../src/http/metrics.ts';
 import type { SurfaceRoute } from '../../src/http/surface.ts';
 import type { Services } from '../../src/services.ts';
 import type { JobRunner } from '../../src/modules/jobs/job-runner.ts';
@@ -41,10 +42,13 @@ export async function createTestApp(
   options: { propertyLimit?: number; bodyLimit?: number; clock?: Clock; config?: Partial<Config>; broadFilter?: number } = {},
 ): Promise<TestApp> {
   const database = await dialect.fresh();
-  const { db } = createDb(database.url);
+  // As the server does: the database's statements and commits are timed for GET /metrics.
+  const metrics = createMetrics();
+  const { db } = createDb(database.url, metrics.db);
   await migrateToLatest(db);
   const { app, services, jobRunner, routes } = await buildApp({
     db,
+    metrics,
     clock: options.clock,
     runJobs: false,
     broadFilter: options.broadFilter,

@@ -9,6 +9,7 @@ import type { Principal, Scope } from '../auth/auth.ts';
 import type { Broadcast } from '../../shared/broadcast.ts';
 import type { TenantService } from '../tenants/tenants.service.ts';
 import type { WorkspaceService } from '../workspaces/workspaces.service.ts';
+import { cacheStats, counted } from '../../shared/cache-stats.ts';
 import * as repo from './api-keys.repository.ts';
 import type { ApiKey, KeyRateLimit } from './api-keys.repository.ts';
 
@@ -46,6 +47,7 @@ export function createApiKeyService({
   // Keys by token hash, so most requests do not read api_keys. A revocation is broadcast to
   // every server (through Redis when configured), which drops the key from its cache at once.
   const principals = new Map<string, { principal: Principal; until: number }>();
+  const stats = cacheStats();
   broadcast.subscribe(REVOKED, (keyId) => {
     for (const [hash, { principal }] of principals) if (principal.kind === 'key' && principal.keyId === keyId) principals.delete(hash);
   });
@@ -58,6 +60,9 @@ export function createApiKeyService({
   }
 
   return {
+    /** Token lookups answered from memory, and read from the database. */
+    cacheStats: stats,
+
     /**
      * Makes the operator token known: from the environment, else the stored hash, else a new
      * token whose hash is stored and which is returned once so the caller can print it.
@@ -84,8 +89,9 @@ export function createApiKeyService({
       const hash = hashToken(token);
       if (operatorHash && timingSafeEqual(operatorHash, Buffer.from(hash, 'hex'))) return { kind: 'operator' };
       const now = clock.now().getTime();
-      const cached = principals.get(hash);
-      if (cached && cached.until > now) return cached.principal;
+      const entry = principals.get(hash);
+      const cached = counted(stats, entry && entry.until > now ? entry : undefined);
+      if (cached) return cached.principal;
       const key = await repo.findActiveKeyByHash(db, hash);
       if (!key) throw new AppError('UNAUTHENTICATED', 'The token is not valid or was revoked.', [], 'BAD_CREDENTIAL');
       const principal: Principal = { kind: 'key', keyId: key.id, tenantId: key.tenant_id, scopes: key.scopes, workspaceIds: key.workspace_ids, rateLimit: key.rate_limit };

@@ -98,6 +98,16 @@ export async function recordProgress(
 }
 
 /** Whether a job of this type is queued or running in the workspace. */
+/** Jobs by type and status, with their units done and to do. */
+export async function jobSummary(db: Conn): Promise<{ type: string; status: string; jobs: number; done: number; total: number }[]> {
+  const rows = await db
+    .selectFrom('jobs')
+    .select(['type', 'status', (eb) => eb.fn.countAll<number | string>().as('jobs'), (eb) => eb.fn.sum<number | string>('progress_done').as('done'), (eb) => eb.fn.sum<number | string>('progress_total').as('total')])
+    .groupBy(['type', 'status'])
+    .execute();
+  return rows.map((r) => ({ type: r.type, status: r.status, jobs: Number(r.jobs), done: Number(r.done), total: Number(r.total) }));
+}
+
 export async function hasActiveJob(db: Conn, workspaceId: number, type: Job['type']): Promise<boolean> {
   const row = await db.selectFrom('jobs').select('id').where('workspace_id', '=', workspaceId).where('type', '=', type).where('status', 'in', ['queued', 'running']).limit(1).executeTakeFirst();
   return row !== undefined;

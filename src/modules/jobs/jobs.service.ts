@@ -5,7 +5,7 @@ import type { Database } from '../../db/schema.ts';
 import { type Clock, isoNow } from '../../shared/clock.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { IdGenerator } from '../../shared/ids.ts';
-import { activeJobs, findJob, insertJob, type ClaimedJob, hasActiveJob } from './jobs.repository.ts';
+import { activeJobs, findJob, insertJob, jobSummary, type ClaimedJob, hasActiveJob } from './jobs.repository.ts';
 import type { Job } from './job.ts';
 
 /**
@@ -75,5 +75,8 @@ export function createJobService({ db, clock, ids }: { db: Kysely<Database>; clo
       if (!job) throw new AppError('NOT_FOUND', `Job ${id} not found.`);
       return job;
     },
+
+    /** Jobs of every workspace by type and status, with their units done and to do (for /metrics). */
+    summary: () => jobSummary(db),
   };
 }

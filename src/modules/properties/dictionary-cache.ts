@@ -7,6 +7,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../../shared/clock.ts';
 import type { Broadcast } from '../../shared/broadcast.ts';
+import { cacheStats, counted } from '../../shared/cache-stats.ts';
 
 const CHANNEL = 'dictionary-changed';
 const TTL_MS = 5_000;
@@ -33,10 +34,13 @@ export function createDictionaryCache<T extends {}>({ clock, broadcast }: { cloc
   const keyOf = (workspaceId: number, key: string) => `${workspaceId}:${generations.get(workspaceId) ?? 0}:${key}`;
   const forget = (workspaceId: number) => generations.set(workspaceId, (generations.get(workspaceId) ?? 0) + 1);
   broadcast.subscribe(CHANNEL, (message) => forget(Number(message)));
+  const stats = cacheStats();
 
   return {
+    /** Reads answered from memory, and read from the database. */
+    stats,
     get(workspaceId: number, key: string): T | undefined {
-      return entries.get(keyOf(workspaceId, key));
+      return counted(stats, entries.get(keyOf(workspaceId, key)));
     },
     set(workspaceId: number, key: string, value: T): void {
       entries.set(keyOf(workspaceId, key), value);

@@ -238,6 +238,9 @@ export function createPropertyService({
   }
 
   return {
+    /** Dictionary reads answered from memory, and read from the database. */
+    cacheStats: reads.stats,
+
     parseRef,
 
     /** A page of the list; the same page object is returned while the dictionary is unchanged. */

@@ -37,7 +37,11 @@ export interface CounterStore {
 export type RateLimiter = ReturnType<typeof createRateLimiter>;
 
 export function createRateLimiter({ store, clock }: { store: CounterStore; clock: Clock }) {
+  /** Requests refused, by what starts the subject (the surface: `native`, `ocamba`, ...). */
+  const refusals = new Map<string, number>();
   return {
+    refusals: refusals as ReadonlyMap<string, number>,
+
     async hit(subject: string, windows: readonly Window[]): Promise<Decision> {
       const now = clock.now().getTime();
       const slots = windows.map((w) => {
@@ -54,6 +58,10 @@ export function createRateLimiter({ store, clock }: { store: CounterStore; clock
       }));
       const tightest = states.reduce((a, b) => (b.remaining < a.remaining || (b.remaining === a.remaining && b.resetMs > a.resetMs) ? b : a));
       const refusing = states.filter((s) => s.remaining === 0 && !taken);
+      if (!taken) {
+        const surface = subject.slice(0, subject.indexOf(':'));
+        refusals.set(surface, (refusals.get(surface) ?? 0) + 1);
+      }
       return {
         allowed: taken,
         windows: states,

@@ -11,6 +11,7 @@ import type { PropertyService } from '../properties/properties.service.ts';
 import type { TenantService } from '../tenants/tenants.service.ts';
 import * as repo from './workspaces.repository.ts';
 import type { Workspace } from './workspace.ts';
+import { cacheStats, counted } from '../../shared/cache-stats.ts';
 
 export type WorkspaceService = ReturnType<typeof createWorkspaceService>;
 
@@ -30,11 +31,12 @@ export function createWorkspaceService(deps: {
   const { db, clock, tenants, properties } = deps;
   // Workspaces never change owner; the most used stay known, within a bound.
   const known = new LRUCache<number, Workspace>({ max: 10_000 });
+  const stats = cacheStats();
 
   /** A workspace never changes owner and is never deleted, so once read it may be kept. */
   async function find(workspaceId: number): Promise<Workspace | undefined> {
     if (!isStoredId(workspaceId)) return undefined;
-    const ws = known.get(workspaceId) ?? (await repo.findWorkspace(db, workspaceId));
+    const ws = counted(stats, known.get(workspaceId)) ?? (await repo.findWorkspace(db, workspaceId));
     if (ws) known.set(workspaceId, ws);
     return ws;
   }
@@ -42,6 +44,9 @@ export function createWorkspaceService(deps: {
   return {
     /** The workspace with this id, whoever asks (other modules check ownership themselves). */
     find,
+
+    /** Workspace lookups answered from memory, and read from the database. */
+    cacheStats: stats,
 
     async create(principal: Principal, tenantId: number, input: WorkspaceCreate): Promise<Workspace> {
       await tenants.get(principal, tenantId);
