@@ -36,7 +36,8 @@ export interface AppDeps {
   config: Pick<
     Config,
     'bodyLimit' | 'propertyLimit' | 'importLimit' | 'adminToken' | 'metricsToken' | 'redisUrl' | 'redisPrefix' | 'timeouts' | 'encryptionKey' | 'previousEncryptionKey' | 'ocamba' | 'hcl' | 'lineworks'
-  >;
+  > &
+    Partial<Pick<Config, 'jobLeaseMs'>>;
   clock?: Clock;
   ids?: IdGenerator;
   logger?: FastifyServerOptions['logger'];
@@ -176,7 +177,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(segmentSurface, { ...services, clock, prefix: '/segment' });
 
   // Background jobs run in every server; leases keep two from running the same one.
-  const jobRunner = createJobRunner({ db: deps.db, clock, steps: services.jobs.steps, onError: (error) => app.log.error({ err: error }, 'background job failed') });
+  const jobRunner = createJobRunner({ db: deps.db, clock, steps: services.jobs.steps, leaseMs: deps.config.jobLeaseMs, onError: (error) => app.log.error({ err: error }, 'background job failed') });
   if (deps.runJobs !== false) {
     app.addHook('onReady', async () => jobRunner.start());
     app.addHook('onClose', async () => jobRunner.stop());

@@ -20,6 +20,8 @@ export interface Config {
   readonly redisPrefix: string;
   /** SQLite: how long a write waits for another process's lock before answering 503. */
   readonly sqliteBusyTimeoutMs: number;
+  /** How long a server holds a background job without progress before another (or it, restarted) resumes it. */
+  readonly jobLeaseMs: number;
   /** SQLite: how a commit reaches the disk (see sqlite-driver.ts). */
   readonly sqliteSynchronous: SqliteSynchronous;
   /** Slow or stalled clients: headers, the whole request (body included), an idle kept-alive connection. */
@@ -85,6 +87,7 @@ export function loadConfig(env: Env = process.env): Config {
   };
 
   const sqliteBusyTimeoutMs = int('PROPDICT_SQLITE_BUSY_TIMEOUT_MS', 5000, 0, 600_000);
+  const jobLeaseMs = int('PROPDICT_JOB_LEASE_MS', 30_000, 1000, 3_600_000);
   const sqliteSynchronous = (env.PROPDICT_SQLITE_SYNCHRONOUS || 'full').toLowerCase();
   if (sqliteSynchronous !== 'full' && sqliteSynchronous !== 'normal') problems.push(`PROPDICT_SQLITE_SYNCHRONOUS must be full or normal (got "${env.PROPDICT_SQLITE_SYNCHRONOUS}")`);
   const timeouts = {
@@ -148,6 +151,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl,
     redisPrefix,
     sqliteBusyTimeoutMs,
+    jobLeaseMs,
     sqliteSynchronous: sqliteSynchronous as SqliteSynchronous,
     timeouts,
     encryptionKey,

@@ -45,7 +45,11 @@ export function createServices({ db, config, clock, ids, broadcast, broadFilter 
     piiStorable: codec.hasCipher,
     broadcast,
     jobs,
-    usage: { holders: (trx, ws, id) => profiles.countHolders(trx, ws, id), mappedBy: (trx, ws, id) => sources.mappedBy(trx, ws, id) },
+    usage: {
+      holders: (trx, ws, id) => profiles.countHolders(trx, ws, id),
+      mappedBy: (trx, ws, id) => sources.mappedBy(trx, ws, id),
+      scanChange: (conn, ws, from, to, valueMap, masked) => profiles.scanChange(conn, ws, from, to, valueMap, masked),
+    },
   });
   const workspaces = createWorkspaceService({ db, clock, tenants, properties, defaultPropertyLimit: config.propertyLimit });
   const apiKeys = createApiKeyService({ db, clock, ids, tenants, workspaces, broadcast });

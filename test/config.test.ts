@@ -19,6 +19,7 @@ test('defaults need no environment at all', () => {
       redisUrl: undefined,
       redisPrefix: 'propdict:',
       sqliteBusyTimeoutMs: 5000,
+      jobLeaseMs: 30_000,
       sqliteSynchronous: 'full',
       timeouts: { headersMs: 10_000, requestMs: 60_000, idleMs: 72_000 },
       encryptionKey: undefined,

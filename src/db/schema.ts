@@ -98,6 +98,8 @@ export interface JobsTable {
   lease_until: string | null;
   created_at: string;
   updated_at: string;
+  /** JSON: what the job found (a definition change's counts and samples); null when none. */
+  result: Generated<string | null>;
 }
 
 interface SourcesTable {
@@ -181,6 +183,26 @@ interface ProfileKeysTable {
   profile_id: string;
 }
 
+/** Values a running definition change converted, in the order it wrote them; no v_json: the row goes. */
+interface StagedValuesTable {
+  workspace_id: number;
+  job_id: string;
+  seq: number;
+  profile_id: string;
+  position: number;
+  v_text: string | null;
+  v_num: number | null;
+  v_json: string | null;
+}
+
+/** Keys the values of a running definition change will claim: one profile each. */
+interface StagedKeysTable {
+  workspace_id: number;
+  job_id: string;
+  value_key: string;
+  profile_id: string;
+}
+
 interface ProfileAliasesTable {
   workspace_id: number;
   alias: string;
@@ -251,6 +273,8 @@ export interface Database {
   profile_values: ProfileValuesTable;
   profile_keys: ProfileKeysTable;
   profile_aliases: ProfileAliasesTable;
+  staged_values: StagedValuesTable;
+  staged_keys: StagedKeysTable;
   encryption_keys: EncryptionKeysTable;
   source_write_keys: SourceWriteKeysTable;
   ingested_messages: IngestedMessagesTable;

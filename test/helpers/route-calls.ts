@@ -29,6 +29,8 @@ export const nativeCase: SurfaceCase = {
     { route: `DELETE ${W}/properties/:name`, url: (f) => `${ws(f)}/properties/${f.property}?purge=true` },
     { route: `POST ${W}/properties/:name/restore`, url: (f) => `${ws(f)}/properties/${f.property}/restore` },
     { route: `GET ${W}/properties/:name/history`, url: (f) => `${ws(f)}/properties/${f.property}/history` },
+    { route: `POST ${W}/properties/:name/changes/preview`, url: (f) => `${ws(f)}/properties/${f.property}/changes/preview`, payload: () => ({ data_type: 'text' }) },
+    { route: `POST ${W}/properties/:name/changes`, url: (f) => `${ws(f)}/properties/${f.property}/changes`, payload: () => ({ data_type: 'text', on_failure: 'abort' }) },
     { route: `GET ${W}/limits`, url: (f) => `${ws(f)}/limits` },
     { route: `GET ${W}/jobs/:id`, url: (f) => `${ws(f)}/jobs/${f.jobId}` },
     { route: `GET ${W}/sources`, url: (f) => `${ws(f)}/sources` },

@@ -33,8 +33,10 @@ export const say = {
   noneFound: (tenant: number) => `No user properties found for Tenant ${tenant}.`,
   system: (code: string, tenant: number, op: 'updated' | 'deleted') =>
     `User property '${code}' for Tenant ${tenant} is a system property and cannot be ${op}.`,
-  typeFrozen: (code: string, tenant: number) =>
-    `User property '${code}' for Tenant ${tenant} has values stored in profiles: its dataType cannot be changed while they exist.`,
+  typeFrozen: (code: string, tenant: number, campaignId?: number) =>
+    `User property '${code}' for Tenant ${tenant} has values stored in profiles, so its dataType cannot be changed here. ` +
+    `To convert the values, preview the change with POST /v1/workspaces/${campaignId ?? '{campaignId}'}/properties/${code}/changes/preview, then apply it with POST /v1/workspaces/${campaignId ?? '{campaignId}'}/properties/${code}/changes.`,
+  changeRunning: (code: string, tenant: number) => `User property '${code}' for Tenant ${tenant} is being converted by a running change. Please send the update again once it is done.`,
   clash: (code: string, tenant: number) =>
     `User property '${code}' clashes with the display name of another user property for Tenant ${tenant}.`,
   limit: (code: string, tenant: number) =>
@@ -139,6 +141,8 @@ export function describeValidation(errors: readonly FastifySchemaValidationError
 export interface OperationContext {
   code: string;
   tenantId: number;
+  /** The workspace, which HCL calls the campaign. */
+  campaignId?: number;
   dataType?: string;
   mergeFunction?: string;
   preference?: string;
@@ -179,7 +183,9 @@ export function fromServiceError(op: 'create' | 'update' | 'delete', error: unkn
         case 'SYSTEM_PROPERTY':
           return new HclError(400, say.system(code, tenantId, op === 'delete' ? 'deleted' : 'updated'));
         case 'TYPE_FROZEN':
-          return new HclError(400, say.typeFrozen(code, tenantId));
+          return new HclError(400, say.typeFrozen(code, tenantId, ctx.campaignId));
+        case 'CHANGE_RUNNING':
+          return new HclError(400, say.changeRunning(code, tenantId));
         default:
           // HCL bodies never touch the immutable fields nor PII: only a property defined natively gets here.
           return new HclError(400, `User property '${code}' for Tenant ${tenantId}: ${error.message}`);

@@ -107,6 +107,7 @@ function fromNative(code: ErrorCode, message: string, details: readonly ErrorDet
       return { code: 'ALREADY_EXIST', description: details.length > 0 ? describeClash(details) : message };
     case 'CONFLICT':
     case 'PRECONDITION_FAILED':
+    case 'PRECONDITION_REQUIRED':
       return { code: 'CONFLICT', description: message };
     case 'PAYLOAD_TOO_LARGE':
       return { code: 'PAYLOAD_TOO_LARGE', description: message };
