@@ -324,7 +324,7 @@ async function bench(server: Server, direct: Direct, operator: string): Promise<
   const settled = await direct.settle();
   if (settled) log(`  statistics: ${settled}`);
 
-  // 4. Searches: equality on the identity and on a shared value, ranges, sorts and both together.
+  // 4. Searches: equality on the identity and on a shared value, ranges, sorts (of one and two keys) and both together.
   log(`4. searches over ${fmt(total)} profiles`);
   async function timeSearch(make: () => string, count = SEARCHES): Promise<{ p50: number; p99: number; rows: number }> {
     const times: number[] = [];
@@ -347,6 +347,9 @@ async function bench(server: Server, direct: Direct, operator: string): Promise<
     { name: 'eq (home_city) + sort by score, first 20', target: undefined, result: await timeSearch(() => `filter[home_city][eq]=Beograd&sort=-score&limit=20`, HEAVY) },
     { name: 'range + sort on score, first 100', target: undefined, result: await timeSearch(() => `filter[score][gte]=${pick() % 995}&sort=score&limit=100`, HEAVY) },
     { name: 'range on score + sort by a string (attr_0), first 100', target: undefined, result: await timeSearch(() => `filter[score][lt]=${5 + (pick() % 995)}&sort=attr_0&limit=100`, HEAVY) },
+    // Two keys: a page sorts the ties on the first key's value it reaches by the second.
+    { name: 'sort by score then -attr_1 (ties of 1 in 1,000), first 100', target: undefined, result: await timeSearch(() => `sort=${pick() % 2 ? '-' : ''}score,-attr_1&limit=100`, HEAVY) },
+    { name: 'sort by home_city then score (ties of 1 in 8), first 100', target: undefined, result: await timeSearch(() => `sort=home_city,score&limit=100`, HEAVY) },
   ];
   log(`  server peak RSS over the whole run (VmHWM): ${mib((await server.rss()).peak)} MiB`);
 

@@ -17,6 +17,7 @@ import { describeSurface } from './http/openapi.ts';
 import { answerEverything, registerSurface, type Surface, type SurfaceRoute } from './http/surface.ts';
 import { retryAfterOnUnavailable } from './http/unavailable.ts';
 import { createValidatorCompiler } from './http/validation.ts';
+import { importSchemas } from './modules/imports/imports.routes.ts';
 import { createJobRunner, type JobRunner } from './modules/jobs/job-runner.ts';
 import { profileSchemas } from './modules/profiles/profiles.routes.ts';
 import { propertySchemas } from './modules/properties/properties.routes.ts';
@@ -34,8 +35,9 @@ export interface AppDeps {
   db: Kysely<Database>;
   config: Pick<
     Config,
-    'bodyLimit' | 'propertyLimit' | 'adminToken' | 'metricsToken' | 'redisUrl' | 'redisPrefix' | 'timeouts' | 'encryptionKey' | 'previousEncryptionKey' | 'ocamba' | 'hcl' | 'lineworks'
-  >;
+    'bodyLimit' | 'propertyLimit' | 'importLimit' | 'adminToken' | 'metricsToken' | 'redisUrl' | 'redisPrefix' | 'timeouts' | 'encryptionKey' | 'previousEncryptionKey' | 'ocamba' | 'hcl' | 'lineworks'
+  > &
+    Partial<Pick<Config, 'jobLeaseMs'>>;
   clock?: Clock;
   ids?: IdGenerator;
   logger?: FastifyServerOptions['logger'];
@@ -115,7 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   retryAfterOnUnavailable(app);
 
-  for (const schema of [ErrorEnvelope, ...propertySchemas, SourceSchema, ...profileSchemas]) app.addSchema(schema);
+  for (const schema of [ErrorEnvelope, ...propertySchemas, SourceSchema, ...profileSchemas, ...importSchemas]) app.addSchema(schema);
   // Outside every surface (`/`, `/nope`, the docs): the native envelope.
   answerEverything(app, nativeSurface.answers);
 
@@ -157,7 +159,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { urls: documents.map((d) => ({ url: d.url, name: d.title })) } });
 
   // Background jobs run in every server; leases keep two from running the same one.
-  const jobRunner = createJobRunner({ db: deps.db, clock, steps: services.jobs.steps, onError: (error) => app.log.error({ err: error }, 'background job failed') });
+  const jobRunner = createJobRunner({ db: deps.db, clock, steps: services.jobs.steps, leaseMs: deps.config.jobLeaseMs, onError: (error) => app.log.error({ err: error }, 'background job failed') });
   if (deps.runJobs !== false) {
     app.addHook('onReady', async () => jobRunner.start());
     app.addHook('onClose', async () => jobRunner.stop());

@@ -11,6 +11,7 @@ import { createLocalBroadcast } from './shared/broadcast.ts';
 import { systemClock } from './shared/clock.ts';
 import { randomIds } from './shared/ids.ts';
 import { AppError } from './shared/errors.ts';
+import { CliFailure, runExport, runImport, type ServerTarget } from './transfer-cli.ts';
 
 const USAGE = `Usage: propdict <command> [options]
 
@@ -24,6 +25,13 @@ Commands:
                                               create an API key; prints its token once
   keys list --tenant ID                       list live API keys
   keys revoke --tenant ID --key KEY_ID        revoke an API key
+  import FILE --workspace WS [--dry-run] [--mode upsert|create|update] [--source NAME]
+              [--format csv|ndjson] [--delimiter C] [--errors PATH]
+                                              import a CSV or NDJSON file into a running server
+  export --workspace WS [--format csv|ndjson] [--filter 'property[op]=value' ...]
+         [--properties a,b] [--include-pii] [-o FILE]
+                                              export profiles from a running server
+  (import and export: --url or PROPDICT_URL, --token or PROPDICT_TOKEN)
 
 Scopes: ${SCOPES.join(', ')}
 Configuration comes from the environment (see README): DATABASE_URL, PORT, HOST, ...`;
@@ -60,6 +68,30 @@ const print = (value: unknown): void => {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 };
 
+const say = (stream: NodeJS.WriteStream) => (line: string) => void stream.write(`${line}\n`);
+
+/** `import` and `export`, against a running server. */
+async function transfer(command: 'import' | 'export', file: string | undefined, values: Record<string, string | boolean | string[] | undefined>): Promise<void> {
+  const option = (name: string) => values[name] as string | undefined;
+  const target: ServerTarget = {
+    url: option('url') ?? process.env.PROPDICT_URL ?? fail('--url or PROPDICT_URL is required: the running server'),
+    token: option('token') ?? process.env.PROPDICT_TOKEN ?? fail('--token or PROPDICT_TOKEN is required: an API key'),
+    workspace: intOption(option('workspace'), 'workspace'),
+  };
+  const format = option('format');
+  if (format !== undefined && format !== 'csv' && format !== 'ndjson') fail('--format must be csv or ndjson');
+  if (command === 'import') {
+    await runImport(
+      target,
+      { file: file ?? fail('propdict import: name the file to import'), format, mode: option('mode'), source: option('source'), dryRun: values['dry-run'] === true, delimiter: option('delimiter'), errors: option('errors') },
+      say(process.stdout),
+    );
+    return;
+  }
+  const output = option('output');
+  await runExport(target, { format: format ?? 'csv', filters: (values.filter as string[] | undefined) ?? [], properties: option('properties'), includePii: values['include-pii'] === true, output }, say(process.stderr));
+}
+
 async function main(argv: string[]): Promise<void> {
   const { positionals, values } = parseArgs({
     args: argv,
@@ -72,6 +104,19 @@ async function main(argv: string[]): Promise<void> {
       scopes: { type: 'string' },
       workspaces: { type: 'string' },
       key: { type: 'string' },
+      url: { type: 'string' },
+      token: { type: 'string' },
+      workspace: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      mode: { type: 'string' },
+      source: { type: 'string' },
+      format: { type: 'string' },
+      delimiter: { type: 'string' },
+      errors: { type: 'string' },
+      filter: { type: 'string', multiple: true },
+      properties: { type: 'string' },
+      'include-pii': { type: 'boolean' },
+      output: { type: 'string', short: 'o' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -80,6 +125,8 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
+
+  if (command === 'import' || command === 'export') return transfer(command, sub, values);
 
   const config = loadConfig();
   switch (`${command}${sub ? ` ${sub}` : ''}`) {
@@ -135,6 +182,10 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof CliFailure) {
+    process.stderr.write(`propdict: ${error.message}\n`);
+    process.exit(1);
+  }
   if (error instanceof ConfigError || error instanceof StartupError) {
     process.stderr.write(`${error.message}\n`);
     process.exit(1);

@@ -12,12 +12,16 @@ export interface Config {
   readonly logLevel: LogLevel;
   readonly bodyLimit: number;
   readonly propertyLimit: number;
+  /** Largest import file, in bytes (its own limit: an import is streamed, never held whole). */
+  readonly importLimit: number;
   /** Shared counters for rate limits across server processes; in-process when unset. */
   readonly redisUrl: string | undefined;
   /** Starts every Redis key and channel, so deployments sharing a Redis stay apart. */
   readonly redisPrefix: string;
   /** SQLite: how long a write waits for another process's lock before answering 503. */
   readonly sqliteBusyTimeoutMs: number;
+  /** How long a server holds a background job without progress before another (or it, restarted) resumes it. */
+  readonly jobLeaseMs: number;
   /** SQLite: how a commit reaches the disk (see sqlite-driver.ts). */
   readonly sqliteSynchronous: SqliteSynchronous;
   /** Slow or stalled clients: headers, the whole request (body included), an idle kept-alive connection. */
@@ -73,6 +77,7 @@ export function loadConfig(env: Env = process.env): Config {
   const port = int('PORT', 8080, 0, 65535);
   const bodyLimit = int('PROPDICT_BODY_LIMIT', 1_048_576, 1024, 104_857_600);
   const propertyLimit = int('PROPDICT_PROPERTY_LIMIT', 1000, 0, 1_000_000);
+  const importLimit = int('PROPDICT_IMPORT_LIMIT', 1_073_741_824, 1024, 1_099_511_627_776);
 
   const ocamba = { perSecond: int('PROPDICT_OCAMBA_PER_SECOND', 10, 0, 1_000_000), perMinute: int('PROPDICT_OCAMBA_PER_MINUTE', 150, 0, 60_000_000) };
   const hcl = { perMinute: int('PROPDICT_HCL_PER_MINUTE', 0, 0, 60_000_000) };
@@ -82,6 +87,7 @@ export function loadConfig(env: Env = process.env): Config {
   };
 
   const sqliteBusyTimeoutMs = int('PROPDICT_SQLITE_BUSY_TIMEOUT_MS', 5000, 0, 600_000);
+  const jobLeaseMs = int('PROPDICT_JOB_LEASE_MS', 30_000, 1000, 3_600_000);
   const sqliteSynchronous = (env.PROPDICT_SQLITE_SYNCHRONOUS || 'full').toLowerCase();
   if (sqliteSynchronous !== 'full' && sqliteSynchronous !== 'normal') problems.push(`PROPDICT_SQLITE_SYNCHRONOUS must be full or normal (got "${env.PROPDICT_SQLITE_SYNCHRONOUS}")`);
   const timeouts = {
@@ -141,9 +147,11 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     bodyLimit,
     propertyLimit,
+    importLimit,
     redisUrl,
     redisPrefix,
     sqliteBusyTimeoutMs,
+    jobLeaseMs,
     sqliteSynchronous: sqliteSynchronous as SqliteSynchronous,
     timeouts,
     encryptionKey,

@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import type { Config } from './config.ts';
 import type { Database } from './db/schema.ts';
 import { createApiKeyService } from './modules/api-keys/api-keys.service.ts';
+import { createImportService } from './modules/imports/imports.service.ts';
 import { createJobService } from './modules/jobs/jobs.service.ts';
 import { createProfileService } from './modules/profiles/profiles.service.ts';
 import { createValueCodec } from './modules/profiles/value-codec.ts';
@@ -21,7 +22,7 @@ import { createPiiCipher } from './shared/pii-cipher.ts';
 
 export interface ServiceDeps {
   db: Kysely<Database>;
-  config: Pick<Config, 'propertyLimit' | 'encryptionKey' | 'previousEncryptionKey'>;
+  config: Pick<Config, 'propertyLimit' | 'importLimit' | 'encryptionKey' | 'previousEncryptionKey'>;
   clock: Clock;
   ids: IdGenerator;
   /** Reaches every server process (cache drops, revoked keys). */
@@ -44,7 +45,11 @@ export function createServices({ db, config, clock, ids, broadcast, broadFilter 
     piiStorable: codec.hasCipher,
     broadcast,
     jobs,
-    usage: { holders: (trx, ws, id) => profiles.countHolders(trx, ws, id), mappedBy: (trx, ws, id) => sources.mappedBy(trx, ws, id) },
+    usage: {
+      holders: (trx, ws, id) => profiles.countHolders(trx, ws, id),
+      mappedBy: (trx, ws, id) => sources.mappedBy(trx, ws, id),
+      scanChange: (conn, ws, from, to, valueMap, masked) => profiles.scanChange(conn, ws, from, to, valueMap, masked),
+    },
   });
   const workspaces = createWorkspaceService({ db, clock, tenants, properties, defaultPropertyLimit: config.propertyLimit });
   const apiKeys = createApiKeyService({ db, clock, ids, tenants, workspaces, broadcast });
@@ -53,7 +58,8 @@ export function createServices({ db, config, clock, ids, broadcast, broadFilter 
   const writeKeys = createWriteKeyService({ db, clock, ids, broadcast });
   const violations = createViolationService({ db });
   const ingestion = createIngestionService({ db, clock, properties, sources, profiles, violations });
-  return { tenants, properties, workspaces, apiKeys, jobs, sources, profiles, writeKeys, violations, ingestion };
+  const imports = createImportService({ db, clock, ids, codec, properties, profiles, sources, jobs, importLimit: config.importLimit });
+  return { tenants, properties, workspaces, apiKeys, jobs, sources, profiles, writeKeys, violations, ingestion, imports };
 }
 
 export type Services = ReturnType<typeof createServices>;

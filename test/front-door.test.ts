@@ -80,13 +80,41 @@ for (const dialect of dialects) {
         { title: 'native tenant', surface: native, method: 'GET', url: `/v1/tenants/${HUGE}` },
         { title: 'native source', surface: native, method: 'GET', url: `/v1/workspaces/${ws}/sources/${HUGE}` },
         { title: 'native source, DELETE', surface: native, method: 'DELETE', url: `/v1/workspaces/${ws}/sources/${HUGE}` },
+        { title: 'native source records', surface: native, method: 'POST', url: `/v1/workspaces/${ws}/sources/${HUGE}/records` },
+        { title: 'native source write keys', surface: native, method: 'GET', url: `/v1/workspaces/${ws}/sources/${HUGE}/write-keys` },
+        { title: 'native source write key, POST', surface: native, method: 'POST', url: `/v1/workspaces/${ws}/sources/${HUGE}/write-keys` },
+        { title: 'native source write key, DELETE', surface: native, method: 'DELETE', url: `/v1/workspaces/${ws}/sources/${HUGE}/write-keys/wk_none` },
+        { title: 'native source write key just past 32 bits, DELETE', surface: native, method: 'DELETE', url: `/v1/workspaces/${ws}/sources/2147483648/write-keys/wk_none` },
+        { title: 'native property history', surface: native, method: 'GET', url: `/v1/workspaces/${ws}/properties/${HUGE}/history` },
+        { title: 'native property restore', surface: native, method: 'POST', url: `/v1/workspaces/${ws}/properties/${HUGE}/restore` },
+        { title: 'native tenant workspaces', surface: native, method: 'GET', url: `/v1/tenants/${HUGE}/workspaces` },
+        { title: 'native tenant api keys', surface: native, method: 'GET', url: `/v1/tenants/${HUGE}/api-keys` },
+        { title: 'native api key, DELETE', surface: native, method: 'DELETE', url: `/v1/tenants/${f.a.tenantId}/api-keys/${HUGE}` },
+        { title: 'native job', surface: native, method: 'GET', url: `/v1/workspaces/${ws}/jobs/${HUGE}` },
+        { title: 'native profiles of a workspace', surface: native, method: 'GET', url: `/v1/workspaces/${HUGE}/profiles` },
         { title: 'Ocamba property', surface: ocamba, method: 'GET', url: `${OCAMBA}/${HUGE}` },
         { title: 'HCL campaign', surface: hcl, method: 'GET', url: `${HCL}/campaignId/${HUGE}` },
         { title: 'HCL campaign, DELETE', surface: hcl, method: 'DELETE', url: `${HCL}/campaignId/${HUGE}/dataPoint/x` },
         { title: 'LINE WORKS property', surface: lineworks, method: 'GET', url: `${LW}/${HUGE}?domainId=${ws}` },
+        { title: 'LINE WORKS domain', surface: lineworks, method: 'GET', url: `${LW}?domainId=${HUGE}` },
+        { title: 'LINE WORKS domain of one property', surface: lineworks, method: 'GET', url: `${LW}/${f.propertyUid}?domainId=${HUGE}` },
+        { title: 'LINE WORKS domain, PATCH', surface: lineworks, method: 'PATCH', url: `${LW}/${f.propertyUid}?domainId=2147483648` },
       ];
       for (const row of rows) {
-        const res = await send(row.surface, { method: row.method, url: row.url, payload: row.method === 'PATCH' ? { description: 'x' } : undefined });
+        const patch = row.surface === lineworks ? { displayName: 'x' } : { description: 'x' };
+        const payload = row.method === 'PATCH' ? patch : row.url.endsWith('/records') ? { records: [{}] } : undefined;
+        const res = await send(row.surface, { method: row.method, url: row.url, payload, headers: row.url.includes('/tenants/') ? native.credential(OPERATOR_TOKEN) : undefined });
+        assert.equal(res.status, 404, `${row.title}: ${res.raw}`);
+        row.surface.expectError(res, 404);
+      }
+      // The same ids written as JSON numbers in a body.
+      const json = { 'content-type': 'application/json' };
+      const bodies: { title: string; surface: SurfaceEnvelope; method: string; url: string; payload: string }[] = [
+        { title: 'HCL campaign in a body', surface: hcl, method: 'POST', url: HCL, payload: `{"campaignId":${HUGE},"dmpDataPointCode":"huge","dataType":"STRING"}` },
+        { title: 'LINE WORKS domain in a body', surface: lineworks, method: 'POST', url: LW, payload: `{"domainId":${HUGE},"propertyName":"huge","displayName":"Huge","propertyType":"STRING"}` },
+      ];
+      for (const row of bodies) {
+        const res = await send(row.surface, { method: row.method, url: row.url, payload: row.payload, headers: json });
         assert.equal(res.status, 404, `${row.title}: ${res.raw}`);
         row.surface.expectError(res, 404);
       }
@@ -150,6 +178,40 @@ for (const dialect of dialects) {
         const url = { Ocamba: `${OCAMBA}/${f.propertyId}`, HCL: `${HCL}/campaignId/${f.a.workspaceId}/dataPoint/${f.property}`, 'LINE WORKS': `${LW}/${f.propertyUid}` }[surface.name]!;
         const res = await send(surface, { method: 'DELETE', url, payload: '<delete/>', headers: { 'content-type': 'application/xml' } });
         surface.expectError(res, 415);
+      }
+    });
+
+    // One table of the ways a request goes wrong, sent to every surface: each answers in its own envelope.
+    test('every 4xx on every surface uses that surface\'s envelope', async () => {
+      const ws = f.a.workspaceId;
+      // LINE WORKS and HCL ignore unknown query parameters, as their vendors' APIs do (docs/compat).
+      const homes: { surface: SurfaceEnvelope; list: string; write: string; one: string; writeMethod: string; strictQuery?: boolean }[] = [
+        { surface: native, list: `/v1/workspaces/${ws}/properties`, write: `/v1/workspaces/${ws}/properties`, one: `/v1/workspaces/${ws}/properties/${f.property}`, writeMethod: 'POST', strictQuery: true },
+        { surface: ocamba, list: OCAMBA, write: OCAMBA, one: `${OCAMBA}/${f.propertyId}`, writeMethod: 'POST', strictQuery: true },
+        { surface: hcl, list: `${HCL}/campaignId/${ws}`, write: HCL, one: `${HCL}/campaignId/${ws}`, writeMethod: 'POST' },
+        { surface: lineworks, list: `${LW}?domainId=${ws}`, write: LW, one: `${LW}/${f.propertyUid}?domainId=${ws}`, writeMethod: 'POST' },
+      ];
+      const json = { 'content-type': 'application/json' };
+      for (const h of homes) {
+        const cases: { title: string; status: number; method: string; url: string; payload?: string; headers?: Record<string, string>; token?: string | null }[] = [
+          { title: 'malformed JSON', status: 400, method: h.writeMethod, url: h.write, payload: '{"a":', headers: json },
+          { title: 'a body that is an array', status: 400, method: h.writeMethod, url: h.write, payload: '[1]', headers: json },
+          { title: 'an empty body where one is needed', status: 400, method: h.writeMethod, url: h.write, payload: '', headers: json },
+          ...(h.strictQuery ? [{ title: 'an unknown query parameter', status: 400, method: 'GET', url: `${h.list}${h.list.includes('?') ? '&' : '?'}bogus_param=1` }] : []),
+          { title: 'a NUL character in a query', status: 400, method: 'GET', url: `${h.list}${h.list.includes('?') ? '&' : '?'}bogus=%00` },
+          { title: 'no credential', status: 401, method: 'GET', url: h.list, token: null },
+          { title: 'a wrong credential', status: 401, method: 'GET', url: h.list, token: 'pd_wrong' },
+          { title: 'an unknown path under the surface', status: 404, method: 'GET', url: `${h.surface.prefix}/no/such/route` },
+          { title: 'a method the path does not take', status: 405, method: 'PUT', url: h.one, payload: '{}', headers: json },
+          { title: 'a body that is not JSON', status: 415, method: h.writeMethod, url: h.write, payload: 'a=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+        ];
+        for (const c of cases) {
+          const token = c.token === undefined ? f.a.token : c.token;
+          const res = await t.request({ method: c.method as 'GET', url: c.url, payload: c.payload, token: null, headers: { ...(token === null ? {} : h.surface.credential(token)), ...c.headers } });
+          assert.equal(res.status, c.status, `${h.surface.name}, ${c.title}: ${res.raw.slice(0, 300)}`);
+          h.surface.expectError(res, c.status);
+          assert.ok(res.headers['x-request-id'], `${h.surface.name}, ${c.title}: X-Request-Id`);
+        }
       }
     });
 
@@ -232,6 +294,17 @@ for (const dialect of dialects) {
         expected: [{ field: 'options[0]', problem: 'must be an object {value, label?, display_order?, hidden?}' }],
       },
       { title: 'a display order below 1', input: { name: 'a', data_type: 'string', display_order: 0 }, expected: [{ field: 'display_order', problem: 'must be at least 1' }] },
+      {
+        title: 'two letters swapped, deep in the body',
+        input: { name: 'tier', data_type: 'enum', options: [{ value: 'gold', lable: 'Gold' }] },
+        expected: [{ field: 'options[0].lable', problem: 'is not a known field; did you mean label?' }],
+      },
+      {
+        title: 'a display name under a key that is no language tag',
+        input: { name: 'a', data_type: 'string', i18n_display_names: { en_US: 'A', 'en US!': 'A' } },
+        expected: [{ field: 'i18n_display_names.en US!', problem: 'must be a language tag such as en or en_US' }],
+      },
+      { title: 'a name written without its underscore', input: { name: 'a', datatype: 'string' }, expected: [{ field: 'data_type', problem: 'is required' }, { field: 'datatype', problem: 'is not a known field; did you mean data_type?' }] },
     ];
     for (const row of rows) {
       test(`${row.title} → 400 in words`, async () => {
@@ -241,10 +314,62 @@ for (const dialect of dialects) {
       });
     }
 
+    test('display names under language tags are kept', async () => {
+      const i18n = { en: 'Tier', en_US: 'Tier', 'sr-Latn': 'Nivo' };
+      const res = await post({ name: 'i18n_ok', data_type: 'string', i18n_display_names: i18n });
+      expectStatus(res, 201);
+      assert.deepEqual(res.body.i18n_display_names, i18n, res.raw);
+    });
+
     test('GET /properties/ (a trailing slash) is the list', async () => {
       const res = await t.request({ method: 'GET', url: `${url}/`, token });
       expectStatus(res, 200);
       assert.ok(Array.isArray(res.body.data) && res.body.data.length > 0, res.raw);
+    });
+
+    // The vendor envelopes carry one message: the suggestion is in it, in the vendor's field names.
+    test('an unknown body field suggests the nearest known one on every vendor surface, in its envelope', async () => {
+      const b = await createTenancy(t, 'Words suggest');
+      const rows: { surface: SurfaceEnvelope; url: string; payload: object; said: RegExp }[] = [
+        { surface: ocamba, url: OCAMBA, payload: { label: 'one', data_type: 'text', type: 'text' }, said: /type is not a known field; did you mean data_type\?$/ },
+        { surface: ocamba, url: OCAMBA, payload: { label: 'one', data_type: 'text', descripton: 'x' }, said: /descripton is not a known field; did you mean description\?$/ },
+        { surface: hcl, url: HCL, payload: { campaignId: b.workspaceId, dmpDataPointCode: 'one', dataType: 'STRING', type: 'STRING' }, said: /^Unknown field 'type'\. Did you mean 'dataType'\?$/ },
+        { surface: hcl, url: HCL, payload: { campaignId: b.workspaceId, dmpDataPointCode: 'one', dataType: 'STRING', mergefunction: 'UPDATE' }, said: /^Unknown field 'mergefunction'\. Did you mean 'mergeFunction'\?$/ },
+        {
+          surface: lineworks,
+          url: LW,
+          payload: { domainId: b.workspaceId, propertyName: 'one', displayName: 'One', propertyType: 'STRING', type: 'STRING' },
+          said: /^type is not a known field; did you mean propertyType\?$/,
+        },
+        {
+          surface: lineworks,
+          url: LW,
+          payload: { domainId: b.workspaceId, propertyName: 'one', propertyType: 'STRING', label: 'One' },
+          said: /label is not a known field; did you mean displayName\?$/,
+        },
+      ];
+      for (const row of rows) {
+        const res: Response = await t.request({ method: 'POST', url: row.url, token: null, headers: row.surface.credential(b.token), payload: row.payload });
+        row.surface.expectError(res, 400);
+        const message = res.body.message ?? res.body.description;
+        assert.match(message, row.said, res.raw);
+      }
+    });
+
+    test('a vendor list with a trailing slash is the list', async () => {
+      const b = await createTenancy(t, 'Words slash');
+      // HCL answers 404 for a campaign without data points of its own.
+      expectStatus(await t.request({ method: 'POST', url: HCL, token: null, headers: hcl.credential(b.token), payload: { campaignId: b.workspaceId, dmpDataPointCode: 'one', dataType: 'STRING' } }), 200);
+      for (const [surface, path] of [
+        [ocamba, `${OCAMBA}/`],
+        [hcl, `${HCL}/campaignId/${b.workspaceId}/`],
+        [lineworks, `${LW}/?domainId=${b.workspaceId}`],
+      ] as const) {
+        const res = await t.request({ method: 'GET', url: path, token: null, headers: surface.credential(b.token) });
+        expectStatus(res, 200);
+        const list = Array.isArray(res.body) ? res.body : (res.body.items ?? res.body.customProperties);
+        assert.ok(Array.isArray(list), `${surface.name}: ${res.raw.slice(0, 300)}`);
+      }
     });
 
     test('413 names the size received, the limit in bytes and its variable, and says to split the batch', async () => {

@@ -234,7 +234,10 @@ for (const dialect of dialects) {
       for (const { title, at, expected } of table) assert.deepEqual(headersOf(at[0], at[1], at[2]), expected, title);
       assert.deepEqual(Object.keys(native.components.responses.TooManyRequests.headers), ['X-Request-Id', 'Retry-After', 'RateLimit-Policy', 'RateLimit']);
       assert.deepEqual(Object.keys(native.components.responses.Unavailable.headers), ['X-Request-Id', 'Retry-After']);
-      assert.deepEqual(Object.keys(native.components.headers).sort(), ['ETag', 'Location', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'X-Request-Id']);
+      assert.deepEqual(Object.keys(native.components.headers).sort(), ['Content-Disposition', 'ETag', 'Location', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'X-Request-Id', 'X-Total-Count']);
+      assert.deepEqual(headersOf('/v1/workspaces/{ws}/profiles/export', 'get', '200'), ['X-Request-Id', 'RateLimit-Policy', 'RateLimit', 'X-Total-Count']);
+      const exportFilter = native.paths['/v1/workspaces/{ws}/profiles/export'].get.parameters!.find((p) => p.name === 'filter');
+      assert.deepEqual([exportFilter?.in, exportFilter?.style, exportFilter?.explode], ['query', 'deepObject', true]);
       const ifMatch = native.paths[property].patch.parameters!.find((p) => p.in === 'header');
       assert.equal(ifMatch?.name, 'if-match');
       const ocamba = docs.get('/ocamba/openapi.json')!.body;

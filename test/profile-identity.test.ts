@@ -427,6 +427,53 @@ for (const dialect of dialects) {
         expectError(await req('GET', '/profiles/source-bad'), 404, 'NOT_FOUND');
       });
 
+      // A timestamp is checked per record: a date that does not exist rejects its record alone.
+      const timestamps: { title: string; timestamp: string; ok: boolean }[] = [
+        { title: 'a UTC time', timestamp: '2021-02-28T10:00:00Z', ok: true },
+        { title: 'an offset, lower-case t and z allowed', timestamp: '2021-02-28t10:00:00.123+05:30', ok: true },
+        { title: 'a leap day', timestamp: '2024-02-29T00:00:00Z', ok: true },
+        { title: 'a year before 100', timestamp: '0050-06-01T00:00:00Z', ok: true },
+        { title: 'the 30th of February', timestamp: '2021-02-30T00:00:00Z', ok: false },
+        { title: 'a leap day in a common year', timestamp: '2023-02-29T00:00:00Z', ok: false },
+        { title: 'an offset of +25:00', timestamp: '2021-02-28T10:00:00+25:00', ok: false },
+        { title: 'an offset of -03:60', timestamp: '2021-02-28T10:00:00-03:60', ok: false },
+        { title: 'hour 24', timestamp: '2021-02-28T24:00:00Z', ok: false },
+        { title: 'minute 60', timestamp: '2021-02-28T10:60:00Z', ok: false },
+        { title: 'no offset', timestamp: '2021-02-28T10:00:00', ok: false },
+        { title: 'a date alone', timestamp: '2021-02-28', ok: false },
+        { title: 'words', timestamp: 'yesterday', ok: false },
+        { title: 'empty', timestamp: '', ok: false },
+      ];
+      for (const [i, row] of timestamps.entries()) {
+        test(`timestamp ${row.title} (${JSON.stringify(row.timestamp)}): ${row.ok ? 'written' : 'its record alone rejected'}`, async () => {
+          const results = await batch([
+            { id: `ts-before-${i}`, properties: { tier: 'a' } },
+            { id: `ts-${i}`, properties: { tier: 'b' }, timestamp: row.timestamp },
+            { id: `ts-after-${i}`, properties: { tier: 'c' }, timestamp: '2021-01-01T00:00:00Z' },
+          ]);
+          assert.deepEqual(results[0], { index: 0, status: 'created', id: `ts-before-${i}` });
+          assert.deepEqual(results[2], { index: 2, status: 'created', id: `ts-after-${i}` });
+          if (row.ok) {
+            assert.deepEqual(results[1], { index: 1, status: 'created', id: `ts-${i}` });
+            const res = await req('GET', `/profiles/ts-${i}?include=provenance`);
+            expectStatus(res, 200);
+            assert.equal(res.body.provenance.tier.updated_at, new Date(row.timestamp).toISOString(), 'dated by its timestamp');
+          } else {
+            assert.equal(results[1].status, 'rejected', JSON.stringify(results[1]));
+            assert.deepEqual(results[1].errors!.map((e) => e.field), ['timestamp']);
+            assert.match(results[1].errors![0].problem, /RFC 3339 .*such as 2026-11-23T12:00:00Z/);
+            expectError(await req('GET', `/profiles/ts-${i}`), 404, 'NOT_FOUND');
+          }
+          expectStatus(await req('GET', `/profiles/ts-after-${i}`), 200);
+        });
+      }
+
+      test('a bad timestamp is listed with the record\'s other problems', async () => {
+        const [result] = await batch([{ id: 'ts-several', properties: { nope: 1 }, timestamp: '2021-13-01T00:00:00Z' }]);
+        assert.equal(result.status, 'rejected');
+        assert.deepEqual(result.errors!.map((e) => e.field).sort(), ['properties.nope', 'timestamp']);
+      });
+
       test('1000 records are one batch', async () => {
         const inputs = Array.from({ length: 1000 }, (_, i) => ({ id: `bulk-${i}`, properties: { points: i } }));
         const results = await batch(inputs);
@@ -448,7 +495,7 @@ for (const dialect of dialects) {
           [{ inputs: [{ properties: {} }], extra: 1 }, ['extra']],
           [{ inputs: [{ properties: { tier: 'x' }, colour: 'red' }] }, ['inputs[0].colour']],
           [{ inputs: [{ id: 'bad id', properties: {} }] }, ['inputs[0].id']],
-          [{ inputs: [{ properties: {}, timestamp: 'yesterday' }] }, ['inputs[0].timestamp']],
+          [{ inputs: [{ properties: {}, timestamp: 20210228 }] }, ['inputs[0].timestamp']],
           [{ inputs: [{ properties: 'tier=x' }] }, ['inputs[0].properties']],
           [{ inputs: [{ id: 'no-properties' }] }, ['inputs[0].properties']],
           [{ inputs: [{ properties: {}, source: 5 }] }, ['inputs[0].source']],

@@ -727,6 +727,98 @@ for (const dialect of dialects) {
         details: [{ field: 'filter[birthday][gt]' }, { field: 'filter[nope][eq]' }, { field: 'filter[visits][contains]', allowed: NUMBER_OPS }],
       },
     ];
+    // A bad sort string names its fault in words and answers 400, never a page in some other order.
+    const badSorts: { title: string; sort: string; problem: RegExp }[] = [
+      { title: 'an unknown property', sort: 'nope', problem: /^names no property of this workspace: nope$/ },
+      { title: 'an unknown property as the second key', sort: 'visits,-nope', problem: /^names no property of this workspace: nope$/ },
+      { title: 'a PII property as the second key', sort: 'city,secret', problem: /^secret cannot be sorted by: PII values are stored encrypted$/ },
+      { title: 'a json property', sort: 'meta', problem: /^meta cannot be sorted by: json values have no order$/ },
+      { title: 'every unsortable key at once', sort: 'nope,meta', problem: /^names no property of this workspace: nope; meta cannot be sorted by/ },
+      { title: 'a key named twice', sort: 'visits,score,visits', problem: /^names visits twice; each property may be a key once$/ },
+      { title: 'a key named twice, once descending', sort: 'visits,-visits', problem: /^names visits twice/ },
+      { title: 'a key named twice in another case', sort: 'city,CITY', problem: /^names city twice/ },
+      { title: 'more keys than allowed', sort: 'visits,score,city,birthday', problem: /^takes at most 3 keys; this one has 4$/ },
+      { title: 'a trailing comma', sort: 'visits,', problem: /^has an empty key; write sort=<property> or -<property> for descending, up to 3 of them/ },
+      { title: 'a dash alone', sort: '-', problem: /^has an empty key/ },
+      { title: 'a comma alone', sort: ',', problem: /^has an empty key/ },
+    ];
+    for (const row of badSorts) {
+      test(`refused sort: ${row.title} (${JSON.stringify(row.sort)}) → 400 saying why`, async () => {
+        const details = expectCleanError(await get([['sort', row.sort]]), 400, 'VALIDATION_FAILED');
+        assert.equal(details.length, 1, JSON.stringify(details));
+        assert.equal(details[0].field, 'sort');
+        assert.match(details[0].problem, row.problem);
+      });
+    }
+
+    test('three keys sort: ties on a key broken by the next, missing values after present ones at each key', async () => {
+      // tier ties (s1 and s3 gold; s4 to s7 none) are broken by visits descending, then by score;
+      // s5 and s6 hold none of the three, so their id decides.
+      const res = await get([['sort', 'tier,-visits,score']]);
+      expectStatus(res, 200);
+      const shown = res.body.data.map((p: { id: string; properties: Record<string, unknown> }) => [p.id, p.properties.tier ?? null, p.properties.visits ?? null, p.properties.score ?? null]);
+      const expected = ALL.map((id) => [id, PROFILES[id].tier ?? null, PROFILES[id].visits ?? null, PROFILES[id].score ?? null] as [string, string | null, number | null, number | null]).sort((x, y) => {
+        for (const [i, sign] of [[1, 1], [2, -1], [3, 1]] as const) {
+          if (x[i] === y[i]) continue;
+          if (x[i] === null || y[i] === null) return x[i] === null ? 1 : -1;
+          return sign * (x[i]! < y[i]! ? -1 : 1);
+        }
+        return x[0] < y[0] ? -1 : 1;
+      });
+      assert.deepEqual(shown, expected);
+    });
+
+    test('a sort of two keys pages on while profiles are written: none repeated, none skipped that was there throughout', async () => {
+      const w = await createTenancy(t, 'Search writes');
+      const url = (path: string) => `/v1/workspaces/${w.workspaceId}${path}`;
+      for (const p of [{ name: 'team', data_type: 'string' }, { name: 'rank', data_type: 'integer' }]) {
+        expectStatus(await t.request({ method: 'POST', url: url('/properties'), token: w.token, payload: p }), 201);
+      }
+      const inputs = Array.from({ length: 12 }, (_, i) => ({ id: `w${String(i).padStart(2, '0')}`, properties: { team: ['red', 'blue'][i % 2], ...(i % 5 ? { rank: i % 3 } : {}) } }));
+      expectStatus(await t.request({ method: 'POST', url: url('/profiles/batch'), token: w.token, payload: { inputs } }), 200);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let page = 0;
+      do {
+        const res = await t.request({ method: 'GET', url: url(`/profiles?sort=team,-rank&limit=3${cursor ? `&cursor=${cursor}` : ''}`), token: w.token });
+        expectStatus(res, 200);
+        seen.push(...res.body.data.map((p: { id: string }) => p.id));
+        cursor = res.body.next_cursor;
+        // Between pages: a profile that sorts first (already passed) and one that sorts after
+        // everything written so far (a team later than any before it).
+        const written = [{ id: `early-${page}`, properties: { team: 'blue', rank: 9 } }, { id: `late-${page}`, properties: { team: `zz${String(page).padStart(2, '0')}` } }];
+        expectStatus(await t.request({ method: 'POST', url: url('/profiles/batch'), token: w.token, payload: { inputs: written } }), 200);
+        page++;
+        assert.ok(page < 20, 'the cursor ends');
+      } while (cursor);
+      assert.equal(new Set(seen).size, seen.length, `no profile twice: ${seen.join(' ')}`);
+      for (const { id } of inputs) assert.ok(seen.includes(id), `${id} seen`);
+      assert.ok(!seen.some((id) => id.startsWith('early-')), 'profiles written behind the cursor are not shown');
+      // Each written ahead of the cursor is shown, but for the one written after the last page.
+      assert.deepEqual(
+        seen.filter((id) => id.startsWith('late-')),
+        Array.from({ length: page - 1 }, (_, i) => `late-${i}`),
+        `profiles written ahead of the cursor are shown: ${seen.join(' ')}`,
+      );
+    });
+
+    test('an empty sort parameter is no sort', async () => {
+      const res = await get([['sort', '']]);
+      expectStatus(res, 200);
+      assert.deepEqual(res.body.data.map((p: { id: string }) => p.id), ALL);
+    });
+
+    test('a cursor from a search sorted otherwise is refused, not followed', async () => {
+      const first = await get([['sort', 'visits'], ['limit', '2']]);
+      expectStatus(first, 200);
+      for (const sort of ['visits,score', 'city', '']) {
+        const query: [string, string][] = [['cursor', first.body.next_cursor], ...(sort ? [['sort', sort] as [string, string]] : [])];
+        assert.deepEqual(fields(expectCleanError(await get(query), 400, 'VALIDATION_FAILED')), ['cursor'], sort);
+      }
+      const tampered = Buffer.from(JSON.stringify(['ten', 's1'])).toString('base64url');
+      assert.deepEqual(fields(expectCleanError(await get([['sort', 'visits'], ['cursor', tampered]]), 400, 'VALIDATION_FAILED')), ['cursor']);
+    });
+
     for (const row of refusals) {
       test(`refused: ${row.title} → 400`, async () => {
         const res = await get(row.query);

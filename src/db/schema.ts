@@ -98,6 +98,8 @@ export interface JobsTable {
   lease_until: string | null;
   created_at: string;
   updated_at: string;
+  /** JSON: what the job found (a definition change's counts and samples); null when none. */
+  result: Generated<string | null>;
 }
 
 interface SourcesTable {
@@ -181,6 +183,26 @@ interface ProfileKeysTable {
   profile_id: string;
 }
 
+/** Values a running definition change converted, in the order it wrote them; no v_json: the row goes. */
+interface StagedValuesTable {
+  workspace_id: number;
+  job_id: string;
+  seq: number;
+  profile_id: string;
+  position: number;
+  v_text: string | null;
+  v_num: number | null;
+  v_json: string | null;
+}
+
+/** Keys the values of a running definition change will claim: one profile each. */
+interface StagedKeysTable {
+  workspace_id: number;
+  job_id: string;
+  value_key: string;
+  profile_id: string;
+}
+
 interface ProfileAliasesTable {
   workspace_id: number;
   alias: string;
@@ -191,6 +213,49 @@ export interface EncryptionKeysTable {
   fingerprint: string;
   status: 'active' | 'retiring';
   created_at: string;
+}
+
+export interface ImportsTable {
+  workspace_id: number;
+  id: string;
+  status: string;
+  format: string;
+  mode: string;
+  dry_run: number;
+  source: string | null;
+  columns: string; // JSON: [{column, property_id, reason?}]
+  rows_total: number | null;
+  rows_done: number;
+  bytes_total: number;
+  created: number;
+  updated: number;
+  merged: number;
+  rejected: number;
+  unchanged: number;
+  job_id: string | null;
+  reason: string | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
+export interface ImportChunksTable {
+  workspace_id: number;
+  import_id: string;
+  first_row: number;
+  row_count: number;
+  data: string; // JSON: [[row number, cells or object], ...]
+}
+
+export interface ImportRejectionsTable {
+  workspace_id: number;
+  import_id: string;
+  row_number: number;
+  position: number;
+  column_name: string | null;
+  property: string | null;
+  problem: string;
+  value: string | null;
+  pii: number;
 }
 
 export interface Database {
@@ -208,9 +273,14 @@ export interface Database {
   profile_values: ProfileValuesTable;
   profile_keys: ProfileKeysTable;
   profile_aliases: ProfileAliasesTable;
+  staged_values: StagedValuesTable;
+  staged_keys: StagedKeysTable;
   encryption_keys: EncryptionKeysTable;
   source_write_keys: SourceWriteKeysTable;
   ingested_messages: IngestedMessagesTable;
   violations: ViolationsTable;
+  imports: ImportsTable;
+  import_chunks: ImportChunksTable;
+  import_rejections: ImportRejectionsTable;
 }
 

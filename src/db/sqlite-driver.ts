@@ -18,6 +18,7 @@ import {
   type Driver,
   type Kysely,
   type QueryResult,
+  type TransactionSettings,
 } from 'kysely';
 import { isBusy } from './db-errors.ts';
 
@@ -54,8 +55,9 @@ class NodeSqliteConnection implements DatabaseConnection {
     if (!prepared) {
       const stmt = this.#db.prepare(sql);
       prepared = { stmt, reader: stmt.columns().length > 0 };
-      // Multi-row inserts differ by row count and are big: caching them would only hold memory.
-      if (sql.length <= 4096) {
+      // Multi-row statements come in a few row counts (powers of two, profiles.repository.ts's
+      // inChunks) and are kept too; a longer text is prepared for its one use.
+      if (sql.length <= 32_768) {
         if (this.#statements.size >= STATEMENT_CACHE) this.#statements.clear();
         this.#statements.set(sql, prepared);
       }
@@ -124,6 +126,8 @@ class Turn implements DatabaseConnection {
   readonly #connection: NodeSqliteConnection;
   readonly #beforeWrite: () => Promise<void>;
   inTransaction = false;
+  /** In a read-only transaction of its own (not in a group). */
+  readOnly = false;
   released = false;
 
   constructor(connection: NodeSqliteConnection, beforeWrite: () => Promise<void>) {
@@ -200,8 +204,20 @@ class NodeSqliteDriver implements Driver {
     return new Turn(this.#connection!, () => (this.#group ? this.#end(this.#group, 'commit') : Promise.resolve()));
   }
 
-  async beginTransaction(connection: DatabaseConnection): Promise<void> {
+  /**
+   * A read-only transaction (an export's snapshot) reads one snapshot and takes no write lock (it
+   * begins deferred, in WAL mode), so other processes keep writing while it reads. It joins no
+   * group: the open one is committed first, and the snapshot sees its writes.
+   */
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     const turn = connection as Turn;
+    if (settings.accessMode === 'read only') {
+      if (this.#group) await this.#end(this.#group, 'commit');
+      await turn.run('begin deferred');
+      turn.inTransaction = true;
+      turn.readOnly = true;
+      return;
+    }
     if (!this.#group) {
       await turn.run('begin immediate');
       this.#group = { waiting: [], scheduled: false };
@@ -212,6 +228,7 @@ class NodeSqliteDriver implements Driver {
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
     const turn = connection as Turn;
+    if (turn.readOnly) return this.#endReadOnly(turn, 'commit');
     await turn.run('release propdict_turn');
     turn.inTransaction = false;
     const committed = Promise.withResolvers<void>();
@@ -222,12 +239,20 @@ class NodeSqliteDriver implements Driver {
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     const turn = connection as Turn;
+    if (turn.readOnly) return this.#endReadOnly(turn, 'rollback');
     // Its group's commit failed: the database rolled everything back already.
     if (!turn.inTransaction) return;
     await turn.run('rollback to propdict_turn');
     await turn.run('release propdict_turn');
     turn.inTransaction = false;
     this.#handOn(turn);
+  }
+
+  /** A read-only transaction ends alone; its turn is released as any other. */
+  async #endReadOnly(turn: Turn, how: 'commit' | 'rollback'): Promise<void> {
+    turn.inTransaction = false;
+    turn.readOnly = false;
+    await turn.run(how);
   }
 
   /** Ends this turn before its release; the open group's commit is scheduled. */

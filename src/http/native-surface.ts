@@ -2,6 +2,7 @@
 // optional per-key rate limits with the IETF headers, and the native error envelope.
 import type { FastifyReply } from 'fastify';
 import { apiKeyRoutes } from '../modules/api-keys/api-keys.routes.ts';
+import { importRoutes } from '../modules/imports/imports.routes.ts';
 import { jobRoutes } from '../modules/jobs/jobs.routes.ts';
 import { profileRoutes } from '../modules/profiles/profiles.routes.ts';
 import { propertyRoutes } from '../modules/properties/properties.routes.ts';
@@ -80,7 +81,8 @@ export const nativeSurface: Surface = {
       properties: 'Property definitions: the dictionary of a workspace, with history and If-Match.',
       jobs: 'Background jobs, such as purging a property\'s values.',
       sources: 'Data sources: how raw records map onto properties, their priorities and write keys.',
-      profiles: 'Profiles: values typed by the dictionary, identities, search.',
+      profiles: 'Profiles: values typed by the dictionary, identities, search, export.',
+      imports: 'Imports of profiles from CSV or NDJSON files, written by background jobs.',
       violations: 'Traits that ingestion refused, grouped, so that a mapping can be fixed.',
     },
     security: { name: 'bearer', scheme: { type: 'http', scheme: 'bearer', description: 'A tenant API key, or the operator token (`PROPDICT_ADMIN_TOKEN`)' } },
@@ -126,6 +128,7 @@ export const nativeSurface: Surface = {
         await ws.register(profileRoutes, services);
         await ws.register(writeKeyRoutes, services);
         await ws.register(violationRoutes, services);
+        await ws.register(importRoutes, services);
       },
       { prefix: '/workspaces/:ws' },
     );

@@ -6,6 +6,7 @@
 // query parameters, and no component left unused.
 import swagger from '@fastify/swagger';
 import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
+import { STATUS_CODES } from 'node:http';
 import type { TSchema } from 'typebox';
 import pkg from '../../package.json' with { type: 'json' };
 import type { RouteAuth } from './surface.ts';
@@ -24,6 +25,8 @@ const HEADERS = {
   'X-Request-Id': ['string', "The request id: also `request_id` (or the vendor's trace field) in an error body. Quote it when reporting a problem."],
   ETag: ['string', 'The version of the property definition, `"<n>"`. Send it back as `If-Match` so that a change applies only to that version (412 otherwise).'],
   Location: ['string', 'The URL of the object created.'],
+  'X-Total-Count': ['integer', 'How many rows the answer holds.'],
+  'Content-Disposition': ['string', 'The file name to save the answer as.'],
   'Retry-After': ['integer', 'Seconds to wait before trying again.'],
   'RateLimit-Policy': ['string', 'Every window of the key\'s limit, `"<window>";q=<requests>;w=<seconds>`, comma-separated. Sent when the key has a rate limit.'],
   RateLimit: ['string', 'The window with the least left, `"<window>";r=<remaining>;t=<seconds until it resets>`. Sent when the key has a rate limit.'],
@@ -36,6 +39,7 @@ const HEADERS = {
 } as const;
 export type HeaderName = keyof typeof HEADERS;
 
+/** Each error status's response name and description; another status is named after its reason phrase. */
 const ERROR_NAMES: Record<number, [name: string, description: string]> = {
   400: ['BadRequest', 'The request is not valid: the answer names each field and what it must be.'],
   401: ['Unauthorized', 'No credential, or one that is unknown or revoked.'],
@@ -44,6 +48,7 @@ const ERROR_NAMES: Record<number, [name: string, description: string]> = {
   405: ['MethodNotAllowed', 'The path exists, not with this method; `Allow` lists those it takes.'],
   409: ['Conflict', 'The request clashes with what is stored (a name taken, a field that never changes).'],
   412: ['PreconditionFailed', '`If-Match` names a version that is no longer the current one.'],
+  428: ['PreconditionRequired', 'This change needs `If-Match` with the version it was prepared against.'],
   413: ['PayloadTooLarge', 'The body or the batch is larger than allowed; the answer says the limit.'],
   415: ['UnsupportedMediaType', 'Bodies are JSON (`Content-Type: application/json`).'],
   422: ['UnprocessableContent', 'A limit of the workspace is reached.'],
@@ -170,9 +175,8 @@ function finishOperation(operation: Json, d: ApiDescription, headers: HeaderUse,
   for (const status of Object.keys(responses)) {
     const code = Number(status);
     if (code >= 400) {
-      if (!(code in ERROR_NAMES)) throw new Error(`${d.url}: no description for status ${code}`);
       errorStatuses.add(code);
-      responses[status] = { $ref: `#/components/responses/${ERROR_NAMES[code][0]}` };
+      responses[status] = { $ref: `#/components/responses/${errorName(code)[0]}` };
       continue;
     }
     responses[status].headers = headers.refs(['X-Request-Id', ...(d.rateLimit?.headers ?? []), ...(extra[status] ?? [])]);
@@ -185,9 +189,14 @@ function finishOperation(operation: Json, d: ApiDescription, headers: HeaderUse,
   }
 }
 
+function errorName(status: number): [name: string, description: string] {
+  const phrase = STATUS_CODES[status] ?? `Status ${status}`;
+  return ERROR_NAMES[status] ?? [phrase.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase()), `${phrase}.`];
+}
+
 /** The one described answer for an error status, over the surface's envelope. */
 function errorResponse(status: number, d: ApiDescription, headers: HeaderUse): Json {
-  const description = ERROR_NAMES[status][1];
+  const description = errorName(status)[1];
   const about = d.error.about?.(status);
   const sent: HeaderName[] = ['X-Request-Id'];
   if (status === 429) sent.push('Retry-After', ...(d.rateLimit?.refusal ?? []));
@@ -206,20 +215,17 @@ function finish(document: Json, d: ApiDescription): Json {
   const usedTags = new Set<string>();
   for (const operations of Object.values(document.paths as Record<string, Record<string, Json>>)) {
     for (const operation of Object.values(operations)) {
-      for (const tag of (operation.tags as string[] | undefined) ?? []) {
-        if (!(tag in d.tags)) throw new Error(`${d.url}: tag "${tag}" has no description`);
-        usedTags.add(tag);
-      }
+      for (const tag of (operation.tags as string[] | undefined) ?? []) usedTags.add(tag);
       finishOperation(operation, d, headers, errorStatuses);
     }
   }
   const components = document.components as Json & { schemas: Json };
-  components.responses = Object.fromEntries([...errorStatuses].sort((a, b) => a - b).map((status) => [ERROR_NAMES[status][0], errorResponse(status, d, headers)]));
+  components.responses = Object.fromEntries([...errorStatuses].sort((a, b) => a - b).map((status) => [errorName(status)[0], errorResponse(status, d, headers)]));
   components.headers = headers.components();
   components.schemas[d.error.name] = plain(d.error.schema);
-  document.tags = Object.entries(d.tags)
-    .filter(([name]) => usedTags.has(name))
-    .map(([name, description]) => ({ name, description }));
+  // A tag the surface does not describe is listed bare: the lint test names it.
+  const tags = [...Object.keys(d.tags).filter((name) => usedTags.has(name)), ...[...usedTags].filter((name) => !(name in d.tags))];
+  document.tags = tags.map((name) => (name in d.tags ? { name, description: d.tags[name] } : { name }));
   pruneSchemas(document);
   return document;
 }

@@ -105,32 +105,46 @@ const PATTERNS_IN_WORDS: Record<string, string> = {
   [LANGUAGE_TAG]: 'a language tag such as en or en_US',
 };
 
-/** Other names people reach for. */
-const SYNONYMS: Record<string, string> = { label: 'display_name', title: 'display_name', type: 'data_type' };
+/** Other names people reach for, and what they mean (matched without case or underscores). */
+const SYNONYMS: Record<string, string> = { label: 'displayname', title: 'displayname', type: 'datatype' };
 
-/** Edits (insert, delete, replace) that turn one word into another. */
+/** Edits (insert, delete, replace, swap two neighbours) that turn one word into another. */
 function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row.push(Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)));
-    previous = row;
+    for (let j = 1; j <= b.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
   }
-  return previous[b.length];
+  return d[a.length][b.length];
+}
+
+/** A field name compared without case or underscores: display_name, displayName and DISPLAYNAME are one. */
+const squash = (name: string) => name.toLowerCase().replace(/_/g, '');
+/** The words of a field name: display_name and displayName are both display + name. */
+const wordsOf = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().split('_');
+
+/**
+ * The known field an unknown one most likely meant, on any surface (snake_case or camelCase):
+ * a synonym people reach for (type for data_type or propertyType), the one known field it is a
+ * word of, else the nearest within a typo or two.
+ */
+export function nearestField(name: string, known: readonly string[]): string | undefined {
+  const wanted = squash(name);
+  const bySynonym = known.find((k) => squash(k) === SYNONYMS[wanted]);
+  if (bySynonym !== undefined) return bySynonym;
+  // A word as short as id is part of too many names to point at one.
+  const byWord = wanted.length < 3 ? [] : known.filter((k) => wordsOf(k).includes(wanted));
+  if (byWord.length === 1) return byWord[0];
+  const close = known.map((k) => ({ k, d: distance(wanted, squash(k)) })).filter(({ d }) => d <= Math.min(2, Math.floor(wanted.length / 3)));
+  return close.sort((x, y) => x.d - y.d)[0]?.k;
 }
 
 /** An unknown field or parameter, and the known one it most likely meant. */
 function unknownField(name: string, schema: AnySchemaObject | undefined, inQuery: boolean): string {
   const problem = inQuery ? 'is not a known parameter' : 'is not a known field';
-  const known = Object.keys(schema?.properties ?? {});
-  const lower = name.toLowerCase();
-  const synonym = SYNONYMS[lower];
-  const byWord = known.filter((k) => k.toLowerCase().split('_').includes(lower));
-  const close = known.map((k) => ({ k, d: distance(lower, k.toLowerCase()) })).filter(({ d }) => d <= Math.min(2, Math.floor(lower.length / 3)));
-  const meant =
-    (synonym !== undefined && known.includes(synonym) ? synonym : undefined) ??
-    (byWord.length === 1 ? byWord[0] : undefined) ??
-    close.sort((x, y) => x.d - y.d)[0]?.k;
+  const meant = nearestField(name, Object.keys(schema?.properties ?? {}));
   return meant === undefined ? problem : `${problem}; did you mean ${meant}?`;
 }
 
@@ -167,12 +181,14 @@ export function detailsFromAjv(errors: readonly ErrorObject[], root?: string): E
         allowed = [(e.params as { allowedValue: unknown }).allowedValue];
         break;
       case 'pattern':
-        field = toFieldPath(e.instancePath);
+        // A key of a map (propertyNames) is named with its map: i18n_display_names.en-US!
+        field = toFieldPath(e.instancePath, e.propertyName);
         problem = `must be ${PATTERNS_IN_WORDS[String((e.params as { pattern: string }).pattern)] ?? 'in the form this field takes'}`;
         reason = 'PATTERN';
         break;
       case 'anyOf':
-        continue; // its branches have reported what each one expected
+      case 'propertyNames':
+        continue; // its branches, or the key's own rule, have reported what each one expected
       default:
         field = toFieldPath(e.instancePath);
         problem = ruleInWords(e);

@@ -11,6 +11,7 @@ export const ERROR_CODES = [
   'ALREADY_EXISTS',
   'CONFLICT',
   'PRECONDITION_FAILED',
+  'PRECONDITION_REQUIRED',
   'PAYLOAD_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
   'LIMIT_EXCEEDED',
@@ -41,6 +42,13 @@ export type ErrorReason =
   | 'DISPLAY_NAME_TAKEN'
   | 'STALE_VERSION'
   | 'PROPERTY_LIMIT'
+  // definition changes with data (CONFLICT, VALIDATION_FAILED, PRECONDITION_REQUIRED)
+  | 'VALUES_BREAK'
+  | 'CHANGE_RUNNING'
+  | 'ARCHIVED_PROPERTY'
+  | 'CONVERSION_NOT_ALLOWED'
+  | 'NOT_A_CHANGE'
+  | 'IF_MATCH_REQUIRED'
   // the request itself (VALIDATION_FAILED)
   | 'BAD_URL';
 
@@ -86,6 +94,8 @@ export function codeToStatus(code: ErrorCode): number {
       return 409;
     case 'PRECONDITION_FAILED':
       return 412;
+    case 'PRECONDITION_REQUIRED':
+      return 428;
     case 'PAYLOAD_TOO_LARGE':
       return 413;
     case 'UNSUPPORTED_MEDIA_TYPE':

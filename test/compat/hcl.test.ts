@@ -322,11 +322,18 @@ for (const dialect of dialects) {
       expectStatus(await native('GET', '/properties/email'), 200);
     });
 
-    test('PUT changing the dataType of a property profiles hold values of → 400: the type is frozen while values exist', async () => {
+    test('PUT changing the dataType of a property profiles hold values of → 400: values exist, and the sentence points at the change flow', async () => {
       expectHcl(await hcl({ method: 'POST', url: BASE, payload: body('held_code', { dataType: 'STRING' }) }), 200, created('held_code'));
       expectStatus(await native('PUT', '/profiles/holder-1', { properties: { held_code: 'A-1' } }), 201);
       const put = await hcl({ method: 'PUT', url: BASE, payload: body('held_code', { dataType: 'NUMBER' }) });
-      expectHcl(put, 400, bad(`User property 'held_code' for Tenant ${a.tenantId} has values stored in profiles: its dataType cannot be changed while they exist.`));
+      expectHcl(
+        put,
+        400,
+        bad(
+          `User property 'held_code' for Tenant ${a.tenantId} has values stored in profiles, so its dataType cannot be changed here. ` +
+            `To convert the values, preview the change with POST /v1/workspaces/${ws}/properties/held_code/changes/preview, then apply it with POST /v1/workspaces/${ws}/properties/held_code/changes.`,
+        ),
+      );
       const prop = await native('GET', '/properties/held_code');
       expectStatus(prop, 200);
       assert.equal(prop.body.data_type, 'string', prop.raw);

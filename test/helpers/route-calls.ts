@@ -29,6 +29,8 @@ export const nativeCase: SurfaceCase = {
     { route: `DELETE ${W}/properties/:name`, url: (f) => `${ws(f)}/properties/${f.property}?purge=true` },
     { route: `POST ${W}/properties/:name/restore`, url: (f) => `${ws(f)}/properties/${f.property}/restore` },
     { route: `GET ${W}/properties/:name/history`, url: (f) => `${ws(f)}/properties/${f.property}/history` },
+    { route: `POST ${W}/properties/:name/changes/preview`, url: (f) => `${ws(f)}/properties/${f.property}/changes/preview`, payload: () => ({ data_type: 'text' }) },
+    { route: `POST ${W}/properties/:name/changes`, url: (f) => `${ws(f)}/properties/${f.property}/changes`, payload: () => ({ data_type: 'text', on_failure: 'abort' }) },
     { route: `GET ${W}/limits`, url: (f) => `${ws(f)}/limits` },
     { route: `GET ${W}/jobs/:id`, url: (f) => `${ws(f)}/jobs/${f.jobId}` },
     { route: `GET ${W}/sources`, url: (f) => `${ws(f)}/sources` },
@@ -48,6 +50,13 @@ export const nativeCase: SurfaceCase = {
     { route: `PUT ${W}/profiles/:id`, url: (f) => `${ws(f)}/profiles/fixture`, payload: () => ({ properties: {} }) },
     { route: `PATCH ${W}/profiles/:id`, url: (f) => `${ws(f)}/profiles/fixture`, payload: () => ({ properties: {} }) },
     { route: `DELETE ${W}/profiles/:id`, url: (f) => `${ws(f)}/profiles/fixture` },
+    { route: `GET ${W}/profiles/export`, url: (f) => `${ws(f)}/profiles/export` },
+    // A JSON body meets the checks every route makes; the file itself is sent as text/csv.
+    { route: `POST ${W}/imports`, url: (f) => `${ws(f)}/imports`, payload: () => ({}) },
+    { route: `GET ${W}/imports`, url: (f) => `${ws(f)}/imports` },
+    { route: `GET ${W}/imports/:id`, url: (f) => `${ws(f)}/imports/imp_none` },
+    { route: `POST ${W}/imports/:id/cancel`, url: (f) => `${ws(f)}/imports/imp_none/cancel` },
+    { route: `GET ${W}/imports/:id/errors`, url: (f) => `${ws(f)}/imports/imp_none/errors` },
   ],
 };
 

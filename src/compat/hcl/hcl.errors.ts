@@ -3,6 +3,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import { classifyError } from '../../http/errors.ts';
+import { nearestField } from '../../http/validation.ts';
 import { AppError, codeToStatus, type ErrorCode, type ErrorDetail } from '../../shared/errors.ts';
 
 /** An answer this surface has already put in the vendor's words. */
@@ -32,8 +33,10 @@ export const say = {
   noneFound: (tenant: number) => `No user properties found for Tenant ${tenant}.`,
   system: (code: string, tenant: number, op: 'updated' | 'deleted') =>
     `User property '${code}' for Tenant ${tenant} is a system property and cannot be ${op}.`,
-  typeFrozen: (code: string, tenant: number) =>
-    `User property '${code}' for Tenant ${tenant} has values stored in profiles: its dataType cannot be changed while they exist.`,
+  typeFrozen: (code: string, tenant: number, campaignId?: number) =>
+    `User property '${code}' for Tenant ${tenant} has values stored in profiles, so its dataType cannot be changed here. ` +
+    `To convert the values, preview the change with POST /v1/workspaces/${campaignId ?? '{campaignId}'}/properties/${code}/changes/preview, then apply it with POST /v1/workspaces/${campaignId ?? '{campaignId}'}/properties/${code}/changes.`,
+  changeRunning: (code: string, tenant: number) => `User property '${code}' for Tenant ${tenant} is being converted by a running change. Please send the update again once it is done.`,
   clash: (code: string, tenant: number) =>
     `User property '${code}' clashes with the display name of another user property for Tenant ${tenant}.`,
   limit: (code: string, tenant: number) =>
@@ -92,9 +95,11 @@ export function describeValidation(errors: readonly FastifySchemaValidationError
       case 'required':
         missing.push(String(params.missingProperty));
         continue;
-      case 'additionalProperties':
-        sentences.push(`Unknown field '${String(params.additionalProperty)}'.`);
+      case 'additionalProperties': {
+        const meant = nearestField(String(params.additionalProperty), Object.keys((e as { parentSchema?: { properties?: object } }).parentSchema?.properties ?? {}));
+        sentences.push(`Unknown field '${String(params.additionalProperty)}'.${meant === undefined ? '' : ` Did you mean '${meant}'?`}`);
         continue;
+      }
       case 'type':
         sentences.push(name === '' ? say.notAnObject : `${label} must be ${ARTICLE[String(params.type)] ?? String(params.type)}.`);
         continue;
@@ -136,6 +141,8 @@ export function describeValidation(errors: readonly FastifySchemaValidationError
 export interface OperationContext {
   code: string;
   tenantId: number;
+  /** The workspace, which HCL calls the campaign. */
+  campaignId?: number;
   dataType?: string;
   mergeFunction?: string;
   preference?: string;
@@ -176,7 +183,9 @@ export function fromServiceError(op: 'create' | 'update' | 'delete', error: unkn
         case 'SYSTEM_PROPERTY':
           return new HclError(400, say.system(code, tenantId, op === 'delete' ? 'deleted' : 'updated'));
         case 'TYPE_FROZEN':
-          return new HclError(400, say.typeFrozen(code, tenantId));
+          return new HclError(400, say.typeFrozen(code, tenantId, ctx.campaignId));
+        case 'CHANGE_RUNNING':
+          return new HclError(400, say.changeRunning(code, tenantId));
         default:
           // HCL bodies never touch the immutable fields nor PII: only a property defined natively gets here.
           return new HclError(400, `User property '${code}' for Tenant ${tenantId}: ${error.message}`);

@@ -105,7 +105,7 @@ async function hclRoutes(app: FastifyInstance, { services: { properties } }: Sur
     handler: async (request) => {
       const body = request.body;
       const ws = request.workspace;
-      let ctx: OperationContext = { code: body.dmpDataPointCode, tenantId: ws.tenant_id };
+      let ctx: OperationContext = { code: body.dmpDataPointCode, tenantId: ws.tenant_id, campaignId: ws.id };
       try {
         const current = await properties.get(ws.id, body.dmpDataPointCode);
         // Sentences about a refused rule quote the property as this request would leave it.

@@ -8,7 +8,8 @@ import { HCL_DATA_TYPES, HCL_MERGE_FUNCTIONS, HCL_PREFERENCES } from './hcl.mapp
 export const CODE_MAX_LENGTH = 120;
 export const PRIORITY_MAX = 1000;
 
-const CampaignId = Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'The propdict workspace id', examples: [6335] });
+// Any positive integer, as in the path: a campaign no workspace can have is simply not found.
+const CampaignId = Type.Integer({ minimum: 1, description: 'The propdict workspace id', examples: [6335] });
 const Code = Type.String({ minLength: 1, maxLength: CODE_MAX_LENGTH, pattern: NAME_PATTERN.source, description: 'The native property name', examples: ['DMP123'] });
 const DataType = Type.Enum(HCL_DATA_TYPES);
 const Preference = Type.Enum(HCL_PREFERENCES, { description: 'Identity role: none, pri (primary), sec (secondary)' });

@@ -80,7 +80,9 @@ export const INTERNAL: LineWorksErrorBody = { code: 'INTERNAL_SERVER_ERROR', des
 export function describeProblems(details: readonly ErrorDetail[], fallback: string): string {
   if (details.length === 0) return fallback;
   const parts = details.map((d) => `${vendorField(d.field)} ${d.problem}${d.allowed ? ` (${d.allowed.join(', ')})` : ''}`);
-  return `${parts.join('; ')}.`;
+  const said = parts.join('; ');
+  // A suggestion ends in a question mark already.
+  return said.endsWith('?') ? said : `${said}.`;
 }
 
 function describeClash(details: readonly ErrorDetail[]): string {
@@ -105,6 +107,7 @@ function fromNative(code: ErrorCode, message: string, details: readonly ErrorDet
       return { code: 'ALREADY_EXIST', description: details.length > 0 ? describeClash(details) : message };
     case 'CONFLICT':
     case 'PRECONDITION_FAILED':
+    case 'PRECONDITION_REQUIRED':
       return { code: 'CONFLICT', description: message };
     case 'PAYLOAD_TOO_LARGE':
       return { code: 'PAYLOAD_TOO_LARGE', description: message };

@@ -11,7 +11,8 @@ export type Language = (typeof LANGUAGES)[number];
 const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 
 // A domain id is an int32 in LINE WORKS and a workspace id here.
-const DomainId = Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'Domain ID (the propdict workspace id)', examples: [10000001] });
+// Any positive integer: a domain no workspace can have (past the id column's range) is simply not found.
+const DomainId = Type.Integer({ minimum: 1, description: 'Domain ID (the propdict workspace id)', examples: [10000001] });
 const PropertyName = Type.String({ minLength: 1, maxLength: 120, pattern: NAME_PATTERN.source, examples: ['ext_id'] });
 const DisplayName = Type.String({ minLength: 1, maxLength: 20, examples: ['External ID'] });
 // 2147483647 is where propdict sorts a null order, so the largest order is one less.

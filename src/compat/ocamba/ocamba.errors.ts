@@ -90,7 +90,9 @@ export function messageOf(message: string, details: readonly ErrorDetail[], sour
     parts.push(`${field} ${problem}${allowed}`);
   }
   if (parts.length === 0) return message;
-  return `${message.replace(/\.$/, '')}: ${parts.join('; ')}.`;
+  const said = `${message.replace(/\.$/, '')}: ${parts.join('; ')}`;
+  // A suggestion ends in a question mark already.
+  return said.endsWith('?') ? said : `${said}.`;
 }
 
 /** Anything thrown while serving a request, in Ocamba's envelope; undefined when it is not ours. */

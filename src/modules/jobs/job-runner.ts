@@ -10,7 +10,7 @@ import type { Database } from '../../db/schema.ts';
 import { type Clock, isoNow } from '../../shared/clock.ts';
 import type { Job } from './job.ts';
 import { claimJob, recordProgress, type ClaimedJob } from './jobs.repository.ts';
-import type { JobStep } from './jobs.service.ts';
+import type { JobStep, StepOutcome } from './jobs.service.ts';
 
 export interface JobRunnerOptions {
   db: Kysely<Database>;
@@ -46,21 +46,31 @@ export function createJobRunner({ db, clock, steps, batchSize = 500, stepMs = 20
   async function step(job: ClaimedJob): Promise<boolean> {
     const size = limit;
     const started = performance.now();
+    let afterCommit: (() => Promise<void>) | undefined;
     const finished = await db.transaction().execute(async (trx) => {
       const run = steps.get(job.type);
       if (!run) throw new Error(`No step is registered for ${job.type} jobs.`);
-      const cleared = await run(trx, job, size);
-      const done = Math.min(job.progress.total, job.progress.done + cleared);
-      const finished = cleared < size;
+      const ran = await run(trx, job, size);
+      const outcome: StepOutcome = typeof ran === 'number' ? { done: ran, finished: ran < size } : ran;
+      if (outcome.total !== undefined) job.progress.total = outcome.total;
+      const done = Math.min(job.progress.total, job.progress.done + outcome.done);
+      const finished = outcome.finished;
       await recordProgress(trx, job.workspace_id, job.id, {
-        done: finished ? job.progress.total : done,
-        status: finished ? 'done' : 'running',
+        done: finished && !outcome.failed ? job.progress.total : done,
+        total: outcome.total,
+        status: finished ? (outcome.failed ? 'failed' : 'done') : 'running',
         at: isoNow(clock),
         leaseUntil: finished ? null : lease(),
+        payload: outcome.payload,
+        result: outcome.result,
       });
+      if (outcome.payload) job.payload = outcome.payload;
+      if (outcome.result) job.result = outcome.result;
       job.progress.done = done;
+      afterCommit = outcome.afterCommit;
       return finished;
     });
+    await afterCommit?.();
     // Halve after a slow step, grow back after quick ones.
     const took = performance.now() - started;
     if (took > stepMs) limit = Math.max(Math.min(minBatchSize, batchSize), Math.floor(size / 2));

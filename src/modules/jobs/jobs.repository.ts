@@ -10,6 +10,7 @@ function rowToJob(r: Selectable<JobsTable>): Job {
     type: r.type as Job['type'],
     status: r.status as Job['status'],
     progress: { done: r.progress_done, total: r.progress_total },
+    ...(r.result ? { result: JSON.parse(r.result) } : {}),
     created_at: r.created_at,
     updated_at: r.updated_at,
   };
@@ -74,10 +75,23 @@ export async function claimJob(db: Kysely<Database>, now: string, leaseUntil: st
   return claimed && { ...rowToJob(claimed), workspace_id: claimed.workspace_id, payload: JSON.parse(claimed.payload) };
 }
 
-export async function recordProgress(db: Conn, workspaceId: number, id: string, change: { done: number; status: Job['status']; at: string; leaseUntil: string | null }): Promise<void> {
+export async function recordProgress(
+  db: Conn,
+  workspaceId: number,
+  id: string,
+  change: { done: number; total?: number; status: Job['status']; at: string; leaseUntil: string | null; payload?: Record<string, unknown>; result?: Record<string, unknown> },
+): Promise<void> {
   await db
     .updateTable('jobs')
-    .set({ progress_done: change.done, status: change.status, updated_at: change.at, lease_until: change.leaseUntil })
+    .set({
+      progress_done: change.done,
+      status: change.status,
+      updated_at: change.at,
+      lease_until: change.leaseUntil,
+      ...(change.total !== undefined ? { progress_total: change.total } : {}),
+      ...(change.payload ? { payload: JSON.stringify(change.payload) } : {}),
+      ...(change.result ? { result: JSON.stringify(change.result) } : {}),
+    })
     .where('workspace_id', '=', workspaceId)
     .where('id', '=', id)
     .execute();
@@ -97,4 +111,23 @@ export async function jobSummary(db: Conn): Promise<{ type: string; status: stri
 export async function hasActiveJob(db: Conn, workspaceId: number, type: Job['type']): Promise<boolean> {
   const row = await db.selectFrom('jobs').select('id').where('workspace_id', '=', workspaceId).where('type', '=', type).where('status', 'in', ['queued', 'running']).limit(1).executeTakeFirst();
   return row !== undefined;
+}
+
+/**
+ * The jobs of a type queued or running in the workspace, with their payloads (a handful at
+ * most); with `doneSince`, also those that ended done at or after that time.
+ */
+export async function activeJobs(db: Conn, workspaceId: number, type: Job['type'], doneSince?: string): Promise<{ id: string; status: Job['status']; payload: Record<string, unknown> }[]> {
+  const rows = await db
+    .selectFrom('jobs')
+    .select(['id', 'status', 'payload'])
+    .where('workspace_id', '=', workspaceId)
+    .where('type', '=', type)
+    .where((eb) =>
+      doneSince === undefined
+        ? eb('status', 'in', ['queued', 'running'])
+        : eb.or([eb('status', 'in', ['queued', 'running']), eb.and([eb('status', '=', 'done'), eb('updated_at', '>=', doneSince)])]),
+    )
+    .execute();
+  return rows.map((r) => ({ id: r.id, status: r.status as Job['status'], payload: JSON.parse(r.payload) }));
 }

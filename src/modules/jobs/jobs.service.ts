@@ -5,11 +5,27 @@ import type { Database } from '../../db/schema.ts';
 import { type Clock, isoNow } from '../../shared/clock.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { IdGenerator } from '../../shared/ids.ts';
-import { findJob, insertJob, jobSummary, type ClaimedJob, hasActiveJob } from './jobs.repository.ts';
+import { activeJobs, findJob, insertJob, jobSummary, type ClaimedJob, hasActiveJob } from './jobs.repository.ts';
 import type { Job } from './job.ts';
 
-/** Does up to `limit` units of a job inside `trx`; returns how many it did (fewer: finished). */
-export type JobStep = (trx: Transaction<Database>, job: ClaimedJob, limit: number) => Promise<number>;
+/**
+ * What a step did, when a count alone does not say it: `finished` ends the job (`failed`: as
+ * failed), `payload` keeps where the job is for its next step, `result` what it found so far,
+ * `total` corrects the progress total, and `afterCommit` runs once the step's transaction is
+ * committed (a cache to drop).
+ */
+export interface StepOutcome {
+  done: number;
+  finished: boolean;
+  failed?: boolean;
+  total?: number;
+  payload?: Record<string, unknown>;
+  result?: Record<string, unknown>;
+  afterCommit?: () => Promise<void>;
+}
+
+/** Does up to `limit` units of a job inside `trx`; returns how many it did (fewer: finished), or what it did. */
+export type JobStep = (trx: Transaction<Database>, job: ClaimedJob, limit: number) => Promise<number | StepOutcome>;
 
 export type JobService = ReturnType<typeof createJobService>;
 
@@ -42,6 +58,16 @@ export function createJobService({ db, clock, ids }: { db: Kysely<Database>; clo
     /** Whether a job of this type is queued or running in the workspace. */
     hasActive(trx: Transaction<Database>, workspaceId: number, type: Job['type']): Promise<boolean> {
       return hasActiveJob(trx, workspaceId, type);
+    },
+
+    /** The jobs of a type queued or running in the workspace, with their payloads; with `doneSince`, also those done since then. */
+    active(
+      conn: Kysely<Database> | Transaction<Database>,
+      workspaceId: number,
+      type: Job['type'],
+      doneSince?: string,
+    ): Promise<{ id: string; status: Job['status']; payload: Record<string, unknown> }[]> {
+      return activeJobs(conn, workspaceId, type, doneSince);
     },
 
     async get(workspaceId: number, id: string): Promise<Job> {

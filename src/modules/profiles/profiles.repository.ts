@@ -1,13 +1,13 @@
 // All SQL about profiles: rows, values, identity keys and aliases, savepoints, and the search
 // plan. `db`/`trx` first, the workspace second, in every function. Values go in and out through
 // the value codec, so callers see values and change sets, never storage rows.
-import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
+import { CompiledQuery, PostgresAdapter, sql, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import type { Database, ProfileValuesTable } from '../../db/schema.ts';
 import type { Property } from '../properties/property.ts';
 import { isKeyed, type ChangeSet, type ValueWrite } from './change-set.ts';
 import type { StoredValue } from './profile.ts';
 import { excludes, type ProfileSort, type ValueFilter } from './profile-search.ts';
-import type { StoredRow, ValueCodec } from './value-codec.ts';
+import { INDEXED_CHARS, type StoredRow, type ValueCodec } from './value-codec.ts';
 
 type Conn = Kysely<Database> | Transaction<Database>;
 
@@ -232,13 +232,23 @@ async function replaceValues(
   await insertKeys(trx, workspaceId, keys.map((k) => ({ ...k, profile_id: profileId })));
 }
 
-// Rows per statement: each stays under SQLite's limit of 32,766 bound parameters.
-const VALUE_ROWS_PER_INSERT = 3000;
-const KEY_ROWS_PER_INSERT = 5000;
+// Rows per statement, at most: a power of two, so that every chunk is one (see inChunks).
+const VALUE_ROWS_PER_INSERT = 256;
+const KEY_ROWS_PER_INSERT = 512;
 
-/** Runs `fn` on `rows` a chunk of `size` at a time, in order. */
+/**
+ * Runs `fn` on `rows` in order, in chunks of `size` and then of falling powers of two (a
+ * remainder of 300 with size 256: 256, 32, 8, 4). A multi-row statement's text depends on its
+ * row count: with a few counts only, each text is prepared once and kept by the driver, where
+ * one of every count would be prepared anew each time, its memory held until a full collection.
+ */
 async function inChunks<R>(rows: readonly R[], size: number, fn: (chunk: R[]) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < rows.length; i += size) await fn(rows.slice(i, i + size));
+  for (let i = 0; i < rows.length; ) {
+    let n = size;
+    while (n > rows.length - i) n >>= 1;
+    await fn(rows.slice(i, i + n));
+    i += n;
+  }
 }
 
 function insertValues(trx: Transaction<Database>, workspaceId: number, rows: ValueRow[]): Promise<void> {
@@ -304,11 +314,13 @@ export async function mergeInto(trx: Transaction<Database>, workspaceId: number,
 
 /** How many profiles hold a value of this property. */
 export async function countHolders(db: Conn, workspaceId: number, propertyId: number): Promise<number> {
+  // A held value has exactly one first item: counting those needs no distinct (and no sort).
   const row = await db
     .selectFrom('profile_values')
-    .select(sql<number | string>`count(distinct profile_id)`.as('n'))
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
     .where('workspace_id', '=', workspaceId)
     .where('property_id', '=', propertyId)
+    .where('position', '=', 0)
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
@@ -420,110 +432,219 @@ async function plan(db: Conn, workspaceId: number, filters: readonly ValueFilter
   return planned;
 }
 
-type Cursor = { value: string | number | null; id: string };
-type Hit = { row: ProfileRow; sortValue: string | number | null };
+export type SortValue = string | number | null;
+/** Where a page ends: the last profile's value at every sort key, and its id. */
+export type Cursor = { values: SortValue[]; id: string };
+type Hit = { row: ProfileRow; sortValues: SortValue[] };
+/** A sort key as the query orders by it: an expression giving the profile's value, or null. */
+type Ordered = { expr: Expression<SortValue>; desc: boolean };
+
+const beyondOf = (desc: boolean) => sql.raw(desc ? '<' : '>');
+
+/** The first value (position 0) of a sort key's property held by the outer query's profile, or null. */
+function firstValueOf(db: Conn, key: ProfileSort, outer: Outer): RawBuilder<SortValue> {
+  const value = db
+    .selectFrom('profile_values as v')
+    .select(`v.${key.column}`)
+    .where('v.workspace_id', '=', OUTER[outer].workspace)
+    .where('v.profile_id', '=', OUTER[outer].profile)
+    .where('v.property_id', '=', key.property_id)
+    .where('v.position', '=', 0);
+  return sql<SortValue>`(${value})`;
+}
 
 /**
- * Profiles matching every filter, ordered by the sort property's first value (descending
- * reverses the order; profiles without a value come last either way), ties by id, or by id
- * alone. The plan follows the filters (see `plan`):
+ * Whether a profile comes after the cursor in the order of `keys` (each missing value after
+ * every present one at its key), then of its id: beyond the cursor at some key, equal at every
+ * key before it.
+ */
+function afterCursor(keys: readonly Ordered[], id: Expression<string>, idDesc: boolean, after: Cursor): RawBuilder<SqlBool> {
+  const all = (parts: RawBuilder<SqlBool>[]) => sql<SqlBool>`(${sql.join(parts, sql` and `)})`;
+  const equal: RawBuilder<SqlBool>[] = [];
+  const ways: RawBuilder<SqlBool>[] = [];
+  keys.forEach(({ expr, desc }, i) => {
+    const at = after.values[i];
+    // Past a missing value at this key, only another missing one follows.
+    if (at !== null) ways.push(all([...equal, sql<SqlBool>`(${expr} ${beyondOf(desc)} ${at} or ${expr} is null)`]));
+    equal.push(at === null ? sql<SqlBool>`${expr} is null` : sql<SqlBool>`${expr} = ${at}`);
+  });
+  ways.push(all([...equal, sql<SqlBool>`${id} ${beyondOf(idDesc)} ${after.id}`]));
+  return sql<SqlBool>`(${sql.join(ways, sql` or `)})`;
+}
+
+/** The profiles passing every filter: a driving one looked up in the value index, the others checked per profile. */
+function candidates(db: Conn, workspaceId: number, filters: readonly SearchFilter[]) {
+  let query = db.selectFrom('profiles as p').where('p.workspace_id', '=', workspaceId);
+  for (const f of filters) {
+    if (f.drives && !excludes(f)) query = query.where('p.id', 'in', matchingValues(db, workspaceId, f).select('v.profile_id'));
+    else query = query.where((eb) => (excludes(f) ? eb.not(eb.exists(heldBy(db, f, 'p'))) : eb.exists(heldBy(db, f, 'p'))));
+  }
+  return query;
+}
+
+/** How many profiles match every filter (an export announces it before its first row). */
+export async function countProfiles(db: Conn, workspaceId: number, given: readonly ValueFilter[], broadFilter: number): Promise<number> {
+  const filters = await plan(db, workspaceId, given, broadFilter);
+  const { n } = await candidates(db, workspaceId, filters)
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(n);
+}
+
+/**
+ * Profiles matching every filter, ordered by the sort keys: each by its property's first value
+ * (descending with `desc`), profiles without a value after those with one at that key, ties
+ * broken by the next key, then by id in the last key's direction; by id alone without keys.
+ * The plan follows the filters (see `plan`):
  * - a filter that drives is an index lookup; its few matches are the candidates, sorted whole;
- * - otherwise profiles are walked in order, by id or along the sort property's value index, and
- *   each checked against the filters; the walk stops as soon as the page is full.
- * Longer than a screen: the three plans share the candidate query and the cursor, and read
- * best side by side.
+ * - otherwise profiles are walked in order, by id or along the first key's value index (see
+ *   `walk`), and each checked against the filters; the walk stops as soon as the page is full.
  */
 export async function searchProfiles(
   db: Conn,
   workspaceId: number,
   given: readonly ValueFilter[],
-  sort: ProfileSort | undefined,
+  sort: readonly ProfileSort[],
   page: { limit: number; after: Cursor | undefined; broadFilter: number },
 ): Promise<Hit[]> {
-  const { limit, after } = page;
   const filters = await plan(db, workspaceId, given, page.broadFilter);
-  const candidates = () => {
-    let query = db.selectFrom('profiles as p').where('p.workspace_id', '=', workspaceId);
-    for (const f of filters) {
-      if (f.drives && !excludes(f)) query = query.where('p.id', 'in', matchingValues(db, workspaceId, f).select('v.profile_id'));
-      else query = query.where((eb) => (excludes(f) ? eb.not(eb.exists(heldBy(db, f, 'p'))) : eb.exists(heldBy(db, f, 'p'))));
-    }
-    return query;
-  };
-  const dir = sort?.desc ? 'desc' : 'asc';
-  const beyond = sort?.desc ? '<' : '>';
+  const idDesc = sort.at(-1)?.desc ?? false;
+  if (sort.length === 0 || !filters.some((f) => f.drives && !excludes(f))) return walk(db, workspaceId, filters, sort, { idDesc, broadFilter: page.broadFilter }, page.limit, page.after);
 
-  if (!sort) {
-    const rows = await candidates()
-      .$if(after !== undefined, (q) => q.where('p.id', '>', after!.id))
+  // Few candidates: each with its value at every key, sorted whole.
+  const keys = sort.map((key, i) => ({ key, alias: `k${i}` }));
+  const ordered: Ordered[] = keys.map(({ key, alias }) => ({ expr: sql.ref<SortValue>(`c.${alias}`), desc: key.desc }));
+  const rows = await db
+    .selectFrom(
+      candidates(db, workspaceId, filters)
+        .select(['p.id', 'p.created_at', 'p.updated_at', ...keys.map(({ key, alias }) => firstValueOf(db, key, 'p').as(alias))])
+        .as('c'),
+    )
+    .selectAll('c')
+    .$if(page.after !== undefined, (q) => q.where(afterCursor(ordered, sql.ref('c.id'), idDesc, page.after!)))
+    .$call((q) => ordered.reduce((acc, { expr, desc }) => acc.orderBy(sql`${expr} ${sql.raw(desc ? 'desc' : 'asc')} nulls last`), q))
+    .orderBy('c.id', idDesc ? 'desc' : 'asc')
+    .limit(page.limit)
+    .execute();
+  return rows.map((r) => {
+    const row = r as unknown as ProfileRow & Record<string, SortValue>;
+    return { row: { id: row.id, created_at: row.created_at, updated_at: row.updated_at }, sortValues: keys.map(({ alias }) => row[alias]) };
+  });
+}
+
+/**
+ * How many profiles sharing the first sort key's value, as a multiple of the broad-filter count
+ * (10,000 by default), make a page walk them along the next key's index rather than sort them.
+ * Sorting costs a read per tie; the walk, a read per profile holding the next key until the page
+ * is full: about the page size times the workspace over the ties. At 100 a page in a million
+ * profiles the two meet at 10,000 ties, so either way a page reads at most about 10,000 entries.
+ */
+const TIES_PER_BROAD_FILTER = 2;
+
+/** The first value of a sort key's property in its order (within the bounds of filters on it), if any. */
+async function firstValueAt(db: Conn, workspaceId: number, key: ProfileSort, bounds: readonly ValueFilter[]): Promise<SortValue | undefined> {
+  const col = sql.ref<SortValue>(`s.${key.column}`);
+  let query = db.selectFrom('profile_values as s').where('s.workspace_id', '=', workspaceId).where('s.property_id', '=', key.property_id).where('s.position', '=', 0);
+  for (const f of bounds) query = query.where(valueTest(col, f)!);
+  const row = await query.select(sql<SortValue>`${col}`.as('v')).orderBy(col, key.desc ? 'desc' : 'asc').limit(1).executeTakeFirst();
+  return row?.v ?? undefined;
+}
+
+/**
+ * Many candidates: the profiles holding a value of the first key are walked along its value
+ * index from the cursor; ties on that value are ordered by the other keys, looked up per
+ * profile, so a page sorts only the ties it reaches. When the page starts among many ties (see
+ * TIES_PER_BROAD_FILTER), those profiles are walked instead along the next key's index, each
+ * checked to hold that value, so that a page does not sort them all; the walk then goes on past
+ * that value. A filter on the first key's property
+ * itself, single-valued, narrows the walk's range instead of being checked. The walk reads the
+ * value index alone (joined to profiles, PostgreSQL without statistics would read every value
+ * and sort them); the page's profile rows are read after it. The profiles without a value of the
+ * first key follow, walked the same way by the remaining keys; with no key left, by id.
+ * Longer than a screen: the two parts and the cursor read best side by side.
+ */
+async function walk(
+  db: Conn,
+  workspaceId: number,
+  filters: readonly SearchFilter[],
+  sort: readonly ProfileSort[],
+  opts: { idDesc: boolean; broadFilter: number },
+  limit: number,
+  after: Cursor | undefined,
+): Promise<Hit[]> {
+  const { idDesc } = opts;
+  if (sort.length === 0) {
+    const rows = await candidates(db, workspaceId, filters)
+      .$if(after !== undefined, (q) => q.where('p.id', idDesc ? '<' : '>', after!.id))
       .select(['p.id', 'p.created_at', 'p.updated_at'])
-      .orderBy('p.id')
+      .orderBy('p.id', idDesc ? 'desc' : 'asc')
       .limit(limit)
       .execute();
-    return rows.map((row) => ({ row, sortValue: null }));
+    return rows.map((row) => ({ row, sortValues: [] }));
   }
 
-  const col = `s.${sort.column}` as const;
-  const pair = sql`(${sql.ref(col)}, ${sql.ref('p.id')})`;
-  if (filters.some((f) => f.drives && !excludes(f))) {
-    // Few candidates: each joined to its sort value (position 0) and sorted whole.
-    const rows = await candidates()
-      .leftJoin('profile_values as s', (j) =>
-        j.onRef('s.workspace_id', '=', 'p.workspace_id').onRef('s.profile_id', '=', 'p.id').on('s.property_id', '=', sort.property_id).on('s.position', '=', 0),
-      )
-      .$if(after !== undefined, (q) =>
-        q.where((eb) =>
-          after!.value === null
-            ? eb.and([eb(col, 'is', null), eb('p.id', beyond, after!.id)])
-            : eb.or([sql<SqlBool>`${pair} ${sql.raw(beyond)} (${after!.value}, ${after!.id})`, eb(col, 'is', null)]),
-        ),
-      )
-      .select(['p.id', 'p.created_at', 'p.updated_at', `${col} as sort_value`])
-      .orderBy(sql`case when ${sql.ref(col)} is null then 1 else 0 end`)
-      .orderBy(col, dir)
-      .orderBy('p.id', dir)
-      .limit(limit)
-      .execute();
-    return rows.map(({ sort_value, ...row }) => ({ row, sortValue: sort_value as string | number | null }));
-  }
-
-  // Many candidates: walk the sort property's value index from the cursor. A filter on the
-  // sort property itself, single-valued, narrows the walk's range instead of being checked. The
-  // walk reads the value index alone (joined to profiles, PostgreSQL without statistics would
-  // read every value and sort them); the page's profile rows are read after it.
+  const [first, ...next] = sort;
   const hits: Hit[] = [];
-  if (after?.value !== null) {
-    const bounds = filters.filter((f) => f.property_id === sort.property_id && f.single && !excludes(f) && f.op !== 'exists');
-    let walk = db
+  // A filter on the first key's property may leave only its holders, or none of them: the other
+  // part of the walk then has nothing to find, and is not read.
+  const onFirst = filters.filter((f) => f.property_id === first.property_id);
+  const holdersOnly = onFirst.some((f) => !excludes(f));
+  const noHolders = onFirst.some((f) => f.op === 'exists' && f.value === false);
+  if (after?.values[0] !== null && !noHolders) {
+    const col = sql.ref<SortValue>(`s.${first.column}`);
+    const bounds = filters.filter((f) => f.property_id === first.property_id && f.single && !excludes(f) && f.op !== 'exists');
+    // Where the walk resumes: after the cursor, or past every profile holding the value `past`.
+    let past: SortValue | undefined;
+    if (next.length > 0 && first.single) {
+      const at = after ? after.values[0] : await firstValueAt(db, workspaceId, first, bounds);
+      const ties: ValueFilter | undefined = at === undefined || at === null ? undefined : { property_id: first.property_id, column: first.column, op: 'eq', value: at, single: true };
+      if (ties && (await isBroad(db, workspaceId, ties, opts.broadFilter * TIES_PER_BROAD_FILTER))) {
+        const within = await walk(db, workspaceId, [...filters, { ...ties, drives: true }], next, opts, limit, after && { values: after.values.slice(1), id: after.id });
+        hits.push(...within.map((h) => ({ row: h.row, sortValues: [at!, ...h.sortValues] })));
+        if (hits.length === limit) return hits;
+        past = at!;
+      }
+    }
+    let walked = db
       .selectFrom('profile_values as s')
       .where('s.workspace_id', '=', workspaceId)
-      .where('s.property_id', '=', sort.property_id)
+      .where('s.property_id', '=', first.property_id)
       .where('s.position', '=', 0);
     for (const f of filters) {
-      if (bounds.includes(f)) walk = walk.where(valueTest(sql.ref(col), f)!);
-      else walk = walk.where((eb) => (excludes(f) ? eb.not(eb.exists(heldBy(db, f, 's'))) : eb.exists(heldBy(db, f, 's'))));
+      if (bounds.includes(f)) walked = walked.where(valueTest(col, f)!);
+      else walked = walked.where((eb) => (excludes(f) ? eb.not(eb.exists(heldBy(db, f, 's'))) : eb.exists(heldBy(db, f, 's'))));
     }
-    if (after) walk = walk.where(sql<SqlBool>`(${sql.ref(col)}, ${sql.ref('s.profile_id')}) ${sql.raw(beyond)} (${after.value}, ${after.id})`);
-    const walked = await walk
-      .select(['s.profile_id', `${col} as sort_value`])
-      .orderBy(col, dir)
-      .orderBy('s.profile_id', dir)
-      .limit(limit)
+    const ordered: Ordered[] = [{ expr: col, desc: first.desc }, ...next.map((key) => ({ expr: firstValueOf(db, key, 's'), desc: key.desc }))];
+    if (past !== undefined) {
+      walked = walked.where(sql<SqlBool>`${col} ${beyondOf(first.desc)} ${past}`);
+    } else if (after && next.length === 0) {
+      // One key: the row value seeks the index straight to the cursor.
+      walked = walked.where(sql<SqlBool>`(${col}, ${sql.ref('s.profile_id')}) ${beyondOf(first.desc)} (${after.values[0]}, ${after.id})`);
+    } else if (after) {
+      // The range bound keeps the walk on the index; the ties at the cursor's value are sorted again.
+      walked = walked.where(sql<SqlBool>`${col} ${sql.raw(first.desc ? '<=' : '>=')} ${after.values[0]}`).where(afterCursor(ordered, sql.ref('s.profile_id'), idDesc, after));
+    }
+    const room = limit - hits.length;
+    const rows = await walked
+      .select(['s.profile_id', ...ordered.map(({ expr }, i) => sql<SortValue>`${expr}`.as(`k${i}`))])
+      .$call((q) => ordered.reduce((acc, { expr, desc }, i) => acc.orderBy(i === 0 ? sql`${expr} ${sql.raw(desc ? 'desc' : 'asc')}` : sql`${expr} ${sql.raw(desc ? 'desc' : 'asc')} nulls last`), q))
+      .orderBy('s.profile_id', idDesc ? 'desc' : 'asc')
+      .limit(room)
       .execute();
-    const rows = new Map((await findProfiles(db, workspaceId, walked.map((w) => w.profile_id))).map((r) => [r.id, r]));
+    const found = rows as unknown as ({ profile_id: string } & Record<string, SortValue>)[];
+    const profiles = new Map((await findProfiles(db, workspaceId, found.map((w) => w.profile_id))).map((r) => [r.id, r]));
     // A profile erased between the two reads is left out, as if erased just before.
-    hits.push(...walked.flatMap((w) => (rows.has(w.profile_id) ? [{ row: rows.get(w.profile_id)!, sortValue: w.sort_value as string | number }] : [])));
-    if (walked.length === limit) return hits;
+    for (const w of found) {
+      const row = profiles.get(w.profile_id);
+      if (row) hits.push({ row, sortValues: ordered.map((_, i) => w[`k${i}`]) });
+    }
+    if (found.length === room) return hits;
   }
-  // Then the profiles without a value, by id.
-  const rest = await candidates()
-    .where((eb) => eb.not(eb.exists(perProfile(db, sort.property_id, 'p').where('v.position', '=', 0))))
-    .$if(after?.value === null, (q) => q.where('p.id', beyond, after!.id))
-    .select(['p.id', 'p.created_at', 'p.updated_at'])
-    .orderBy('p.id', dir)
-    .limit(limit - hits.length)
-    .execute();
-  return [...hits, ...rest.map((row) => ({ row, sortValue: null }))];
+  if (holdersOnly) return hits;
+  // Then the profiles without a value of the first key, ordered by the remaining keys.
+  const without: SearchFilter = { property_id: first.property_id, column: first.column, op: 'exists', value: false, single: true, drives: false };
+  const rest = await walk(db, workspaceId, [...filters, without], next, opts, limit - hits.length, after?.values[0] === null ? { values: after.values.slice(1), id: after.id } : undefined);
+  return [...hits, ...rest.map((h) => ({ row: h.row, sortValues: [null, ...h.sortValues] }))];
 }
 
 /** Removes one property's values from up to `limit` profiles; returns how many profiles. */
@@ -619,4 +740,191 @@ export async function rotateValues(trx: Transaction<Database>, workspaceId: numb
     await storeChanges(trx, workspaceId, profileId, { clear: write.map((w) => w.def.id), write, keys }, codec);
   }
   return stale.length;
+}
+
+// ---- definition changes with data: values read through the property's index, converted
+// values staged and swapped in at once ---------------------------------------------------
+
+/** Where a walk of a property's values stands: the last value's searchable form and profile. */
+export type ValueCursor = [string | number | null, string];
+
+/**
+ * The next `limit` profiles holding a value of `def`, read along the property's value index
+ * (its first items, one per profile, in the index's order), after `after`; with their values.
+ * A single-valued, non-PII value is read from the index entry itself (its searchable form is the
+ * value, unless cut at INDEXED_CHARS); any other is decoded from its rows, read by primary key.
+ */
+export async function holdersPage(
+  db: Conn,
+  workspaceId: number,
+  def: Property,
+  after: ValueCursor | undefined,
+  limit: number,
+  codec: ValueCodec,
+): Promise<{ values: HeldValue[]; next: ValueCursor | undefined }> {
+  // A json value has no searchable form: its index entries are in profile order under null.
+  const column = def.data_type === 'json' ? undefined : codec.columnOf(def);
+  const ref = sql.ref(`v.${column ?? 'v_text'}`);
+  let walk = db
+    .selectFrom('profile_values as v')
+    .select(['v.profile_id', `v.${column ?? 'v_text'} as at`])
+    .where('v.workspace_id', '=', workspaceId)
+    .where('v.property_id', '=', def.id)
+    .where('v.position', '=', 0);
+  if (column === undefined) {
+    walk = walk.where('v.v_text', 'is', null);
+    if (after) walk = walk.where('v.profile_id', '>', after[1]);
+    walk = walk.orderBy('v.profile_id');
+  } else {
+    if (after) walk = walk.where(sql<SqlBool>`(${ref}, ${sql.ref('v.profile_id')}) > (${after[0]}, ${after[1]})`);
+    walk = walk.orderBy(`v.${column}`).orderBy('v.profile_id');
+  }
+  const found = await walk.limit(limit).execute();
+  const last = found[found.length - 1];
+  const next: ValueCursor | undefined = last && [last.at as string | number | null, last.profile_id];
+  const fromIndex = (at: unknown): { value: unknown } | undefined => {
+    if (def.pii || def.multi_valued || column === undefined) return undefined;
+    if (column === 'v_num') return { value: at };
+    if (typeof at !== 'string' || at.length >= INDEXED_CHARS) return undefined;
+    return { value: def.data_type === 'boolean' ? at === 'true' : at };
+  };
+  const read = found.map((f) => ({ profile_id: f.profile_id, known: fromIndex(f.at) }));
+  const rest = read.filter((r) => r.known === undefined).map((r) => r.profile_id);
+  const state = rest.length === 0 ? new Map() : await loadState(db, workspaceId, rest, new Map([[def.id, def]]), codec, def.id);
+  const itemised = def.multi_valued && def.data_type !== 'json';
+  const values = read.flatMap((r) => {
+    if (r.known) return [{ profile_id: r.profile_id, value: r.known.value, items: 1 }];
+    const stored = state.get(r.profile_id)?.get(def.id);
+    return stored ? [{ profile_id: r.profile_id, value: stored.value, items: itemised ? (stored.value as unknown[]).length : 1 }] : [];
+  });
+  return { values, next };
+}
+
+/** A stored value as a change reads it: its profile, its value and how many rows (items) it has. */
+export interface HeldValue {
+  profile_id: string;
+  value: unknown;
+  items: number;
+}
+
+/** What a change does to one stored value: its new value, or none (it failed and goes). */
+export interface StagedValue {
+  profile_id: string;
+  /** Rows the stored value has: those the new value does not fill go. */
+  items: number;
+  converted?: { value: unknown };
+}
+
+// Rows a staging statement writes; a fixed number keeps one prepared form for every chunk.
+const STAGED_ROWS_PER_INSERT = 250;
+const STAGED_COLUMNS = 8;
+
+/** The insert of `count` staged rows, its parameters as each database takes them ($1; ? on SQLite, where numbered ones bind far slower). */
+function stagingInsert(count: number, postgres: boolean): string {
+  let n = 0;
+  const p = () => (postgres ? `$${++n}` : '?');
+  const rows = Array.from({ length: count }, () => `(${Array.from({ length: STAGED_COLUMNS }, p).join(', ')})`).join(', ');
+  return `insert into staged_values (workspace_id, job_id, seq, profile_id, position, v_text, v_num, v_json) values ${rows}`;
+}
+
+/**
+ * Stages what a change does to some stored values (`def`: the definition as the change leaves
+ * it), numbered from `seq`: the new rows of each converted value, and a row without v_json for
+ * each stored row that goes; the key each new value claims, if any, in staged_keys. Returns the
+ * next number. Written as text, so that every full chunk reuses one prepared statement.
+ */
+export async function stageValues(
+  trx: Transaction<Database>,
+  workspaceId: number,
+  jobId: string,
+  def: Property,
+  values: readonly StagedValue[],
+  seq: number,
+  codec: ValueCodec,
+): Promise<number> {
+  const meta = { source: null, written_at: '' };
+  const rows: unknown[][] = [];
+  for (const v of values) {
+    const encoded = v.converted ? codec.encodeValue(def, v.converted.value, meta) : [];
+    for (const r of encoded) rows.push([workspaceId, jobId, seq++, v.profile_id, r.position, r.v_text, r.v_num, r.v_json]);
+    for (let position = encoded.length; position < v.items; position++) rows.push([workspaceId, jobId, seq++, v.profile_id, position, null, null, null]);
+  }
+  const postgres = trx.getExecutor().adapter instanceof PostgresAdapter;
+  await inChunks(rows, STAGED_ROWS_PER_INSERT, (chunk) => trx.executeQuery(CompiledQuery.raw(stagingInsert(chunk.length, postgres), chunk.flat())));
+  if (isKeyed(def)) {
+    const keys = values.flatMap((v) => (v.converted ? [{ workspace_id: workspaceId, job_id: jobId, value_key: codec.keyOf(def, v.converted.value), profile_id: v.profile_id }] : []));
+    await inChunks(keys, KEY_ROWS_PER_INSERT / 2, (chunk) => trx.insertInto('staged_keys').values(chunk).execute());
+  }
+  return seq;
+}
+
+/** Drops what a change staged. */
+export async function clearStaged(trx: Transaction<Database>, workspaceId: number, jobId: string): Promise<void> {
+  for (const table of ['staged_values', 'staged_keys'] as const) {
+    await trx.deleteFrom(table).where('workspace_id', '=', workspaceId).where('job_id', '=', jobId).execute();
+  }
+}
+
+/**
+ * Lands a change's values in one transaction, set-based: the stored rows marked to go are
+ * deleted, every other stored row takes its staged form in place (its provenance stays), and
+ * the property's keys are claimed again from the staged ones; the staging is dropped. A
+ * conversion never adds items, so every staged row has its stored row (a profile erased while
+ * the change ran has neither).
+ */
+export async function swapStaged(trx: Transaction<Database>, workspaceId: number, jobId: string, propertyId: number): Promise<void> {
+  // Usually few: values that failed under on_failure clear, items dropped.
+  const going = await trx
+    .selectFrom('staged_values')
+    .select(['profile_id', 'position'])
+    .where('workspace_id', '=', workspaceId)
+    .where('job_id', '=', jobId)
+    .where('v_json', 'is', null)
+    .execute();
+  await inChunks(going, 1000, (chunk) =>
+    trx
+      .deleteFrom('profile_values')
+      .where('workspace_id', '=', workspaceId)
+      .where('property_id', '=', propertyId)
+      .where(sql<SqlBool>`(profile_id, position) in (${sql.join(chunk.map((g) => sql`(${g.profile_id}, ${g.position})`))})`)
+      .execute(),
+  );
+  // Each staged row finds its stored row by primary key: the stored side is named only through
+  // the staged row (and the unary + keeps the property's value indexes out of the plan).
+  await sql`update profile_values set v_text = s.v_text, v_num = s.v_num, v_json = s.v_json
+    from staged_values s
+    where s.workspace_id = ${workspaceId} and s.job_id = ${jobId} and s.v_json is not null
+    and profile_values.workspace_id = s.workspace_id and profile_values.profile_id = s.profile_id
+    and +profile_values.property_id = ${propertyId} and profile_values.position = s.position`.execute(trx);
+  await trx.deleteFrom('profile_keys').where('workspace_id', '=', workspaceId).where('property_id', '=', propertyId).execute();
+  const live = sql<SqlBool>`exists (select 1 from profiles p where p.workspace_id = s.workspace_id and p.id = s.profile_id)`;
+  await trx
+    .insertInto('profile_keys')
+    .columns(['workspace_id', 'property_id', 'value_key', 'profile_id'])
+    .expression(
+      trx
+        .selectFrom('staged_keys as s')
+        .select(['s.workspace_id', sql.lit(propertyId).as('property_id'), 's.value_key', 's.profile_id'])
+        .where('s.workspace_id', '=', workspaceId)
+        .where('s.job_id', '=', jobId)
+        .where(live),
+    )
+    .execute();
+  await clearStaged(trx, workspaceId, jobId);
+}
+
+/** Which of these keys a change has staged already, and for which profile. */
+export async function stagedKeyHolders(db: Conn, workspaceId: number, jobId: string, keys: readonly string[]): Promise<Map<string, string>> {
+  const held = new Map<string, string>();
+  await inChunks([...new Set(keys)], KEY_ROWS_PER_INSERT, async (chunk) => {
+    const rows = await db
+      .selectFrom('staged_keys')
+      .select(['value_key', 'profile_id'])
+      .where('workspace_id', '=', workspaceId)
+      .where('job_id', '=', jobId)
+      .where('value_key', 'in', chunk)
+      .execute();
+    for (const r of rows) held.set(r.value_key, r.profile_id);
+  });
+  return held;
 }

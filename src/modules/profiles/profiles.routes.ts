@@ -5,7 +5,7 @@ import { errors, pageOf, PathId, WorkspaceParams } from '../../shared/api-schema
 import { AppError, type ErrorDetail, validationFailed } from '../../shared/errors.ts';
 import { hasScope } from '../auth/auth.ts';
 import { MAX_BATCH_RECORDS } from './profile.ts';
-import { FILTER_OPS, type FilterOp, type SearchQuery } from './profile-search.ts';
+import { FILTER_OPS, MAX_SORT_KEYS, parseSort, type FilterOp, type SearchQuery } from './profile-search.ts';
 import type { ProfileService } from './profiles.service.ts';
 import { BatchResultSchema, ProfileBatchBody, ProfileCreateBody, ProfileId, ProfileSchema, ProfileWriteBody } from './profiles.schemas.ts';
 
@@ -19,19 +19,23 @@ const FILTER_KEY = /^filter\[([^\]]+)\]\[([^\]]+)\]$/;
  * `filter[<property>][<op>]=<value>` as an OpenAPI deepObject parameter, which is one level deep:
  * its keys are `<property>][<op>`, so that a generated client or /docs writes the same URL.
  */
-const FilterParam = Type.Record(Type.String({ pattern: `^[^\\]]+\\]\\[(${FILTER_OPS.join('|')})$` }), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
+export const FilterParam = Type.Record(Type.String({ pattern: `^[^\\]]+\\]\\[(${FILTER_OPS.join('|')})$` }), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
   description: 'Filters, `{"<property>][<op>": <value>}`, sent as `filter[<property>][<op>]=<value>`.',
   examples: [{ 'email][eq': 'ana@example.com', 'points][gte': 10 }],
 });
 
 const readOptions = (request: FastifyRequest, provenance = false) => ({ piiReadable: hasScope(request.principal, 'pii:read'), provenance });
 
-/** `filter[<property>][<op>]=value` pairs and `sort=a,-b` from the raw query string. */
-function parseSearch(query: Record<string, unknown>): Omit<SearchQuery, 'limit' | 'cursor'> {
+/**
+ * `filter[<property>][<op>]=value` pairs and `sort=a,-b` from the raw query string; any key
+ * other than a filter and the route's `known` parameters is refused. The export reads its
+ * filters here too.
+ */
+export function parseSearch(query: Record<string, unknown>, known: readonly string[] = ['limit', 'cursor', 'sort']): Omit<SearchQuery, 'limit' | 'cursor'> {
   const problems: ErrorDetail[] = [];
   const filters: SearchQuery['filters'] = [];
   for (const [key, raw] of Object.entries(query)) {
-    if (key === 'limit' || key === 'cursor' || key === 'sort') continue;
+    if (known.includes(key)) continue;
     const match = FILTER_KEY.exec(key);
     if (!match) {
       problems.push({ field: key, problem: 'is not a known parameter; filters are filter[<property>][<op>]' });
@@ -44,11 +48,10 @@ function parseSearch(query: Record<string, unknown>): Omit<SearchQuery, 'limit' 
     }
     for (const value of [raw].flat()) filters.push({ property, op: op as FilterOp, value: String(value) });
   }
-  const sortParam = query.sort === undefined ? [] : String(query.sort).split(',').filter(Boolean);
-  if (sortParam.length > 1) problems.push({ field: 'sort', problem: 'takes one property' });
+  const sort = parseSort(query.sort === undefined ? undefined : String(query.sort));
+  problems.push(...sort.problems);
   if (problems.length > 0) throw validationFailed(problems);
-  const sort = sortParam[0] && { property: sortParam[0].replace(/^-/, ''), desc: sortParam[0].startsWith('-') };
-  return { filters, ...(sort ? { sort } : {}) };
+  return { filters, sort: sort.keys };
 }
 
 // One registration per route, each with its schemas: long only by the number of routes.
@@ -62,13 +65,19 @@ export async function profileRoutes(app: FastifyInstance, { profiles }: { profil
       operationId: 'searchProfiles',
       summary: 'Search profiles',
       description:
-        '`filter[<property>][<op>]=<value>` with `<op>` one of eq ne gt gte lt lte in (comma-separated values) contains prefix exists (true/false); several filters are ANDed. ' +
-        '`sort=<property>` (its first value, then id) or `sort=-<property>` (that order reversed); profiles without a value come last. Values are typed by the property definition.',
+        '`filter[<property>][<op>]=<value>` with `<op>` one of eq ne gt gte lt lte in (comma-separated values) contains prefix exists (true/false); several filters are ANDed. Values are typed by the property definition. ' +
+        `\`sort=<property>,-<property>\`: up to ${MAX_SORT_KEYS} keys, each a property's first value, ascending or (with \`-\`) descending; ties on a key are broken by the next key, then by id (in the last key's direction); at each key, profiles without a value come after those with one. The cursor holds every key's value and the id.`,
       params: Params,
       querystring: Type.Object(
         {
           filter: Type.Optional(FilterParam),
-          sort: Type.Optional(Type.String({ maxLength: 121 })),
+          sort: Type.Optional(
+            Type.String({
+              maxLength: 1000,
+              description: `Up to ${MAX_SORT_KEYS} property names separated by commas, each ascending or, with a leading \`-\`, descending`,
+              examples: ['-points,last_name'],
+            }),
+          ),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
           cursor: Type.Optional(Type.String()),
         },
@@ -99,7 +108,8 @@ export async function profileRoutes(app: FastifyInstance, { profiles }: { profil
       tags,
       operationId: 'upsertProfiles',
       summary: `Upsert up to ${MAX_BATCH_RECORDS} records`,
-      description: 'Records without an id are matched by identity. One bad record never sinks the rest; results come in input order.',
+      description:
+        'Records without an id are matched by identity. One bad record never sinks the rest: a record with a bad value, an unknown source or a timestamp that is not a real RFC 3339 date and time (2021-02-30T00:00:00Z, an offset of +25:00) is rejected with its reasons, the others are written. Results come in input order.',
       params: Params,
       body: ProfileBatchBody,
       response: { 200: Type.Object({ results: Type.Array(BatchResultSchema) }), ...errors(413, 415) },

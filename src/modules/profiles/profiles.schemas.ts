@@ -16,7 +16,13 @@ export const ProfileRecordSchema = Type.Object(
     id: Type.Optional(ProfileId),
     properties: Values,
     source: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'A data source name: its priority applies' })),
-    timestamp: Type.Optional(Type.String({ format: 'date-time', description: 'When the values were true; older ones do not replace newer under update' })),
+    // Checked per record by the service, so that one bad date rejects its record alone.
+    timestamp: Type.Optional(
+      Type.String({
+        description: 'When the values were true (RFC 3339 with an offset); older ones do not replace newer under update. A record whose timestamp is not a real date and time is rejected alone.',
+        examples: ['2026-11-23T12:00:00Z'],
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -12,14 +12,66 @@ import { decodeCursor, encodeCursor, type Page } from '../../shared/pagination.t
 import type { JobService } from '../jobs/jobs.service.ts';
 import type { PropertyService } from '../properties/properties.service.ts';
 import type { MergeFunction, Property } from '../properties/property.ts';
-import { changeSet, checkWrite, claimsOf, freshRecords, identityOrder, knownRecords, matchedProfiles, survivorFirst, type Checked, type Incoming, type StoredState } from './change-set.ts';
+import type { ChangeScan } from '../properties/property-change.ts';
+import { convertValue, type ValueMap } from './conversion.ts';
+import { changeSet, checkWrite, claimsOf, freshRecords, identityOrder, isKeyed, knownRecords, matchedProfiles, survivorFirst, type Checked, type Incoming, type StoredState } from './change-set.ts';
 import { dictionaryView, profileOf, type DictionaryView, type Profile } from './profile.ts';
-import { typeSearch, type SearchQuery } from './profile-search.ts';
+import { typeSearch, type ProfileSort, type SearchQuery } from './profile-search.ts';
 import * as repo from './profiles.repository.ts';
 import type { ProfileRow } from './profiles.repository.ts';
 import type { ValueCodec } from './value-codec.ts';
+import { toInstant } from './values.ts';
 
 type Conn = Kysely<Database> | Transaction<Database>;
+
+/**
+ * A search cursor: the last profile's value at every sort key, then its id. One made for
+ * another sort, or altered, is refused here rather than compared with values of another type.
+ */
+function cursorOf(cursor: string | undefined, sort: readonly ProfileSort[]): repo.Cursor | undefined {
+  const key = decodeCursor(cursor, sort.length + 1);
+  if (key === undefined) return undefined;
+  const id = key[sort.length];
+  const fits = sort.every((k, i) => key[i] === null || (k.column === 'v_num' ? Number.isFinite(key[i]) : typeof key[i] === 'string'));
+  if (typeof id !== 'string' || !fits) throw validationFailed([{ field: 'cursor', problem: 'is not a cursor this list returned' }]);
+  return { values: key.slice(0, sort.length), id };
+}
+
+/** Failing values a preview or a change shows at most. */
+const MAX_SAMPLES = 20;
+/** Profiles a preview reads at a time. */
+const SCAN_PAGE = 5000;
+/**
+ * Values a change converts per unit of a job step's size. Converting and staging a value costs
+ * a small part of what a purge or re-encryption does per profile (no per-profile statements), so
+ * a step takes this many times the runner's unit; the runner's feedback on each step's time
+ * still keeps every step short.
+ */
+const VALUES_PER_UNIT = 16;
+
+
+/** How long after a definition change lands a write checked against the older definition is refused. */
+const LANDED_RECENTLY_MS = 60_000;
+
+/** A definition change as a write sees it: running, or landed at a version. */
+type ChangeState = { job: string; running: boolean; landedVersion: number };
+
+/** A change_property job's payload: the definition before and after, and where the job is. */
+interface ChangePayload {
+  property_id: number;
+  from: Property;
+  to: Property;
+  value_map: ValueMap;
+  on_failure: 'abort' | 'clear';
+  actor: string | null;
+  phase: 'stage' | 'land';
+  cursor?: repo.ValueCursor;
+  /** The number the next staged row takes. */
+  seq?: number;
+}
+
+/** What a change job found so far (kept in the job's result). */
+type ChangeCounts = ChangeScan & { cleared: number; outcome?: string };
 
 /** By default, a filter matching this many values is checked per profile rather than looked up. */
 const BROAD_FILTER = 5000;
@@ -97,9 +149,9 @@ export function createProfileService({
   clock: Clock;
   ids: Pick<IdGenerator, 'profileId'>;
   codec: ValueCodec;
-  properties: Pick<PropertyService, 'dictionary'>;
+  properties: Pick<PropertyService, 'dictionary' | 'landChange' | 'changed'>;
   sourcePriorities: SourcePriorities;
-  jobs: Pick<JobService, 'registerStep' | 'enqueue' | 'hasActive'>;
+  jobs: Pick<JobService, 'registerStep' | 'enqueue' | 'hasActive' | 'active'>;
   broadFilter?: number;
 }) {
   // The dictionary is the same array while it is unchanged, so its lookups are built once.
@@ -146,9 +198,53 @@ export function createProfileService({
     return matchedProfiles(identities, await repo.keyOwners(conn, workspaceId, identities, codec));
   }
 
+  // Definition changes of the workspace's properties, by property id, read once per write
+  // transaction, inside it, so that a write and a change are ordered by the database: those
+  // running, and those that landed a moment ago (a server's cached definitions may be that old).
+  const runningIn = new WeakMap<object, Promise<Map<number, ChangeState>>>();
+  function runningChanges(trx: Transaction<Database>, workspaceId: number): Promise<Map<number, ChangeState>> {
+    let found = runningIn.get(trx);
+    if (!found) {
+      const since = new Date(clock.now().getTime() - LANDED_RECENTLY_MS).toISOString();
+      found = jobs.active(trx, workspaceId, 'change_property', since).then(
+        (changes) =>
+          new Map(
+            changes.map((j) => [
+              Number(j.payload.property_id),
+              { job: j.id, running: j.status !== 'done', landedVersion: Number((j.payload.from as Property).version) + 1 },
+            ]),
+          ),
+      );
+      runningIn.set(trx, found);
+    }
+    return found;
+  }
+
+  /**
+   * Values of a property whose change runs are refused, naming the job; so are values checked
+   * against a definition older than one a change just landed (the write is then sent again, and
+   * checked against the new one).
+   */
+  function changeRunning(running: ReadonlyMap<number, ChangeState>, defs: Iterable<Property>): ErrorDetail[] {
+    return [...defs].flatMap((def) => {
+      const change = running.get(def.id);
+      if (!change) return [];
+      if (change.running) return [{ field: `properties.${def.name}`, problem: `is being changed by job ${change.job}; write it again once the job is done` }];
+      if (def.version < change.landedVersion) return [{ field: `properties.${def.name}`, problem: `was changed by job ${change.job} a moment ago; write it again` }];
+      return [];
+    });
+  }
+
   /** Stores a change set, or throws its problems (the caller's savepoint or transaction drops what was written). */
   async function store(trx: Transaction<Database>, workspaceId: number, profileId: string, change: ReturnType<typeof changeSet>): Promise<void> {
     if (change.problems.length > 0) throw validationFailed(change.problems);
+    const running = await runningChanges(trx, workspaceId);
+    if (running.size > 0) {
+      const v = await view(trx, workspaceId);
+      const touched = new Set([...change.clear, ...change.write.map((w) => w.def.id)]);
+      const refused = changeRunning(running, [...touched].flatMap((id) => v.byId.get(id) ?? []));
+      if (refused.length > 0) throw new AppError('CONFLICT', `A definition change is running: ${refused[0].field.slice('properties.'.length)} ${refused[0].problem}.`, refused, 'CHANGE_RUNNING');
+    }
     await repo.storeChanges(trx, workspaceId, profileId, change, codec);
   }
 
@@ -199,7 +295,7 @@ export function createProfileService({
 
   /** A record's values as they arrive, each dated and sourced by the record. */
   function incomingOf({ record, checked }: Prepared, at: string): Incoming[] {
-    const meta = { source: record.source ?? null, written_at: record.timestamp ? new Date(record.timestamp).toISOString() : at, dated: record.timestamp !== undefined };
+    const meta = { source: record.source ?? null, written_at: (record.timestamp && toInstant(record.timestamp)) || at, dated: record.timestamp !== undefined };
     return [...checked].map(([def, value]) => ({ def, value, ...meta, fn: record.mergeFunctions?.[def.name] }));
   }
 
@@ -260,7 +356,7 @@ export function createProfileService({
       try {
         return { index: p.index, ...(await repo.inSavepoint(trx, () => writeRecord(trx, workspaceId, p, mode, priorities, v))) };
       } catch (error) {
-        if (error instanceof AppError && error.code === 'VALIDATION_FAILED') return { index: p.index, status: 'rejected', errors: error.details };
+        if (error instanceof AppError && (error.code === 'VALIDATION_FAILED' || error.reason === 'CHANGE_RUNNING')) return { index: p.index, status: 'rejected', errors: error.details };
         if (!isUniqueViolation(error)) throw error;
         // A value held by the profile the record now resolves to was claimed by a concurrent
         // writer: resolved again, the record updates that profile. A value held by any other
@@ -355,11 +451,15 @@ export function createProfileService({
    */
   async function writeRecords(trx: Transaction<Database>, workspaceId: number, records: readonly WriteRecord[], options: WriteOptions = {}): Promise<WriteResult[]> {
     const { mode = 'upsert', dryRun = false } = options;
-    const [v, priorities] = await Promise.all([view(trx, workspaceId), sourcePriorities(trx, workspaceId)]);
+    const [v, priorities, running] = await Promise.all([view(trx, workspaceId), sourcePriorities(trx, workspaceId), runningChanges(trx, workspaceId)]);
     const prepared: Prepared[] = records.map((record, index) => {
       const { checked, problems } = checkWrite(v.index, record.properties, 'properties');
       problems.unshift(...(record.problems ?? []));
+      if (running.size > 0) problems.push(...changeRunning(running, checked.keys()));
       if (record.source !== undefined && !priorities.has(record.source)) problems.push({ field: 'source', problem: `no data source "${record.source}" in this workspace` });
+      if (record.timestamp !== undefined && toInstant(record.timestamp) === undefined) {
+        problems.push({ field: 'timestamp', problem: 'must be a real RFC 3339 date and time with an offset, such as 2026-11-23T12:00:00Z (the date must exist, the offset be at most ±23:59)' });
+      }
       return { index, record, checked, problems };
     });
     const run = async () => {
@@ -402,6 +502,93 @@ export function createProfileService({
     return def ? repo.reencodeValues(trx, job.workspace_id, { ...def, pii: job.payload.pii === true }, limit, codec) : 0;
   });
 
+  /**
+   * Converts one page of a change's values: each value converted by the table, its failures
+   * counted (and kept as samples), a unique or identity value held twice counted as failing.
+   * `taken` says which keys are already claimed by earlier pages.
+   */
+  async function convertPage(
+    page: readonly repo.HeldValue[],
+    c: Pick<ChangePayload, 'from' | 'to' | 'value_map'>,
+    counts: ChangeScan,
+    masked: boolean,
+    taken: (keys: string[]) => Promise<Map<string, string>>,
+  ): Promise<(repo.StagedValue & { key?: string })[]> {
+    const out: (repo.StagedValue & { key?: string; stored: unknown })[] = [];
+    const fail = (profile_id: string, value: unknown, problem: string) => {
+      counts.failing++;
+      if (counts.samples.length < MAX_SAMPLES) counts.samples.push({ profile_id, value: masked ? '***' : value, problem });
+    };
+    for (const { profile_id, value, items } of page) {
+      counts.profiles_with_values++;
+      const result = convertValue(c.from, c.to, value, c.value_map);
+      if (!result.ok) {
+        fail(profile_id, value, result.problem);
+        out.push({ profile_id, items, stored: value });
+      } else out.push({ profile_id, items, stored: value, converted: { value: result.value }, ...(isKeyed(c.to) ? { key: codec.keyOf(c.to, result.value) } : {}) });
+    }
+    const held = isKeyed(c.to) ? await taken(out.flatMap((v) => (v.key === undefined ? [] : [v.key]))) : new Map<string, string>();
+    for (const v of out) {
+      if (!v.converted) continue;
+      const holder = v.key === undefined ? undefined : held.get(v.key);
+      if (holder !== undefined) {
+        fail(v.profile_id, v.stored, `would be held by profile ${holder} too, and ${c.to.name} is ${c.to.unique ? 'unique' : 'an identity'}`);
+        delete v.converted;
+        continue;
+      }
+      if (v.key !== undefined) held.set(v.key, v.profile_id);
+      counts.convertible++;
+    }
+    return out.map(({ stored: _stored, ...v }) => v);
+  }
+
+  /** What a change from `from` to `to` would do to every stored value; writes nothing. */
+  async function scanChange(conn: Conn, workspaceId: number, from: Property, to: Property, valueMap: ValueMap, masked: boolean): Promise<ChangeScan> {
+    const counts: ChangeScan = { profiles_with_values: 0, convertible: 0, failing: 0, samples: [] };
+    const seen = new Map<string, string>();
+    let after: repo.ValueCursor | undefined;
+    for (;;) {
+      const page = await repo.holdersPage(conn, workspaceId, from, after, SCAN_PAGE, codec);
+      const kept = await convertPage(page.values, { from, to, value_map: valueMap }, counts, masked, async (keys) => new Map(keys.flatMap((k) => (seen.has(k) ? [[k, seen.get(k)!] as const] : []))));
+      for (const v of kept) if (v.converted && v.key !== undefined) seen.set(v.key, v.profile_id);
+      if (page.values.length < SCAN_PAGE || !page.next) return counts;
+      after = page.next;
+    }
+  }
+
+  // A definition change with data: values are converted into the staging area a page at a
+  // time (the cursor and the counts committed with each page), then swapped in with the new
+  // definition in one transaction. A failure before the swap leaves everything as it was.
+  jobs.registerStep('change_property', async (trx, job, limit) => {
+    const c = job.payload as unknown as ChangePayload;
+    const ws = job.workspace_id;
+    const counts: ChangeCounts = (job.result as ChangeCounts | undefined) ?? { profiles_with_values: 0, convertible: 0, failing: 0, cleared: 0, samples: [] };
+    const masked = c.from.pii || c.to.pii;
+    if (c.phase === 'stage') {
+      const size = limit * VALUES_PER_UNIT;
+      const page = await repo.holdersPage(trx, ws, c.from, c.cursor, size, codec);
+      // Keys staged by earlier pages; within a page, the first value keeps its key.
+      const staged = await convertPage(page.values, c, counts, masked, (keys) => repo.stagedKeyHolders(trx, ws, job.id, keys));
+      const seq = await repo.stageValues(trx, ws, job.id, c.to, staged, c.seq ?? 0, codec);
+      const walked = page.values.length < size || !page.next;
+      return { done: page.values.length, finished: false, payload: { ...c, phase: walked ? 'land' : 'stage', cursor: page.next ?? c.cursor, seq }, result: counts };
+    }
+    const end = (outcome: string, failed: boolean) => ({ done: 0, finished: true, failed, result: { ...counts, outcome } });
+    if (counts.failing > 0 && c.on_failure === 'abort') {
+      await repo.clearStaged(trx, ws, job.id);
+      return end(`${counts.failing} of ${counts.profiles_with_values} values do not convert; nothing changed (on_failure: abort).`, true);
+    }
+    const landed = await properties.landChange(trx, ws, { from: c.from, to: c.to, actor: c.actor, job: job.id, counts: { profiles_with_values: counts.profiles_with_values, converted: counts.convertible, cleared: counts.failing } });
+    if (!landed) {
+      await repo.clearStaged(trx, ws, job.id);
+      return end('The definition changed while the job ran; nothing changed.', true);
+    }
+    await repo.swapStaged(trx, ws, job.id, c.property_id);
+    counts.cleared = counts.failing;
+    const outcome = `${counts.convertible} values converted${counts.cleared > 0 ? `, ${counts.cleared} cleared` : ''}; the definition is at version ${landed.version}.`;
+    return { ...end(outcome, false), afterCommit: () => properties.changed(ws) };
+  });
+
   // A key rotation re-encrypts, workspace by workspace, every PII value still under the previous key.
   jobs.registerStep('rotate_key', async (trx, job, limit) => {
     const defs = new Map((await properties.dictionary(job.workspace_id, trx)).map((d) => [d.id, d]));
@@ -427,6 +614,8 @@ export function createProfileService({
       }
       return queued;
     },
+
+    scanChange,
 
     /** How many profiles hold a value of the property (asked before a property is purged or retyped). */
     countHolders(trx: Transaction<Database>, workspaceId: number, propertyId: number): Promise<number> {
@@ -469,17 +658,59 @@ export function createProfileService({
       return results.map((r) => (r.status === 'unchanged' ? { ...r, status: 'updated' } : r) as RecordResult);
     },
 
+    /**
+     * Every profile matching the filters, in id order a page at a time, read from one snapshot: a
+     * read-only transaction (repeatable read on PostgreSQL) held until the pages end or the caller
+     * returns early. `total` is counted in the same snapshot, so it matches the pages. A caller
+     * that stops before the pages end calls `close()` (more than once does no harm).
+     */
+    async snapshot(
+      workspaceId: number,
+      filters: SearchQuery['filters'],
+      opts: ReadOptions & { pageSize?: number },
+    ): Promise<{ total: number; pages: AsyncGenerator<Profile[]>; close(): Promise<void> }> {
+      const trx = await db.startTransaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute();
+      let open = true;
+      const close = async () => {
+        if (!open) return;
+        open = false;
+        await trx.commit().execute();
+      };
+      try {
+        const v = await view(trx, workspaceId);
+        const typed = typeSearch(v.live, { filters, sort: [] }, opts.piiReadable, codec).filters;
+        const total = await repo.countProfiles(trx, workspaceId, typed, broadFilter);
+        async function* pages(): AsyncGenerator<Profile[]> {
+          try {
+            let after: string | undefined;
+            for (;;) {
+              const rows = await repo.searchProfiles(trx, workspaceId, typed, [], { limit: opts.pageSize ?? 500, after: after === undefined ? undefined : { values: [], id: after }, broadFilter });
+              if (rows.length === 0) return;
+              yield await present(trx, workspaceId, rows.map(({ row }) => row), opts, v);
+              after = rows[rows.length - 1].row.id;
+            }
+          } finally {
+            await close();
+          }
+        }
+        return { total, pages: pages(), close };
+      } catch (error) {
+        open = false;
+        await trx.rollback().execute();
+        throw error;
+      }
+    },
+
     /** Filtered, sorted, cursor-paged profiles; every filter is typed by its property. */
     async search(workspaceId: number, query: SearchQuery, opts: ReadOptions): Promise<Page<Profile>> {
       const v = await view(db, workspaceId);
       const { filters, sort } = typeSearch(v.live, query, opts.piiReadable, codec);
-      const after = decodeCursor(query.cursor, 2) as [string | number | null, string] | undefined;
-      const rows = await repo.searchProfiles(db, workspaceId, filters, sort, { limit: query.limit + 1, after: after && { value: after[0], id: after[1] }, broadFilter });
+      const rows = await repo.searchProfiles(db, workspaceId, filters, sort, { limit: query.limit + 1, after: cursorOf(query.cursor, sort), broadFilter });
       const page = rows.slice(0, query.limit);
       const last = page[page.length - 1];
       return {
         data: await present(db, workspaceId, page.map(({ row }) => row), opts, v),
-        next_cursor: rows.length > query.limit && last ? encodeCursor([last.sortValue, last.row.id]) : null,
+        next_cursor: rows.length > query.limit && last ? encodeCursor([...last.sortValues, last.row.id]) : null,
       };
     },
   };

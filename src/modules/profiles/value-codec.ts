@@ -125,6 +125,14 @@ export function createValueCodec(cipher: PiiCipher | undefined) {
   }
 
   return {
+    /**
+     * Text that may hold PII outside the values (an import's stored rows, a rejected cell),
+     * sealed as PII values are when the server has a key; as it is without one (no property can
+     * then be PII).
+     */
+    sealText: (text: string): string => (cipher ? cipher.encrypt(text) : text),
+    /** Sealed text opened again; plain text as it is. */
+    openText: (text: string): string => (cipher && isEncrypted(text) ? cipher.decrypt(text) : text),
     columnOf,
     encodeValue,
     decodeValue,

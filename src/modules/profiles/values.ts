@@ -33,8 +33,23 @@ const ok = (value: unknown): Checked => ({ ok: true, value });
 const fail = (problem: string, allowed?: unknown[]): Checked => (allowed ? { ok: false, problem, allowed } : { ok: false, problem });
 
 function isRealDate(y: number, m: number, d: number): boolean {
-  const date = new Date(Date.UTC(y, m - 1, d));
+  // setUTCFullYear, not Date.UTC, which reads the years 0–99 as 1900–1999.
+  const date = new Date(0);
+  date.setUTCFullYear(y, m - 1, d);
   return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
+}
+
+/**
+ * An RFC 3339 date and time as the instant it names (UTC, `toISOString` form); undefined when it
+ * is not one: the date must exist, the time and the offset be in range (`+25:00` is not).
+ */
+export function toInstant(text: string): string | undefined {
+  const m = DATETIME.exec(text);
+  if (!m || !isRealDate(Number(m[1]), Number(m[2]), Number(m[3])) || Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6]) > 59) return undefined;
+  const offset = /^[+-](\d{2}):(\d{2})$/.exec(m[8]);
+  if (offset && (Number(offset[1]) > 23 || Number(offset[2]) > 59)) return undefined;
+  const date = new Date(text);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
 
 function checkLength(p: Property, s: string): Checked | undefined {
@@ -77,12 +92,8 @@ export function checkScalar(p: Property, value: unknown): Checked {
       return isRealDate(Number(m[1]), Number(m[2]), Number(m[3])) ? ok(value) : fail('is not a date that exists');
     }
     case 'datetime': {
-      const m = typeof value === 'string' ? DATETIME.exec(value) : null;
-      if (!m || !isRealDate(Number(m[1]), Number(m[2]), Number(m[3])) || Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6]) > 59) {
-        return fail('must be an RFC 3339 date-time such as 2026-11-23T12:00:00Z');
-      }
-      const date = new Date(value as string);
-      return Number.isNaN(date.getTime()) ? fail('must be an RFC 3339 date-time') : ok(date.toISOString());
+      const instant = typeof value === 'string' ? toInstant(value) : undefined;
+      return instant === undefined ? fail('must be an RFC 3339 date-time such as 2026-11-23T12:00:00Z') : ok(instant);
     }
     case 'link': {
       if (typeof value !== 'string') return fail('must be an absolute http(s) URL');

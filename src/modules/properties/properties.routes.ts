@@ -3,11 +3,11 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { errors, PageQuery, pageOf, WorkspaceParams } from '../../shared/api-schemas.ts';
 import { AppError } from '../../shared/errors.ts';
-import { actorOf } from '../auth/auth.ts';
+import { actorOf, hasScope } from '../auth/auth.ts';
 import { JobSchema } from '../jobs/jobs.schemas.ts';
 import type { PropertyService } from './properties.service.ts';
 import { MAX_BATCH, type Property } from './property.ts';
-import { HistoryEntrySchema, PropertyBatchBody, PropertyCreateBody, PropertyListQuery, PropertyPatchBody, PropertySchema } from './properties.schemas.ts';
+import { ChangeBody, ChangePreviewBody, ChangePreviewSchema, HistoryEntrySchema, PropertyBatchBody, PropertyCreateBody, PropertyListQuery, PropertyPatchBody, PropertySchema } from './properties.schemas.ts';
 
 const Params = Type.Object(WorkspaceParams);
 const RefParams = Type.Object({
@@ -141,6 +141,41 @@ export async function propertyRoutes(app: FastifyInstance, { properties }: { pro
     config: { auth: 'properties:write', answerHeaders: { 200: ['ETag'] } },
     schema: { tags, operationId: 'restoreProperty', summary: 'Restore an archived property', params: RefParams, response: { 200: Type.Ref('Property'), ...errors(409) } },
     handler: async (request, reply) => withEtag(reply, await properties.restore(request.workspace.id, request.params.name, { actor: actorOf(request.principal) })),
+  });
+
+  r.post('/properties/:name/changes/preview', {
+    config: { auth: 'properties:read' },
+    schema: {
+      tags,
+      operationId: 'previewPropertyChange',
+      summary: 'Preview a definition change against the stored values',
+      description:
+        'Counts the profiles holding values, the values that convert to the changed definition and those that fail, with up to 20 failing samples (PII masked without pii:read), and the definition diff. Writes nothing. See docs/changes.md for the conversion table.',
+      params: RefParams,
+      body: ChangePreviewBody,
+      response: { 200: ChangePreviewSchema, ...errors(409, 413, 415) },
+    },
+    handler: async (request) =>
+      properties.previewChange(request.workspace.id, request.params.name, request.body, { piiReadable: hasScope(request.principal, 'pii:read') }),
+  });
+
+  r.post('/properties/:name/changes', {
+    config: { auth: 'properties:write' },
+    schema: {
+      tags,
+      summary: 'Apply a definition change with its values',
+      description:
+        'Starts a job (202) that converts every stored value and lands the new definition with them in one transaction: readers never see a mix, the version bumps once, history records the counts. If-Match is required (428 without it, 412 when stale). on_failure abort: any failing value fails the job and nothing changes; clear: failing values are removed. While it runs, writes of the property answer 409 naming the job.',
+      params: RefParams,
+      headers: Type.Object({ 'if-match': Type.Optional(Type.String({ description: 'The version previewed, as its ETag' })) }),
+      body: ChangeBody,
+      response: { 202: Type.Object({ job: Type.Ref('Job') }), ...errors(409, 412, 413, 415, 428) },
+    },
+    handler: async (request, reply) => {
+      const ifMatch = parseIfMatch(request.headers['if-match']);
+      const job = await properties.startChange(request.workspace.id, request.params.name, request.body, { actor: actorOf(request.principal), ifMatch });
+      return reply.code(202).send({ job });
+    },
   });
 
   r.get('/properties/:name/history', {

@@ -51,7 +51,12 @@ const MergeFunction = Type.Enum(MERGE_FUNCTIONS);
 const writable = {
   display_name: Type.Optional(DisplayName),
   i18n_display_names: Type.Optional(
-    Type.Record(Type.String({ pattern: LANGUAGE_TAG }), Type.String({ minLength: 1, maxLength: 120 }), { examples: [{ en_US: 'Loyalty tier' }] }),
+    // propertyNames: a pattern on the key alone becomes patternProperties, which lets any other key through.
+    Type.Record(Type.String(), Type.String({ minLength: 1, maxLength: 120 }), {
+      propertyNames: { pattern: LANGUAGE_TAG },
+      description: 'Display names by language tag (en, en_US, sr-Latn)',
+      examples: [{ en_US: 'Loyalty tier' }],
+    }),
   ),
   description: Type.Optional(nullable(Type.String({ maxLength: 2000 }))),
   example: Type.Optional(nullable(Type.String({ maxLength: 500 }))),
@@ -147,4 +152,43 @@ export const HistoryEntrySchema = Type.Object({
   key_id: nullable(Type.String()),
   action: Type.Enum(HISTORY_ACTIONS),
   changes: Type.Record(Type.String(), Type.Object({ from: Type.Unknown(), to: Type.Unknown() })),
+});
+
+/** The fields a change with data may set (at least one), and how option values are renamed. */
+const changeFields = {
+  data_type: Type.Optional(DataType),
+  multi_valued: Type.Optional(Type.Boolean()),
+  options: writable.options,
+  validation: writable.validation,
+  unique: writable.unique,
+  value_map: Type.Optional(
+    Type.Record(Type.String({ minLength: 1, maxLength: 255 }), Type.String({ minLength: 1, maxLength: 255 }), {
+      description: 'Old option values renamed to new ones ({from: to}), for a change to or within an enum',
+      examples: [{ silver: 'standard' }],
+    }),
+  ),
+};
+
+export const ChangePreviewBody = Type.Object(changeFields, {
+  additionalProperties: false,
+  minProperties: 1,
+  examples: [{ data_type: 'integer' }],
+});
+
+export const ChangeBody = Type.Object(
+  {
+    ...changeFields,
+    on_failure: Type.Enum(['abort', 'clear'], { description: 'abort: if any value fails, nothing changes; clear: failing values are removed' }),
+  },
+  { additionalProperties: false, examples: [{ data_type: 'integer', on_failure: 'abort' }] },
+);
+
+export const ChangePreviewSchema = Type.Object({
+  profiles_with_values: Type.Integer({ description: 'Profiles holding a value of the property' }),
+  convertible: Type.Integer({ description: 'Of those, values that convert' }),
+  failing: Type.Integer({ description: 'Values that do not convert (or would be held twice under unique)' }),
+  samples: Type.Array(Type.Object({ profile_id: Type.String(), value: Type.Unknown({ description: 'The stored value; "***" for PII without pii:read' }), problem: Type.String() }), {
+    maxItems: 20,
+  }),
+  changes: Type.Record(Type.String(), Type.Object({ from: Type.Unknown(), to: Type.Unknown() }), { description: 'The definition diff' }),
 });

@@ -25,6 +25,7 @@ import {
   type PropertyFields,
   type PropertyPatch,
 } from './property.ts';
+import { narrowingFields, planChange, type ChangeScan, type DefinitionChange, type ValueMap } from './property-change.ts';
 import * as repo from './properties.repository.ts';
 import type { HistoryEntry, PropertyListFilter, PropertyRef, PropertySearch } from './properties.repository.ts';
 import { SYSTEM_PROPERTIES } from './system-properties.ts';
@@ -54,7 +55,16 @@ export interface PropertyUsage {
   holders(trx: Transaction<Database>, workspaceId: number, propertyId: number): Promise<number>;
   /** Names of the data sources whose mappings use the property. */
   mappedBy(trx: Transaction<Database>, workspaceId: number, propertyId: number): Promise<string[]>;
+  /** What a change from one definition to another would do to the stored values (`masked`: samples as "***"). */
+  scanChange(conn: Conn, workspaceId: number, from: Property, to: Property, valueMap: ValueMap, masked: boolean): Promise<ChangeScan>;
 }
+
+/** What a preview answers: the counts, the samples and the definition diff. */
+export type ChangePreview = ChangeScan & { changes: Record<string, { from: unknown; to: unknown }> };
+
+/** Where the change flow is, in the words a refused PATCH or vendor PUT points at. */
+export const changeFlow = (name: string) =>
+  `preview it with POST /v1/workspaces/{ws}/properties/${name}/changes/preview, then apply it with POST /v1/workspaces/{ws}/properties/${name}/changes`;
 
 export type PropertyService = ReturnType<typeof createPropertyService>;
 
@@ -77,7 +87,7 @@ export function createPropertyService({
   ids: Pick<IdGenerator, 'uid'>;
   piiStorable: boolean;
   broadcast: Broadcast;
-  jobs: Pick<JobService, 'enqueue'>;
+  jobs: Pick<JobService, 'enqueue' | 'active'>;
   usage: PropertyUsage;
 }) {
   // List pages and the numbered searches some surfaces list with, kept until the dictionary changes.
@@ -173,6 +183,43 @@ export function createPropertyService({
   async function checkLimit(trx: Transaction<Database>, workspaceId: number, adding: number, cap?: number): Promise<void> {
     const { used, limit } = await repo.countCustomProperties(trx, workspaceId);
     limitReached(used, adding, limit, cap);
+  }
+
+  /** A definition change running on the property: 409 naming its job. */
+  async function refuseWhileChanging(trx: Transaction<Database>, workspaceId: number, property: Property): Promise<void> {
+    const running = (await jobs.active(trx, workspaceId, 'change_property')).find((j) => Number(j.payload.property_id) === property.id);
+    if (running) {
+      throw new AppError(
+        'CONFLICT',
+        `A change of "${property.name}" is running as job ${running.id}; wait until it is done (GET /v1/workspaces/${workspaceId}/jobs/${running.id}).`,
+        [{ field: 'name', problem: `is being changed by job ${running.id}` }],
+        'CHANGE_RUNNING',
+      );
+    }
+  }
+
+  /** The definition a change asks for, or the 4xx that says why it cannot be asked for. */
+  function plan(current: Property, change: DefinitionChange): { next: Property; changes: Record<string, { from: unknown; to: unknown }> } {
+    if (current.system) throw new AppError('CONFLICT', `System property "${current.name}" cannot be changed.`, [], 'SYSTEM_PROPERTY');
+    if (current.archived) {
+      throw new AppError('CONFLICT', `Property "${current.name}" is archived; restore it (POST .../properties/${current.name}/restore) before changing it.`, [], 'ARCHIVED_PROPERTY');
+    }
+    const { next, problems } = planChange(fieldsOf(current), change);
+    if (problems.length > 0) {
+      const refused = problems.find((p) => p.allowed && (p.field === 'data_type' || p.field === 'multi_valued'));
+      throw new AppError('VALIDATION_FAILED', refused ? `This conversion is not in the table: ${refused.problem}.` : 'The change is not valid.', problems, refused ? 'CONVERSION_NOT_ALLOWED' : undefined);
+    }
+    checkPiiStorable(next, '');
+    const changes = diffFields(fieldsOf(current), next);
+    if (Object.keys(changes).length === 0 && Object.keys(change.value_map ?? {}).length === 0) {
+      throw new AppError(
+        'VALIDATION_FAILED',
+        `The change leaves "${current.name}" as it is: give at least one of data_type, multi_valued, options, validation, unique or value_map with a new value.`,
+        [{ field: 'body', problem: 'changes nothing' }],
+        'NOT_A_CHANGE',
+      );
+    }
+    return { next: { ...current, ...next }, changes };
   }
 
   /**
@@ -288,16 +335,17 @@ export function createPropertyService({
         if (current.system) throw new AppError('CONFLICT', `System property "${current.name}" cannot be changed.`, [], 'SYSTEM_PROPERTY');
         const immutable = IMMUTABLE_FIELDS.filter((f) => patch[f] !== undefined && patch[f] !== current[f]).map((f) => ({
           field: f,
-          problem: 'cannot be changed after creation',
+          problem: f === 'multi_valued' ? `changes with its values only: ${changeFlow(current.name)}` : 'cannot be changed after creation',
         }));
         if (immutable.length > 0) throw new AppError('CONFLICT', 'Some fields cannot be changed.', immutable, 'IMMUTABLE_FIELD');
+        await refuseWhileChanging(trx, workspaceId, current);
         if (patch.data_type !== undefined && patch.data_type !== current.data_type) {
           const holders = await usage.holders(trx, workspaceId, current.id);
           if (holders > 0) {
             const hold = `${holders} profile${holders === 1 ? ' holds' : 's hold'}`;
             throw new AppError(
               'CONFLICT',
-              `data_type cannot change while ${hold} values of "${current.name}".`,
+              `data_type cannot change by PATCH while ${hold} values of "${current.name}": ${changeFlow(current.name)}.`,
               [{ field: 'data_type', problem: `${hold} values` }],
               'TYPE_FROZEN',
             );
@@ -310,6 +358,7 @@ export function createPropertyService({
         checkPiiStorable(fields, '');
         const changes = diffFields(fieldsOf(current), fields);
         if (Object.keys(changes).length === 0) return current;
+        await refuseBreakingValues(trx, workspaceId, current, fields);
 
         const clashes = await checkFree(trx, workspaceId, fields, '', current.id);
         if (clashes.length > 0) throw clashed('The change clashes with another property.', clashes);
@@ -340,6 +389,7 @@ export function createPropertyService({
       return write(workspaceId, async (trx) => {
         const current = await mustFind(trx, workspaceId, ref);
         if (current.system) throw new AppError('CONFLICT', `System property "${current.name}" cannot be deleted.`, [], 'SYSTEM_PROPERTY');
+        await refuseWhileChanging(trx, workspaceId, current);
         const sources = await usage.mappedBy(trx, workspaceId, current.id);
         if (sources.length > 0) {
           throw new AppError(
@@ -367,6 +417,67 @@ export function createPropertyService({
       });
     },
 
+    /** What a change would do to the stored values, and the definition diff; writes nothing. */
+    async previewChange(workspaceId: number, ref: string, change: DefinitionChange, opts: { piiReadable: boolean }): Promise<ChangePreview> {
+      const current = await mustFind(db, workspaceId, ref);
+      const { next, changes } = plan(current, change);
+      const scan = await usage.scanChange(db, workspaceId, current, next, change.value_map ?? {}, (current.pii || next.pii) && !opts.piiReadable);
+      return { ...scan, changes };
+    },
+
+    /**
+     * Starts a change: a job converts the values and lands the definition with them. `ifMatch`
+     * is required: the change applies to the version previewed.
+     */
+    async startChange(workspaceId: number, ref: string, change: DefinitionChange & { on_failure: 'abort' | 'clear' }, opts: Actor & { ifMatch: number | undefined }): Promise<Job> {
+      return write(workspaceId, async (trx) => {
+        const current = await mustFind(trx, workspaceId, ref);
+        if (opts.ifMatch === undefined) {
+          throw new AppError(
+            'PRECONDITION_REQUIRED',
+            `A change applies to the version previewed: send If-Match: "${current.version}" (the ETag of GET .../properties/${current.name}).`,
+            [{ field: 'If-Match', problem: 'is required' }],
+            'IF_MATCH_REQUIRED',
+          );
+        }
+        if (opts.ifMatch !== current.version) {
+          throw new AppError('PRECONDITION_FAILED', `Property "${current.name}" is at version ${current.version}, not ${opts.ifMatch}.`, [], 'STALE_VERSION');
+        }
+        await refuseWhileChanging(trx, workspaceId, current);
+        const { on_failure, value_map = {}, ...fields } = change;
+        const { next } = plan(current, { ...fields, value_map });
+        return jobs.enqueue(trx, workspaceId, {
+          type: 'change_property',
+          total: await usage.holders(trx, workspaceId, current.id),
+          payload: { property_id: current.id, from: current, to: next, value_map, on_failure, actor: opts.actor, phase: 'stage' },
+        });
+      });
+    },
+
+    /**
+     * Lands a change's definition inside the job's last transaction: the version bumps once and
+     * the history entry records the change and the counts. Undefined when the definition moved
+     * meanwhile (the job then changes nothing).
+     */
+    async landChange(
+      trx: Transaction<Database>,
+      workspaceId: number,
+      c: { from: Property; to: Property; actor: string | null; job: string; counts: { profiles_with_values: number; converted: number; cleared: number } },
+    ): Promise<Property | undefined> {
+      const at = isoNow(clock);
+      const fields = fieldsOf(c.to);
+      const updated = await repo.updateProperty(trx, workspaceId, c.from.id, c.from.version, { fields, at });
+      if (!updated) return undefined;
+      const changes = { ...diffFields(fieldsOf(c.from), fields), values: { from: { profiles: c.counts.profiles_with_values }, to: { converted: c.counts.converted, cleared: c.counts.cleared, job: c.job } } };
+      await repo.insertHistory(trx, workspaceId, c.from.id, { version: updated.version, at, key_id: c.actor, action: 'updated', changes });
+      return updated;
+    },
+
+    /** Drops the workspace's cached definitions here and, through the broadcast, on every server. */
+    changed(workspaceId: number): Promise<void> {
+      return reads.changed(workspaceId);
+    },
+
     async history(workspaceId: number, ref: string, limit: number, cursor?: string): Promise<Page<HistoryEntry>> {
       const property = await mustFind(db, workspaceId, ref);
       const after = decodeCursor(cursor, 1) as [number] | undefined;
@@ -379,11 +490,30 @@ export function createPropertyService({
     },
   };
 
+  /**
+   * A PATCH that narrows options, validation or unique is checked against the stored values: if
+   * any would break, 409 with how many profiles, pointing at the change flow. Loosening never reads.
+   */
+  async function refuseBreakingValues(trx: Transaction<Database>, workspaceId: number, current: Property, fields: PropertyFields): Promise<void> {
+    const narrowed = narrowingFields(fieldsOf(current), fields);
+    if (narrowed.length === 0 || (await usage.holders(trx, workspaceId, current.id)) === 0) return;
+    const scan = await usage.scanChange(trx, workspaceId, current, { ...current, ...fields }, {}, true);
+    if (scan.failing === 0) return;
+    const profiles = `${scan.failing} profile${scan.failing === 1 ? ' holds a value' : 's hold values'}`;
+    throw new AppError(
+      'CONFLICT',
+      `This change would break stored values: ${profiles} of "${current.name}" that ${narrowed.join(', ')} would refuse. To convert or clear them, ${changeFlow(current.name)}.`,
+      narrowed.map((field) => ({ field, problem: `${profiles} this would refuse` })),
+      'VALUES_BREAK',
+    );
+  }
+
   async function setArchived(workspaceId: number, ref: string, archived: boolean, actor: string): Promise<Property> {
     return write(workspaceId, async (trx) => {
       const current = await mustFind(trx, workspaceId, ref);
       if (current.system) throw new AppError('CONFLICT', `System property "${current.name}" cannot be ${archived ? 'archived' : 'restored'}.`, [], 'SYSTEM_PROPERTY');
       if (current.archived === archived) return current;
+      await refuseWhileChanging(trx, workspaceId, current);
       const at = isoNow(clock);
       const updated = await repo.updateProperty(trx, workspaceId, current.id, current.version, { archived, at });
       if (!updated) throw new AppError('PRECONDITION_FAILED', `Property "${current.name}" changed meanwhile; try again.`, [], 'STALE_VERSION');

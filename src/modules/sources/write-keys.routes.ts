@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { errors, PageQuery, pageOf, Timestamp, WorkspaceParams } from '../../shared/api-schemas.ts';
+import { errors, PageQuery, pageOf, PathId, Timestamp, WorkspaceParams } from '../../shared/api-schemas.ts';
 import type { WriteKeyService } from './write-keys.service.ts';
 
-const SourceId = Type.Integer({ minimum: 1, maximum: 2_147_483_647 });
+const SourceId = PathId({ description: 'Source id' });
 const Params = Type.Object({ ...WorkspaceParams, id: SourceId });
 const KeyParams = Type.Object({ ...WorkspaceParams, id: SourceId, key_id: Type.String({ minLength: 1, maxLength: 64 }) });
 const tags = ['sources'];

@@ -5,7 +5,7 @@ import type { Database } from '../../db/schema.ts';
 import type { Broadcast } from '../../shared/broadcast.ts';
 import { type Clock, isoNow } from '../../shared/clock.ts';
 import { AppError } from '../../shared/errors.ts';
-import { hashToken, type IdGenerator } from '../../shared/ids.ts';
+import { hashToken, isStoredId, type IdGenerator } from '../../shared/ids.ts';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.ts';
 import { findSources } from './sources.repository.ts';
 import * as repo from './write-keys.repository.ts';
@@ -24,7 +24,8 @@ export function createWriteKeyService({ db, clock, ids, broadcast }: { db: Kysel
   });
 
   async function mustFindSource(workspaceId: number, sourceId: number): Promise<void> {
-    const [source] = await findSources(db, workspaceId, { id: sourceId });
+    // An id no source can have (past the id column's range) is simply not found.
+    const [source] = isStoredId(sourceId) ? await findSources(db, workspaceId, { id: sourceId }) : [];
     if (!source) throw new AppError('NOT_FOUND', `Source ${sourceId} not found.`);
   }
 
@@ -46,7 +47,7 @@ export function createWriteKeyService({ db, clock, ids, broadcast }: { db: Kysel
     },
 
     async revoke(workspaceId: number, sourceId: number, keyId: string): Promise<void> {
-      if (!(await repo.revokeWriteKey(db, workspaceId, sourceId, keyId, isoNow(clock)))) throw new AppError('NOT_FOUND', `Write key ${keyId} not found.`);
+      if (!isStoredId(sourceId) || !(await repo.revokeWriteKey(db, workspaceId, sourceId, keyId, isoNow(clock)))) throw new AppError('NOT_FOUND', `Write key ${keyId} not found.`);
       await broadcast.publish(REVOKED, keyId);
     },
 

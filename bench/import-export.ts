@@ -1,0 +1,310 @@
+// `npm run bench` (import and export): a generated CSV of BENCH_IMPORT_ROWS rows (1,000,000 by
+// default) × 10 columns (an identity, strings, integers, an enum, a date, a multi-valued column)
+// imported through the API, against the same rows inserted with prepared statements in one
+// transaction into the same database (the raw baseline of bench/profiles.ts); then the workspace
+// exported as CSV, against a raw SELECT of the same values streamed to a null sink. The server
+// runs in a child process of its own (bench/serve-app.ts); its RSS is read from /proc every
+// 100 ms throughout. SQLite, or PostgreSQL with BENCH_DATABASE_URL (a new schema, dropped at the
+// end). The figures go to docs/benchmarks.md, "Import and export".
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { DatabaseSync } from 'node:sqlite';
+import pg from 'pg';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request, startServer, type Server } from './servers.ts';
+
+const ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 1_000_000);
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const mib = (bytes: number) => fmt(bytes / 2 ** 20);
+
+const PLANS = ['free', 'team', 'pro'];
+const CITIES = ['Beograd', 'Novi Sad', 'Niš', 'Kragujevac', 'Subotica'];
+const PROPERTIES = [
+  { name: 'member_no', data_type: 'string', identity: { role: 'primary' } },
+  { name: 'given', data_type: 'string' },
+  { name: 'family', data_type: 'string' },
+  { name: 'home_town', data_type: 'string' },
+  { name: 'age', data_type: 'integer' },
+  { name: 'points', data_type: 'integer' },
+  { name: 'plan', data_type: 'enum', options: PLANS.map((value) => ({ value })) },
+  { name: 'joined', data_type: 'date' },
+  { name: 'interests', data_type: 'string', multi_valued: true },
+  { name: 'note', data_type: 'string' },
+];
+
+/** Row n's values in property order (multi-valued as an array). */
+function valuesOf(n: number): (string | number | string[])[] {
+  const day = String(1 + (n % 28)).padStart(2, '0');
+  return [`M${n}`, `Given${n % 5000}`, `Family${n % 7000}`, CITIES[n % CITIES.length], 18 + (n % 60), n % 100_000, PLANS[n % 3], `2024-03-${day}`, ['golf', `topic${n % 50}`], `note ${n}`];
+}
+
+/** The generated file, written with backpressure. */
+async function writeCsv(file: string): Promise<void> {
+  const out = createWriteStream(file);
+  out.write(`${PROPERTIES.map((p) => p.name).join(',')}\n`);
+  let chunk = '';
+  for (let n = 0; n < ROWS; n++) {
+    chunk += `${valuesOf(n).map((v) => (Array.isArray(v) ? v.join(';') : v)).join(',')}\n`;
+    if (chunk.length > 1 << 20) {
+      if (!out.write(chunk)) await once(out, 'drain');
+      chunk = '';
+    }
+  }
+  out.end(chunk);
+  await once(out, 'finish');
+}
+
+/** The server's RSS, sampled every 100 ms while `work` runs; the peak. */
+async function sampled<T>(server: Server, work: () => Promise<T>): Promise<{ result: T; peak: number; seconds: number }> {
+  let peak = (await server.rss()).rss;
+  let running = true;
+  const sampler = (async () => {
+    while (running) {
+      peak = Math.max(peak, (await server.rss()).rss);
+      await sleep(100);
+    }
+  })();
+  const started = performance.now();
+  try {
+    const result = await work();
+    return { result, peak, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    running = false;
+    await sampler;
+  }
+}
+
+/** A connection beside the server's, to the same database: the baselines go through it. */
+interface Direct {
+  title: string;
+  propertyIds(ws: number): Promise<number[]>;
+  /** The raw baseline: profiles and their value rows, in one transaction; seconds taken. */
+  insertRaw(ws: number, propertyIds: number[]): Promise<number>;
+  /** Every value of the workspace read in order, each touched and dropped; seconds taken. */
+  selectRaw(ws: number): Promise<number>;
+  /** What a database keeps up by itself after a large load (PostgreSQL: ANALYZE, as autovacuum would), as bench/profiles.ts does. */
+  settle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Row n's value rows: [profile id, property index, position, v_text, v_num, v_json]. */
+function* valueRows(n: number): Generator<[string, number, number, string | null, number | null, string]> {
+  for (const [p, v] of valuesOf(n).entries()) {
+    for (const [position, item] of (Array.isArray(v) ? v : [v]).entries()) {
+      yield [`raw-${n}`, p, position, typeof item === 'number' ? null : item, typeof item === 'number' ? item : null, JSON.stringify(item)];
+    }
+  }
+}
+
+const SELECT_VALUES = 'select profile_id, property_id, v_json from profile_values where workspace_id = $1 order by profile_id, property_id, position';
+
+function sqliteDirect(file: string): Direct {
+  const raw = new DatabaseSync(file);
+  raw.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+  return {
+    title: 'SQLite',
+    propertyIds: async (ws) => (raw.prepare('select id from properties where workspace_id = ? and system = 0 order by id').all(ws) as { id: number }[]).map((p) => p.id),
+    async insertRaw(ws, propertyIds) {
+      const at = new Date().toISOString();
+      const insertProfile = raw.prepare('insert into profiles (workspace_id, id, created_at, updated_at) values (?, ?, ?, ?)');
+      const insertValue = raw.prepare('insert into profile_values (workspace_id, profile_id, property_id, position, v_text, v_num, v_json, source, written_at) values (?, ?, ?, ?, ?, ?, ?, null, ?)');
+      const started = performance.now();
+      raw.exec('begin immediate');
+      for (let n = 0; n < ROWS; n++) {
+        insertProfile.run(ws, `raw-${n}`, at, at);
+        for (const [id, p, position, text, num, json] of valueRows(n)) insertValue.run(ws, id, propertyIds[p], position, text, num, json, at);
+      }
+      raw.exec('commit');
+      return (performance.now() - started) / 1000;
+    },
+    async selectRaw(ws) {
+      const started = performance.now();
+      let bytes = 0;
+      for (const row of raw.prepare(SELECT_VALUES.replace('$1', '?')).iterate(ws) as Iterable<{ profile_id: string; v_json: string }>) bytes += row.profile_id.length + row.v_json.length;
+      if (bytes === 0) throw new Error('the raw select read nothing');
+      return (performance.now() - started) / 1000;
+    },
+    settle: async () => {},
+    close: async () => raw.close(),
+  };
+}
+
+async function postgresDirect(url: string, version: string): Promise<Direct> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return {
+    title: `PostgreSQL ${version}`,
+    propertyIds: async (ws) => (await client.query<{ id: number }>('select id from properties where workspace_id = $1 and system = 0 order by id', [ws])).rows.map((p) => p.id),
+    async insertRaw(ws, propertyIds) {
+      const at = new Date().toISOString();
+      const started = performance.now();
+      await client.query('begin');
+      // A named statement per table, run per 1,000 profiles with the rows as arrays (a statement
+      // per row would measure the network's round trips), as bench/profiles.ts's baseline does.
+      for (let from = 0; from < ROWS; from += 1000) {
+        const ns = Array.from({ length: Math.min(1000, ROWS - from) }, (_, i) => from + i);
+        await client.query({ name: 'ie_profiles', text: 'insert into profiles (workspace_id, id, created_at, updated_at) select $1, id, $3, $3 from unnest($2::text[]) as id', values: [ws, ns.map((n) => `raw-${n}`), at] });
+        const rows = ns.flatMap((n) => [...valueRows(n)]);
+        await client.query({
+          name: 'ie_values',
+          text: `insert into profile_values (workspace_id, profile_id, property_id, position, v_text, v_num, v_json, source, written_at)
+            select $1, r.p, r.prop, r.pos, r.t, r.n, r.j, null, $8 from unnest($2::text[], $3::integer[], $4::integer[], $5::text[], $6::double precision[], $7::text[]) as r(p, prop, pos, t, n, j)`,
+          values: [ws, rows.map((r) => r[0]), rows.map((r) => propertyIds[r[1]]), rows.map((r) => r[2]), rows.map((r) => r[3]), rows.map((r) => r[4]), rows.map((r) => r[5]), at],
+        });
+      }
+      await client.query('commit');
+      return (performance.now() - started) / 1000;
+    },
+    async selectRaw(ws) {
+      // Keyset pages of 10,000 values inside one repeatable-read transaction, as the export reads.
+      const started = performance.now();
+      let bytes = 0;
+      await client.query('begin isolation level repeatable read read only');
+      let after: [string, number, number] = ['', 0, -1];
+      for (;;) {
+        const { rows } = await client.query<{ profile_id: string; property_id: number; position: number; v_json: string }>(
+          'select profile_id, property_id, position, v_json from profile_values where workspace_id = $1 and (profile_id, property_id, position) > ($2, $3, $4) order by profile_id, property_id, position limit 10000',
+          [ws, ...after],
+        );
+        for (const row of rows) bytes += row.profile_id.length + row.v_json.length;
+        if (rows.length < 10000) break;
+        const last = rows[rows.length - 1];
+        after = [last.profile_id, last.property_id, last.position];
+      }
+      await client.query('commit');
+      if (bytes === 0) throw new Error('the raw select read nothing');
+      return (performance.now() - started) / 1000;
+    },
+    settle: async () => {
+      if (!process.env.BENCH_NO_ANALYZE) await client.query('analyze profiles, profile_values, profile_keys');
+    },
+    close: () => client.end(),
+  };
+}
+
+async function bench(server: Server, direct: Direct, file: string, operator: string): Promise<string[]> {
+  const call = <T>(method: 'GET' | 'POST', path: string, token: string, payload?: unknown, expect = 200) => request<T>(server.url, token, method, path, payload, expect);
+  const tenant = await call<{ id: number }>('POST', '/v1/tenants', operator, { name: 'bench' }, 201);
+  const workspace = async (name: string) => (await call<{ id: number }>('POST', `/v1/tenants/${tenant.id}/workspaces`, operator, { name }, 201)).id;
+  const [ws, rawWs] = [await workspace('import'), await workspace('raw')];
+  const key = await call<{ token: string }>('POST', `/v1/tenants/${tenant.id}/api-keys`, operator, { name: 'bench', scopes: ['properties:read', 'properties:write', 'profiles:read', 'profiles:write'] }, 201);
+  for (const w of [ws, rawWs]) await call('POST', `/v1/workspaces/${w}/properties/batch`, key.token, { inputs: PROPERTIES }, 201);
+  const size = statSync(file).size;
+
+  log(`1. import of ${fmt(ROWS)} rows (${mib(size)} MiB of CSV) through the API`);
+  const started = performance.now();
+  const imported = await sampled(server, async () => {
+    const res = await fetch(`${server.url}/v1/workspaces/${ws}/imports`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key.token}`, 'content-type': 'text/csv' },
+      body: Readable.toWeb(createReadStream(file)) as ReadableStream,
+      duplex: 'half',
+    } as RequestInit);
+    const created = (await res.json()) as { id: string };
+    if (res.status !== 202) throw new Error(`upload: ${res.status} ${JSON.stringify(created)}`);
+    const uploaded = performance.now();
+    log(`   uploaded in ${fmt((uploaded - started) / 1000, 1)} s, server rss ${mib((await server.rss()).rss)} MiB`);
+    for (;;) {
+      const view = await call<{ status: string; counts: Record<string, number>; progress: { rows_done: number } }>('GET', `/v1/workspaces/${ws}/imports/${created.id}`, key.token);
+      if (view.status === 'done') return { view, uploaded };
+      if (view.status !== 'running' && view.status !== 'queued') throw new Error(`import ${view.status}`);
+      await sleep(Number(process.env.BENCH_POLL_MS ?? 250));
+    }
+  });
+  const { view } = imported.result;
+  if (view.counts.created !== ROWS) throw new Error(`import counts: ${JSON.stringify(view.counts)}`);
+  const m = await server.memory();
+  if (process.env.BENCH_SERVER_FLAGS?.includes('--expose-gc')) {
+    const g = await server.gc();
+    log(`   after a full collection: rss ${mib(g.rss)}, heap ${mib(g.heapUsed)}/${mib(g.heapTotal)} MiB`);
+  }
+  log(`   ${fmt(imported.seconds, 1)} s, ${fmt(ROWS / imported.seconds)} rows/s, server peak RSS ${mib(imported.peak)} MiB (now: rss ${mib(m.rss)}, heap ${mib(m.heapUsed)}/${mib(m.heapTotal)}, external ${mib(m.external)} MiB)`);
+
+  log('2. the raw baseline: the same rows with prepared statements in one transaction');
+  const rawSeconds = await direct.insertRaw(rawWs, await direct.propertyIds(rawWs));
+  log(`   ${fmt(rawSeconds, 1)} s, ${fmt(ROWS / rawSeconds)} rows/s`);
+
+  await direct.settle();
+  log('3. export of the imported workspace as CSV, to a null sink');
+  const exported = await sampled(server, async () => {
+    const res = await fetch(`${server.url}/v1/workspaces/${ws}/profiles/export?format=csv&properties=${PROPERTIES.map((p) => p.name).join(',')}`, { headers: { authorization: `Bearer ${key.token}` } });
+    if (res.status !== 200 || !res.body) throw new Error(`export: ${res.status}`);
+    let bytes = 0;
+    for await (const chunk of res.body) bytes += (chunk as Uint8Array).length;
+    return { bytes, total: Number(res.headers.get('x-total-count')) };
+  });
+  if (exported.result.total !== ROWS) throw new Error(`export total ${exported.result.total}`);
+  log(`   ${fmt(exported.seconds, 1)} s, ${fmt(ROWS / exported.seconds)} rows/s (${mib(exported.result.bytes)} MiB), server peak RSS ${mib(exported.peak)} MiB`);
+
+  log('4. the raw baseline: a SELECT of the same values, streamed to a null sink');
+  const selectSeconds = await direct.selectRaw(ws);
+  log(`   ${fmt(selectSeconds, 1)} s, ${fmt(ROWS / selectSeconds)} rows/s`);
+
+  const ratio = (a: number, b: number) => b / a;
+  const verdict = (r: number, target: number) => (r >= target ? 'pass' : '**MISS**');
+  const importRatio = ratio(imported.seconds, rawSeconds);
+  const exportRatio = ratio(exported.seconds, selectSeconds);
+  const peak = Math.max(imported.peak, exported.peak);
+  return [
+    '| measure | propdict | baseline | ratio | target | |',
+    '|---|---|---|---|---|---|',
+    `| import of ${fmt(ROWS)} rows × 10 columns (upload to last row written) | ${fmt(ROWS / imported.seconds)} rows/s (${fmt(imported.seconds, 1)} s) | ${fmt(ROWS / rawSeconds)} rows/s (${fmt(rawSeconds, 1)} s) | ${fmt(importRatio, 3)} | ≥ 0.5 | ${verdict(importRatio, 0.5)} |`,
+    `| export of the same profiles as CSV | ${fmt(ROWS / exported.seconds)} rows/s (${fmt(exported.seconds, 1)} s) | ${fmt(ROWS / selectSeconds)} rows/s (${fmt(selectSeconds, 1)} s) | ${fmt(exportRatio, 3)} | ≥ 0.5 | ${verdict(exportRatio, 0.5)} |`,
+    `| server peak RSS during both | ${mib(peak)} MiB (import ${mib(imported.peak)}, export ${mib(exported.peak)}) | – | – | < 512 MiB | ${peak < 512 * 2 ** 20 ? 'pass' : '**MISS**'} |`,
+  ];
+}
+
+/** postgres://...: the bench runs on PostgreSQL, in a new schema of that database. */
+const DATABASE_URL = process.env.BENCH_DATABASE_URL || undefined;
+const dir = mkdtempSync(join(tmpdir(), 'propdict-bench-import-'));
+const file = join(dir, 'rows.csv');
+const operator = `bench-${randomBytes(16).toString('hex')}`;
+let server: Server | undefined;
+let direct: Direct | undefined;
+let lines: string[];
+let dropSchema: (() => Promise<void>) | undefined;
+let databaseUrl = `sqlite:${join(dir, 'bench.db')}`;
+let version = '';
+if (DATABASE_URL !== undefined) {
+  const schema = `bench_import_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: DATABASE_URL });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  version = (await admin.query<{ server_version: string }>('show server_version')).rows[0].server_version.split(' ')[0];
+  await admin.end();
+  const url = new URL(DATABASE_URL);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  databaseUrl = url.toString();
+  dropSchema = async () => {
+    const c = new pg.Client({ connectionString: DATABASE_URL });
+    await c.connect();
+    await c.query(`drop schema ${schema} cascade`);
+    await c.end();
+  };
+}
+try {
+  await writeCsv(file);
+  // BENCH_CPU_PROF=<folder>: the server writes a CPU profile there when it stops.
+  server = await startServer(
+    './serve-app.ts',
+    { ...process.env, DATABASE_URL: databaseUrl, PROPDICT_ADMIN_TOKEN: operator, PROPDICT_IMPORT_LIMIT: String(2 ** 40), PROPDICT_REQUEST_TIMEOUT_MS: '0' },
+    process.env.BENCH_CPU_PROF || undefined,
+    { execArgv: process.env.BENCH_SERVER_FLAGS ? process.env.BENCH_SERVER_FLAGS.split(' ') : [] },
+  );
+  direct = DATABASE_URL === undefined ? sqliteDirect(join(dir, 'bench.db')) : await postgresDirect(databaseUrl, version);
+  log(`propdict import/export bench on ${direct.title}: server pid ${server.pid}, rss ${mib((await server.rss()).rss)} MiB`);
+  lines = await bench(server, direct, file, operator);
+} finally {
+  await direct?.close();
+  await server?.stop();
+  await dropSchema?.();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const title = `propdict import/export bench, ${new Date().toISOString().slice(0, 10)}; Node ${process.version}; ${direct.title}; ${fmt(ROWS)} rows; the app in its own process, over HTTP`;
+process.stdout.write(`\n${[title, '', ...lines].join('\n')}\n`);

@@ -1,0 +1,176 @@
+import { pipeline, Readable, Transform } from 'node:stream';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { stringify } from 'csv-stringify';
+import { Type } from 'typebox';
+import { errors, PageQuery, pageOf, WorkspaceParams } from '../../shared/api-schemas.ts';
+import { AppError } from '../../shared/errors.ts';
+import { hasScope } from '../auth/auth.ts';
+import { FilterParam, parseSearch } from '../profiles/profiles.routes.ts';
+import { IMPORT_FORMATS, type ImportFormat } from './import-rows.ts';
+import { IMPORT_MODES, type ImportService } from './imports.service.ts';
+import { ImportSchema } from './imports.schemas.ts';
+
+const Params = Type.Object(WorkspaceParams);
+const IdParams = Type.Object({ ...WorkspaceParams, id: Type.String({ minLength: 1, maxLength: 64 }) });
+const tags = ['imports'];
+const Import = Type.Ref('Import');
+
+/** The body's media types, and the format each is. */
+const MEDIA: Record<string, ImportFormat> = { 'text/csv': 'csv', 'application/x-ndjson': 'ndjson', 'application/ndjson': 'ndjson' };
+const EXPORT_KNOWN = ['format', 'properties', 'include_pii'];
+
+/**
+ * Rows as the bytes of a CSV or NDJSON body. Piped so that a client going away destroys every
+ * stage, the rows' generator included: it then ends its read snapshot.
+ */
+// The routes declare their 200 body as a string for the OpenAPI; the type provider then types
+// send() so, and a stream needs a cast (Fastify sends it as it comes).
+function bodyOf(rows: AsyncGenerator<string[]> | AsyncGenerator<string[] | Record<string, unknown>>, format: 'csv' | 'ndjson'): Readable {
+  const lines = format === 'csv' ? stringify() : new Transform({ writableObjectMode: true, transform: (row, _enc, done) => done(null, `${JSON.stringify(row)}\n`) });
+  return pipeline(Readable.from(rows), lines, () => {});
+}
+
+const mediaOf = (request: FastifyRequest) => String(request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+
+/** An export's format: the query's, else the Accept header's (text/csv or application/x-ndjson), else CSV. */
+function exportFormat(request: FastifyRequest, given: 'csv' | 'ndjson' | undefined): 'csv' | 'ndjson' {
+  if (given) return given;
+  const accept = String(request.headers.accept ?? '');
+  return /application\/(x-)?ndjson/.test(accept) && !/text\/csv/.test(accept) ? 'ndjson' : 'csv';
+}
+
+/**
+ * The upload: its body is the file, handed to the service as a stream (never buffered whole).
+ * A JSON body is still parsed as on every route (and refused by the handler), so it meets the
+ * same checks; any other type is refused at once.
+ */
+async function uploadRoute(app: FastifyInstance, { imports }: { imports: ImportService }) {
+  app.addContentTypeParser(Object.keys(MEDIA), (_request, payload, done) => done(null, payload));
+  app.removeContentTypeParser('*');
+  app.addContentTypeParser('*', (_request, _payload, done) => done(new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the file as text/csv or application/x-ndjson.'), undefined));
+
+  app.withTypeProvider<TypeBoxTypeProvider>().post('/imports', {
+    config: { auth: 'profiles:write', answerHeaders: { 202: ['Location'] } },
+    schema: {
+      tags,
+      summary: 'Import profiles from a CSV or NDJSON file',
+      description:
+        'The raw body is the file (text/csv or application/x-ndjson, up to PROPDICT_IMPORT_LIMIT bytes). Columns map to properties by name, then import alias; `id` is the profile id. Answers once the file is stored; a job then writes the rows.',
+      params: Params,
+      querystring: Type.Object(
+        {
+          format: Type.Optional(Type.Enum(IMPORT_FORMATS, { description: 'Defaults to the Content-Type’s' })),
+          mode: Type.Optional(Type.Enum(IMPORT_MODES, { default: 'upsert' })),
+          dry_run: Type.Optional(Type.Boolean({ default: false, description: 'Check every row, write nothing' })),
+          source: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'A data source’s name or id: its priority applies' })),
+          delimiter: Type.Optional(Type.String({ minLength: 1, maxLength: 1, default: ',', description: 'CSV only' })),
+        },
+        { additionalProperties: false },
+      ),
+      response: { 202: Import, ...errors(409, 413, 415) },
+    },
+    handler: async (request, reply) => {
+      const media = MEDIA[mediaOf(request)];
+      if (!media) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the file as text/csv or application/x-ndjson.');
+      const format = request.query.format ?? media;
+      if (format !== media) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `format=${format} needs the body sent as ${format === 'csv' ? 'text/csv' : 'application/x-ndjson'}.`);
+      const length = Number(request.headers['content-length']);
+      const view = await imports.upload(request.workspace.id, request.body as Readable, {
+        format,
+        mode: request.query.mode ?? 'upsert',
+        dryRun: request.query.dry_run ?? false,
+        source: request.query.source,
+        delimiter: request.query.delimiter ?? ',',
+        bytesTotal: Number.isSafeInteger(length) ? length : undefined,
+      });
+      return reply.code(202).header('location', `/v1/workspaces/${request.workspace.id}/imports/${view.id}`).send(view);
+    },
+  });
+}
+
+// One registration per route, each with its schemas: long only by the number of routes.
+export async function importRoutes(app: FastifyInstance, { imports }: { imports: ImportService }) {
+  await app.register(uploadRoute, { imports });
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  r.get('/imports', {
+    config: { auth: 'profiles:read' },
+    schema: { tags, summary: 'List imports, newest first', params: Params, querystring: Type.Object(PageQuery), response: { 200: pageOf(Import), ...errors() } },
+    handler: async (request) => imports.list(request.workspace.id, { limit: request.query.limit ?? 100, cursor: request.query.cursor }),
+  });
+
+  r.get('/imports/:id', {
+    config: { auth: 'profiles:read' },
+    schema: { tags, summary: 'An import: its columns, progress and counts', params: IdParams, response: { 200: Import, ...errors() } },
+    handler: async (request) => imports.get(request.workspace.id, request.params.id),
+  });
+
+  r.post('/imports/:id/cancel', {
+    config: { auth: 'profiles:write' },
+    schema: { tags, operationId: 'cancelImport', summary: 'Cancel a queued or running import (rows already written stay)', params: IdParams, response: { 200: Import, ...errors(409) } },
+    handler: async (request) => imports.cancel(request.workspace.id, request.params.id),
+  });
+
+  r.get('/imports/:id/errors', {
+    config: { auth: 'profiles:read', answerHeaders: { 200: ['Content-Disposition'] } },
+    schema: {
+      tags,
+      summary: 'The rejected rows as CSV: row, column, property, problem, value',
+      description: 'One line per problem; `row` is the data row (1 the first after the header) or the NDJSON line. PII values are *** without pii:read.',
+      params: IdParams,
+      response: { 200: { description: 'CSV', content: { 'text/csv': { schema: { type: 'string' } } } }, ...errors() },
+    },
+    handler: async (request, reply) => {
+      const rows = await imports.rejections(request.workspace.id, request.params.id, hasScope(request.principal, 'pii:read'));
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${request.params.id}-errors.csv"`)
+        .send(bodyOf(rows, 'csv') as unknown as string);
+    },
+  });
+
+  r.get('/profiles/export', {
+    config: { auth: 'profiles:read', answerHeaders: { 200: ['X-Total-Count'] } },
+    schema: {
+      tags: ['profiles'],
+      operationId: 'exportProfiles',
+      summary: 'Export profiles as CSV or NDJSON',
+      description:
+        'Streams every profile matching the filters (`filter[<property>][<op>]=<value>`, as in search) from one snapshot. Columns: id, then the chosen properties (default: every live exportable one), named by export_alias else name. X-Total-Count tells how many rows follow. Multi-valued values are joined with ; in CSV.',
+      params: Params,
+      querystring: Type.Object(
+        {
+          filter: Type.Optional(FilterParam),
+          format: Type.Optional(Type.Enum(['csv', 'ndjson'], { description: 'Defaults to the Accept header’s, else csv' })),
+          properties: Type.Optional(Type.String({ maxLength: 65_536, description: 'Comma-separated property names' })),
+          include_pii: Type.Optional(Type.Boolean({ default: false, description: 'Needs pii:read' })),
+        },
+        // filter[...] keys vary by workspace; parseSearch checks every other key.
+        { additionalProperties: true },
+      ),
+      response: {
+        200: { description: 'The profiles', content: { 'text/csv': { schema: { type: 'string' } }, 'application/x-ndjson': { schema: { type: 'string' } } } },
+        ...errors(),
+      },
+    },
+    handler: async (request, reply) => {
+      const { filters } = parseSearch(request.query, EXPORT_KNOWN);
+      const format = exportFormat(request, request.query.format as 'csv' | 'ndjson' | undefined);
+      const properties = request.query.properties?.split(',').map((p) => p.trim()).filter(Boolean);
+      const result = await imports.export(request.workspace.id, {
+        format,
+        filters,
+        properties,
+        includePii: request.query.include_pii === true,
+        piiReadable: hasScope(request.principal, 'pii:read'),
+      });
+      return reply
+        .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
+        .header('x-total-count', String(result.total))
+        .send(bodyOf(result.rows, format) as unknown as string);
+    },
+  });
+}
+
+export const importSchemas = [ImportSchema];
