@@ -276,7 +276,7 @@ export function PropertyScreen({ ws, name }: { ws: number; name?: string }) {
         <div class="note" role="status">
           <p>Stored values stand in the way of this save. Preview the change to see which values convert and which do not, then convert them (or clear the ones that fail).</p>
           <button type="button" class="primary" onClick={openChange}>
-            Preview the change with the stored values
+            Preview this change
           </button>
         </div>
       ) : null}
