@@ -294,4 +294,24 @@ describe(`console: import, export, safe changes in Chromium [${DATABASE?.startsW
     assert.equal(await reader.getByRole('button', { name: /Preview/ }).count(), 0);
     await expectClean();
   });
+
+  test('readable at 200% zoom: the imports and the export scroll not sideways at 640 CSS pixels', async () => {
+    const c = await openConsole(browser, base, { viewport: { width: 640, height: 900 } });
+    opened.push(c);
+    const page = c.page;
+    await signIn(page, token);
+    const listed = await api('GET', `${wsPath()}/imports`);
+    assert.equal(listed.status, 200, listed.raw);
+    for (const [path, heading] of [
+      [`/w/${ws}/imports`, /^Imports/],
+      [`/w/${ws}/imports/${listed.body.data[0].id}`, /^Import imp_/],
+      [`/w/${ws}/profiles`, /^Profiles/],
+    ] as const) {
+      await visit(page, path, heading);
+      if (path.endsWith('/imports')) await page.getByRole('row', { name: /^Import imp_/ }).waitFor();
+      const { scroll, client } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+      assert.ok(scroll <= client, `${path}: ${scroll} px wide in a ${client} px window`);
+    }
+    await expectClean();
+  });
 });
