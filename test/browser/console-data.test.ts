@@ -237,6 +237,7 @@ describe(`console: import, export, safe changes in Chromium [${DATABASE?.startsW
     await page.getByRole('alert').getByText(/data_type cannot change by PATCH while 3 profiles hold values/).waitFor();
     await page.getByRole('button', { name: 'Preview this change' }).click();
     await page.getByRole('heading', { level: 2, name: 'Change points with its stored values' }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'change-title', 'focus moves to the change');
     const counts = page.locator('.preview-counts');
     await counts.waitFor();
     assert.deepEqual(await counts.locator('dd').allInnerTexts(), ['3', '2', '1']);
@@ -295,6 +296,44 @@ describe(`console: import, export, safe changes in Chromium [${DATABASE?.startsW
     await expectClean();
   });
 
+  test('a running import is cancelled: it stops after the step under way, the rows written stay', async () => {
+    const rows = 50_000;
+    const csv = ['email,seats', ...Array.from({ length: rows }, (_, i) => `bulk${i}@example.com,${i}`)].join('\n');
+    const page = await open();
+    await signIn(page, token);
+    await visit(page, `/w/${ws}/imports`, /^Imports/);
+    await page.getByLabel('File (CSV or NDJSON)').setInputFiles({ name: 'bulk.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: /Rows written: running/ }).waitFor();
+    await page.getByRole('button', { name: 'Cancel this import' }).click();
+    await page.getByRole('status').filter({ hasText: /Rows written: cancelled/ }).waitFor();
+    const id = (await page.getByRole('heading', { level: 2, name: /^Import imp_/ }).innerText()).split(' ')[1];
+    const imp = await api('GET', `${wsPath()}/imports/${id}`);
+    assert.equal(imp.status, 200, imp.raw);
+    assert.equal(imp.body.status, 'cancelled', imp.raw);
+    assert.ok(imp.body.progress.rows_done < rows, imp.raw);
+    assert.equal(Number((await page.locator('td[data-count="created"]').innerText()).replace(/,/g, '')), imp.body.counts.created);
+    assert.equal(await page.getByRole('button', { name: 'Cancel this import' }).count(), 0);
+    await expectAccessible(page, 'import cancelled');
+    await expectClean();
+  });
+
+  test('stored <script> and "><img onerror> in a file\'s headers and cells are shown as text and never run', async () => {
+    const bad = '"><img src=x onerror="window.__xss = 3">';
+    const csv = `email,seats,"${bad.replace(/"/g, '""')}"\nx1@example.com,"${bad.replace(/"/g, '""')}",<script>window.__xss = 4</script>\n`;
+    const page = await open();
+    await signIn(page, token);
+    await visit(page, `/w/${ws}/imports`, /^Imports/);
+    await page.getByLabel('File (CSV or NDJSON)').setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.getByRole('button', { name: 'Dry run (writes nothing)' }).click();
+    await page.getByRole('status').filter({ hasText: 'Rows checked: done (1 of 1)' }).waitFor();
+    await page.getByRole('row', { name: /skipped: no property/ }).getByText(bad).waitFor();
+    await page.locator('table', { has: page.getByText('problem in the rejected rows') }).getByText(bad).first().waitFor();
+    const found = await page.evaluate(() => ({ imgs: document.querySelectorAll('main img').length, ran: (window as unknown as { __xss?: number }).__xss }));
+    assert.deepEqual(found, { imgs: 0, ran: undefined });
+    await expectClean();
+  });
+
   test('readable at 200% zoom: the imports and the export scroll not sideways at 640 CSS pixels', async () => {
     const c = await openConsole(browser, base, { viewport: { width: 640, height: 900 } });
     opened.push(c);
@@ -308,7 +347,7 @@ describe(`console: import, export, safe changes in Chromium [${DATABASE?.startsW
       [`/w/${ws}/profiles`, /^Profiles/],
     ] as const) {
       await visit(page, path, heading);
-      if (path.endsWith('/imports')) await page.getByRole('row', { name: /^Import imp_/ }).waitFor();
+      if (path.endsWith('/imports')) await page.getByRole('row', { name: /^Import imp_/ }).first().waitFor();
       const { scroll, client } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
       assert.ok(scroll <= client, `${path}: ${scroll} px wide in a ${client} px window`);
     }

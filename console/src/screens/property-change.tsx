@@ -1,6 +1,6 @@
 // A definition change that stored values must follow: the preview (counts, failing samples with
 // their reasons, the diff), then the change applied with abort or clear, its job followed to the end.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiFailure, call, followJob, type ChangeFields, type ChangePreview, type ErrorDetail, type Job, type Property } from '../api';
 import { plural, showValue } from '../format';
 import { Link } from '../router';
@@ -41,6 +41,9 @@ export function ChangeFlow(props: { ws: number; property: Property; change: Chan
   const [job, setJob] = useState<Job | null>(null);
   const [stale, setStale] = useState(false);
   const key = JSON.stringify(change);
+  const heading = useRef<HTMLHeadingElement>(null);
+  // Opened from a button above: focus follows, so a keyboard or a screen reader lands on it.
+  useEffect(() => heading.current?.focus(), []);
 
   useEffect(() => {
     let live = true;
@@ -84,7 +87,9 @@ export function ChangeFlow(props: { ws: number; property: Property; change: Chan
   const outcome = job?.result?.outcome;
   return (
     <section class="change" aria-labelledby="change-title">
-      <h2 id="change-title">Change {property.name} with its stored values</h2>
+      <h2 id="change-title" tabIndex={-1} ref={heading}>
+        Change {property.name} with its stored values
+      </h2>
       <p class="hint">
         The values profiles hold are converted to the new definition, and the definition changes with them in one step: nothing is written until you apply.
       </p>

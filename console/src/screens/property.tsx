@@ -134,8 +134,6 @@ export function PropertyScreen({ ws, name }: { ws: number; name?: string }) {
     setFailure(null);
     setSaved(null);
     setChange(pendingChange);
-    // The flow opens below the form: take focus there so a keyboard or screen reader follows.
-    requestAnimationFrame(() => document.getElementById('change-title')?.scrollIntoView({ block: 'start' }));
   };
   const landed = async (outcome?: string) => {
     setChange(null);
