@@ -91,6 +91,12 @@ describe(`console: import, export, safe changes in Chromium [${DATABASE?.startsW
     await page.locator('#f-file-errors').getByText('Choose a file first').waitFor();
     assert.equal(await page.getByLabel('File (CSV or NDJSON)').getAttribute('aria-invalid'), 'true');
 
+    // A file the API cannot read: its words beside the file field.
+    await page.getByLabel('File (CSV or NDJSON)').setInputFiles({ name: 'broken.csv', mimeType: 'text/csv', buffer: Buffer.from('email,seats\n"ana@example.com,1\n') });
+    await page.getByRole('button', { name: 'Dry run (writes nothing)' }).click();
+    await page.locator('#f-file-errors').getByText(/The file is not valid CSV at line \d+/).waitFor();
+    assert.equal(await page.getByLabel('File (CSV or NDJSON)').getAttribute('aria-invalid'), 'true');
+
     await page.getByLabel('File (CSV or NDJSON)').setInputFiles({ name: 'contacts.csv', mimeType: 'text/csv', buffer: Buffer.from(CONTACTS) });
     await page.getByRole('button', { name: 'Dry run (writes nothing)' }).click();
     await page.getByRole('status').filter({ hasText: `Uploaded: ${CONTACTS.length} of ${CONTACTS.length} bytes` }).waitFor();
