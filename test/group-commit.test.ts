@@ -75,6 +75,18 @@ describe('group commit on a SQLite file', () => {
     assert.deepEqual((await db.selectFrom('rows').select('id').where('id', 'in', [300, 301]).orderBy('id').execute()).map((r) => r.id), [300, 301]);
   });
 
+  test('a read-only snapshot reads on a connection of its own: writes go on meanwhile, unseen by it', async () => {
+    const snapshot = await db.startTransaction().setAccessMode('read only').execute();
+    const before = Number((await snapshot.selectFrom('rows').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    // Held on the process's one connection, the snapshot would keep this write waiting until it ended.
+    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('a write waited for the open snapshot')), 5000).unref());
+    await Promise.race([insert(500), timeout]);
+    assert.equal(await count(), before + 1);
+    const during = Number((await snapshot.selectFrom('rows').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    assert.equal(during, before, 'the snapshot does not see a write committed after it began');
+    await snapshot.commit().execute();
+  });
+
   test('a read queued behind transactions sees them committed', async () => {
     const before = await count();
     const [, , n] = await Promise.all([insert(400), insert(401), count()]);

@@ -16,6 +16,10 @@ export type NewApiKey = paths['/v1/tenants/{tenant_id}/api-keys']['post']['respo
 export type Workspace = paths['/v1/tenants/{tenant_id}/workspaces']['get']['responses'][200]['content']['application/json']['data'][number];
 export type Tenant = paths['/v1/tenants']['get']['responses'][200]['content']['application/json']['data'][number];
 export type ErrorDetail = components['schemas']['ErrorEnvelope']['error']['details'][number];
+export type Import = components['schemas']['Import'];
+export type ImportOptions = NonNullable<paths['/v1/workspaces/{ws}/imports']['post']['parameters']['query']>;
+export type ChangeFields = NonNullable<paths['/v1/workspaces/{ws}/properties/{name}/changes/preview']['post']['requestBody']>['content']['application/json'];
+export type ChangePreview = paths['/v1/workspaces/{ws}/properties/{name}/changes/preview']['post']['responses'][200]['content']['application/json'];
 
 const TOKEN = 'propdict.token';
 
@@ -83,4 +87,78 @@ export async function followJob(ws: number, job: Job, onProgress: (job: Job) => 
     onProgress(current);
   }
   return current;
+}
+
+/** The failure an error envelope (or its absence) stands for, from a status and a body's text. */
+function failureOf(status: number, statusText: string, text: string): ApiFailure {
+  try {
+    const envelope = (JSON.parse(text) as { error?: { code?: string; message?: string; details?: ErrorDetail[]; request_id?: string } }).error;
+    if (envelope?.code) return new ApiFailure(status, envelope.code, envelope.message ?? statusText, envelope.details ?? [], envelope.request_id);
+  } catch {
+    // Not an envelope: the status says what happened.
+  }
+  return new ApiFailure(status, 'HTTP_' + status, `The server answered ${status} ${statusText}.`);
+}
+
+/**
+ * Sends a file to POST /imports, reporting the bytes sent as they go. XMLHttpRequest, not
+ * openapi-fetch: fetch reports no upload progress (and streams a request body only over HTTP/2).
+ * The path and query are typed from the same document as every other call.
+ */
+export function uploadImport(ws: number, file: Blob, format: 'csv' | 'ndjson', options: ImportOptions, onProgress: (sent: number, total: number) => void): Promise<Import> {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(options)) if (value !== undefined && value !== '') query.set(key, String(value));
+  const path: keyof paths = '/v1/workspaces/{ws}/imports';
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `${path.replace('{ws}', String(ws))}?${query}`);
+    const token = session.token();
+    if (token) xhr.setRequestHeader('authorization', `Bearer ${token}`);
+    xhr.setRequestHeader('content-type', format === 'csv' ? 'text/csv' : 'application/x-ndjson');
+    xhr.upload.onprogress = (event) => onProgress(event.loaded, event.lengthComputable ? event.total : file.size);
+    xhr.onload = () => {
+      if (xhr.status === 202) resolve(JSON.parse(xhr.responseText) as Import);
+      else {
+        if (xhr.status === 401 && session.token()) onUnauthenticated.dispatchEvent(new Event('lost'));
+        reject(failureOf(xhr.status, xhr.statusText, xhr.responseText));
+      }
+    };
+    xhr.onerror = () => reject(new ApiFailure(0, 'OFFLINE', 'The server cannot be reached, so the file was not sent. Check the connection and try again.'));
+    xhr.send(file);
+  });
+}
+
+/** Hands a body to the browser as a downloaded file (the API needs the token, so no plain link). */
+export function saveFile(body: Blob, name: string): void {
+  const url = URL.createObjectURL(body);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** Rows of an RFC 4180 CSV text (quoted cells, doubled quotes, line breaks inside quotes). */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') (cell += '"'), i++;
+      else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') row.push(cell), (cell = '');
+    else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(cell), rows.push(row), (row = []), (cell = '');
+    } else cell += c;
+  }
+  if (cell !== '' || row.length > 0) row.push(cell), rows.push(row);
+  return rows;
 }

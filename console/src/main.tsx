@@ -4,6 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, ApiFailure, call, onUnauthenticated, session, type Me } from './api';
 import { Link, match, navigate, useLocation } from './router';
 import { HistoryScreen } from './screens/history';
+import { ImportScreen, ImportsScreen } from './screens/imports';
 import { KeysScreen } from './screens/keys';
 import { LimitsScreen } from './screens/limits';
 import { ProfileScreen } from './screens/profile';
@@ -39,6 +40,7 @@ function Nav({ me, ws }: { me: Me; ws?: number }) {
           <>
             {item(`/w/${ws}/properties`, 'Properties', can(me, 'properties:read'), 'needs properties:read')}
             {item(`/w/${ws}/profiles`, 'Profiles', can(me, 'profiles:read'), 'needs profiles:read')}
+            {item(`/w/${ws}/imports`, 'Imports', can(me, 'profiles:read'), 'needs profiles:read')}
             {item(`/w/${ws}/limits`, 'Limits', can(me, 'properties:read'), 'needs properties:read')}
           </>
         ) : null}
@@ -56,6 +58,8 @@ function Screen({ path, query }: { path: string; query: URLSearchParams }) {
   if ((p = match('/w/:ws/properties/new', path))) return <PropertyScreen ws={Number(p.ws)} />;
   if ((p = match('/w/:ws/properties/:name/history', path))) return <HistoryScreen ws={Number(p.ws)} name={p.name} />;
   if ((p = match('/w/:ws/properties/:name', path))) return <PropertyScreen ws={Number(p.ws)} name={p.name} />;
+  if ((p = match('/w/:ws/imports', path))) return <ImportsScreen ws={Number(p.ws)} />;
+  if ((p = match('/w/:ws/imports/:id', path))) return <ImportScreen ws={Number(p.ws)} id={p.id} />;
   if ((p = match('/w/:ws/limits', path))) return <LimitsScreen ws={Number(p.ws)} />;
   if ((p = match('/w/:ws/profiles', path))) return <ProfilesScreen ws={Number(p.ws)} />;
   if ((p = match('/w/:ws/profiles/:id', path))) return <ProfileScreen ws={Number(p.ws)} id={p.id} />;

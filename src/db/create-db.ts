@@ -87,7 +87,7 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): DbHandle
     const file = sqliteFile(databaseUrl);
     if (file !== undefined) mkdirSync(dirname(file), { recursive: true });
     const database = openSqlite(file ?? ':memory:', options.synchronous);
-    return { dialect: 'sqlite', db: new Kysely<Database>({ dialect: nodeSqliteDialect({ database, busyTimeoutMs: options.busyTimeoutMs ?? 5000, onCommit: options.onCommit }), log: queryLog(options) }) };
+    return { dialect: 'sqlite', db: new Kysely<Database>({ dialect: nodeSqliteDialect({ database, busyTimeoutMs: options.busyTimeoutMs ?? 5000, onCommit: options.onCommit, snapshots: file === undefined ? undefined : () => openSqlite(file, options.synchronous) }), log: queryLog(options) }) };
   }
   // A connection that cannot be made in time fails the request (503) rather than queueing it.
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 5000 });

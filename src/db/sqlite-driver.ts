@@ -34,6 +34,8 @@ export interface SqliteOptions {
   busyTimeoutMs: number;
   /** Told of every commit: how many transactions it held and how long it took. */
   onCommit?: (transactions: number, ms: number) => void;
+  /** Opens another connection on the same file, for a read-only transaction; none for `:memory:`. */
+  snapshots?: () => DatabaseSync;
 }
 
 function toSqlite(parameters: ReadonlyArray<unknown>): SQLInputValue[] {
@@ -123,7 +125,9 @@ class Mutex {
  * may end early (handed on to the next caller) while its commit is still to come.
  */
 class Turn implements DatabaseConnection {
-  readonly #connection: NodeSqliteConnection;
+  #connection: NodeSqliteConnection;
+  /** A connection of this turn's own (a read-only snapshot's), closed when its transaction ends. */
+  #own: NodeSqliteConnection | undefined;
   readonly #beforeWrite: () => Promise<void>;
   inTransaction = false;
   /** In a read-only transaction of its own (not in a group). */
@@ -137,6 +141,16 @@ class Turn implements DatabaseConnection {
 
   run<R>(sql: string): Promise<QueryResult<R>> {
     return this.#connection.executeQuery<R>(CompiledQuery.raw(sql));
+  }
+
+  /** From now on this turn reads through a connection of its own. */
+  useOwn(connection: NodeSqliteConnection): void {
+    this.#own = this.#connection = connection;
+  }
+
+  closeOwn(): void {
+    this.#own?.close();
+    this.#own = undefined;
   }
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
@@ -213,6 +227,14 @@ class NodeSqliteDriver implements Driver {
     const turn = connection as Turn;
     if (settings.accessMode === 'read only') {
       if (this.#group) await this.#end(this.#group, 'commit');
+      const own = this.#options.snapshots?.();
+      if (own) {
+        // Another connection on the file holds the snapshot, and this process's connection is
+        // handed on at once: requests go on while an export reads for minutes.
+        turn.useOwn(new NodeSqliteConnection(own, this.#options.busyTimeoutMs));
+        turn.released = true;
+        this.#mutex.unlock();
+      }
       await turn.run('begin deferred');
       turn.inTransaction = true;
       turn.readOnly = true;
@@ -248,11 +270,15 @@ class NodeSqliteDriver implements Driver {
     this.#handOn(turn);
   }
 
-  /** A read-only transaction ends alone; its turn is released as any other. */
+  /** A read-only transaction ends alone; its turn is released as any other (or was already, with a connection of its own). */
   async #endReadOnly(turn: Turn, how: 'commit' | 'rollback'): Promise<void> {
     turn.inTransaction = false;
     turn.readOnly = false;
-    await turn.run(how);
+    try {
+      await turn.run(how);
+    } finally {
+      turn.closeOwn();
+    }
   }
 
   /** Ends this turn before its release; the open group's commit is scheduled. */

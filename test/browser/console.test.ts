@@ -138,9 +138,9 @@ describe(`admin console in Chromium [${DATABASE?.startsWith('postgres') ? 'postg
       await page.getByRole('button', { name: 'Create property' }).click();
       await page.getByRole('heading', { level: 1, name: type === 'enum' ? /Niveau|P enum/ : `P ${type}` }).waitFor();
     }
-    // The name is shown as immutable once created.
+    // The name is shown as immutable once created; multi-valued changes only with its stored values.
     assert.equal(await page.getByLabel('Name (the key)').getAttribute('readonly'), '');
-    assert.equal(await page.getByLabel('Multi-valued (values are lists)').isDisabled(), true);
+    await page.locator('#f-multi_valued-hint').getByText('Changing it converts the stored values: preview the change below.').waitFor();
 
     const list = await api('GET', `${wsPath()}/properties?q=p_&limit=100`);
     assert.equal(list.status, 200, list.raw);

@@ -1,10 +1,12 @@
 import { useMemo, useState } from 'preact/hooks';
-import { api, ApiFailure, call, type Profile, type Property } from '../api';
-import { displayName, showValueOf, when } from '../format';
+import { api, ApiFailure, call, saveFile, type Profile, type Property } from '../api';
+import { displayName, plural, showValueOf, when } from '../format';
 import { Link } from '../router';
 import { filterOpsFor } from '../rules';
 import { can, useMe } from '../session';
 import { Empty, Field, Problem, useLoad, usePage } from '../ui';
+
+type ExportFormat = 'csv' | 'ndjson';
 
 type Op = ReturnType<typeof filterOpsFor>[number];
 interface FilterRow {
@@ -103,6 +105,11 @@ export function ProfilesScreen({ ws }: { ws: number }) {
   const [query, setQuery] = useState<Record<string, string> | null>(null);
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const piiReadable = can(me, 'pii:read');
+  const [format, setFormat] = useState<ExportFormat>('csv');
+  const [includePii, setIncludePii] = useState(false);
+  const [exporting, setExporting] = useState(false);
+  const [exported, setExported] = useState<string | null>(null);
+  const [exportFailure, setExportFailure] = useState<unknown>(null);
 
   const opsOf = (def: Property | undefined): readonly Op[] => (!def ? [] : def.pii && !piiReadable ? ['exists'] : filterOpsFor(def));
 
@@ -113,16 +120,43 @@ export function ProfilesScreen({ ws }: { ws: number }) {
     return (await call(api.GET('/v1/workspaces/{ws}/profiles', { params: { path: { ws }, query: q as { sort?: string } } }))).data;
   }, [ws, query, cursors, size]);
 
-  const search = (event: Event) => {
-    event.preventDefault();
+  const filters = () => {
     const q: Record<string, string> = {};
     for (const row of rows) if (row.property) q[`filter[${row.property}][${row.op}]`] = wireValue(byName.get(row.property), row);
+    return q;
+  };
+
+  const search = (event: Event) => {
+    event.preventDefault();
+    const q = filters();
     if (sort) q.sort = (desc ? '-' : '') + sort;
     setCursors([undefined]);
     setQuery(q);
   };
 
-  const errors = results.failure instanceof ApiFailure ? results.failure.details : [];
+  // The profiles the filters in the form choose, as a file: the API streams it; the browser saves it.
+  const download = async () => {
+    setExportFailure(null);
+    setExported(null);
+    setExporting(true);
+    try {
+      const query = { ...filters(), format, ...(includePii && piiReadable ? { include_pii: true } : {}) };
+      const { data, response } = await call(
+        api.GET('/v1/workspaces/{ws}/profiles/export', { params: { path: { ws }, query: query as { format: ExportFormat } }, parseAs: 'blob' }),
+      );
+      const count = Number(response.headers.get('x-total-count') ?? NaN);
+      const name = `profiles-workspace-${ws}.${format}`;
+      saveFile(data as unknown as Blob, name);
+      setExported(`Exported ${Number.isFinite(count) ? plural(count, 'profile') : 'the profiles'} as ${name}.`);
+    } catch (error) {
+      setExportFailure(error);
+    } finally {
+      setExporting(false);
+    }
+  };
+
+  // A filter the API refuses is shown beside that filter, whether the search or the export asked.
+  const errors = [...(results.failure instanceof ApiFailure ? results.failure.details : []), ...(exportFailure instanceof ApiFailure ? exportFailure.details : [])];
   const rowErrors = (row: FilterRow) => errors.filter((e) => e.field === `filter[${row.property}][${row.op}]`).map((e) => ({ ...e, field: `filter-${row.key}` }));
   const update = (key: number, change: Partial<FilterRow>) =>
     setRows(rows.map((r) => {
@@ -229,6 +263,36 @@ export function ProfilesScreen({ ws }: { ws: number }) {
         </button>
       </form>
       <Problem failure={results.failure} />
+      <section aria-labelledby="export-title" class="export">
+        <h2 id="export-title">Export</h2>
+        <p class="hint">The profiles the filters above choose (every profile without a filter), with every exportable property, columns named by export alias.</p>
+        <div class="grid">
+          <Field field="export-format" label="File format">
+            {(c) => (
+              <select {...c} value={format} onChange={(e) => setFormat(e.currentTarget.value as ExportFormat)}>
+                <option value="csv">CSV (multi-valued values joined with ;)</option>
+                <option value="ndjson">NDJSON (one JSON object a line, typed values)</option>
+              </select>
+            )}
+          </Field>
+          <div class="field check">
+            <input id="f-export-pii" type="checkbox" checked={includePii && piiReadable} disabled={!piiReadable} onChange={(e) => setIncludePii(e.currentTarget.checked)} aria-describedby="f-export-pii-hint" />
+            <label for="f-export-pii">Include PII properties</label>
+            <p class="hint" id="f-export-pii-hint">
+              {piiReadable ? 'Left out unless ticked.' : 'Off: this key does not have the pii:read scope, so PII properties are left out.'}
+            </p>
+          </div>
+        </div>
+        <button type="button" class="primary" disabled={exporting} onClick={() => void download()}>
+          {exporting ? 'Exporting…' : 'Download the export'}
+        </button>
+        <Problem failure={exportFailure} />
+        {exported ? (
+          <p class="saved" role="status">
+            {exported}
+          </p>
+        ) : null}
+      </section>
       {results.data && results.data.data.length === 0 ? <Empty>No profile matches. Remove a filter or change a value, then search again.</Empty> : null}
       {results.data && results.data.data.length > 0 ? (
         <table aria-busy={results.loading}>

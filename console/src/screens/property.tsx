@@ -1,10 +1,11 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiFailure, call, followJob, type ErrorDetail, type Job, type Property } from '../api';
+import { api, ApiFailure, call, followJob, type ChangeFields, type ErrorDetail, type Job, type Property } from '../api';
 import { displayName, when } from '../format';
 import { Link, navigate } from '../router';
 import { DATA_TYPES, IDENTITY_ROLES, mergeFunctionsFor } from '../rules';
 import { can, useMe } from '../session';
 import { ConfirmButton, errorsFor, Field, FieldErrors, JobProgress, Problem, usePage } from '../ui';
+import { breaksValues, ChangeFlow, changeOf } from './property-change';
 import { bodyOf, draftOf, emptyDraft, nextKey, NUMERIC, patchOf, STRINGISH, type DataType, type Draft, type Role } from './property-form';
 
 /** A save refused because another save landed first: the version the person had, and the current one. */
@@ -91,6 +92,8 @@ export function PropertyScreen({ ws, name }: { ws: number; name?: string }) {
   const [saved, setSaved] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [job, setJob] = useState<Job | null>(null);
+  const [change, setChange] = useState<ChangeFields | null>(null);
+  const [changeErrors, setChangeErrors] = useState<ErrorDetail[]>([]);
   const title = creating ? 'New property' : stored ? displayName(stored) : (name ?? '');
   const page = usePage(creating ? `New property` : `Property ${name}`);
 
@@ -125,7 +128,19 @@ export function PropertyScreen({ ws, name }: { ws: number; name?: string }) {
   const writable = can(me, 'properties:write');
   const locked = !writable || Boolean(stored?.system);
   const apiErrors = failure instanceof ApiFailure ? failure.details : [];
-  const errors = [...apiErrors, ...localErrors];
+  const errors = [...apiErrors, ...localErrors, ...changeErrors];
+  const pendingChange = stored && !creating ? changeOf(stored, draft) : null;
+  const openChange = () => {
+    setFailure(null);
+    setSaved(null);
+    setChange(pendingChange);
+  };
+  const landed = async (outcome?: string) => {
+    setChange(null);
+    setChangeErrors([]);
+    await load();
+    setSaved(outcome ?? 'The change landed.');
+  };
 
   const save = async (event: Event) => {
     event.preventDefault();
@@ -255,6 +270,14 @@ export function PropertyScreen({ ws, name }: { ws: number; name?: string }) {
         </div>
       ) : null}
       <Problem failure={failure} fieldsShown={apiErrors.length > 0} />
+      {breaksValues(failure) && pendingChange ? (
+        <div class="note" role="status">
+          <p>Stored values stand in the way of this save. Preview the change to see which values convert and which do not, then convert them (or clear the ones that fail).</p>
+          <button type="button" class="primary" onClick={openChange}>
+            Preview this change
+          </button>
+        </div>
+      ) : null}
       {localErrors.length > 0 ? (
         <div class="problem" role="alert">
           <p>
@@ -278,7 +301,7 @@ export function PropertyScreen({ ws, name }: { ws: number; name?: string }) {
             <Field field="display_name" label="Display name" errors={errors} hint="Defaults to the name.">
               {(c) => <input {...c} value={d.display_name} onInput={(e) => set({ display_name: e.currentTarget.value })} />}
             </Field>
-            <Field field="data_type" label="Type" errors={errors} hint={creating ? undefined : 'Changes only while no profile holds a value.'}>
+            <Field field="data_type" label="Type" errors={errors} hint={creating ? undefined : 'A new type converts the stored values: preview the change below.'}>
               {(c) => (
                 <select {...c} value={d.data_type} onChange={(e) => set({ data_type: e.currentTarget.value as DataType })}>
                   {DATA_TYPES.map((t) => (
@@ -290,10 +313,10 @@ export function PropertyScreen({ ws, name }: { ws: number; name?: string }) {
               )}
             </Field>
             <div class="field check">
-              <input id="f-multi_valued" type="checkbox" checked={d.multi_valued} disabled={!creating || locked} onChange={(e) => set({ multi_valued: e.currentTarget.checked })} aria-describedby="f-multi_valued-hint" />
+              <input id="f-multi_valued" type="checkbox" checked={d.multi_valued} disabled={locked} onChange={(e) => set({ multi_valued: e.currentTarget.checked })} aria-describedby="f-multi_valued-hint" />
               <label for="f-multi_valued">Multi-valued (values are lists)</label>
               <p class="hint" id="f-multi_valued-hint">
-                {creating ? 'Cannot change after creation.' : 'Immutable: fixed at creation.'}
+                {creating ? 'Changes later convert the stored values (a preview first).' : 'Changing it converts the stored values: preview the change below.'}
               </p>
               <FieldErrors id="f-multi_valued" errors={errorsFor(errors, 'multi_valued')} />
             </div>
@@ -423,9 +446,20 @@ export function PropertyScreen({ ws, name }: { ws: number; name?: string }) {
             <button type="submit" class="primary" disabled={busy}>
               {busy ? 'Saving…' : creating ? 'Create property' : 'Save changes'}
             </button>
+            {pendingChange && !stored?.archived ? (
+              <button type="button" onClick={openChange} aria-describedby="preview-why">
+                Preview the change with the stored values
+              </button>
+            ) : null}
           </div>
         ) : null}
+        {!locked && pendingChange && !stored?.archived ? (
+          <p class="hint" id="preview-why">
+            You changed {Object.keys(pendingChange).join(', ')}: the values profiles hold may need converting. Save refuses a change that would break them; the preview shows which.
+          </p>
+        ) : null}
       </form>
+      {change && stored ? <ChangeFlow ws={ws} property={stored} change={change} onRefused={setChangeErrors} onLanded={(o) => void landed(o)} onClose={() => (setChange(null), setChangeErrors([]))} /> : null}
 
       {stored && !stored.system && writable ? (
         <section aria-labelledby="lifecycle">

@@ -1,7 +1,7 @@
 // All SQL about imports: the import rows, the uploaded rows kept in chunks, and the problems of
 // rejected rows. `db`/`trx` first, the workspace second.
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import type { Database, ImportsTable } from '../../db/schema.ts';
+import type { Database, ImportRejectionsTable, ImportsTable } from '../../db/schema.ts';
 
 type Conn = Kysely<Database> | Transaction<Database>;
 
@@ -72,15 +72,8 @@ export async function deleteChunks(db: Conn, workspaceId: number, importId: stri
   await db.deleteFrom('import_chunks').where('workspace_id', '=', workspaceId).where('import_id', '=', importId).execute();
 }
 
-export interface RejectionRow {
-  row_number: number;
-  position: number;
-  column_name: string | null;
-  property: string | null;
-  problem: string;
-  value: string | null;
-  pii: number;
-}
+/** A rejected row's problem as stored (`pii`: 1 when `value` is sealed). */
+export type RejectionRow = Omit<ImportRejectionsTable, 'workspace_id' | 'import_id'>;
 
 export async function insertRejections(db: Conn, workspaceId: number, importId: string, rows: readonly RejectionRow[]): Promise<void> {
   // Nine parameters a row: well under SQLite's limit of 32,766 per statement.
