@@ -1,5 +1,4 @@
 // buildApp wires every part once and never listens: server.ts and the tests both call it.
-import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Kysely } from 'kysely';
@@ -7,13 +6,14 @@ import { sql } from 'kysely';
 import { hclSurface } from './compat/hcl/hcl.routes.ts';
 import { lineworksSurface } from './compat/lineworks/lineworks.routes.ts';
 import { ocambaSurface } from './compat/ocamba/ocamba.routes.ts';
-import { segmentSurface } from './compat/segment/segment.routes.ts';
+import { segmentOpenapi, segmentSurface } from './compat/segment/segment.routes.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/schema.ts';
 import { clientErrorAnswer } from './http/client-error.ts';
 import { CONSOLE_PREFIX, consoleRoutes } from './http/console.ts';
 import { countRequests, createMetrics, metricsRoute, type Metrics } from './http/metrics.ts';
 import { nativeSurface } from './http/native-surface.ts';
+import { describeSurface } from './http/openapi.ts';
 import { answerEverything, registerSurface, type Surface, type SurfaceRoute } from './http/surface.ts';
 import { retryAfterOnUnavailable } from './http/unavailable.ts';
 import { createValidatorCompiler } from './http/validation.ts';
@@ -129,37 +129,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (ownBroadcast) await broadcast.close();
   });
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'propdict',
-        version: '0.1.0',
-        description: 'Profile property dictionary: define the custom properties your profiles carry.',
-      },
-      servers: [{ url: '/' }],
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer' },
-          writeKey: { type: 'http', scheme: 'basic', description: "A source's write key as the user name, the password empty (/segment only)" },
-        },
-      },
-      security: [{ bearer: [] }],
-    },
-    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-
   app.get('/', { schema: { hide: true } }, async () => ({
     name: 'propdict',
     docs: '/docs',
     openapi: '/openapi.json',
     console: CONSOLE_PREFIX,
-    surfaces: SURFACES.map((s) => ({ name: s.name, url: s.home })),
+    surfaces: SURFACES.map((s) => ({ name: s.name, url: s.home, openapi: s.openapi.url })),
   }));
   // The admin console: a client of /v1 like any other, served from the same process.
   await app.register(consoleRoutes);
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   metricsRoute(app, { metrics, services, limiter, token: deps.config.metricsToken });
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
@@ -174,7 +152,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const routes: SurfaceRoute[] = [];
   for (const surface of SURFACES) routes.push(...(await registerSurface(app, surface, { services, limiter, config: deps.config })));
   // Segment's write keys may come in the body, after the front door's hooks: its own plugin.
-  await app.register(segmentSurface, { ...services, clock, prefix: '/segment' });
+  const serveDocument = await describeSurface(app, segmentOpenapi);
+  await app.register(segmentSurface, { ...services, clock, serveDocument, prefix: segmentOpenapi.prefix });
+  // Every document on one page, the native one first (it is the `swagger` decorator the page reads).
+  const documents = [...SURFACES.map((s) => s.openapi), segmentOpenapi];
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { urls: documents.map((d) => ({ url: d.url, name: d.title })) } });
 
   // Background jobs run in every server; leases keep two from running the same one.
   const jobRunner = createJobRunner({ db: deps.db, clock, steps: services.jobs.steps, leaseMs: deps.config.jobLeaseMs, onError: (error) => app.log.error({ err: error }, 'background job failed') });

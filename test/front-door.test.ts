@@ -224,13 +224,13 @@ for (const dialect of dialects) {
         openapi: '/openapi.json',
         console: '/console',
         surfaces: [
-          { name: 'native', url: '/v1' },
-          { name: 'Ocamba Hood profile properties', url: OCAMBA },
-          { name: 'HCL CDP user properties', url: HCL },
-          { name: 'LINE WORKS contact custom properties', url: LW },
+          { name: 'native', url: '/v1', openapi: '/openapi.json' },
+          { name: 'Ocamba Hood profile properties', url: OCAMBA, openapi: '/ocamba/openapi.json' },
+          { name: 'HCL CDP user properties', url: HCL, openapi: '/hcl/openapi.json' },
+          { name: 'LINE WORKS contact custom properties', url: LW, openapi: '/lineworks/openapi.json' },
         ],
       });
-      for (const entry of [res.body.docs, res.body.openapi, res.body.console]) {
+      for (const entry of [res.body.docs, res.body.openapi, res.body.console, ...res.body.surfaces.map((s: { openapi: string }) => s.openapi)]) {
         const linked = await t.request({ method: 'GET', url: entry, token: null });
         assert.ok([200, 302].includes(linked.status), `${entry}: ${linked.status}`);
       }

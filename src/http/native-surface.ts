@@ -13,7 +13,8 @@ import { violationRoutes } from '../modules/violations/violations.routes.ts';
 import { tenantRoutes } from '../modules/tenants/tenants.routes.ts';
 import { meRoutes } from '../modules/workspaces/me.routes.ts';
 import { workspaceRoutes } from '../modules/workspaces/workspaces.routes.ts';
-import { codeToStatus, type ErrorCode, type ErrorDetail } from '../shared/errors.ts';
+import { ErrorEnvelope } from '../shared/api-schemas.ts';
+import { codeToStatus, ERROR_CODES, type ErrorCode, type ErrorDetail } from '../shared/errors.ts';
 import { classifyError } from './errors.ts';
 import { seconds } from './rate-limit.ts';
 import { bearerToken, type Surface } from './surface.ts';
@@ -62,6 +63,39 @@ export const nativeSurface: Surface = {
       return sendError(reply, 'RATE_LIMITED', `This key's rate limit is reached; retry in ${seconds(d.retryAfterMs)} s.`);
     },
   }),
+
+  openapi: {
+    prefix: '/v1',
+    server: { url: '/', description: 'This server' },
+    url: '/openapi.json',
+    decorator: 'swagger',
+    title: 'propdict',
+    description:
+      'Profile property dictionary: define the custom properties your profiles carry, then write and search the profiles. ' +
+      'Send `Authorization: Bearer <token>` with a tenant API key (or the operator token where a route says so); each route names the scope it needs. ' +
+      'Every answer carries `X-Request-Id`; every error is the same envelope, with a code, a message for people and the fields at fault.',
+    tags: {
+      tenants: 'Tenants: the operator creates them; each has its own workspaces and API keys.',
+      workspaces: 'Workspaces of a tenant, each with its own dictionary and profiles.',
+      'api-keys': 'API keys of a tenant: scopes, the workspaces they reach, an optional rate limit.',
+      properties: 'Property definitions: the dictionary of a workspace, with history and If-Match.',
+      jobs: 'Background jobs, such as purging a property\'s values.',
+      sources: 'Data sources: how raw records map onto properties, their priorities and write keys.',
+      profiles: 'Profiles: values typed by the dictionary, identities, search, export.',
+      imports: 'Imports of profiles from CSV or NDJSON files, written by background jobs.',
+      violations: 'Traits that ingestion refused, grouped, so that a mapping can be fixed.',
+    },
+    security: { name: 'bearer', scheme: { type: 'http', scheme: 'bearer', description: 'A tenant API key, or the operator token (`PROPDICT_ADMIN_TOKEN`)' } },
+    error: {
+      name: 'ErrorEnvelope',
+      schema: ErrorEnvelope,
+      about: (status) => {
+        const codes = ERROR_CODES.filter((c) => codeToStatus(c) === status);
+        return codes.length === 0 ? undefined : `Code${codes.length > 1 ? 's' : ''}: ${codes.map((c) => `\`${c}\``).join(', ')}.`;
+      },
+    },
+    rateLimit: { headers: ['RateLimit-Policy', 'RateLimit'], refusal: ['RateLimit-Policy', 'RateLimit'] },
+  },
 
   answers: {
     error(reply, error) {

@@ -17,6 +17,7 @@ import type { Workspace } from '../modules/workspaces/workspace.ts';
 import type { Services } from '../services.ts';
 import { AppError } from '../shared/errors.ts';
 import { acceptJsonBodies } from './json-body.ts';
+import { type ApiDescription, describeSurface, documentRoute } from './openapi.ts';
 import { rateLimitHook, type RateLimitPolicy } from './rate-limit.ts';
 import { answerRouteMisses, type RouteMissAnswers } from './route-miss.ts';
 
@@ -71,6 +72,8 @@ export interface Surface {
   /** How requests are counted, if they are. */
   rateLimit(deps: SurfaceDeps): SurfaceRateLimit | undefined;
   answers: SurfaceAnswers;
+  /** Its OpenAPI document: where it is served, and what it says besides the route schemas. */
+  openapi: ApiDescription;
   routes(app: FastifyInstance, deps: SurfaceDeps): Promise<void>;
 }
 
@@ -81,9 +84,16 @@ export interface SurfaceRoute {
   auth: RouteAuth;
 }
 
-/** Registers a surface under its prefix; resolves to its routes once they are all added. */
+/**
+ * Registers a surface under its prefix, and its OpenAPI document; resolves to its routes once they
+ * are all added. A document under the prefix is served by the surface, so that a wrong method
+ * there answers in its envelope like any other path of it.
+ */
 export async function registerSurface(app: FastifyInstance, surface: Surface, deps: SurfaceDeps): Promise<SurfaceRoute[]> {
   const routes: SurfaceRoute[] = [];
+  const serveDocument = await describeSurface(app, surface.openapi);
+  const documentPath = surface.openapi.url.startsWith(`${surface.prefix}/`) ? surface.openapi.url.slice(surface.prefix.length) : undefined;
+  if (documentPath === undefined) app.get(surface.openapi.url, documentRoute, serveDocument);
   await app.register(
     async (door) => {
       door.decorateRequest('principal', null as never);
@@ -121,6 +131,7 @@ export async function registerSurface(app: FastifyInstance, surface: Surface, de
 
       answerEverything(door, surface.answers);
 
+      if (documentPath !== undefined) door.get(documentPath, documentRoute, serveDocument);
       await surface.routes(door, deps);
     },
     { prefix: surface.prefix },

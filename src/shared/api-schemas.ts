@@ -1,6 +1,7 @@
 // Building blocks of the route schemas every module declares: the native error envelope, pages,
 // timestamps and the workspace path parameter.
 import { Type, type TSchema } from 'typebox';
+import { ERROR_CODES } from './errors.ts';
 
 export const ErrorDetailSchema = Type.Object({
   field: Type.String(),
@@ -11,10 +12,10 @@ export const ErrorDetailSchema = Type.Object({
 export const ErrorEnvelope = Type.Object(
   {
     error: Type.Object({
-      code: Type.String({ examples: ['NOT_FOUND'] }),
-      message: Type.String(),
-      request_id: Type.String(),
-      details: Type.Array(ErrorDetailSchema),
+      code: Type.Enum(ERROR_CODES, { description: 'What went wrong, for programs; the status says it too' }),
+      message: Type.String({ description: 'What went wrong and what to do, for people' }),
+      request_id: Type.String({ description: 'Also sent as X-Request-Id' }),
+      details: Type.Array(ErrorDetailSchema, { description: 'One entry per refused field or parameter' }),
     }),
   },
   { $id: 'ErrorEnvelope', description: 'Every native error' },

@@ -2,7 +2,7 @@
 // the code (which fixes the native status) and, where one code covers several situations, by
 // the reason, never by the message text or the details.
 
-const ERROR_CODES = [
+export const ERROR_CODES = [
   'VALIDATION_FAILED',
   'UNAUTHENTICATED',
   'FORBIDDEN',

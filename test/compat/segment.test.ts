@@ -272,16 +272,21 @@ for (const dialect of dialects) {
       });
     });
 
-    test('the OpenAPI description carries the surface, the write keys and the violations', async () => {
-      const res = await t.request({ method: 'GET', url: '/openapi.json', token: null });
+    test('the surface has its own OpenAPI document, with the write key; the native one keeps write keys and violations', async () => {
+      const res = await t.request({ method: 'GET', url: '/segment/openapi.json', token: null });
       expectStatus(res, 200);
-      const paths = res.body.paths as Record<string, Record<string, { security?: unknown; tags?: string[] }>>;
-      for (const path of ['identify', 'track', 'page', 'screen', 'group', 'alias', 'batch', 'import']) {
-        assert.deepEqual(paths[`/segment/v1/${path}`]?.post?.security, [{ writeKey: [] }], path);
-      }
-      assert.ok(paths['/v1/workspaces/{ws}/violations']?.get);
-      assert.ok(paths['/v1/workspaces/{ws}/sources/{id}/write-keys']?.post);
+      assert.deepEqual(res.body.servers, [{ url: '/segment', description: 'This server, in place of https://api.segment.io' }]);
+      assert.deepEqual(res.body.security, [{ writeKey: [] }]);
       assert.equal(res.body.components.securitySchemes.writeKey.scheme, 'basic');
+      const paths = res.body.paths as Record<string, Record<string, { operationId?: string }>>;
+      for (const call of ['identify', 'track', 'page', 'screen', 'group', 'alias', 'batch', 'import']) {
+        assert.equal(paths[`/v1/${call}`]?.post?.operationId, call, res.raw);
+      }
+      const native = await t.request({ method: 'GET', url: '/openapi.json', token: null });
+      expectStatus(native, 200);
+      assert.ok(native.body.paths['/v1/workspaces/{ws}/violations']?.get);
+      assert.ok(native.body.paths['/v1/workspaces/{ws}/sources/{id}/write-keys']?.post);
+      assert.deepEqual(Object.keys(native.body.paths).filter((p) => p.startsWith('/segment')), [], 'the native document leaves /segment out');
     });
 
     describe('violations list', () => {

@@ -9,7 +9,7 @@ import { actorOf } from '../../modules/auth/auth.ts';
 import { AppError } from '../../shared/errors.ts';
 import { fromServiceError, HclError, type OperationContext, presentHclError, say, sendHcl } from './hcl.errors.ts';
 import { toCreateInput, toListItem, toPatch } from './hcl.mappers.ts';
-import { CampaignParams, CreateBody, DataPointParams, hclErrors, ListResponse, Message, UpdateBody } from './hcl.schemas.ts';
+import { CampaignParams, CreateBody, DataPointParams, HclErrorBody, hclErrors, ListResponse, Message, UpdateBody } from './hcl.schemas.ts';
 
 const BASE = '/api/campaign-data-dictionary';
 
@@ -55,6 +55,20 @@ export const hclSurface: Surface = {
     };
   },
 
+  openapi: {
+    prefix: '/hcl',
+    server: { url: '/hcl', description: "This server, in place of HCL CDP's base URL" },
+    url: '/hcl/openapi.json',
+    title: 'propdict: HCL CDP user properties',
+    description:
+      "HCL CDP's user property CRUD API served by propdict: a client written against HCL's documentation works with this base URL and a propdict API key as its `authKey`. " +
+      'A campaign is a propdict workspace. Errors are `{error, message}`.',
+    tags: { 'user-properties': 'User properties (data points) of a campaign (workspace).' },
+    security: { name: 'authKey', scheme: { type: 'apiKey', in: 'header', name: 'authKey', description: 'A propdict tenant API key' } },
+    error: { name: 'HclError', schema: HclErrorBody },
+    rateLimit: { headers: ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'], refusal: ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'] },
+  },
+
   answers: {
     error: presentHclError,
     internal: (reply) => sendHcl(reply, 500, say.internal),
@@ -67,10 +81,11 @@ export const hclSurface: Surface = {
 
 async function hclRoutes(app: FastifyInstance, { services: { properties } }: SurfaceDeps) {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-  // The vendor's routes are described by its own docs and docs/compat/hcl.md, not by the native OpenAPI.
+  // HCL's paths name no resource a rule could read: the operation ids are given.
+  const tags = ['user-properties'];
   r.post(BASE, {
     config: { auth: 'properties:write' },
-    schema: { hide: true, body: CreateBody, response: { 200: Message, ...hclErrors(413, 415) } },
+    schema: { tags, operationId: 'createUserProperty', summary: 'Create a user property', body: CreateBody, response: { 200: Message, ...hclErrors(413, 415) } },
     handler: async (request) => {
       const body = request.body;
       const ws = request.workspace;
@@ -86,7 +101,7 @@ async function hclRoutes(app: FastifyInstance, { services: { properties } }: Sur
 
   r.put(BASE, {
     config: { auth: 'properties:write' },
-    schema: { hide: true, body: UpdateBody, response: { 200: Message, ...hclErrors(409, 413, 415) } },
+    schema: { tags, operationId: 'updateUserProperty', summary: 'Update a user property', description: 'Fields left out keep their value.', body: UpdateBody, response: { 200: Message, ...hclErrors(409, 413, 415) } },
     handler: async (request) => {
       const body = request.body;
       const ws = request.workspace;
@@ -112,7 +127,7 @@ async function hclRoutes(app: FastifyInstance, { services: { properties } }: Sur
   const sendList = serialiseOnce();
   r.get(`${BASE}/campaignId/:campaignId`, {
     config: { auth: 'properties:read' },
-    schema: { hide: true, params: CampaignParams, response: { 200: ListResponse, ...hclErrors() } },
+    schema: { tags, operationId: 'listUserProperties', summary: "List a campaign's user properties", description: 'Custom properties only; 404 when there are none.', params: CampaignParams, response: { 200: ListResponse, ...hclErrors() } },
     handler: async (request, reply) => {
       const ws = request.workspace;
       // Custom properties only, in the native order (display_order, then name).
@@ -124,7 +139,7 @@ async function hclRoutes(app: FastifyInstance, { services: { properties } }: Sur
 
   r.delete(`${BASE}/campaignId/:campaignId/dataPoint/:dmpDataPointCode`, {
     config: { auth: 'properties:write' },
-    schema: { hide: true, params: DataPointParams, response: { 200: Message, ...hclErrors(415) } },
+    schema: { tags, operationId: 'deleteUserProperty', summary: 'Delete a user property', description: 'Removed for good: its name is freed and its values are purged in the background.', params: DataPointParams, response: { 200: Message, ...hclErrors(415) } },
     handler: async (request) => {
       const { dmpDataPointCode: code } = request.params;
       const ws = request.workspace;

@@ -15,8 +15,7 @@ import { ContactCustomProperty, CreateBody, CustomPropertyList, DomainQuery, Err
 
 const BASE = '/v1.0/contacts/custom-properties';
 const NOT_UPDATABLE = ['propertyName', 'propertyType', 'multiValued'] as const;
-// Served for LINE WORKS clients; /openapi.json documents the native API only.
-const hidden = { hide: true };
+const tagged = { tags: ['custom-properties'] };
 const errorResponses = Object.fromEntries([400, 401, 403, 404, 405, 409, 413, 415, 429, 500].map((s) => [s, ErrorBody]));
 
 export const lineworksSurface: Surface = {
@@ -65,6 +64,20 @@ export const lineworksSurface: Surface = {
     };
   },
 
+  openapi: {
+    prefix: '/lineworks',
+    server: { url: '/lineworks', description: 'This server, in place of https://www.worksapis.com' },
+    url: '/lineworks/openapi.json',
+    title: 'propdict: LINE WORKS contact custom properties',
+    description:
+      'The LINE WORKS API 2.0 contact custom properties served by propdict: a client written for www.worksapis.com works with this base URL and a propdict API key as its token. ' +
+      '`domainId` is the propdict workspace id. Errors are LINE WORKS\'s `{code, description}`.',
+    tags: { 'custom-properties': 'Contact custom properties of a domain (workspace).' },
+    security: { name: 'bearer', scheme: { type: 'http', scheme: 'bearer', description: 'A propdict tenant API key' } },
+    error: { name: 'LineWorksError', schema: ErrorBody },
+    rateLimit: { headers: ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'], refusal: ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'] },
+  },
+
   answers: {
     error: presentLineWorksError,
     internal: (reply) => sendLineWorksError(reply, INTERNAL),
@@ -94,7 +107,7 @@ async function lineworksRoutes(app: FastifyInstance, { services: { properties },
   const sendList = serialiseOnce();
   r.get(BASE, {
     config: { auth: 'properties:read' },
-    schema: { ...hidden, summary: 'List contact custom properties', querystring: DomainQuery, response: { 200: CustomPropertyList, ...errorResponses } },
+    schema: { ...tagged, summary: 'List contact custom properties', querystring: DomainQuery, response: { 200: CustomPropertyList, ...errorResponses } },
     handler: async (request, reply) => {
       const ws = request.workspace;
       // Custom, live properties, sorted by display order (null last), then name.
@@ -105,7 +118,7 @@ async function lineworksRoutes(app: FastifyInstance, { services: { properties },
 
   r.post(BASE, {
     config: { auth: 'properties:write' },
-    schema: { ...hidden, summary: 'Create a contact custom property', body: CreateBody, response: { 201: ContactCustomProperty, ...errorResponses } },
+    schema: { ...tagged, summary: 'Create a contact custom property', body: CreateBody, response: { 201: ContactCustomProperty, ...errorResponses } },
     handler: async (request, reply) => {
       const ws = request.workspace;
       const { input, problems } = toPropertyCreate(request.body);
@@ -126,14 +139,14 @@ async function lineworksRoutes(app: FastifyInstance, { services: { properties },
 
   r.get(`${BASE}/:customPropertyId`, {
     config: { auth: 'properties:read' },
-    schema: { ...hidden, summary: 'Get a contact custom property', params: RefParams, querystring: DomainQuery, response: { 200: ContactCustomProperty, ...errorResponses } },
+    schema: { ...tagged, summary: 'Get a contact custom property', params: RefParams, querystring: DomainQuery, response: { 200: ContactCustomProperty, ...errorResponses } },
     handler: async (request) => toContactCustomProperty(await findListed(request.workspace.id, request.params.customPropertyId), request.workspace.id),
   });
 
   r.patch(`${BASE}/:customPropertyId`, {
     config: { auth: 'properties:write' },
     schema: {
-      ...hidden,
+      ...tagged,
       summary: 'Update a contact custom property',
       description: 'propertyName, propertyType and multiValued cannot be updated (400 INVALID_PARAMETER).',
       params: RefParams,
@@ -160,7 +173,7 @@ async function lineworksRoutes(app: FastifyInstance, { services: { properties },
 
   r.delete(`${BASE}/:customPropertyId`, {
     config: { auth: 'properties:write' },
-    schema: { ...hidden, summary: 'Delete a contact custom property', params: RefParams, querystring: DomainQuery, response: { 204: NoContent, ...errorResponses } },
+    schema: { ...tagged, summary: 'Delete a contact custom property', params: RefParams, querystring: DomainQuery, response: { 204: NoContent, ...errorResponses } },
     handler: async (request, reply) => {
       const ws = request.workspace;
       const current = await findListed(ws.id, request.params.customPropertyId);

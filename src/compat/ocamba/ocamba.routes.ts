@@ -11,11 +11,10 @@ import type { Window } from '../../modules/rate-limits/rate-limiter.ts';
 import { AppError } from '../../shared/errors.ts';
 import { messageOf, presentOcambaError, sendOcambaError, sendOcambaInternal } from './ocamba.errors.ts';
 import { nativeRef, pickFields, toCreate, toItem, toListRequest, toPatch } from './ocamba.mappers.ts';
-import { CreateBody, errorResponses, IdParams, Item, ListQuery, ListResponse, OneResponse, PatchBody } from './ocamba.schemas.ts';
+import { CreateBody, ErrorBody, errorResponses, IdParams, Item, ListQuery, ListResponse, OneResponse, PatchBody } from './ocamba.schemas.ts';
 
 const PATH = '/v1/hood/profile-properties';
-// Documented in docs/compat/ocamba.md; kept out of the native OpenAPI document.
-const common = { hide: true, tags: ['ocamba'] };
+const common = { tags: ['profile-properties'] };
 
 export const ocambaSurface: Surface = {
   name: 'Ocamba Hood profile properties',
@@ -52,6 +51,20 @@ export const ocambaSurface: Surface = {
         return sendOcambaError(reply, 429, `This account's rate limit of ${spent.join(' and ')} is reached; retry in ${wait} s.`);
       },
     };
+  },
+
+  openapi: {
+    prefix: '/ocamba',
+    server: { url: '/ocamba', description: 'This server, in place of https://api.ocamba.com' },
+    url: '/ocamba/openapi.json',
+    title: 'propdict: Ocamba Hood profile properties',
+    description:
+      'The Ocamba Hood profile properties API served by propdict: a client written for api.ocamba.com works with this base URL and a propdict API key as its token. ' +
+      'The workspace is the key\'s default one (Ocamba\'s company). Errors are Ocamba\'s `{code, title, message, trace_id}`.',
+    tags: { 'profile-properties': 'Profile properties of the company (workspace) the key reaches.' },
+    security: { name: 'bearer', scheme: { type: 'http', scheme: 'bearer', description: 'A propdict tenant API key' } },
+    error: { name: 'OcambaError', schema: ErrorBody },
+    rateLimit: { headers: ['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'], refusal: [] },
   },
 
   answers: {
@@ -93,7 +106,7 @@ export const ocambaSurface: Surface = {
     });
 
     r.post(PATH, {
-      config: { auth: 'properties:write' },
+      config: { auth: 'properties:write', answerHeaders: { 201: ['Location'] } },
       schema: { ...common, summary: 'Create a profile property', body: CreateBody, response: { 201: Item, ...errorResponses } },
       handler: async (request, reply) => {
         const property = await properties.create(request.workspace.id, toCreate(request.body), { actor: actorOf(request.principal) });

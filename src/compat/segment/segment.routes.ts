@@ -3,7 +3,7 @@
 // the envelope only; the rules are the ingestion service's.
 import { gunzipSync } from 'node:zlib';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { IngestCall, Refusal } from '../../modules/ingestion/ingestion.ts';
 import type { IngestionService } from '../../modules/ingestion/ingestion.service.ts';
 import type { WriteKeyService } from '../../modules/sources/write-keys.service.ts';
@@ -12,7 +12,8 @@ import type { Clock } from '../../shared/clock.ts';
 import { answerRouteMisses } from '../../http/route-miss.ts';
 import { presentError, say, SegmentError, sendFailure } from './segment.errors.ts';
 import { type BatchShared, type CallType, MAX_BATCH_BYTES, MAX_CALL_BYTES, readCall } from './segment.mappers.ts';
-import { AliasBody, answers, BatchBody, EventBody, IdentifyBody } from './segment.schemas.ts';
+import { type ApiDescription, documentRoute } from '../../http/openapi.ts';
+import { AliasBody, answers, BatchBody, EventBody, Failure, IdentifyBody } from './segment.schemas.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,6 +26,8 @@ export interface SegmentDeps {
   ingestion: IngestionService;
   writeKeys: WriteKeyService;
   clock: Clock;
+  /** Serves segmentOpenapi (at /segment/openapi.json). */
+  serveDocument: RouteHandlerMethod;
 }
 
 /**
@@ -66,7 +69,21 @@ function writeKeyOf(request: FastifyRequest): string | undefined {
   return typeof body?.writeKey === 'string' && body.writeKey !== '' ? body.writeKey : undefined;
 }
 
-export async function segmentSurface(app: FastifyInstance, { ingestion, writeKeys, clock }: SegmentDeps) {
+/** Its own document: an SDK needs no client, but a server sending calls by hand may generate one. */
+export const segmentOpenapi: ApiDescription = {
+  prefix: '/segment',
+  server: { url: '/segment', description: 'This server, in place of https://api.segment.io' },
+  url: '/segment/openapi.json',
+  title: 'propdict: Segment HTTP Tracking API',
+  description:
+    "Segment's HTTP Tracking API served by propdict: a Segment or RudderStack SDK writes profiles through the dictionary with this base URL and a source's write key. " +
+    'Answers are `{success: true}`, or `{success: false, message}` for an error.',
+  tags: { tracking: 'Calls from instrumented apps, written to profiles through a source.' },
+  security: { name: 'writeKey', scheme: { type: 'http', scheme: 'basic', description: "A source's write key as the user name, the password empty (or `writeKey` in the body)" } },
+  error: { name: 'SegmentFailure', schema: Failure },
+};
+
+export async function segmentSurface(app: FastifyInstance, { ingestion, writeKeys, clock, serveDocument }: SegmentDeps) {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   app.decorateRequest('jsonBytes', 0);
 
@@ -91,6 +108,7 @@ export async function segmentSurface(app: FastifyInstance, { ingestion, writeKey
     notFound: (reply, request, path) => sendFailure(reply, 404, say.routeNotFound(request.method, path)),
     methodNotAllowed: (reply, request, allowed) => sendFailure(reply, 405, say.methodNotAllowed(request.method, allowed)),
   });
+  app.get('/openapi.json', documentRoute, serveDocument);
 
   async function authenticate(request: FastifyRequest): Promise<WriteKeyAuth> {
     const key = writeKeyOf(request);
@@ -126,13 +144,13 @@ export async function segmentSurface(app: FastifyInstance, { ingestion, writeKey
     return ingest(request, [request.body], endpoint, {});
   };
 
-  const tags = ['segment'];
-  const security = [{ writeKey: [] }];
-  const doc = (summary: string, description: string) => ({ tags, security, summary, description });
+  const tags = ['tracking'];
+  // Each call type is its operation: identify, track, …, batch, import.
+  const doc = (operationId: string, summary: string, description: string) => ({ tags, operationId, summary, description });
 
   r.post('/v1/identify', {
     schema: {
-      ...doc('Identify: write traits to a profile', "Traits map to properties by name, then import alias; userId and anonymousId to the source's identity properties. 200 even when some traits are refused (see GET /v1/workspaces/{ws}/violations)."),
+      ...doc('identify', 'Identify: write traits to a profile', "Traits map to properties by name, then import alias; userId and anonymousId to the source's identity properties. 200 even when some traits are refused (see GET /v1/workspaces/{ws}/violations)."),
       body: IdentifyBody,
       response: answers,
     },
@@ -140,18 +158,18 @@ export async function segmentSurface(app: FastifyInstance, { ingestion, writeKey
   });
   for (const type of ['track', 'page', 'screen', 'group'] as const) {
     r.post(`/v1/${type}`, {
-      schema: { ...doc(`${type[0].toUpperCase()}${type.slice(1)}: accepted, not stored`, 'Only context.traits are written, as an identify would; a call with both ids links them.'), body: EventBody, response: answers },
+      schema: { ...doc(type, `${type[0].toUpperCase()}${type.slice(1)}: accepted, not stored`, 'Only context.traits are written, as an identify would; a call with both ids links them.'), body: EventBody, response: answers },
       handler: single(type),
     });
   }
   r.post('/v1/alias', {
-    schema: { ...doc("Alias: merge previousId's profile into userId's", "previousId is read as an anonymous id (the source's anonymous_id_property)."), body: AliasBody, response: answers },
+    schema: { ...doc('alias', "Alias: merge previousId's profile into userId's", "previousId is read as an anonymous id (the source's anonymous_id_property)."), body: AliasBody, response: answers },
     handler: single('alias'),
   });
   for (const path of ['/v1/batch', '/v1/import']) {
     r.post(path, {
       schema: {
-        ...doc(path === '/v1/batch' ? 'Batch: many calls, written as one unit of work' : 'Import: the same as batch', `At most ${MAX_BATCH_BYTES / 1024} KB, each call at most ${MAX_CALL_BYTES / 1024} KB (after inflating gzip). A call that cannot be read, or is too large, is refused alone and recorded as a violation; the others are written.`),
+        ...doc(path.slice('/v1/'.length), path === '/v1/batch' ? 'Batch: many calls, written as one unit of work' : 'Import: the same as batch', `At most ${MAX_BATCH_BYTES / 1024} KB, each call at most ${MAX_CALL_BYTES / 1024} KB (after inflating gzip). A call that cannot be read, or is too large, is refused alone and recorded as a violation; the others are written.`),
         body: BatchBody,
         response: answers,
       },

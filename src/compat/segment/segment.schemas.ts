@@ -3,30 +3,30 @@
 // that one unreadable call is refused alone.
 import { Type } from 'typebox';
 
-const Id = Type.Union([Type.String(), Type.Number(), Type.Null()]);
+const Id = (description?: string) => Type.Union([Type.String(), Type.Number(), Type.Null()], { description });
 const Json = Type.Record(Type.String(), Type.Unknown());
-const When = Type.String({ description: 'ISO 8601 date-time', examples: ['2026-11-29T12:00:00.000Z'] });
+const When = (description = 'ISO 8601 date-time') => Type.String({ description, examples: ['2026-11-29T12:00:00.000Z'] });
 
 const common = {
-  userId: Type.Optional(Type.Union([Id], { description: "Written to the source's user_id_property" })),
-  anonymousId: Type.Optional(Type.Union([Id], { description: "Written to the source's anonymous_id_property; with userId, the two profiles are linked (merged)" })),
+  userId: Type.Optional(Id("Written to the source's user_id_property")),
+  anonymousId: Type.Optional(Id("Written to the source's anonymous_id_property; with userId, the two profiles are linked (merged)")),
   context: Type.Optional(Type.Object({ traits: Type.Optional(Json) }, { description: 'context.traits are applied as an identify\'s traits, whatever the call' })),
   integrations: Type.Optional(Json),
-  timestamp: Type.Optional(Type.Union([When], { description: 'Dates the values (moved by receivedAt − sentAt); an older value does not replace a newer one' })),
-  originalTimestamp: Type.Optional(Type.Union([When], { description: "RudderStack's name for timestamp" })),
-  sentAt: Type.Optional(When),
+  timestamp: Type.Optional(When('Dates the values (moved by receivedAt − sentAt); an older value does not replace a newer one')),
+  originalTimestamp: Type.Optional(When("RudderStack's name for timestamp")),
+  sentAt: Type.Optional(When()),
   messageId: Type.Optional(Type.Union([Type.String(), Type.Number()], { description: 'A repeat within 24 hours is skipped' })),
   writeKey: Type.Optional(Type.String({ description: 'The write key, when not sent as the HTTP Basic user name' })),
   type: Type.Optional(Type.String()),
 };
 
 export const IdentifyBody = Type.Object(
-  { ...common, traits: Type.Optional(Type.Union([Json], { description: 'Mapped to properties by name, then by import alias, case-insensitively' })) },
+  { ...common, traits: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Mapped to properties by name, then by import alias, case-insensitively' })) },
   { examples: [{ userId: 'u-1042', anonymousId: '9f1c', traits: { email: 'ana@example.com', firstName: 'Ana' }, timestamp: '2026-11-29T12:00:00Z', messageId: 'm-1' }] },
 );
 
 export const EventBody = Type.Object(
-  { ...common, event: Type.Optional(Type.String()), name: Type.Optional(Type.String()), properties: Type.Optional(Json), groupId: Type.Optional(Id), traits: Type.Optional(Json) },
+  { ...common, event: Type.Optional(Type.String()), name: Type.Optional(Type.String()), properties: Type.Optional(Json), groupId: Type.Optional(Id()), traits: Type.Optional(Json) },
   { description: 'Accepted and not stored, but for its context.traits.', examples: [{ userId: 'u-1042', event: 'Order Completed', context: { traits: { plan: 'pro' } } }] },
 );
 
@@ -40,7 +40,7 @@ export const BatchBody = Type.Object(
     batch: Type.Array(Type.Unknown(), { description: 'Calls, each with its type (identify, track, page, screen, group, alias); one that cannot be read is refused alone and recorded as a violation' }),
     context: Type.Optional(Type.Object({ traits: Type.Optional(Json) }, { description: 'Shared by every call of the batch' })),
     integrations: Type.Optional(Json),
-    sentAt: Type.Optional(When),
+    sentAt: Type.Optional(When()),
     writeKey: Type.Optional(Type.String()),
   },
   { examples: [{ batch: [{ type: 'identify', userId: 'u-1042', traits: { plan: 'pro' }, messageId: 'm-2' }], sentAt: '2026-11-29T12:00:01Z' }] },

@@ -6,7 +6,7 @@ import { Type } from 'typebox';
 import { errors, PageQuery, pageOf, WorkspaceParams } from '../../shared/api-schemas.ts';
 import { AppError } from '../../shared/errors.ts';
 import { hasScope } from '../auth/auth.ts';
-import { parseSearch } from '../profiles/profiles.routes.ts';
+import { FilterParam, parseSearch } from '../profiles/profiles.routes.ts';
 import { IMPORT_FORMATS, type ImportFormat } from './import-rows.ts';
 import { IMPORT_MODES, type ImportService } from './imports.service.ts';
 import { ImportSchema } from './imports.schemas.ts';
@@ -51,7 +51,7 @@ async function uploadRoute(app: FastifyInstance, { imports }: { imports: ImportS
   app.addContentTypeParser('*', (_request, _payload, done) => done(new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the file as text/csv or application/x-ndjson.'), undefined));
 
   app.withTypeProvider<TypeBoxTypeProvider>().post('/imports', {
-    config: { auth: 'profiles:write' },
+    config: { auth: 'profiles:write', answerHeaders: { 202: ['Location'] } },
     schema: {
       tags,
       summary: 'Import profiles from a CSV or NDJSON file',
@@ -108,12 +108,12 @@ export async function importRoutes(app: FastifyInstance, { imports }: { imports:
 
   r.post('/imports/:id/cancel', {
     config: { auth: 'profiles:write' },
-    schema: { tags, summary: 'Cancel a queued or running import (rows already written stay)', params: IdParams, response: { 200: Import, ...errors(409) } },
+    schema: { tags, operationId: 'cancelImport', summary: 'Cancel a queued or running import (rows already written stay)', params: IdParams, response: { 200: Import, ...errors(409) } },
     handler: async (request) => imports.cancel(request.workspace.id, request.params.id),
   });
 
   r.get('/imports/:id/errors', {
-    config: { auth: 'profiles:read' },
+    config: { auth: 'profiles:read', answerHeaders: { 200: ['Content-Disposition'] } },
     schema: {
       tags,
       summary: 'The rejected rows as CSV: row, column, property, problem, value',
@@ -131,15 +131,17 @@ export async function importRoutes(app: FastifyInstance, { imports }: { imports:
   });
 
   r.get('/profiles/export', {
-    config: { auth: 'profiles:read' },
+    config: { auth: 'profiles:read', answerHeaders: { 200: ['X-Total-Count'] } },
     schema: {
       tags: ['profiles'],
+      operationId: 'exportProfiles',
       summary: 'Export profiles as CSV or NDJSON',
       description:
-        'Streams every profile matching the filters (filter[<property>][<op>]=value, as in search) from one snapshot. Columns: id, then the chosen properties (default: every live exportable one), named by export_alias else name. X-Total-Count tells how many rows follow. Multi-valued values are joined with ; in CSV.',
+        'Streams every profile matching the filters (`filter[<property>][<op>]=<value>`, as in search) from one snapshot. Columns: id, then the chosen properties (default: every live exportable one), named by export_alias else name. X-Total-Count tells how many rows follow. Multi-valued values are joined with ; in CSV.',
       params: Params,
       querystring: Type.Object(
         {
+          filter: Type.Optional(FilterParam),
           format: Type.Optional(Type.Enum(['csv', 'ndjson'], { description: 'Defaults to the Accept header’s, else csv' })),
           properties: Type.Optional(Type.String({ maxLength: 65_536, description: 'Comma-separated property names' })),
           include_pii: Type.Optional(Type.Boolean({ default: false, description: 'Needs pii:read' })),

@@ -15,6 +15,15 @@ const tags = ['profiles'];
 const Profile = Type.Ref('Profile');
 const FILTER_KEY = /^filter\[([^\]]+)\]\[([^\]]+)\]$/;
 
+/**
+ * `filter[<property>][<op>]=<value>` as an OpenAPI deepObject parameter, which is one level deep:
+ * its keys are `<property>][<op>`, so that a generated client or /docs writes the same URL.
+ */
+export const FilterParam = Type.Record(Type.String({ pattern: `^[^\\]]+\\]\\[(${FILTER_OPS.join('|')})$` }), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
+  description: 'Filters, `{"<property>][<op>": <value>}`, sent as `filter[<property>][<op>]=<value>`.',
+  examples: [{ 'email][eq': 'ana@example.com', 'points][gte': 10 }],
+});
+
 const readOptions = (request: FastifyRequest, provenance = false) => ({ piiReadable: hasScope(request.principal, 'pii:read'), provenance });
 
 /**
@@ -53,23 +62,27 @@ export async function profileRoutes(app: FastifyInstance, { profiles }: { profil
     config: { auth: 'profiles:read' },
     schema: {
       tags,
+      operationId: 'searchProfiles',
       summary: 'Search profiles',
       description:
-        `filter[<property>][<op>]=value with op eq ne gt gte lt lte in (comma-separated) contains prefix exists (true/false); several filters are ANDed. Values are typed by the property definition. sort=<property>,-<property>: up to ${MAX_SORT_KEYS} keys, each a property's first value, ascending or (with -) descending; ties on a key are broken by the next key, then by id (in the last key's direction); at each key, profiles without a value come after those with one. The cursor holds every key's value and the id.`,
+        '`filter[<property>][<op>]=<value>` with `<op>` one of eq ne gt gte lt lte in (comma-separated values) contains prefix exists (true/false); several filters are ANDed. Values are typed by the property definition. ' +
+        `\`sort=<property>,-<property>\`: up to ${MAX_SORT_KEYS} keys, each a property's first value, ascending or (with \`-\`) descending; ties on a key are broken by the next key, then by id (in the last key's direction); at each key, profiles without a value come after those with one. The cursor holds every key's value and the id.`,
       params: Params,
       querystring: Type.Object(
         {
+          filter: Type.Optional(FilterParam),
           sort: Type.Optional(
             Type.String({
               maxLength: 1000,
-              description: `Up to ${MAX_SORT_KEYS} property names separated by commas, each ascending or, with a leading -, descending`,
+              description: `Up to ${MAX_SORT_KEYS} property names separated by commas, each ascending or, with a leading \`-\`, descending`,
               examples: ['-points,last_name'],
             }),
           ),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
           cursor: Type.Optional(Type.String()),
         },
-        // filter[...] keys vary by workspace; parseSearch checks every other key.
+        // The query string arrives flat (`filter[email][eq]` is one key, so `filter` is only
+        // described here); filter[...] keys vary by workspace: parseSearch checks every other key.
         { additionalProperties: true },
       ),
       response: { 200: pageOf(Profile), ...errors() },
@@ -81,7 +94,7 @@ export async function profileRoutes(app: FastifyInstance, { profiles }: { profil
   });
 
   r.post('/profiles', {
-    config: { auth: 'profiles:write' },
+    config: { auth: 'profiles:write', answerHeaders: { 201: ['Location'] } },
     schema: { tags, summary: 'Create a profile', params: Params, body: ProfileCreateBody, response: { 201: Profile, ...errors(409, 413, 415) } },
     handler: async (request, reply) => {
       const profile = await profiles.create(request.workspace.id, request.body, readOptions(request));
@@ -93,6 +106,7 @@ export async function profileRoutes(app: FastifyInstance, { profiles }: { profil
     config: { auth: 'profiles:write' },
     schema: {
       tags,
+      operationId: 'upsertProfiles',
       summary: `Upsert up to ${MAX_BATCH_RECORDS} records`,
       description:
         'Records without an id are matched by identity. One bad record never sinks the rest: a record with a bad value, an unknown source or a timestamp that is not a real RFC 3339 date and time (2021-02-30T00:00:00Z, an offset of +25:00) is rejected with its reasons, the others are written. Results come in input order.',

@@ -60,7 +60,7 @@ export async function propertyRoutes(app: FastifyInstance, { properties }: { pro
   });
 
   r.post('/properties', {
-    config: { auth: 'properties:write' },
+    config: { auth: 'properties:write', answerHeaders: { 201: ['Location', 'ETag'] } },
     schema: {
       tags,
       summary: 'Create a property',
@@ -93,19 +93,19 @@ export async function propertyRoutes(app: FastifyInstance, { properties }: { pro
   });
 
   r.get('/properties/:name', {
-    config: { auth: 'properties:read' },
+    config: { auth: 'properties:read', answerHeaders: { 200: ['ETag'] } },
     schema: { tags, summary: 'Get a property by name, id or uid', params: RefParams, response: { 200: Type.Ref('Property'), ...errors() } },
     handler: async (request, reply) => withEtag(reply, await properties.get(request.workspace.id, request.params.name)),
   });
 
   r.patch('/properties/:name', {
-    config: { auth: 'properties:write' },
+    config: { auth: 'properties:write', answerHeaders: { 200: ['ETag'] } },
     schema: {
       tags,
       summary: 'Change a property',
       description: 'Fields given replace the stored ones. name and multi_valued never change (409); If-Match is honoured (412).',
       params: RefParams,
-      headers: Type.Object({ 'if-match': Type.Optional(Type.String()) }),
+      headers: Type.Object({ 'if-match': Type.Optional(Type.String({ description: 'The ETag of the version this change is for, e.g. `"3"`; `*` or none: any version' })) }),
       body: PropertyPatchBody,
       response: { 200: Type.Ref('Property'), ...errors(409, 412, 413, 415) },
     },
@@ -138,8 +138,8 @@ export async function propertyRoutes(app: FastifyInstance, { properties }: { pro
   });
 
   r.post('/properties/:name/restore', {
-    config: { auth: 'properties:write' },
-    schema: { tags, summary: 'Restore an archived property', params: RefParams, response: { 200: Type.Ref('Property'), ...errors(409) } },
+    config: { auth: 'properties:write', answerHeaders: { 200: ['ETag'] } },
+    schema: { tags, operationId: 'restoreProperty', summary: 'Restore an archived property', params: RefParams, response: { 200: Type.Ref('Property'), ...errors(409) } },
     handler: async (request, reply) => withEtag(reply, await properties.restore(request.workspace.id, request.params.name, { actor: actorOf(request.principal) })),
   });
 
@@ -147,6 +147,7 @@ export async function propertyRoutes(app: FastifyInstance, { properties }: { pro
     config: { auth: 'properties:read' },
     schema: {
       tags,
+      operationId: 'previewPropertyChange',
       summary: 'Preview a definition change against the stored values',
       description:
         'Counts the profiles holding values, the values that convert to the changed definition and those that fail, with up to 20 failing samples (PII masked without pii:read), and the definition diff. Writes nothing. See docs/changes.md for the conversion table.',
@@ -193,6 +194,7 @@ export async function propertyRoutes(app: FastifyInstance, { properties }: { pro
     config: { auth: 'properties:read' },
     schema: {
       tags: ['workspaces'],
+      operationId: 'getLimits',
       summary: 'Custom properties used and allowed',
       params: Params,
       response: { 200: Type.Object({ custom_properties: Type.Object({ used: Type.Integer(), limit: Type.Integer() }) }), ...errors() },

@@ -26,7 +26,7 @@ export async function sourceRoutes(app: FastifyInstance, { sources }: { sources:
   });
 
   r.post('/sources', {
-    config: { auth: 'properties:write' },
+    config: { auth: 'properties:write', answerHeaders: { 201: ['Location'] } },
     schema: {
       tags,
       summary: 'Create a data source',
@@ -73,6 +73,7 @@ export async function sourceRoutes(app: FastifyInstance, { sources }: { sources:
     config: { auth: 'profiles:write' },
     schema: {
       tags,
+      operationId: 'ingestSourceRecords',
       summary: `Ingest up to ${MAX_BATCH_RECORDS} raw JSON records through a source's mappings`,
       description:
         "Each mapped property is read at its input_path, else at its alternate_paths in order; a mandatory one missing rejects that record. Records are matched by identity; the source's priority and its mappings' merge functions apply.",

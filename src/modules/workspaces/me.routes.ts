@@ -26,7 +26,7 @@ export async function meRoutes(app: FastifyInstance, { workspaces }: { workspace
 
   r.get('/me', {
     config: { auth: 'any' },
-    schema: { tags: ['api-keys'], summary: 'Who this token is: its tenant, scopes and the workspaces it reaches', response: { 200: MeSchema, ...errors() } },
+    schema: { tags: ['api-keys'], operationId: 'getMe', summary: 'Who this token is: its tenant, scopes and the workspaces it reaches', response: { 200: MeSchema, ...errors() } },
     handler: async (request) => {
       const p = request.principal;
       const reached = (await workspaces.reachable(p, ME_WORKSPACES)).map((w) => ({ id: w.id, name: w.name }));
