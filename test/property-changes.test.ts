@@ -528,6 +528,26 @@ for (const dialect of dialects) {
       }
     });
 
+    test('a write in flight when a change starts commits before the change is queued, and its value is converted, not overwritten', { skip: dialect.name === 'sqlite' ? 'SQLite runs one writer at a time' : false }, async () => {
+      const { name, version, ids } = await holding({ data_type: 'string' }, { a: '1' });
+      // A write that has checked for running changes but not yet committed.
+      const trx = await t.db.startTransaction().execute();
+      let applied: Promise<Awaited<ReturnType<typeof apply>>> | undefined;
+      try {
+        const [written] = await t.services.profiles.writeRecords(trx, a.workspaceId, [{ id: ids.a, properties: { [name]: '5' } }]);
+        assert.equal(written.status, 'updated', JSON.stringify(written));
+        applied = apply(name, { data_type: 'integer', on_failure: 'abort' }, version);
+        // The change waits at the workspace's start gate for the write.
+        const waiting = async () => Number((await sql<{ n: number | string }>`select count(*) as n from pg_locks where locktype = 'advisory' and not granted`.execute(t.db)).rows[0].n);
+        for (let i = 0; (await waiting()) === 0; i++) assert.ok(i < 500, 'the change never waited for the write in flight');
+      } finally {
+        await trx.commit().execute();
+      }
+      expectStatus(await applied!, 202);
+      await t.jobRunner.drain();
+      assert.deepEqual(await valuesOf(name, ids), { a: 5 });
+    });
+
     test('a profile erased while its change runs stays erased', async () => {
       const { name, version, ids } = await holding({ data_type: 'string' }, { a: '1', b: '2' });
       expectStatus(await apply(name, { data_type: 'integer', on_failure: 'abort' }, version), 202);

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Database, JobsTable } from '../../db/schema.ts';
 import type { Job } from './job.ts';
 
@@ -14,6 +14,19 @@ function rowToJob(r: Selectable<JobsTable>): Job {
     created_at: r.created_at,
     updated_at: r.updated_at,
   };
+}
+
+/** The advisory lock's first key: this lock's own, apart from any other use of advisory locks. */
+const START_GATE = 0x70640001;
+
+/**
+ * PostgreSQL: the workspace's start gate, held to the end of the transaction, shared by writers,
+ * exclusive for a job that must start after them. SQLite has one writer at a time already.
+ */
+export async function startGate(trx: Transaction<Database>, workspaceId: number, mode: 'shared' | 'exclusive'): Promise<void> {
+  if (!(trx.getExecutor().adapter instanceof PostgresAdapter)) return;
+  const lock = mode === 'shared' ? sql`pg_advisory_xact_lock_shared` : sql`pg_advisory_xact_lock`;
+  await sql`select ${lock}(${START_GATE}, ${workspaceId})`.execute(trx);
 }
 
 export async function insertJob(

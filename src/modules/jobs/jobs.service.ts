@@ -5,7 +5,7 @@ import type { Database } from '../../db/schema.ts';
 import { type Clock, isoNow } from '../../shared/clock.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { IdGenerator } from '../../shared/ids.ts';
-import { activeJobs, findJob, insertJob, jobSummary, type ClaimedJob, hasActiveJob } from './jobs.repository.ts';
+import { activeJobs, findJob, insertJob, jobSummary, startGate, type ClaimedJob, hasActiveJob } from './jobs.repository.ts';
 import type { Job } from './job.ts';
 
 /**
@@ -53,6 +53,17 @@ export function createJobService({ db, clock, ids }: { db: Kysely<Database>; clo
         updated_at: at,
         payload: job.payload,
       });
+    },
+
+    /**
+     * Orders writes of a workspace against a job that must see every one of them or none (a
+     * definition change): a writer passes the gate (`pass`) before it reads which such jobs run;
+     * the job's starter (`start`) waits there for the writers that read before it, and the
+     * writers after it wait for it to commit, then see the job. PostgreSQL only; SQLite runs one
+     * writer at a time.
+     */
+    gate(trx: Transaction<Database>, workspaceId: number, as: 'pass' | 'start'): Promise<void> {
+      return startGate(trx, workspaceId, as === 'pass' ? 'shared' : 'exclusive');
     },
 
     /** Whether a job of this type is queued or running in the workspace. */

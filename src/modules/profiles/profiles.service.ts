@@ -151,7 +151,7 @@ export function createProfileService({
   codec: ValueCodec;
   properties: Pick<PropertyService, 'dictionary' | 'landChange' | 'changed'>;
   sourcePriorities: SourcePriorities;
-  jobs: Pick<JobService, 'registerStep' | 'enqueue' | 'hasActive' | 'active'>;
+  jobs: Pick<JobService, 'registerStep' | 'enqueue' | 'hasActive' | 'active' | 'gate'>;
   broadFilter?: number;
 }) {
   // The dictionary is the same array while it is unchanged, so its lookups are built once.
@@ -206,7 +206,9 @@ export function createProfileService({
     let found = runningIn.get(trx);
     if (!found) {
       const since = new Date(clock.now().getTime() - LANDED_RECENTLY_MS).toISOString();
-      found = jobs.active(trx, workspaceId, 'change_property', since).then(
+      // Past the gate first: a change starting now waits for this write to commit, so its job
+      // reads the value written here rather than overwrite it when it lands.
+      found = jobs.gate(trx, workspaceId, 'pass').then(() => jobs.active(trx, workspaceId, 'change_property', since)).then(
         (changes) =>
           new Map(
             changes.map((j) => [

@@ -87,7 +87,7 @@ export function createPropertyService({
   ids: Pick<IdGenerator, 'uid'>;
   piiStorable: boolean;
   broadcast: Broadcast;
-  jobs: Pick<JobService, 'enqueue' | 'active'>;
+  jobs: Pick<JobService, 'enqueue' | 'active' | 'gate'>;
   usage: PropertyUsage;
 }) {
   // List pages and the numbered searches some surfaces list with, kept until the dictionary changes.
@@ -443,6 +443,8 @@ export function createPropertyService({
         if (opts.ifMatch !== current.version) {
           throw new AppError('PRECONDITION_FAILED', `Property "${current.name}" is at version ${current.version}, not ${opts.ifMatch}.`, [], 'STALE_VERSION');
         }
+        // Writers that already checked for a running change commit before this one is queued.
+        await jobs.gate(trx, workspaceId, 'start');
         await refuseWhileChanging(trx, workspaceId, current);
         const { on_failure, value_map = {}, ...fields } = change;
         const { next } = plan(current, { ...fields, value_map });
