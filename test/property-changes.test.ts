@@ -548,6 +548,40 @@ for (const dialect of dialects) {
       assert.deepEqual(await valuesOf(name, ids), { a: 5 });
     });
 
+    test('a PII change staged under one key and landed after the key changed: a rotation job re-encrypts what it landed', async () => {
+      const { name, version, ids } = await holding({ data_type: 'string', pii: true }, { a: '1', b: '2' });
+      const property = await call('GET', `/properties/${name}`);
+      expectStatus(property, 200);
+      const prefixes = async () => {
+        const rows = await t.db.selectFrom('profile_values').select('v_json').where('workspace_id', '=', a.workspaceId).where('property_id', '=', property.body.id).execute();
+        return [...new Set(rows.map((r) => r.v_json.split(':').slice(0, 3).join(':')))];
+      };
+      const [before] = await prefixes();
+      expectStatus(await apply(name, { data_type: 'integer', on_failure: 'abort' }, version), 202);
+      // One step stages both values under the key of the server that ran it.
+      const first = createJobRunner({ db: t.db, clock: { now: () => new Date() }, steps: t.services.jobs.steps, batchSize: 5, leaseMs: -1 });
+      assert.equal(await first.stepOnce(), false);
+      // Then the server starts again with a new key, the old one as the previous, and lands the change.
+      const other = await buildApp({
+        db: t.db,
+        runJobs: false,
+        config: { ...loadConfig({}), adminToken: OPERATOR_TOKEN, encryptionKey: Buffer.alloc(32, 9), previousEncryptionKey: TEST_ENCRYPTION_KEY },
+      });
+      try {
+        await createJobRunner({ db: t.db, clock: { now: () => new Date() }, steps: other.services.jobs.steps, batchSize: 5, leaseMs: -1 }).drain();
+        const after = await prefixes();
+        assert.equal(after.length, 1, after.join(', '));
+        assert.notEqual(after[0], before, 'every landed value is under the new key');
+        for (const [key, value] of [['a', 1], ['b', 2]] as const) {
+          const res = await other.app.inject({ method: 'GET', url: `${ws}/profiles/${ids[key]}`, headers: { authorization: `Bearer ${a.token}` } });
+          assert.equal(res.statusCode, 200, res.body);
+          assert.equal(JSON.parse(res.body).properties[name], value, res.body);
+        }
+      } finally {
+        await other.app.close();
+      }
+    });
+
     test('a profile erased while its change runs stays erased', async () => {
       const { name, version, ids } = await holding({ data_type: 'string' }, { a: '1', b: '2' });
       expectStatus(await apply(name, { data_type: 'integer', on_failure: 'abort' }, version), 202);

@@ -586,6 +586,11 @@ export function createProfileService({
       return end('The definition changed while the job ran; nothing changed.', true);
     }
     await repo.swapStaged(trx, ws, job.id, c.property_id);
+    // Values staged before the server's key changed are still under the previous key: a
+    // rotation job re-encrypts them, as it does every value left behind.
+    if (c.to.pii && codec.rotating && !(await jobs.hasActive(trx, ws, 'rotate_key'))) {
+      await jobs.enqueue(trx, ws, { type: 'rotate_key', total: counts.convertible, payload: { to: codec.currentPrefix } });
+    }
     counts.cleared = counts.failing;
     const outcome = `${counts.convertible} values converted${counts.cleared > 0 ? `, ${counts.cleared} cleared` : ''}; the definition is at version ${landed.version}.`;
     return { ...end(outcome, false), afterCommit: () => properties.changed(ws) };

@@ -142,5 +142,7 @@ export function createValueCodec(cipher: PiiCipher | undefined) {
     hasCipher: cipher !== undefined,
     /** What values under the current key start with; undefined without a key. */
     currentPrefix: cipher?.currentPrefix,
+    /** Whether a key rotation is under way (values may still be under the previous key). */
+    rotating: cipher?.previousFingerprint !== undefined,
   };
 }
