@@ -243,7 +243,8 @@ describe(`console: import, export, safe changes in Chromium [${DATABASE?.startsW
     await page.getByRole('alert').getByText(/data_type cannot change by PATCH while 3 profiles hold values/).waitFor();
     await page.getByRole('button', { name: 'Preview this change' }).click();
     await page.getByRole('heading', { level: 2, name: 'Change points with its stored values' }).waitFor();
-    assert.equal(await page.evaluate(() => document.activeElement?.id), 'change-title', 'focus moves to the change');
+    // Focus moves to the change once it has been drawn (an effect, after the paint).
+    await page.waitForFunction(() => document.activeElement?.id === 'change-title', undefined, { timeout: 10_000 });
     const counts = page.locator('.preview-counts');
     await counts.waitFor();
     assert.deepEqual(await counts.locator('dd').allInnerTexts(), ['3', '2', '1']);
