@@ -437,7 +437,8 @@ describe(`admin console in Chromium [${DATABASE?.startsWith('postgres') ? 'postg
     await signIn(page, token);
     await visit(page, `/w/${bulkWs}/properties`, /Properties/);
     await page.getByLabel('Group').fill('bulk');
-    await page.getByRole('link', { name: 'bulk_000' }).waitFor();
+    // The unfiltered first page holds bulk_000 too (after the system properties): wait for the filtered one.
+    await page.waitForFunction(() => document.querySelector('tbody td code')?.textContent === 'bulk_000', undefined, { timeout: 10_000 });
     const names = async () => page.locator('tbody td code').allTextContents();
     const seen: string[] = [...(await names())];
     for (let n = 2; n <= 6; n++) {
