@@ -65,7 +65,6 @@ export const nativeSurface: Surface = {
   }),
 
   openapi: {
-    prefix: '/v1',
     server: { url: '/', description: 'This server' },
     url: '/openapi.json',
     decorator: 'swagger',

@@ -72,8 +72,8 @@ export interface Surface {
   /** How requests are counted, if they are. */
   rateLimit(deps: SurfaceDeps): SurfaceRateLimit | undefined;
   answers: SurfaceAnswers;
-  /** Its OpenAPI document: where it is served, and what it says besides the route schemas. */
-  openapi: ApiDescription;
+  /** Its OpenAPI document: where it is served, and what it says besides the route schemas (its routes are those under `prefix`). */
+  openapi: Omit<ApiDescription, 'prefix'>;
   routes(app: FastifyInstance, deps: SurfaceDeps): Promise<void>;
 }
 
@@ -91,7 +91,7 @@ export interface SurfaceRoute {
  */
 export async function registerSurface(app: FastifyInstance, surface: Surface, deps: SurfaceDeps): Promise<SurfaceRoute[]> {
   const routes: SurfaceRoute[] = [];
-  const serveDocument = await describeSurface(app, surface.openapi);
+  const serveDocument = await describeSurface(app, { ...surface.openapi, prefix: surface.prefix });
   const documentPath = surface.openapi.url.startsWith(`${surface.prefix}/`) ? surface.openapi.url.slice(surface.prefix.length) : undefined;
   if (documentPath === undefined) app.get(surface.openapi.url, documentRoute, serveDocument);
   await app.register(

@@ -56,7 +56,6 @@ export const hclSurface: Surface = {
   },
 
   openapi: {
-    prefix: '/hcl',
     server: { url: '/hcl', description: "This server, in place of HCL CDP's base URL" },
     url: '/hcl/openapi.json',
     title: 'propdict: HCL CDP user properties',

@@ -65,7 +65,6 @@ export const lineworksSurface: Surface = {
   },
 
   openapi: {
-    prefix: '/lineworks',
     server: { url: '/lineworks', description: 'This server, in place of https://www.worksapis.com' },
     url: '/lineworks/openapi.json',
     title: 'propdict: LINE WORKS contact custom properties',

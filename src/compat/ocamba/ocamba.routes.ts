@@ -54,7 +54,6 @@ export const ocambaSurface: Surface = {
   },
 
   openapi: {
-    prefix: '/ocamba',
     server: { url: '/ocamba', description: 'This server, in place of https://api.ocamba.com' },
     url: '/ocamba/openapi.json',
     title: 'propdict: Ocamba Hood profile properties',
