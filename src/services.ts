@@ -9,6 +9,7 @@ import { createJobService } from './modules/jobs/jobs.service.ts';
 import { createProfileService } from './modules/profiles/profiles.service.ts';
 import { createValueCodec } from './modules/profiles/value-codec.ts';
 import { createPropertyService } from './modules/properties/properties.service.ts';
+import { createPropertyChangeService } from './modules/property-changes/property-changes.service.ts';
 import { createSourceService } from './modules/sources/sources.service.ts';
 import { createWriteKeyService } from './modules/sources/write-keys.service.ts';
 import { createIngestionService } from './modules/ingestion/ingestion.service.ts';
@@ -35,9 +36,10 @@ export function createServices({ db, config, clock, ids, broadcast, broadFilter 
   const codec = createValueCodec(config.encryptionKey ? createPiiCipher(config.encryptionKey, config.previousEncryptionKey) : undefined);
   const tenants = createTenantService({ db, clock });
   const jobs = createJobService({ db, clock, ids });
-  // Properties ask profiles and sources about a property's use; profiles rank values by source
-  // priority; sources ingest through profiles. Each is asked through a function, so no module
-  // imports one that imports it back.
+  // Properties ask profiles and sources about a property's use, and property changes what a
+  // change would do to the values; profiles rank values by source priority; sources ingest
+  // through profiles. Each is asked through a function, so no module imports one that imports it
+  // back.
   const properties = createPropertyService({
     db,
     clock,
@@ -48,12 +50,13 @@ export function createServices({ db, config, clock, ids, broadcast, broadFilter 
     usage: {
       holders: (trx, ws, id) => profiles.countHolders(trx, ws, id),
       mappedBy: (trx, ws, id) => sources.mappedBy(trx, ws, id),
-      scanChange: (conn, ws, from, to, valueMap, masked) => profiles.scanChange(conn, ws, from, to, valueMap, masked),
+      scanChange: (conn, ws, from, to, valueMap, masked) => propertyChanges.scanChange(conn, ws, from, to, valueMap, masked),
     },
   });
   const workspaces = createWorkspaceService({ db, clock, tenants, properties, defaultPropertyLimit: config.propertyLimit });
   const apiKeys = createApiKeyService({ db, clock, ids, tenants, workspaces, broadcast });
   const profiles = createProfileService({ db, clock, ids, codec, properties, jobs, sourcePriorities: (conn, ws) => sources.priorities(conn, ws), broadFilter });
+  const propertyChanges = createPropertyChangeService({ codec, properties, profiles, jobs });
   const sources = createSourceService({ db, clock, properties, profiles });
   const writeKeys = createWriteKeyService({ db, clock, ids, broadcast });
   const violations = createViolationService({ db });

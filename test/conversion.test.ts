@@ -1,7 +1,7 @@
 // The conversion table and the narrowing rules of a definition change, without a database.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CONVERSIONS, convertValue, targetsOf } from '../src/modules/profiles/conversion.ts';
+import { CONVERSIONS, convertValue, targetsOf } from '../src/modules/property-changes/conversion.ts';
 import { CONVERSION_TARGETS, narrowingFields, refusedConversion } from '../src/modules/properties/property-change.ts';
 import { DATA_TYPES } from '../src/modules/properties/property.ts';
 import { withDefaults, type Property, type PropertyCreate } from '../src/modules/properties/property.ts';

@@ -1,7 +1,8 @@
 // A definition change with data, as a definition rule: which types a type's values may become,
 // which changes may break stored values (and so go through the change flow), and the definition
-// a change asks for. Pure: no database; the values themselves are converted by the profiles
-// module (profiles/conversion.ts), whose table a test holds to the same pairs as this one.
+// a change asks for. Pure: no database; the values themselves are converted by the
+// property-changes module (property-changes/conversion.ts), whose table a test holds to the same
+// pairs as this one.
 import type { ErrorDetail } from '../../shared/errors.ts';
 import { applyPatch, checkDefinition, mergeFunctionsFor, type DataType, type OptionInput, type PropertyFields, type PropertyValidation } from './property.ts';
 

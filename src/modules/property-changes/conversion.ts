@@ -5,7 +5,7 @@
 // a test holds the two tables to the same pairs. Pure: no database; tested as tables in
 // test/conversion.test.ts.
 import type { DataType, Property } from '../properties/property.ts';
-import { checkScalar, checkValue, type Checked } from './values.ts';
+import { checkScalar, checkValue, type Checked } from '../profiles/values.ts';
 
 /** Turns one stored item of the old type into the raw form the new type's check reads. */
 type Converter = (item: unknown) => Checked;
