@@ -77,6 +77,19 @@ for (const dialect of dialects) {
       assert.match(res.raw, /^# HELP propdict_/m);
     });
 
+    test('a scrape reads the database once (one jobs summary for both job gauges)', async () => {
+      // A scrape shows the statements counted before it began, so the statements of the second
+      // of three scrapes show in the third. The metrics token is checked without the database.
+      const statements = async () => {
+        const res = await t.request({ method: 'GET', url: '/metrics', token: METRICS_TOKEN });
+        expectStatus(res, 200);
+        return sample(res.raw, 'propdict_db_statement_duration_seconds_count') ?? NaN;
+      };
+      await statements();
+      const before = await statements();
+      assert.equal((await statements()) - before, 1);
+    });
+
     const refused: { title: string; token: () => string | null; status: number; code: string }[] = [
       { title: 'no token', token: () => null, status: 401, code: 'UNAUTHENTICATED' },
       { title: 'a wrong token', token: () => 'not-a-token-at-all-0000', status: 401, code: 'UNAUTHENTICATED' },

@@ -73,6 +73,10 @@ export function countRequests(app: FastifyInstance, metrics: Metrics): void {
 function gaugesOf(metrics: Metrics, services: Services, limiter: RateLimiter): void {
   const registers = [metrics.registry];
   const caches = { keys: services.apiKeys.cacheStats, workspaces: services.workspaces.cacheStats, dictionary: services.properties.cacheStats };
+  // The registry collects every metric of a scrape at once: the two job gauges share the read of
+  // the summary under way, so a scrape reads it once.
+  let reading: ReturnType<typeof services.jobs.summary> | undefined;
+  const jobSummary = () => (reading ??= services.jobs.summary().finally(() => (reading = undefined)));
   new Counter({
     name: 'propdict_cache_lookups_total',
     help: 'In-process cache lookups by cache (keys, workspaces, dictionary) and result (hit, miss)',
@@ -103,7 +107,7 @@ function gaugesOf(metrics: Metrics, services: Services, limiter: RateLimiter): v
     registers,
     async collect() {
       this.reset();
-      for (const { type, status, jobs } of await services.jobs.summary()) this.set({ type, status }, jobs);
+      for (const { type, status, jobs } of await jobSummary()) this.set({ type, status }, jobs);
     },
   });
   new Gauge({
@@ -113,7 +117,7 @@ function gaugesOf(metrics: Metrics, services: Services, limiter: RateLimiter): v
     registers,
     async collect() {
       this.reset();
-      for (const { type, status, done, total } of await services.jobs.summary()) {
+      for (const { type, status, done, total } of await jobSummary()) {
         this.set({ type, status, kind: 'done' }, done);
         this.set({ type, status, kind: 'total' }, total);
       }
