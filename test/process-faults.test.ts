@@ -10,21 +10,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { call, startServer, tenancy, type ServerProcess } from './helpers/process.ts';
-
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-async function redisAvailable(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    await probe.connect();
-    await probe.ping();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
+import { REDIS_URL, redisMissing } from './helpers/redis.ts';
 
 /** A raw HTTP exchange: what the server sent until it closed the connection, and when it closed. */
 function rawExchange(port: number): { socket: Socket; connected: Promise<void>; closed: Promise<{ text: string; at: number; answeredAt: number }> } {
@@ -53,7 +39,7 @@ describe('two servers on one SQLite file', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'propdict-shared-'));
-    withRedis = await redisAvailable();
+    withRedis = !(await redisMissing());
     // Short timeouts, so that the slow-client tests below take seconds; a low Ocamba budget, so
     // that the Redis prefix test sees counts kept apart.
     const env = (i: number) => ({

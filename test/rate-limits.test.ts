@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
@@ -18,8 +17,7 @@ import { createMemoryStore, createRateLimiter, type CounterStore, type Decision,
 import { createRedisStore } from '../src/modules/rate-limits/redis-store.ts';
 import { createTenancy, createTestApp, expectError, expectStatus, OPERATOR_TOKEN, type Response } from './helpers/app.ts';
 import { dialects, type TestDialect } from './helpers/dialects.ts';
-
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+import { REDIS_URL, redisMissing } from './helpers/redis.ts';
 
 /** A clock the test moves by hand. */
 function manualClock(start = Date.UTC(2026, 10, 23, 12, 0, 0)) {
@@ -27,20 +25,8 @@ function manualClock(start = Date.UTC(2026, 10, 23, 12, 0, 0)) {
   return { now: () => new Date(now), advance: (ms: number) => void (now += ms) };
 }
 
-async function redisAvailable(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-const redisUp = await redisAvailable();
-const noRedis = redisUp ? false : `no Redis answers at ${REDIS_URL}`;
-if (!redisUp) console.log(`# skipping the Redis rate-limit tests: ${noRedis}`);
+const noRedis = await redisMissing();
+if (noRedis) console.log(`# skipping the Redis rate-limit tests: ${noRedis}`);
 
 const show = (value: unknown) => JSON.stringify(value);
 

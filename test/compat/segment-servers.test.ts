@@ -6,23 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Redis } from 'ioredis';
+import { REDIS_URL, redisMissing } from '../helpers/redis.ts';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const OPERATOR = 'segment-operator-token-0000';
 
-async function redisAvailable(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-const noRedis = (await redisAvailable()) ? false : `no Redis answers at ${REDIS_URL}`;
+const noRedis = await redisMissing();
 
 describe('Segment calls spread over two servers', { skip: noRedis }, () => {
   const cli = join(import.meta.dirname, '..', '..', 'src', 'cli.ts');
