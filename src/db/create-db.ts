@@ -20,8 +20,8 @@ export interface DbOptions {
   synchronous?: SqliteSynchronous;
   /** SQLite: told of every commit, with how many transactions it held (group commit) and how long it took. */
   onCommit?: (transactions: number, ms: number) => void;
-  /** Told of every statement, with its duration (PostgreSQL's commits are among them). */
-  onQuery?: (ms: number, sql: string) => void;
+  /** Told of every statement, with its duration and parameters (PostgreSQL's commits are among them). */
+  onQuery?: (ms: number, sql: string, parameters: readonly unknown[]) => void;
   /** PostgreSQL: an idle connection was lost (the server restarted, failed over, or ended it). */
   onConnectionError?: (error: Error) => void;
 }
@@ -79,7 +79,7 @@ function resilientPool(pool: pg.Pool, onConnectionError?: (error: Error) => void
 
 /** Kysely's log, when statements are to be timed. */
 function queryLog({ onQuery }: DbOptions): ((event: LogEvent) => void) | undefined {
-  return onQuery && ((event) => onQuery(event.queryDurationMillis, event.query.sql));
+  return onQuery && ((event) => onQuery(event.queryDurationMillis, event.query.sql, event.query.parameters));
 }
 
 export function createDb(databaseUrl: string, options: DbOptions = {}): DbHandle {

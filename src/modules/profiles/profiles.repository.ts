@@ -363,11 +363,18 @@ function valueTest(col: Expression<unknown>, f: ValueFilter): RawBuilder<SqlBool
   }
 }
 
-/** Profile ids holding a value the filter matches: a range of the value index. */
+/**
+ * Profile ids holding a value the filter matches: a range of the value index. An equality on one
+ * value (an identity lookup) reads its matches in profile order: only the index on the column it
+ * tests gives that order, so PostgreSQL probes that index whatever its statistics say. Without
+ * them (a fresh load, autovacuum not yet run) it counts a property's values as one row on either
+ * value index, and took the other one, reading every value of the property to test each.
+ */
 function matchingValues(db: Conn, workspaceId: number, f: ValueFilter) {
   const query = db.selectFrom('profile_values as v').where('v.workspace_id', '=', workspaceId).where('v.property_id', '=', f.property_id);
   const test = valueTest(sql.ref(`v.${f.column}`), f);
-  return test ? query.where(test) : query;
+  if (!test) return query;
+  return f.op === 'eq' && !Array.isArray(f.value) ? query.where(test).orderBy('v.profile_id') : query.where(test);
 }
 
 /** Where the outer query names the profile a check is about: a profile row, or a walked value. */

@@ -1,0 +1,90 @@
+// On PostgreSQL (run when TEST_DATABASE_URL is set): an identity equality search is an index
+// probe on a table the planner has no statistics of, as after a fresh load before autovacuum has
+// run. Every statement the search sends is explained with its own parameters; each scan of a
+// profile table must be an index scan whose conditions hold every test (no row read to be
+// filtered out), and none a sequential scan.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { CompiledQuery, sql } from 'kysely';
+import { createTenancy, createTestApp, expectStatus, type TestApp } from './helpers/app.ts';
+import { dialects } from './helpers/dialects.ts';
+
+const postgres = dialects.find((d) => d.name === 'postgres');
+const PROFILES = 2000;
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  'Index Cond'?: string;
+  Filter?: string;
+  Plans?: PlanNode[];
+}
+
+const nodesOf = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodesOf)];
+
+describe('identity equality search without planner statistics [postgres]', { skip: postgres ? false : 'TEST_DATABASE_URL is not set' }, () => {
+  let t: TestApp;
+  let ws: string;
+  let token: string;
+  let seen: { sql: string; parameters: readonly unknown[] }[] | undefined;
+
+  before(async () => {
+    t = await createTestApp(postgres!, { onQuery: (text, parameters) => seen?.push({ sql: text, parameters }) });
+    // No statistics, whatever the server's autovacuum does meanwhile.
+    for (const table of ['profiles', 'profile_values', 'profile_keys']) await sql`alter table ${sql.table(table)} set (autovacuum_enabled = off)`.execute(t.db);
+    const a = await createTenancy(t, 'Plans');
+    ws = `/v1/workspaces/${a.workspaceId}`;
+    token = a.token;
+    const properties = [
+      { name: 'customer', data_type: 'string', identity: { role: 'primary' } },
+      { name: 'tier', data_type: 'string' },
+      { name: 'score', data_type: 'integer' },
+    ];
+    expectStatus(await t.request({ method: 'POST', url: `${ws}/properties/batch`, token, payload: { inputs: properties } }), 201);
+    for (let from = 0; from < PROFILES; from += 1000) {
+      const inputs = Array.from({ length: 1000 }, (_, k) => ({ id: `p-${from + k}`, properties: { customer: `C${from + k}`, tier: 'seed', score: from + k } }));
+      expectStatus(await t.request({ method: 'POST', url: `${ws}/profiles/batch`, token, payload: { inputs } }), 200);
+    }
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  test('the profile tables were never analysed', async () => {
+    const { rows } = await sql<{ relname: string; reltuples: number }>`select relname, reltuples from pg_class where relnamespace = current_schema()::regnamespace and relname in ('profiles', 'profile_values', 'profile_keys')`.execute(t.db);
+    assert.equal(rows.length, 3);
+    // -1: neither VACUUM nor ANALYZE has run on the table since it was created.
+    for (const r of rows) assert.equal(Number(r.reltuples), -1, `${r.relname} has statistics: ${JSON.stringify(rows)}`);
+  });
+
+  test('every scan of a profile table the search makes is an index probe', async () => {
+    seen = [];
+    const res = await t.request({ method: 'GET', url: `${ws}/profiles?filter[customer][eq]=C1234`, token });
+    const statements = seen;
+    seen = undefined;
+    expectStatus(res, 200);
+    assert.deepEqual(
+      res.body.data.map((p: { id: string; properties: unknown }) => [p.id, p.properties]),
+      [['p-1234', { customer: 'C1234', tier: 'seed', score: 1234 }]],
+      res.raw,
+    );
+    const reading = statements.filter((s) => /\bprofile_values\b|\bprofiles\b/.test(s.sql));
+    assert.ok(reading.length >= 2, `the search read the profile tables: ${JSON.stringify(statements)}`);
+    for (const s of reading) {
+      const explained = await t.db.executeQuery<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(CompiledQuery.raw(`explain (format json) ${s.sql}`, [...s.parameters]));
+      const plan = explained.rows[0]['QUERY PLAN'][0].Plan;
+      const scans = nodesOf(plan).filter((n) => n['Relation Name'] !== undefined);
+      const shown = `${s.sql}\n${JSON.stringify(plan, null, 1)}`;
+      assert.ok(scans.length > 0, shown);
+      for (const scan of scans) {
+        assert.match(scan['Node Type'], /^Index (Only )?Scan$/, shown);
+        assert.equal(scan.Filter, undefined, `a ${scan['Relation Name']} scan reads rows to filter them out: ${shown}`);
+        if (scan['Relation Name'] === 'profile_values' && scan['Index Name'] !== 'profile_values_pk') {
+          assert.equal(scan['Index Name'], 'profile_values_text_idx', shown);
+          assert.match(scan['Index Cond'] ?? '', /v_text = /, shown);
+        }
+      }
+    }
+  });
+});
