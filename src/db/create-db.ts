@@ -22,6 +22,8 @@ export interface DbOptions {
   onCommit?: (transactions: number, ms: number) => void;
   /** Told of every statement, with its duration and parameters (PostgreSQL's commits are among them). */
   onQuery?: (ms: number, sql: string, parameters: readonly unknown[]) => void;
+  /** PostgreSQL: connections the pool opens at most (10 by default; see README, PROPDICT_PG_POOL_MAX). */
+  poolMax?: number;
   /** PostgreSQL: an idle connection was lost (the server restarted, failed over, or ended it). */
   onConnectionError?: (error: Error) => void;
 }
@@ -90,7 +92,7 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): DbHandle
     return { dialect: 'sqlite', db: new Kysely<Database>({ dialect: nodeSqliteDialect({ database, busyTimeoutMs: options.busyTimeoutMs ?? 5000, onCommit: options.onCommit, snapshots: file === undefined ? undefined : () => openSqlite(file, options.synchronous) }), log: queryLog(options) }) };
   }
   // A connection that cannot be made in time fails the request (503) rather than queueing it.
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 5000 });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolMax ?? 10, connectionTimeoutMillis: 5000 });
   // Without a listener an idle connection's error (a restart, a failover, pg_terminate_backend)
   // would end the process; the pool drops that connection and opens another when next asked.
   pool.on('error', (error) => options.onConnectionError?.(error));
