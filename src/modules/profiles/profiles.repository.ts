@@ -486,7 +486,8 @@ async function isBroad(db: Conn, workspaceId: number, f: ValueFilter, threshold:
 }
 
 /**
- * The first filter found to match few values (under `broadFilter`) drives the search; the rest
+ * The first filter found to match few values (under `broadFilter`), or an equality on an identity
+ * or unique property, drives the search; the rest
  * are checked per candidate. Without one, profiles are walked in order and every filter checked
  * per profile.
  */
@@ -494,7 +495,9 @@ async function plan(db: Conn, workspaceId: number, filters: readonly ValueFilter
   const planned = filters.map((f) => ({ ...f, drives: false }));
   for (const f of planned) {
     if (excludes(f)) continue;
-    if (!(await isBroad(db, workspaceId, f, broadFilter))) {
+    // An identity or unique value is held by one profile (a value stored before the property
+    // became one may be held by a few): an equality on it drives without counting its matches.
+    if ((f.keyed && f.op === 'eq') || !(await isBroad(db, workspaceId, f, broadFilter))) {
       f.drives = true;
       break;
     }
