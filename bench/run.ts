@@ -1,4 +1,5 @@
-// `npm run bench`: throughput and latency of the native property API on SQLite, each as a
+// `npm run bench`: throughput and latency of the native property API on SQLite (or PostgreSQL
+// with BENCH_DATABASE_URL), each as a
 // ratio to a bare Fastify route measured in the same run, then the vendor surfaces' list and
 // create, each as a ratio to the native figure of the same operation. What the figures mean:
 // docs/benchmarks.md.
@@ -9,6 +10,7 @@
 import autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, cpus } from 'node:os';
+import pg from 'pg';
 import { request, startServer, type Server } from './servers.ts';
 
 function envInt(name: string, fallback: number): number {
@@ -39,6 +41,42 @@ type SurfaceName = (typeof SURFACE_NAMES)[number];
 const SURFACES = new Set((process.env.BENCH_SURFACES || SURFACE_NAMES.join(',')).split(',').map((s) => s.trim()));
 for (const name of SURFACES) if (!(SURFACE_NAMES as readonly string[]).includes(name)) throw new Error(`BENCH_SURFACES takes ${SURFACE_NAMES.join(', ')} (got "${name}")`);
 const NATIVE = SURFACES.has('native');
+/**
+ * postgres://...: the app serves a new schema of that PostgreSQL database per workspace size
+ * (migrated by the app, dropped at the end), not a SQLite file; the statistics are as the load
+ * leaves them (autovacuum's, if it has run).
+ */
+const PG_URL = process.env.BENCH_DATABASE_URL || undefined;
+if (PG_URL !== undefined && !/^postgres(ql)?:\/\/.+/.test(PG_URL)) throw new Error(`BENCH_DATABASE_URL must be postgres://... (got "${PG_URL}")`);
+
+/** A new schema in BENCH_DATABASE_URL's database: the DATABASE_URL that reaches it, and its removal. */
+async function postgresSchema(baseUrl: string): Promise<{ url: string; version: string; drop(): Promise<void> }> {
+  const schema = `bench_run_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  let version: string;
+  try {
+    await admin.query(`create schema ${schema}`);
+    version = (await admin.query<{ server_version: string }>('show server_version')).rows[0].server_version.split(' ')[0];
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(baseUrl);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return {
+    url: url.toString(),
+    version,
+    async drop() {
+      const c = new pg.Client({ connectionString: baseUrl });
+      await c.connect();
+      try {
+        await c.query(`drop schema ${schema} cascade`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
 
 type Scenario = 'baseline' | 'GET one' | 'list page' | 'POST create' | 'profile GET' | 'identity search' | 'profile PATCH' | 'profile POST';
 /** Minimum req/s as a share of the baseline's. */
@@ -51,6 +89,9 @@ const TARGETS: Record<Exclude<Scenario, 'baseline'>, number> = {
   'profile PATCH': 0.3,
   'profile POST': 0.3,
 };
+/** On PostgreSQL (BENCH_DATABASE_URL), the profile scenarios' targets; the others keep SQLite's. */
+const POSTGRES_TARGETS: Partial<typeof TARGETS> = { 'profile GET': 0.2, 'identity search': 0.2, 'profile PATCH': 0.1, 'profile POST': 0.1 };
+const targetOf = (scenario: Exclude<Scenario, 'baseline'>) => (PG_URL === undefined ? undefined : POSTGRES_TARGETS[scenario]) ?? TARGETS[scenario];
 /** Each larger workspace's req/s must stay within 20% of the smallest one's. */
 const SCALE_TARGET = 0.8;
 /** A vendor surface's req/s as a share of the native figure of the same operation. */
@@ -481,7 +522,7 @@ function report(phases: Phase[]): string {
   const rows = phases.flatMap(({ size, baseline, endpoints }) =>
     [baseline, ...endpoints].map((m) => {
       const ratio = m.rps / baseline.rps;
-      const target = m.scenario === 'baseline' ? undefined : TARGETS[m.scenario];
+      const target = m.scenario === 'baseline' ? undefined : targetOf(m.scenario);
       const props = m.size === undefined ? `(${fmt(size)} run)` : m.size.before === m.size.after ? fmt(m.size.before) : `${fmt(m.size.before)} → ${fmt(m.size.after)}`;
       const result = invalid(m) ?? (target === undefined ? '–' : verdict(ratio >= target));
       // What the ratio would be if both servers had a whole core: steadier than req/s on a shared machine.
@@ -572,11 +613,14 @@ async function main(): Promise<void> {
 
   const bare = await startServer('./serve-baseline.ts');
   const phases: Phase[] = [];
+  let database = 'SQLite';
   try {
     // A fresh app and database per size, so one size's writes do not weigh on the other's figures.
     for (const size of SIZES.map(Number)) {
       // No DATABASE_URL: serve-app.ts then serves a new SQLite file of its own, whatever the caller's environment holds.
-      const server = await startServer('./serve-app.ts', { ...process.env, DATABASE_URL: undefined, PROPDICT_ADMIN_TOKEN: adminToken, ...VENDOR_LIMITS_OFF }, CPU_PROF_DIR);
+      const pgSchema = PG_URL === undefined ? undefined : await postgresSchema(PG_URL);
+      if (pgSchema) database = `PostgreSQL ${pgSchema.version}`;
+      const server = await startServer('./serve-app.ts', { ...process.env, DATABASE_URL: pgSchema?.url, PROPDICT_ADMIN_TOKEN: adminToken, ...VENDOR_LIMITS_OFF }, CPU_PROF_DIR);
       try {
         log(`seeding ${size} custom properties`);
         const started = performance.now();
@@ -586,13 +630,14 @@ async function main(): Promise<void> {
         phases.push({ ...phase, vendors: await measureVendors(server, adminToken, size, phase.endpoints) });
       } finally {
         await server.stop();
+        await pgSchema?.drop();
       }
     }
   } finally {
     await bare.stop();
   }
 
-  process.stdout.write(`\npropdict bench, ${new Date().toISOString().slice(0, 10)}; ${machine}; ${CONNECTIONS} connections, ${DURATION} s each\n\n`);
+  process.stdout.write(`\npropdict bench, ${new Date().toISOString().slice(0, 10)}; ${machine}; ${database}; ${CONNECTIONS} connections, ${DURATION} s each\n\n`);
   process.stdout.write(`${report(phases)}\n`);
   const vendors = vendorReport(phases);
   if (vendors) process.stdout.write(`\nVendor surfaces against the native API (vendor rate limits off, LINE WORKS cap raised)\n\n${vendors}\n`);

@@ -24,6 +24,8 @@ export interface Config {
   readonly jobLeaseMs: number;
   /** SQLite: how a commit reaches the disk (see sqlite-driver.ts). */
   readonly sqliteSynchronous: SqliteSynchronous;
+  /** PostgreSQL: connections the server's pool opens at most. */
+  readonly pgPoolMax: number;
   /** Slow or stalled clients: headers, the whole request (body included), an idle kept-alive connection. */
   readonly timeouts: { readonly headersMs: number; readonly requestMs: number; readonly idleMs: number };
   /** 32 bytes for PII encryption; required once any property is PII. */
@@ -88,6 +90,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   const sqliteBusyTimeoutMs = int('PROPDICT_SQLITE_BUSY_TIMEOUT_MS', 5000, 0, 600_000);
   const jobLeaseMs = int('PROPDICT_JOB_LEASE_MS', 30_000, 1000, 3_600_000);
+  const pgPoolMax = int('PROPDICT_PG_POOL_MAX', 10, 1, 1000);
   const sqliteSynchronous = (env.PROPDICT_SQLITE_SYNCHRONOUS || 'full').toLowerCase();
   if (sqliteSynchronous !== 'full' && sqliteSynchronous !== 'normal') problems.push(`PROPDICT_SQLITE_SYNCHRONOUS must be full or normal (got "${env.PROPDICT_SQLITE_SYNCHRONOUS}")`);
   const timeouts = {
@@ -153,6 +156,7 @@ export function loadConfig(env: Env = process.env): Config {
     sqliteBusyTimeoutMs,
     jobLeaseMs,
     sqliteSynchronous: sqliteSynchronous as SqliteSynchronous,
+    pgPoolMax,
     timeouts,
     encryptionKey,
     previousEncryptionKey,

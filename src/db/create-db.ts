@@ -20,8 +20,10 @@ export interface DbOptions {
   synchronous?: SqliteSynchronous;
   /** SQLite: told of every commit, with how many transactions it held (group commit) and how long it took. */
   onCommit?: (transactions: number, ms: number) => void;
-  /** Told of every statement, with its duration (PostgreSQL's commits are among them). */
-  onQuery?: (ms: number, sql: string) => void;
+  /** Told of every statement, with its duration and parameters (PostgreSQL's commits are among them). */
+  onQuery?: (ms: number, sql: string, parameters: readonly unknown[]) => void;
+  /** PostgreSQL: connections the pool opens at most (10 by default; see README, PROPDICT_PG_POOL_MAX). */
+  poolMax?: number;
   /** PostgreSQL: an idle connection was lost (the server restarted, failed over, or ended it). */
   onConnectionError?: (error: Error) => void;
 }
@@ -79,7 +81,7 @@ function resilientPool(pool: pg.Pool, onConnectionError?: (error: Error) => void
 
 /** Kysely's log, when statements are to be timed. */
 function queryLog({ onQuery }: DbOptions): ((event: LogEvent) => void) | undefined {
-  return onQuery && ((event) => onQuery(event.queryDurationMillis, event.query.sql));
+  return onQuery && ((event) => onQuery(event.queryDurationMillis, event.query.sql, event.query.parameters));
 }
 
 export function createDb(databaseUrl: string, options: DbOptions = {}): DbHandle {
@@ -90,7 +92,7 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): DbHandle
     return { dialect: 'sqlite', db: new Kysely<Database>({ dialect: nodeSqliteDialect({ database, busyTimeoutMs: options.busyTimeoutMs ?? 5000, onCommit: options.onCommit, snapshots: file === undefined ? undefined : () => openSqlite(file, options.synchronous) }), log: queryLog(options) }) };
   }
   // A connection that cannot be made in time fails the request (503) rather than queueing it.
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 5000 });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolMax ?? 10, connectionTimeoutMillis: 5000 });
   // Without a listener an idle connection's error (a restart, a failover, pg_terminate_backend)
   // would end the process; the pool drops that connection and opens another when next asked.
   pool.on('error', (error) => options.onConnectionError?.(error));

@@ -39,12 +39,27 @@ export interface TestApp {
 
 export async function createTestApp(
   dialect: TestDialect,
-  options: { propertyLimit?: number; bodyLimit?: number; clock?: Clock; config?: Partial<Config>; broadFilter?: number } = {},
+  options: {
+    propertyLimit?: number;
+    bodyLimit?: number;
+    clock?: Clock;
+    config?: Partial<Config>;
+    broadFilter?: number;
+    /** Told of every statement the app sends, with its parameters. */
+    onQuery?: (sql: string, parameters: readonly unknown[]) => void;
+  } = {},
 ): Promise<TestApp> {
   const database = await dialect.fresh();
   // As the server does: the database's statements and commits are timed for GET /metrics.
   const metrics = createMetrics();
-  const { db } = createDb(database.url, metrics.db);
+  const onQuery = options.onQuery;
+  const { db } = createDb(database.url, {
+    ...metrics.db,
+    onQuery: (ms, sql, parameters) => {
+      metrics.db.onQuery(ms, sql);
+      onQuery?.(sql, parameters);
+    },
+  });
   await migrateToLatest(db);
   const { app, services, jobRunner, routes } = await buildApp({
     db,

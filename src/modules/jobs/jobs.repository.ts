@@ -1,4 +1,4 @@
-import { PostgresAdapter, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type RawBuilder, type Selectable, type Transaction } from 'kysely';
 import type { Database, JobsTable } from '../../db/schema.ts';
 import type { Job } from './job.ts';
 
@@ -24,9 +24,18 @@ const START_GATE = 0x70640001;
  * exclusive for a job that must start after them. SQLite has one writer at a time already.
  */
 export async function startGate(trx: Transaction<Database>, workspaceId: number, mode: 'shared' | 'exclusive'): Promise<void> {
-  if (!(trx.getExecutor().adapter instanceof PostgresAdapter)) return;
+  const lock = gateLock(trx, workspaceId, mode);
+  if (lock) await sql`select ${lock}`.execute(trx);
+}
+
+/**
+ * The start gate as an expression another statement of the transaction may evaluate, so that
+ * passing it costs no round trip of its own; undefined on SQLite, which has no gate.
+ */
+export function gateLock(trx: Transaction<Database>, workspaceId: number, mode: 'shared' | 'exclusive'): RawBuilder<unknown> | undefined {
+  if (!(trx.getExecutor().adapter instanceof PostgresAdapter)) return undefined;
   const lock = mode === 'shared' ? sql`pg_advisory_xact_lock_shared` : sql`pg_advisory_xact_lock`;
-  await sql`select ${lock}(${START_GATE}, ${workspaceId})`.execute(trx);
+  return sql`${lock}(${START_GATE}, ${workspaceId})`;
 }
 
 export async function insertJob(

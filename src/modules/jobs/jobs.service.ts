@@ -5,7 +5,7 @@ import type { Database } from '../../db/schema.ts';
 import { type Clock, isoNow } from '../../shared/clock.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { IdGenerator } from '../../shared/ids.ts';
-import { activeJobs, findJob, insertJob, jobSummary, startGate, type ClaimedJob, hasActiveJob } from './jobs.repository.ts';
+import { activeJobs, findJob, gateLock, insertJob, jobSummary, startGate, type ClaimedJob, hasActiveJob } from './jobs.repository.ts';
 import type { Job } from './job.ts';
 
 /**
@@ -64,6 +64,11 @@ export function createJobService({ db, clock, ids }: { db: Kysely<Database>; clo
      */
     gate(trx: Transaction<Database>, workspaceId: number, as: 'pass' | 'start'): Promise<void> {
       return startGate(trx, workspaceId, as === 'pass' ? 'shared' : 'exclusive');
+    },
+
+    /** A writer's pass of the gate as an expression for another statement of `trx` to evaluate (undefined: no gate, on SQLite). */
+    gatePass(trx: Transaction<Database>, workspaceId: number) {
+      return gateLock(trx, workspaceId, 'shared');
     },
 
     /** Whether a job of this type is queued or running in the workspace. */

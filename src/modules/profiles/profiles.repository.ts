@@ -49,6 +49,65 @@ export async function findProfile(db: Conn, workspaceId: number, id: string): Pr
   return db.selectFrom('profiles').select(['id', 'created_at', 'updated_at']).where('workspace_id', '=', workspaceId).where('id', '=', alias.profile_id).executeTakeFirst();
 }
 
+/** `with gate ...`: a statement's own start for evaluating `alongside` (the start gate) once, before its rows. */
+const alongsideOf = (alongside: RawBuilder<unknown> | undefined) =>
+  alongside ? { with: sql`with gate as materialized (select ${alongside} as passed) `, from: sql`gate ` } : { with: sql``, from: undefined };
+
+/**
+ * A write's first statement for an existing profile: its `updated_at` set (the row lock orders
+ * concurrent writers, as touchProfiles does) and its row returned; undefined when no profile has
+ * this id (an alias, or none). `alongside` (the workspace's start gate) is evaluated in the same
+ * statement, and surely so when a row comes back.
+ */
+export async function touchProfile(trx: Transaction<Database>, workspaceId: number, id: string, at: string, alongside?: RawBuilder<unknown>): Promise<ProfileRow | undefined> {
+  const a = alongsideOf(alongside);
+  const { rows } = await sql<ProfileRow>`${a.with}update profiles set updated_at = ${at} ${a.from ? sql`from ${a.from}` : sql``}where profiles.workspace_id = ${workspaceId} and profiles.id = ${id} returning profiles.id, profiles.created_at, profiles.updated_at`.execute(trx);
+  return rows[0];
+}
+
+/**
+ * A write's first statement for a new profile: inserted unless an alias holds its id (false
+ * then); an existing profile of that id raises a unique violation. `alongside` as touchProfile's,
+ * surely evaluated when the profile is inserted.
+ */
+export async function insertNewProfile(trx: Transaction<Database>, workspaceId: number, row: ProfileRow, alongside?: RawBuilder<unknown>): Promise<boolean> {
+  const a = alongsideOf(alongside);
+  const { rows } = await sql`${a.with}insert into profiles (workspace_id, id, created_at, updated_at)
+    select cast(${workspaceId} as integer), cast(${row.id} as text), cast(${row.created_at} as text), cast(${row.updated_at} as text) ${a.from ? sql`from ${a.from}` : sql``}
+    where not exists (select 1 from profile_aliases where workspace_id = ${workspaceId} and alias = ${row.id}) returning id`.execute(trx);
+  return rows.length === 1;
+}
+
+/**
+ * The profile an id names (itself, or the one it was merged into) with its stored values, in one
+ * statement when the id is the profile's own: a read of one profile is one round trip.
+ */
+export async function findProfileWithState(
+  db: Conn,
+  workspaceId: number,
+  id: string,
+  defs: ReadonlyMap<number, Property>,
+  codec: ValueCodec,
+): Promise<{ row: ProfileRow; state: Map<number, StoredValue> } | undefined> {
+  const rows = await db
+    .selectFrom('profiles as p')
+    .leftJoin('profile_values as v', (join) => join.onRef('v.workspace_id', '=', 'p.workspace_id').onRef('v.profile_id', '=', 'p.id'))
+    .select(['p.id', 'p.created_at', 'p.updated_at', 'v.profile_id', 'v.property_id', 'v.position', 'v.v_text', 'v.v_num', 'v.v_json', 'v.source', 'v.written_at'])
+    .where('p.workspace_id', '=', workspaceId)
+    .where('p.id', '=', id)
+    .orderBy('v.property_id')
+    .orderBy('v.position')
+    .execute();
+  if (rows.length === 0) {
+    const merged = await findProfile(db, workspaceId, id);
+    return merged && { row: merged, state: (await loadState(db, workspaceId, [merged.id], defs, codec)).get(merged.id) ?? new Map() };
+  }
+  const { id: own, created_at, updated_at } = rows[0];
+  // A profile without values comes back as one row with no value.
+  const values = rows.filter((r): r is typeof r & ValueRow => r.profile_id !== null);
+  return { row: { id: own, created_at, updated_at }, state: stateOfRows(values, defs, codec).get(own) ?? new Map() };
+}
+
 export async function findProfiles(db: Conn, workspaceId: number, ids: string[]): Promise<ProfileRow[]> {
   if (ids.length === 0) return [];
   return db.selectFrom('profiles').select(['id', 'created_at', 'updated_at']).where('workspace_id', '=', workspaceId).where('id', 'in', ids).execute();
@@ -121,7 +180,11 @@ export async function loadState(
   codec: ValueCodec,
   only?: number,
 ): Promise<Map<string, Map<number, StoredValue>>> {
-  const rows = await loadValues(db, workspaceId, profileIds, only);
+  return stateOfRows(await loadValues(db, workspaceId, profileIds, only), defs, codec);
+}
+
+/** Value rows, ordered by profile, property and position, as each profile's stored values. */
+function stateOfRows(rows: readonly ValueRow[], defs: ReadonlyMap<number, Property>, codec: ValueCodec): Map<string, Map<number, StoredValue>> {
   const state = new Map<string, Map<number, StoredValue>>();
   // One pass: the rows come ordered by profile, property and position (a page reads thousands).
   for (let i = 0, j = 0; i < rows.length; i = j) {
@@ -349,11 +412,18 @@ function valueTest(col: Expression<unknown>, f: ValueFilter): RawBuilder<SqlBool
   }
 }
 
-/** Profile ids holding a value the filter matches: a range of the value index. */
+/**
+ * Profile ids holding a value the filter matches: a range of the value index. An equality on one
+ * value (an identity lookup) reads its matches in profile order: only the index on the column it
+ * tests gives that order, so PostgreSQL probes that index whatever its statistics say. Without
+ * them (a fresh load, autovacuum not yet run) it counts a property's values as one row on either
+ * value index, and took the other one, reading every value of the property to test each.
+ */
 function matchingValues(db: Conn, workspaceId: number, f: ValueFilter) {
   const query = db.selectFrom('profile_values as v').where('v.workspace_id', '=', workspaceId).where('v.property_id', '=', f.property_id);
   const test = valueTest(sql.ref(`v.${f.column}`), f);
-  return test ? query.where(test) : query;
+  if (!test) return query;
+  return f.op === 'eq' && !Array.isArray(f.value) ? query.where(test).orderBy('v.profile_id') : query.where(test);
 }
 
 /** Where the outer query names the profile a check is about: a profile row, or a walked value. */
@@ -402,7 +472,8 @@ async function isBroad(db: Conn, workspaceId: number, f: ValueFilter, threshold:
 }
 
 /**
- * The first filter found to match few values (under `broadFilter`) drives the search; the rest
+ * The first filter found to match few values (under `broadFilter`), or an equality on an identity
+ * or unique property, drives the search; the rest
  * are checked per candidate. Without one, profiles are walked in order and every filter checked
  * per profile.
  */
@@ -410,7 +481,9 @@ async function plan(db: Conn, workspaceId: number, filters: readonly ValueFilter
   const planned = filters.map((f) => ({ ...f, drives: false }));
   for (const f of planned) {
     if (excludes(f)) continue;
-    if (!(await isBroad(db, workspaceId, f, broadFilter))) {
+    // An identity or unique value is held by one profile (a value stored before the property
+    // became one may be held by a few): an equality on it drives without counting its matches.
+    if ((f.keyed && f.op === 'eq') || !(await isBroad(db, workspaceId, f, broadFilter))) {
       f.drives = true;
       break;
     }

@@ -1,0 +1,126 @@
+// On PostgreSQL (run when TEST_DATABASE_URL is set): an identity equality search, and a profile's
+// read and writes, are index probes on tables the planner has no statistics of, as after a fresh
+// load before autovacuum has run. Every statement a request sends is explained with its own
+// parameters; each scan of a profile table must be an index scan that reads no row of another
+// profile to filter it out, and none a sequential scan.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { CompiledQuery, sql } from 'kysely';
+import { createTenancy, createTestApp, expectStatus, type TestApp } from './helpers/app.ts';
+import { dialects } from './helpers/dialects.ts';
+
+const postgres = dialects.find((d) => d.name === 'postgres');
+const PROFILES = 2000;
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  'Index Cond'?: string;
+  Filter?: string;
+  Plans?: PlanNode[];
+}
+
+const nodesOf = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodesOf)];
+const PROFILE_TABLES = /\bprofile(s|_values|_keys|_aliases)\b/;
+
+describe('profile lookups without planner statistics [postgres]', { skip: postgres ? false : 'TEST_DATABASE_URL is not set' }, () => {
+  let t: TestApp;
+  let ws: string;
+  let token: string;
+  let seen: { sql: string; parameters: readonly unknown[] }[] | undefined;
+
+  before(async () => {
+    t = await createTestApp(postgres!, { onQuery: (text, parameters) => seen?.push({ sql: text, parameters }) });
+    // No statistics, whatever the server's autovacuum does meanwhile.
+    for (const table of ['profiles', 'profile_values', 'profile_keys']) await sql`alter table ${sql.table(table)} set (autovacuum_enabled = off)`.execute(t.db);
+    const a = await createTenancy(t, 'Plans');
+    ws = `/v1/workspaces/${a.workspaceId}`;
+    token = a.token;
+    const properties = [
+      { name: 'customer', data_type: 'string', identity: { role: 'primary' } },
+      { name: 'tier', data_type: 'string' },
+      { name: 'score', data_type: 'integer' },
+    ];
+    expectStatus(await t.request({ method: 'POST', url: `${ws}/properties/batch`, token, payload: { inputs: properties } }), 201);
+    for (let from = 0; from < PROFILES; from += 1000) {
+      const inputs = Array.from({ length: 1000 }, (_, k) => ({ id: `p-${from + k}`, properties: { customer: `C${from + k}`, tier: 'seed', score: from + k } }));
+      expectStatus(await t.request({ method: 'POST', url: `${ws}/profiles/batch`, token, payload: { inputs } }), 200);
+    }
+    // The key and the dictionary are cached from here on, as on a server that has been up a while.
+    expectStatus(await t.request({ method: 'GET', url: `${ws}/profiles/p-0`, token }), 200);
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  test('the profile tables were never analysed', async () => {
+    const { rows } = await sql<{ relname: string; reltuples: number }>`select relname, reltuples from pg_class where relnamespace = current_schema()::regnamespace and relname in ('profiles', 'profile_values', 'profile_keys')`.execute(t.db);
+    assert.equal(rows.length, 3);
+    // -1: neither VACUUM nor ANALYZE has run on the table since it was created.
+    for (const r of rows) assert.equal(Number(r.reltuples), -1, `${r.relname} has statistics: ${JSON.stringify(rows)}`);
+  });
+
+  // Each request as the benchmark's one-at-a-time scenarios send it.
+  // `statements`: every round trip to the database, BEGIN and COMMIT included (docs/architecture.md).
+  const REQUESTS: { title: string; method: 'GET' | 'PATCH' | 'POST'; url: string; payload?: Record<string, unknown>; status: number; statements: number; check(body: any): void }[] = [
+    {
+      title: 'identity equality search',
+      method: 'GET',
+      url: '/profiles?filter[customer][eq]=C1234',
+      status: 200,
+      statements: 2,
+      check: (body) => assert.deepEqual(body.data.map((p: { id: string; properties: unknown }) => [p.id, p.properties]), [['p-1234', { customer: 'C1234', tier: 'seed', score: 1234 }]]),
+    },
+    { title: 'profile GET', method: 'GET', url: '/profiles/p-77', status: 200, statements: 1, check: (body) => assert.deepEqual(body.properties, { customer: 'C77', tier: 'seed', score: 77 }) },
+    {
+      title: 'profile PATCH',
+      method: 'PATCH',
+      url: '/profiles/p-78',
+      payload: { properties: { tier: 'gold', score: 1 } },
+      status: 200,
+      statements: 9,
+      check: (body) => assert.deepEqual(body.properties, { customer: 'C78', tier: 'gold', score: 1 }),
+    },
+    {
+      title: 'profile POST',
+      method: 'POST',
+      url: '/profiles',
+      payload: { properties: { customer: 'N1', tier: 'new' } },
+      status: 201,
+      statements: 7,
+      check: (body) => assert.deepEqual(body.properties, { customer: 'N1', tier: 'new' }),
+    },
+  ];
+
+  for (const r of REQUESTS) {
+    test(`${r.title}: ${r.statements} statement(s), every scan of a profile table an index probe`, async () => {
+      seen = [];
+      const res = await t.request({ method: r.method, url: `${ws}${r.url}`, token, payload: r.payload });
+      const statements = seen;
+      seen = undefined;
+      expectStatus(res, r.status);
+      r.check(res.body);
+      assert.equal(statements.length, r.statements, `round trips: ${statements.map((s) => s.sql).join('\n')}`);
+      const reading = statements.filter((s) => PROFILE_TABLES.test(s.sql));
+      assert.ok(reading.length > 0, `the request read the profile tables: ${JSON.stringify(statements)}`);
+      for (const s of reading) {
+        const explained = await t.db.executeQuery<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(CompiledQuery.raw(`explain (format json) ${s.sql}`, [...s.parameters]));
+        const plan = explained.rows[0]['QUERY PLAN'][0].Plan;
+        const scans = nodesOf(plan).filter((n) => n['Relation Name'] !== undefined && PROFILE_TABLES.test(n['Relation Name']) && n['Node Type'] !== 'ModifyTable');
+        const shown = `${s.sql}\n${JSON.stringify(plan, null, 1)}`;
+        for (const scan of scans) {
+          assert.match(scan['Node Type'], /^Index (Only )?Scan$/, shown);
+          // Rows read to be filtered out are at most one profile's own (its values by primary key).
+          const oneProfile = /\b(profile_)?id = /.test(scan['Index Cond'] ?? '');
+          assert.ok(scan.Filter === undefined || oneProfile, `a ${scan['Relation Name']} scan reads rows of many profiles to filter them out: ${shown}`);
+          // A value lookup probes the index of the column it tests; a profile's values, the primary key.
+          if (scan['Relation Name'] === 'profile_values' && scan['Index Name'] !== 'profile_values_pk') {
+            assert.equal(scan['Index Name'], 'profile_values_text_idx', shown);
+            assert.match(scan['Index Cond'] ?? '', /v_text = /, shown);
+          }
+        }
+      }
+    });
+  }
+});
