@@ -32,9 +32,9 @@ for (const dialect of dialects) {
 
     const native = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown) =>
       t.request({ method, url: `${ws}${url}`, token: a.token, ...(payload === undefined ? {} : { payload: payload as object }) });
-    const segment = (path: string, body: unknown, opts: { key?: string | null; headers?: Record<string, string>; raw?: Buffer | string } = {}) =>
+    const segment = (path: string, body: unknown, opts: { key?: string | null; headers?: Record<string, string>; raw?: Buffer | string; method?: 'POST' | 'GET' | 'PUT' | 'DELETE' } = {}) =>
       t.request({
-        method: 'POST',
+        method: opts.method ?? 'POST',
         url: `/segment${path}`,
         token: null,
         headers: {
@@ -306,7 +306,7 @@ for (const dialect of dialects) {
     });
 
     describe('bad input answers as Segment would, never 5xx, nothing half-written', () => {
-      const rules: { title: string; path: string; body?: unknown; raw?: Buffer | string; headers?: Record<string, string>; key?: string | null; status: number; message?: RegExp }[] = [
+      const rules: { title: string; path: string; method?: 'GET' | 'PUT' | 'DELETE'; body?: unknown; raw?: Buffer | string; headers?: Record<string, string>; key?: string | null; status: number; message?: RegExp }[] = [
         { title: 'malformed JSON', path: '/v1/identify', raw: '{"userId": "x", ', status: 400, message: /not valid JSON/ },
         { title: 'an empty body', path: '/v1/batch', raw: '', status: 400, message: /empty/ },
         { title: 'a JSON array', path: '/v1/identify', raw: '[1]', status: 400 },
@@ -321,11 +321,18 @@ for (const dialect of dialects) {
         { title: 'a wrong write key', path: '/v1/identify', body: { userId: 'x' }, key: 'pdw_1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', status: 401 },
         { title: 'no write key', path: '/v1/identify', body: { userId: 'x' }, key: null, status: 401 },
         { title: 'an unknown endpoint', path: '/v1/purchase', body: {}, status: 404 },
+        { title: 'an unknown path outside /v1', path: '/nothing/here', body: {}, status: 404, message: /No endpoint POST \/segment\/nothing\/here/ },
+        { title: 'a wrong method', path: '/v1/identify', method: 'GET', status: 405, message: /GET is not allowed here; use POST/ },
+        { title: 'a wrong method on the document', path: '/openapi.json', method: 'DELETE', status: 405, message: /use GET/ },
+        { title: 'a URL that cannot be decoded', path: '/v1/%E0%A4%A', body: { userId: 'x' }, status: 400, message: /URL is not valid: url cannot be decoded/ },
+        { title: 'a NUL character in the URL', path: '/v1/identify%00', body: { userId: 'x' }, status: 400, message: /URL is not valid: url holds a NUL character/ },
+        { title: 'a NUL character in the query', path: '/v1/identify?x=%00', body: { userId: 'x' }, status: 400, message: /URL is not valid: x holds a NUL character/ },
+        { title: 'a deflate content encoding', path: '/v1/identify', body: { userId: 'x' }, headers: { 'content-encoding': 'deflate' }, status: 400, message: /deflate/ },
       ];
       for (const rule of rules) {
         test(rule.title, async () => {
           const before = await profileCount();
-          const res = await segment(rule.path, rule.body, { raw: rule.raw, headers: rule.headers, key: rule.key });
+          const res = await segment(rule.path, rule.body, { raw: rule.raw, headers: rule.headers, key: rule.key, method: rule.method });
           const message = expectSegment(res, rule.status);
           if (rule.message) assert.match(message!, rule.message);
           assert.equal(await profileCount(), before, 'nothing written');

@@ -25,6 +25,7 @@ export const say = {
   encoding: (name: string) => `Content-Encoding "${name}" is not supported: send the body as it is, or gzip it.`,
   batchTooLarge: `The body is larger than ${MAX_BATCH_BYTES / 1024} KB (counted after inflating).`,
   unauthorized: 'The write key is missing, unknown or revoked: send it as the HTTP Basic user name, or as writeKey in the body.',
+  badUrl: (field: string, problem: string) => `The request URL is not valid: ${field} ${problem}.`,
   routeNotFound: (method: string, path: string) => `No endpoint ${method} ${path}.`,
   methodNotAllowed: (method: string, allowed: string[]) => `${method} is not allowed here; use ${allowed.join(', ')}.`,
   internal: 'Something went wrong on our side; send the call again.',

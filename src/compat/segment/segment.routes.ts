@@ -90,6 +90,8 @@ export async function segmentSurface(app: FastifyInstance, { ingestion, writeKey
   // Every body is read as JSON, however it is labelled.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_BATCH_BYTES }, (request, body, done) => {
+    // No endpoint takes it: the 404 or 405 says so, whatever the body holds.
+    if (request.is404) return done(null, undefined);
     try {
       done(null, decodeBody(request, body as Buffer));
     } catch (error) {
