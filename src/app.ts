@@ -36,7 +36,7 @@ export interface AppDeps {
   db: Kysely<Database>;
   config: Pick<
     Config,
-    'bodyLimit' | 'propertyLimit' | 'importLimit' | 'adminToken' | 'metricsToken' | 'redisUrl' | 'redisPrefix' | 'timeouts' | 'encryptionKey' | 'previousEncryptionKey' | 'ocamba' | 'hcl' | 'lineworks'
+    'bodyLimit' | 'propertyLimit' | 'importLimit' | 'adminToken' | 'metricsToken' | 'redisUrl' | 'redisPrefix' | 'timeouts' | 'encryptionKey' | 'previousEncryptionKey' | 'ocamba' | 'hcl' | 'lineworks' | 'segment'
   > &
     Partial<Pick<Config, 'jobLeaseMs'>>;
   clock?: Clock;
@@ -158,7 +158,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   for (const surface of SURFACES) routes.push(...(await registerSurface(app, surface, { services, limiter, config: deps.config })));
   // Segment's write keys may come in the body, after the front door's hooks: its own plugin.
   const serveDocument = await describeSurface(app, segmentOpenapi);
-  await app.register(segmentSurface, { ...services, clock, serveDocument, prefix: segmentOpenapi.prefix });
+  await app.register(segmentSurface, { ...services, clock, serveDocument, limiter, limits: deps.config.segment, prefix: segmentOpenapi.prefix });
   // Every document on one page, the native one first (it is the `swagger` decorator the page reads).
   const documents = [...SURFACES.map((s) => s.openapi), segmentOpenapi];
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { urls: documents.map((d) => ({ url: d.url, name: d.title })) } });

@@ -49,4 +49,4 @@ export const BatchBody = Type.Object(
 export const Success = Type.Object({ success: Type.Literal(true) });
 export const Failure = Type.Object({ success: Type.Literal(false), message: Type.String() });
 
-export const answers = { 200: Success, 400: Failure, 401: Failure, 404: Failure, 500: Failure };
+export const answers = { 200: Success, 400: Failure, 401: Failure, 404: Failure, 429: Failure, 500: Failure };
