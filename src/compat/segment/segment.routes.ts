@@ -204,7 +204,15 @@ export async function segmentSurface(app: FastifyInstance, { ingestion, writeKey
     });
   }
   r.post('/v1/alias', {
-    schema: { ...doc('alias', "Alias: merge previousId's profile into userId's", "previousId is read as an anonymous id (the source's anonymous_id_property)."), body: AliasBody, response: answers },
+    schema: {
+      ...doc(
+        'alias',
+        "Alias: merge previousId's profile into userId's",
+        "The profiles holding previousId (as the source's user id, now or retired by an earlier alias, or as its anonymous id) merge into the one holding userId, which keeps userId as its user id; the user ids they held are retired and still lead to it. A previousId no profile holds is written as an anonymous id beside userId.",
+      ),
+      body: AliasBody,
+      response: answers,
+    },
     handler: single('alias'),
   });
   for (const path of ['/v1/batch', '/v1/import']) {

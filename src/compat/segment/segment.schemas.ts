@@ -31,7 +31,7 @@ export const EventBody = Type.Object(
 );
 
 export const AliasBody = Type.Object(
-  { ...common, previousId: Type.Union([Type.String(), Type.Number()], { description: "Written to the source's anonymous_id_property: its profile merges into userId's" }) },
+  { ...common, previousId: Type.Union([Type.String(), Type.Number()], { description: "A user id or anonymous id the user had: the profile holding it merges into userId's" }) },
   { examples: [{ previousId: '9f1c', userId: 'u-1042' }] },
 );
 
