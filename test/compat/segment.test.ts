@@ -289,6 +289,22 @@ for (const dialect of dialects) {
         });
       }
 
+      test('a source without an anonymous id property merges former user ids, and refuses only an unknown previousId', async () => {
+        const source = await native('POST', '/sources', { name: 'server', user_id_property: 'user_id' });
+        expectStatus(source, 201);
+        const made = await native('POST', `/sources/${source.body.id}/write-keys`);
+        expectStatus(made, 201);
+        const server = (path: string, body: object) => segment(path, body, { key: made.body.key });
+        expectSegment(await server('/v1/identify', { userId: 'sv-old', traits: { visits: 1 } }), 200);
+        expectSegment(await server('/v1/identify', { userId: 'sv-new', traits: { visits: 2 } }), 200);
+        expectSegment(await server('/v1/alias', { previousId: 'sv-old', userId: 'sv-new' }), 200);
+        assert.deepEqual((await byUser('sv-new')).map((p) => p.properties), [{ user_id: 'sv-new', visits: 3 }]);
+        assert.deepEqual((await violations(`?source_id=${source.body.id}&trait=previousId`)).data, []);
+        expectSegment(await server('/v1/alias', { previousId: 'sv-nobody', userId: 'sv-new' }), 200);
+        const refused = (await violations(`?source_id=${source.body.id}&trait=previousId`)).data;
+        assert.deepEqual(refused.map((v) => [v.problem, v.count]), [['no_identity_property', 1]], JSON.stringify(refused));
+      });
+
       test('erasing the survivor forgets the user ids retired into it', async () => {
         expectSegment(await segment('/v1/identify', { userId: 'al-old9', traits: { visits: 1 } }), 200);
         const [old] = await byUser('al-old9');

@@ -129,21 +129,29 @@ export function createIngestionService({
    * anonymous id) are merged into the one holding userId, or, when none does, into the first of
    * them, which takes userId. User ids the merged profiles held (previousId among them) are
    * retired, so that they still name the survivor. A previousId no profile holds is written as an
-   * anonymous id beside userId, as an identify would. Returns the call to write (undefined: refused).
+   * anonymous id beside userId, as an identify would. Adds the call's violations to `events`;
+   * returns the call to write (undefined: refused).
    */
   async function resolveAlias(trx: Transaction<Database>, workspaceId: number, source: IngestSource, f: Fresh, events: ViolationEvent[]): Promise<Fresh | undefined> {
     const { call, mapped } = f;
+    const report = (refusals: readonly Refusal[]) => events.push(...refusals.map((r) => ({ ...r, source_id: source.id })));
     const userProperty = source.user_id_property;
     const anonProperty = source.anonymous_id_property;
     const record = mapped.record;
-    if (record === undefined || userProperty === null || record.properties[userProperty] === undefined) return f;
+    if (record === undefined || userProperty === null || record.properties[userProperty] === undefined) {
+      report(mapped.refused);
+      return f;
+    }
     const withoutPrevious = () => {
       if (anonProperty === null || mapped.origins.get(anonProperty) !== 'previousId') return record.properties;
       const { [anonProperty]: _previous, ...rest } = record.properties;
       return rest;
     };
     // An alias of an id to itself names one profile: an identify with userId.
-    if (call.previousId === call.userId) return { ...f, mapped: { ...mapped, record: { ...record, properties: withoutPrevious() } } };
+    if (call.previousId === call.userId) {
+      report(mapped.refused.filter((r) => r.trait !== 'previousId'));
+      return { ...f, mapped: { ...mapped, record: { ...record, properties: withoutPrevious() } } };
+    }
 
     const lookups = [
       { property: userProperty, value: call.userId! },
@@ -154,7 +162,12 @@ export function createIngestionService({
     const current = held[0] ?? former[0];
     const asUserId = held[1] ?? former[1];
     const asAnonymousId = held[2];
-    if (asUserId === undefined && asAnonymousId === undefined) return f;
+    if (asUserId === undefined && asAnonymousId === undefined) {
+      report(mapped.refused);
+      return f;
+    }
+    // A former user id needs no anonymous id property: whatever kept it from being one is moot.
+    report(asUserId === undefined ? mapped.refused : mapped.refused.filter((r) => r.trait !== 'previousId'));
 
     const previous = [...new Set([asUserId, asAnonymousId].filter((id) => id !== undefined && id !== current))] as string[];
     const survivor = current ?? previous.shift()!;
@@ -188,10 +201,10 @@ export function createIngestionService({
       fresh.push({ hash, call, mapped: mapCall(defs, source, call) });
     }
 
-    const events: ViolationEvent[] = [...refused, ...fresh.flatMap((f) => f.mapped.refused)].map((r) => ({ ...r, source_id: source.id }));
+    const others = fresh.filter((f) => f.call.previousId === undefined);
+    const events: ViolationEvent[] = [...refused, ...others.flatMap((f) => f.mapped.refused)].map((r) => ({ ...r, source_id: source.id }));
     // A call the store refused is not remembered, so that a retry of it can still be written.
     const released: string[] = [];
-    const others = fresh.filter((f) => f.call.previousId === undefined);
     await resolveFormerUserIds(trx, workspaceId, source, others);
     await writeMapped(trx, workspaceId, source, defs, others, events, released);
     for (const alias of fresh.filter((f) => f.call.previousId !== undefined)) {
