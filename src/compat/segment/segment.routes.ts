@@ -153,7 +153,7 @@ export async function segmentSurface(app: FastifyInstance, { ingestion, writeKey
 
   /**
    * Reads the calls; a single call that cannot be read is a 400, a batch's is refused alone. A
-   * request over its source's rate limit is refused before any call is read.
+   * request over its source's rate limit is refused (429) before any of its calls is mapped or written.
    */
   async function ingest(request: FastifyRequest, reply: FastifyReply, raws: unknown[], endpoint: CallType | undefined, shared: BatchShared) {
     const auth = await authenticate(request);
@@ -163,20 +163,20 @@ export async function segmentSurface(app: FastifyInstance, { ingestion, writeKey
     if (reply.sent) return reply;
     const receivedAt = clock.now();
     const calls: IngestCall[] = [];
-    const unread: Refusal[] = [];
+    const refused: Refusal[] = [];
     for (const raw of raws) {
       const read = readCall(raw, endpoint, shared, receivedAt);
       if (!read.ok) {
         if (endpoint !== undefined) throw new SegmentError(400, `${read.message[0].toUpperCase()}${read.message.slice(1)}.`);
-        unread.push({ trait: read.trait, property: null, problem: read.problem, message: read.message, value: read.value });
+        refused.push({ trait: read.trait, property: null, problem: read.problem, message: read.message, value: read.value });
         continue;
       }
       calls.push(read.call);
       if (read.invalidTimestamp !== undefined) {
-        unread.push({ trait: 'timestamp', property: null, problem: 'invalid_timestamp', message: 'is not an ISO 8601 date-time: the values were dated at receipt', value: read.invalidTimestamp });
+        refused.push({ trait: 'timestamp', property: null, problem: 'invalid_timestamp', message: 'is not an ISO 8601 date-time: the values were dated at receipt', value: read.invalidTimestamp });
       }
     }
-    await ingestion.ingest(auth, calls, unread);
+    await ingestion.ingest(auth, calls, refused);
     return { success: true as const };
   }
 
