@@ -1,5 +1,6 @@
-// Rate limits: the window logic, the native per-key limits through the API, and one limit (and
-// the caches) shared by two servers through Redis, all on a clock the test moves.
+// Rate limits: the window logic, the native per-key limits and Segment's per-source ones through
+// the API, and one limit (and the caches) shared by two servers through Redis, all on a clock the
+// test moves.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -261,12 +262,16 @@ for (const dialect of dialects) {
       return { status: res.statusCode, headers: res.headers, body: res.body === '' ? undefined : JSON.parse(res.body), raw: res.body };
     };
 
+    // Counters of their own: workspace and source ids repeat from one run to the next.
+    const redisPrefix = `propdict-test-${randomBytes(4).toString('hex')}:`;
+
     before(async () => {
       database = await sharedDatabase(dialect);
       for (let i = 0; i < 2; i++) {
         const { db } = createDb(database.url);
         if (i === 0) await migrateToLatest(db);
-        const { app } = await buildApp({ db, clock, runJobs: false, config: { ...loadConfig({}), adminToken: OPERATOR_TOKEN, redisUrl: REDIS_URL } });
+        const config = { ...loadConfig({}), adminToken: OPERATOR_TOKEN, redisUrl: REDIS_URL, redisPrefix, segment: { perSecond: 0, perMinute: 4 } };
+        const { app } = await buildApp({ db, clock, runJobs: false, config });
         await app.ready();
         servers.push({ app, db });
       }
@@ -321,6 +326,24 @@ for (const dialect of dialects) {
       let last: Response | undefined;
       await eventually('the new property on the other server', async () => (last = await list()).body.data.length > before.body.data.length);
       assert.deepEqual(last!.body.data.map((p: { name: string }) => p.name), [...before.body.data.map((p: { name: string }) => p.name), 'shared_cache_probe'], last!.raw);
+    });
+
+    test('Segment calls spread over both servers share their source\'s budget', async () => {
+      const ws = `/v1/workspaces/${a.workspaceId}`;
+      expectStatus(await send(0, { method: 'POST', url: `${ws}/properties`, payload: { name: 'user_id', data_type: 'string', identity: { role: 'primary' } } }), 201);
+      const source = await send(0, { method: 'POST', url: `${ws}/sources`, payload: { name: 'web', user_id_property: 'user_id' } });
+      expectStatus(source, 201);
+      const key = await send(0, { method: 'POST', url: `${ws}/sources/${source.body.id}/write-keys` });
+      expectStatus(key, 201);
+      const identify = (server: number, userId: string) =>
+        send(server, { method: 'POST', url: '/segment/v1/identify', headers: { authorization: `Basic ${Buffer.from(`${key.body.key}:`).toString('base64')}` }, payload: { userId } });
+      const answers: Response[] = [];
+      for (let i = 0; i < 6; i++) answers.push(await identify(i % 2, `r-${i}`));
+      assert.deepEqual(answers.map((res) => res.status), [200, 200, 200, 200, 429, 429], show(answers.map((res) => res.body)));
+      assert.deepEqual(answers[5].body, { success: false, message: "This source's rate limit of 4 requests per minute is reached; retry in 60 s." }, answers[5].raw);
+      assert.equal(answers[5].headers['retry-after'], '60', show(answers[5].headers));
+      clock.advance(60_000);
+      expectStatus(await identify(1, 'r-6'), 200);
     });
   });
 }
