@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import { hclSurface } from './compat/hcl/hcl.routes.ts';
 import { lineworksSurface } from './compat/lineworks/lineworks.routes.ts';
 import { ocambaSurface } from './compat/ocamba/ocamba.routes.ts';
+import { say as segmentSays, sendFailure as sendSegmentFailure } from './compat/segment/segment.errors.ts';
 import { segmentOpenapi, segmentSurface } from './compat/segment/segment.routes.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/schema.ts';
@@ -35,7 +36,7 @@ export interface AppDeps {
   db: Kysely<Database>;
   config: Pick<
     Config,
-    'bodyLimit' | 'propertyLimit' | 'importLimit' | 'adminToken' | 'metricsToken' | 'redisUrl' | 'redisPrefix' | 'timeouts' | 'encryptionKey' | 'previousEncryptionKey' | 'ocamba' | 'hcl' | 'lineworks'
+    'bodyLimit' | 'propertyLimit' | 'importLimit' | 'adminToken' | 'metricsToken' | 'redisUrl' | 'redisPrefix' | 'timeouts' | 'encryptionKey' | 'previousEncryptionKey' | 'ocamba' | 'hcl' | 'lineworks' | 'segment'
   > &
     Partial<Pick<Config, 'jobLeaseMs'>>;
   clock?: Clock;
@@ -58,6 +59,10 @@ export const SURFACES: readonly Surface[] = [nativeSurface, ocambaSurface, hclSu
 function badUrl(request: FastifyRequest, reply: FastifyReply, field: string, problem: string): FastifyReply {
   void reply.header('x-request-id', request.id);
   const path = request.url;
+  // Segment's surface is a plugin of its own (see below), outside SURFACES.
+  if (path === segmentOpenapi.prefix || path.startsWith(`${segmentOpenapi.prefix}/`) || path.startsWith(`${segmentOpenapi.prefix}?`)) {
+    return sendSegmentFailure(reply, 400, segmentSays.badUrl(field, problem));
+  }
   const surface = SURFACES.find((s) => path.startsWith(`${s.prefix}/`)) ?? nativeSurface;
   const error = new AppError('VALIDATION_FAILED', 'The request URL is not valid.', [{ field, problem }], 'BAD_URL');
   return surface.answers.error(reply, error) ?? surface.answers.internal(reply);
@@ -153,7 +158,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   for (const surface of SURFACES) routes.push(...(await registerSurface(app, surface, { services, limiter, config: deps.config })));
   // Segment's write keys may come in the body, after the front door's hooks: its own plugin.
   const serveDocument = await describeSurface(app, segmentOpenapi);
-  await app.register(segmentSurface, { ...services, clock, serveDocument, prefix: segmentOpenapi.prefix });
+  await app.register(segmentSurface, { ...services, clock, serveDocument, limiter, limits: deps.config.segment, prefix: segmentOpenapi.prefix });
   // Every document on one page, the native one first (it is the `swagger` decorator the page reads).
   const documents = [...SURFACES.map((s) => s.openapi), segmentOpenapi];
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { urls: documents.map((d) => ({ url: d.url, name: d.title })) } });

@@ -35,6 +35,8 @@ export interface Config {
   readonly ocamba: { readonly perSecond: number; readonly perMinute: number };
   readonly hcl: { readonly perMinute: number };
   readonly lineworks: { readonly perMinute: number; readonly maxCustomProperties: number };
+  /** Requests per source (all of its write keys) on /segment; 0 turns a window off. */
+  readonly segment: { readonly perSecond: number; readonly perMinute: number };
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -87,6 +89,8 @@ export function loadConfig(env: Env = process.env): Config {
     perMinute: int('PROPDICT_LINEWORKS_PER_MINUTE', 240, 0, 60_000_000),
     maxCustomProperties: int('PROPDICT_LINEWORKS_MAX_PROPERTIES', 5, 0, 1_000_000),
   };
+
+  const segment = { perSecond: int('PROPDICT_SEGMENT_PER_SECOND', 500, 0, 1_000_000), perMinute: int('PROPDICT_SEGMENT_PER_MINUTE', 0, 0, 60_000_000) };
 
   const sqliteBusyTimeoutMs = int('PROPDICT_SQLITE_BUSY_TIMEOUT_MS', 5000, 0, 600_000);
   const jobLeaseMs = int('PROPDICT_JOB_LEASE_MS', 30_000, 1000, 3_600_000);
@@ -163,5 +167,6 @@ export function loadConfig(env: Env = process.env): Config {
     ocamba,
     hcl,
     lineworks,
+    segment,
   });
 }

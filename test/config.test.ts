@@ -28,6 +28,7 @@ test('defaults need no environment at all', () => {
       ocamba: { perSecond: 10, perMinute: 150 },
       hcl: { perMinute: 0 },
       lineworks: { perMinute: 240, maxCustomProperties: 5 },
+      segment: { perSecond: 500, perMinute: 0 },
     },
   );
   assert.ok(Object.isFrozen(config));
@@ -46,6 +47,8 @@ const invalid = [
   { title: 'redis URL of another scheme', env: { REDIS_URL: 'http://x' }, problem: /^REDIS_URL must be/ },
   { title: 'an empty PostgreSQL pool', env: { PROPDICT_PG_POOL_MAX: '0' }, problem: /^PROPDICT_PG_POOL_MAX must be an integer from 1 to 1000/ },
   { title: 'negative Ocamba rate', env: { PROPDICT_OCAMBA_PER_SECOND: '-5' }, problem: /^PROPDICT_OCAMBA_PER_SECOND must be an integer/ },
+  { title: 'a Segment rate that is not a number', env: { PROPDICT_SEGMENT_PER_SECOND: 'lots' }, problem: /^PROPDICT_SEGMENT_PER_SECOND must be an integer from 0 to 1000000/ },
+  { title: 'a Segment minute rate out of range', env: { PROPDICT_SEGMENT_PER_MINUTE: '60000001' }, problem: /^PROPDICT_SEGMENT_PER_MINUTE must be an integer from 0 to 60000000/ },
   { title: 'previous key without a new one', env: { PROPDICT_ENCRYPTION_KEY_PREVIOUS: 'ab'.repeat(32) }, problem: /^PROPDICT_ENCRYPTION_KEY_PREVIOUS is set but PROPDICT_ENCRYPTION_KEY is not/ },
   { title: 'redis prefix with a space', env: { PROPDICT_REDIS_PREFIX: 'my app:' }, problem: /^PROPDICT_REDIS_PREFIX must be/ },
   { title: 'request timeout shorter than the headers timeout', env: { PROPDICT_REQUEST_TIMEOUT_MS: '5000' }, problem: /^PROPDICT_REQUEST_TIMEOUT_MS \(5000\) must be 0 or at least/ },

@@ -1,5 +1,6 @@
-// Rate limits: the window logic, the native per-key limits through the API, and one limit (and
-// the caches) shared by two servers through Redis, all on a clock the test moves.
+// Rate limits: the window logic, the native per-key limits and Segment's per-source ones through
+// the API, and one limit (and the caches) shared by two servers through Redis, all on a clock the
+// test moves.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -135,6 +136,87 @@ for (const dialect of dialects) {
   });
 }
 
+for (const dialect of dialects) {
+  describe(`Segment per-source limits [${dialect.name}]`, () => {
+    const clock = manualClock();
+    let t: Awaited<ReturnType<typeof createTestApp>>;
+    let ws: string;
+    let token: string;
+    const keys: Record<'first' | 'second' | 'other', string> = { first: '', second: '', other: '' };
+    const native = (method: 'GET' | 'POST', url: string, payload?: object) => t.request({ method, url: `${ws}${url}`, token, ...(payload ? { payload } : {}) });
+    /** An identify through /segment: the key as HTTP Basic, or in the body. */
+    const identify = (key: string, userId: string, inBody = false) =>
+      t.request({
+        method: 'POST',
+        url: '/segment/v1/identify',
+        token: null,
+        headers: inBody ? {} : { authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` },
+        payload: { userId, ...(inBody ? { writeKey: key } : {}) },
+      });
+    const written = async (userId: string) => {
+      const res = await native('GET', `/profiles?filter[user_id][eq]=${userId}`);
+      expectStatus(res, 200);
+      return res.body.data.length as number;
+    };
+    const expectRefused = (res: Response, retryAfter: string, spent: string) => {
+      expectStatus(res, 429);
+      assert.deepEqual(res.body, { success: false, message: `This source's rate limit of ${spent} is reached; retry in ${retryAfter} s.` }, res.raw);
+      assert.equal(res.headers['retry-after'], retryAfter, show(res.headers));
+    };
+
+    before(async () => {
+      t = await createTestApp(dialect, { clock, config: { segment: { perSecond: 2, perMinute: 3 } } });
+      const a = await createTenancy(t, 'Tracked');
+      ws = `/v1/workspaces/${a.workspaceId}`;
+      token = a.token;
+      expectStatus(await native('POST', '/properties', { name: 'user_id', data_type: 'string', identity: { role: 'primary' } }), 201);
+      const sources: number[] = [];
+      for (const name of ['web', 'ios']) {
+        const source = await native('POST', '/sources', { name, user_id_property: 'user_id' });
+        expectStatus(source, 201);
+        sources.push(source.body.id);
+      }
+      for (const [name, source] of [['first', sources[0]], ['second', sources[0]], ['other', sources[1]]] as const) {
+        const made = await native('POST', `/sources/${source}/write-keys`);
+        expectStatus(made, 201);
+        keys[name] = made.body.key;
+      }
+    });
+    after(() => t.close());
+
+    test("a source's write keys share one budget, its own: 429 in Segment's envelope with Retry-After, nothing written", async () => {
+      for (const res of [await identify(keys.first, 's-1'), await identify(keys.second, 's-2', true)]) {
+        expectStatus(res, 200);
+        assert.deepEqual(res.body, { success: true }, res.raw);
+        assert.equal(res.headers['ratelimit'], undefined, show(res.headers));
+      }
+      expectRefused(await identify(keys.first, 's-3'), '1', '2 requests per second');
+      expectRefused(await identify(keys.second, 's-3', true), '1', '2 requests per second');
+      assert.equal(await written('s-3'), 0);
+      // Another source of the workspace counts apart; a bad key is refused before it is counted.
+      expectStatus(await identify(keys.other, 'o-1'), 200);
+      expectStatus(await identify(`${keys.other.slice(0, -4)}AAAA`, 'o-2'), 401);
+
+      clock.advance(1000);
+      expectStatus(await identify(keys.second, 's-3'), 200);
+      assert.equal(await written('s-3'), 1);
+      expectRefused(await identify(keys.first, 's-4'), '59', '3 requests per minute');
+      expectStatus(await identify(keys.other, 'o-3'), 200);
+      expectStatus(await identify(keys.other, 'o-4'), 200);
+
+      clock.advance(59_000);
+      expectStatus(await identify(keys.first, 's-4'), 200);
+      assert.equal(await written('s-4'), 1);
+    });
+
+    test('refusals are counted for GET /metrics under surface="segment"', async () => {
+      const res = await t.request({ method: 'GET', url: '/metrics', token: OPERATOR_TOKEN });
+      expectStatus(res, 200);
+      assert.match(res.raw, /propdict_rate_limit_refusals_total\{surface="segment"\} 3/);
+    });
+  });
+}
+
 /** A database two apps can open at once: a file on SQLite, a schema of its own on PostgreSQL. */
 async function sharedDatabase(dialect: TestDialect): Promise<{ url: string; drop(): Promise<void> }> {
   if (dialect.name !== 'sqlite') return dialect.fresh();
@@ -166,12 +248,16 @@ for (const dialect of dialects) {
       return { status: res.statusCode, headers: res.headers, body: res.body === '' ? undefined : JSON.parse(res.body), raw: res.body };
     };
 
+    // Counters of their own: workspace and source ids repeat from one run to the next.
+    const redisPrefix = `propdict-test-${randomBytes(4).toString('hex')}:`;
+
     before(async () => {
       database = await sharedDatabase(dialect);
       for (let i = 0; i < 2; i++) {
         const { db } = createDb(database.url);
         if (i === 0) await migrateToLatest(db);
-        const { app } = await buildApp({ db, clock, runJobs: false, config: { ...loadConfig({}), adminToken: OPERATOR_TOKEN, redisUrl: REDIS_URL } });
+        const config = { ...loadConfig({}), adminToken: OPERATOR_TOKEN, redisUrl: REDIS_URL, redisPrefix, segment: { perSecond: 0, perMinute: 4 } };
+        const { app } = await buildApp({ db, clock, runJobs: false, config });
         await app.ready();
         servers.push({ app, db });
       }
@@ -226,6 +312,24 @@ for (const dialect of dialects) {
       let last: Response | undefined;
       await eventually('the new property on the other server', async () => (last = await list()).body.data.length > before.body.data.length);
       assert.deepEqual(last!.body.data.map((p: { name: string }) => p.name), [...before.body.data.map((p: { name: string }) => p.name), 'shared_cache_probe'], last!.raw);
+    });
+
+    test('Segment calls spread over both servers share their source\'s budget', async () => {
+      const ws = `/v1/workspaces/${a.workspaceId}`;
+      expectStatus(await send(0, { method: 'POST', url: `${ws}/properties`, payload: { name: 'user_id', data_type: 'string', identity: { role: 'primary' } } }), 201);
+      const source = await send(0, { method: 'POST', url: `${ws}/sources`, payload: { name: 'web', user_id_property: 'user_id' } });
+      expectStatus(source, 201);
+      const key = await send(0, { method: 'POST', url: `${ws}/sources/${source.body.id}/write-keys` });
+      expectStatus(key, 201);
+      const identify = (server: number, userId: string) =>
+        send(server, { method: 'POST', url: '/segment/v1/identify', headers: { authorization: `Basic ${Buffer.from(`${key.body.key}:`).toString('base64')}` }, payload: { userId } });
+      const answers: Response[] = [];
+      for (let i = 0; i < 6; i++) answers.push(await identify(i % 2, `r-${i}`));
+      assert.deepEqual(answers.map((res) => res.status), [200, 200, 200, 200, 429, 429], show(answers.map((res) => res.body)));
+      assert.deepEqual(answers[5].body, { success: false, message: "This source's rate limit of 4 requests per minute is reached; retry in 60 s." }, answers[5].raw);
+      assert.equal(answers[5].headers['retry-after'], '60', show(answers[5].headers));
+      clock.advance(60_000);
+      expectStatus(await identify(1, 'r-6'), 200);
     });
   });
 }

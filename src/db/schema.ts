@@ -203,6 +203,15 @@ interface StagedKeysTable {
   profile_id: string;
 }
 
+/** An identity value a profile held before an alias replaced it; it names the profile while no profile holds it. */
+interface ProfileFormerKeysTable {
+  workspace_id: number;
+  property_id: number;
+  value_key: string;
+  profile_id: string;
+  retired_at: string;
+}
+
 interface ProfileAliasesTable {
   workspace_id: number;
   alias: string;
@@ -273,6 +282,7 @@ export interface Database {
   profile_values: ProfileValuesTable;
   profile_keys: ProfileKeysTable;
   profile_aliases: ProfileAliasesTable;
+  profile_former_keys: ProfileFormerKeysTable;
   staged_values: StagedValuesTable;
   staged_keys: StagedKeysTable;
   encryption_keys: EncryptionKeysTable;

@@ -32,9 +32,9 @@ for (const dialect of dialects) {
 
     const native = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown) =>
       t.request({ method, url: `${ws}${url}`, token: a.token, ...(payload === undefined ? {} : { payload: payload as object }) });
-    const segment = (path: string, body: unknown, opts: { key?: string | null; headers?: Record<string, string>; raw?: Buffer | string } = {}) =>
+    const segment = (path: string, body: unknown, opts: { key?: string | null; headers?: Record<string, string>; raw?: Buffer | string; method?: 'POST' | 'GET' | 'PUT' | 'DELETE' } = {}) =>
       t.request({
-        method: 'POST',
+        method: opts.method ?? 'POST',
         url: `/segment${path}`,
         token: null,
         headers: {
@@ -168,12 +168,157 @@ for (const dialect of dialects) {
         assert.deepEqual(merged.properties, { age: 30, anon_id: 'anon-7', user_id: 'u-7', visits: 5 });
       });
 
-      test('alias merges the profile of previousId into that of userId', async () => {
-        expectSegment(await segment('/v1/identify', { anonymousId: 'anon-8', traits: { planName: 'free' } }), 200);
-        expectSegment(await segment('/v1/identify', { userId: 'u-8', traits: { age: 41 } }), 200);
-        expectSegment(await segment('/v1/alias', { previousId: 'anon-8', userId: 'u-8' }), 200);
-        const [merged] = await byUser('u-8');
-        assert.deepEqual(merged.properties, { age: 41, anon_id: 'anon-8', plan: 'free', user_id: 'u-8' });
+      // alias(previousId, userId): the profiles holding previousId merge into the one holding
+      // userId; a former user id keeps naming the survivor. `before`: calls made first; `alias`:
+      // the call under test; `properties`: the survivor's after it; `gone`: user ids no profile
+      // holds any more; `after`: calls then made with the old ids, and what the survivor holds then.
+      const aliasRules: {
+        title: string;
+        before: [string, object][];
+        alias: [string, object];
+        user: string;
+        properties: Record<string, unknown>;
+        gone?: string[];
+        after?: { calls: [string, object][]; properties: Record<string, unknown> };
+      }[] = [
+        {
+          title: 'previousId held as an anonymous id',
+          before: [['/v1/identify', { anonymousId: 'al-a1', traits: { planName: 'free', visits: 1 } }], ['/v1/identify', { userId: 'al-u1', traits: { age: 41 } }]],
+          alias: ['/v1/alias', { previousId: 'al-a1', userId: 'al-u1' }],
+          user: 'al-u1',
+          properties: { age: 41, anon_id: 'al-a1', plan: 'free', user_id: 'al-u1', visits: 1 },
+          after: { calls: [['/v1/identify', { anonymousId: 'al-a1', traits: { visits: 1 } }]], properties: { age: 41, anon_id: 'al-a1', plan: 'free', user_id: 'al-u1', visits: 2 } },
+        },
+        {
+          title: 'previousId held as a user id (the older profile merges into the newer one holding userId)',
+          before: [['/v1/identify', { userId: 'al-old', traits: { planName: 'pro', visits: 2 } }], ['/v1/identify', { userId: 'al-new', traits: { age: 30, visits: 3 } }]],
+          alias: ['/v1/alias', { previousId: 'al-old', userId: 'al-new' }],
+          user: 'al-new',
+          properties: { age: 30, plan: 'pro', user_id: 'al-new', visits: 5 },
+          gone: ['al-old'],
+          after: { calls: [['/v1/identify', { userId: 'al-old', traits: { visits: 1, age: 31 } }]], properties: { age: 31, plan: 'pro', user_id: 'al-new', visits: 6 } },
+        },
+        {
+          title: 'previousId held as a user id, userId held by no profile: that profile takes userId',
+          before: [['/v1/identify', { userId: 'al-old2', traits: { visits: 1 } }]],
+          alias: ['/v1/alias', { previousId: 'al-old2', userId: 'al-new2' }],
+          user: 'al-new2',
+          properties: { user_id: 'al-new2', visits: 1 },
+          gone: ['al-old2'],
+          after: { calls: [['/v1/identify', { userId: 'al-old2', traits: { visits: 1 } }], ['/v1/identify', { userId: 'al-new2', traits: { visits: 1 } }]], properties: { user_id: 'al-new2', visits: 3 } },
+        },
+        {
+          title: 'a user id the merged profile held besides an anonymous previousId is retired too',
+          before: [['/v1/identify', { userId: 'al-b5', anonymousId: 'al-a5', traits: { visits: 1 } }], ['/v1/identify', { userId: 'al-u5', traits: { visits: 1 } }]],
+          alias: ['/v1/alias', { previousId: 'al-a5', userId: 'al-u5' }],
+          user: 'al-u5',
+          properties: { anon_id: 'al-a5', user_id: 'al-u5', visits: 2 },
+          gone: ['al-b5'],
+          after: { calls: [['/v1/identify', { userId: 'al-b5', traits: { visits: 1 } }]], properties: { anon_id: 'al-a5', user_id: 'al-u5', visits: 3 } },
+        },
+        {
+          title: 'an unknown previousId is written as an anonymous id beside userId',
+          before: [],
+          alias: ['/v1/alias', { previousId: 'al-unknown', userId: 'al-u6' }],
+          user: 'al-u6',
+          properties: { anon_id: 'al-unknown', user_id: 'al-u6' },
+          after: { calls: [['/v1/identify', { anonymousId: 'al-unknown', traits: { visits: 1 } }]], properties: { anon_id: 'al-unknown', user_id: 'al-u6', visits: 1 } },
+        },
+        {
+          title: 'previousId equal to userId names one profile and writes no anonymous id',
+          before: [['/v1/identify', { userId: 'al-same', traits: { visits: 1 } }]],
+          alias: ['/v1/alias', { previousId: 'al-same', userId: 'al-same' }],
+          user: 'al-same',
+          properties: { user_id: 'al-same', visits: 1 },
+        },
+        {
+          title: 'an alias already merged changes nothing',
+          before: [['/v1/identify', { userId: 'al-old7', traits: { visits: 2 } }], ['/v1/identify', { userId: 'al-new7', traits: { visits: 3 } }], ['/v1/alias', { previousId: 'al-old7', userId: 'al-new7' }]],
+          alias: ['/v1/alias', { previousId: 'al-old7', userId: 'al-new7' }],
+          user: 'al-new7',
+          properties: { user_id: 'al-new7', visits: 5 },
+          gone: ['al-old7'],
+          after: { calls: [['/v1/identify', { userId: 'al-old7', traits: { visits: 1 } }]], properties: { user_id: 'al-new7', visits: 6 } },
+        },
+        {
+          title: 'in a batch, an alias applies after the calls before it',
+          before: [],
+          alias: ['/v1/batch', { batch: [{ type: 'identify', userId: 'al-old8', traits: { visits: 1 } }, { type: 'alias', previousId: 'al-old8', userId: 'al-new8' }, { type: 'identify', userId: 'al-new8', traits: { visits: 2 } }] }],
+          user: 'al-new8',
+          properties: { user_id: 'al-new8', visits: 3 },
+          gone: ['al-old8'],
+        },
+      ];
+      for (const rule of aliasRules) {
+        test(`alias: ${rule.title}`, async () => {
+          for (const [path, body] of rule.before) expectSegment(await segment(path, body), 200);
+          // The profiles the ids of the calls before name: afterwards each id answers with the survivor.
+          const named = new Map<string, string>();
+          for (const [, body] of rule.before) {
+            for (const [field, property] of [['userId', 'user_id'], ['anonymousId', 'anon_id']] as const) {
+              const value = (body as Record<string, string>)[field];
+              if (value === undefined) continue;
+              const found = await native('GET', `/profiles?filter[${property}][eq]=${value}`);
+              expectStatus(found, 200);
+              for (const p of found.body.data) named.set(value, p.id);
+            }
+          }
+          const count = await profileCount();
+          expectSegment(await segment(...rule.alias), 200);
+          const holders = await byUser(rule.user);
+          assert.equal(holders.length, 1, JSON.stringify(holders));
+          const [survivor] = holders;
+          assert.deepEqual(survivor.properties, rule.properties);
+          if (named.has(rule.user)) assert.equal(survivor.id, named.get(rule.user), 'the profile holding userId survives');
+          for (const id of new Set(named.values())) {
+            const res = await native('GET', `/profiles/${id}`);
+            expectStatus(res, 200);
+            assert.equal(res.body.id, survivor.id, `profile ${id} answers with the survivor`);
+          }
+          for (const user of rule.gone ?? []) assert.deepEqual(await byUser(user), [], `no profile holds ${user}`);
+          const afterAlias = await profileCount();
+          if (rule.before.length > 0) assert.equal(afterAlias, count - new Set(named.values()).size + 1);
+          if (rule.after) {
+            for (const [path, body] of rule.after.calls) expectSegment(await segment(path, body), 200);
+            assert.equal(await profileCount(), afterAlias, 'calls with the old ids created no profile');
+            const [later] = await byUser(rule.user);
+            assert.equal(later.id, survivor.id);
+            assert.deepEqual(later.properties, rule.after.properties);
+            for (const user of rule.gone ?? []) assert.deepEqual(await byUser(user), [], `${user} is still retired`);
+          }
+        });
+      }
+
+      test('a source without an anonymous id property merges former user ids, and refuses only an unknown previousId', async () => {
+        const source = await native('POST', '/sources', { name: 'server', user_id_property: 'user_id' });
+        expectStatus(source, 201);
+        const made = await native('POST', `/sources/${source.body.id}/write-keys`);
+        expectStatus(made, 201);
+        const server = (path: string, body: object) => segment(path, body, { key: made.body.key });
+        expectSegment(await server('/v1/identify', { userId: 'sv-old', traits: { visits: 1 } }), 200);
+        expectSegment(await server('/v1/identify', { userId: 'sv-new', traits: { visits: 2 } }), 200);
+        expectSegment(await server('/v1/alias', { previousId: 'sv-old', userId: 'sv-new' }), 200);
+        assert.deepEqual((await byUser('sv-new')).map((p) => p.properties), [{ user_id: 'sv-new', visits: 3 }]);
+        assert.deepEqual((await violations(`?source_id=${source.body.id}&trait=previousId`)).data, []);
+        expectSegment(await server('/v1/alias', { previousId: 'sv-nobody', userId: 'sv-new' }), 200);
+        const refused = (await violations(`?source_id=${source.body.id}&trait=previousId`)).data;
+        assert.deepEqual(refused.map((v) => [v.problem, v.count]), [['no_identity_property', 1]], JSON.stringify(refused));
+      });
+
+      test('erasing the survivor forgets the user ids retired into it', async () => {
+        expectSegment(await segment('/v1/identify', { userId: 'al-old9', traits: { visits: 1 } }), 200);
+        const [old] = await byUser('al-old9');
+        expectSegment(await segment('/v1/identify', { userId: 'al-new9' }), 200);
+        expectSegment(await segment('/v1/alias', { previousId: 'al-old9', userId: 'al-new9' }), 200);
+        const [survivor] = await byUser('al-new9');
+        const retired = () => t.db.selectFrom('profile_former_keys').select('profile_id').where('workspace_id', '=', a.workspaceId).where('profile_id', 'in', [old.id, survivor.id]).execute();
+        assert.equal((await retired()).length, 1);
+        expectStatus(await native('DELETE', `/profiles/${survivor.id}`), 204);
+        assert.deepEqual(await retired(), []);
+        expectSegment(await segment('/v1/identify', { userId: 'al-old9', traits: { visits: 1 } }), 200);
+        const [again] = await byUser('al-old9');
+        assert.ok(again && again.id !== old.id && again.id !== survivor.id, JSON.stringify(again));
+        assert.deepEqual(again.properties, { user_id: 'al-old9', visits: 1 });
       });
 
       test('timestamps date the values: an older call does not replace a newer value', async () => {
@@ -306,7 +451,7 @@ for (const dialect of dialects) {
     });
 
     describe('bad input answers as Segment would, never 5xx, nothing half-written', () => {
-      const rules: { title: string; path: string; body?: unknown; raw?: Buffer | string; headers?: Record<string, string>; key?: string | null; status: number; message?: RegExp }[] = [
+      const rules: { title: string; path: string; method?: 'GET' | 'PUT' | 'DELETE'; body?: unknown; raw?: Buffer | string; headers?: Record<string, string>; key?: string | null; status: number; message?: RegExp }[] = [
         { title: 'malformed JSON', path: '/v1/identify', raw: '{"userId": "x", ', status: 400, message: /not valid JSON/ },
         { title: 'an empty body', path: '/v1/batch', raw: '', status: 400, message: /empty/ },
         { title: 'a JSON array', path: '/v1/identify', raw: '[1]', status: 400 },
@@ -321,11 +466,18 @@ for (const dialect of dialects) {
         { title: 'a wrong write key', path: '/v1/identify', body: { userId: 'x' }, key: 'pdw_1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', status: 401 },
         { title: 'no write key', path: '/v1/identify', body: { userId: 'x' }, key: null, status: 401 },
         { title: 'an unknown endpoint', path: '/v1/purchase', body: {}, status: 404 },
+        { title: 'an unknown path outside /v1', path: '/nothing/here', body: {}, status: 404, message: /No endpoint POST \/segment\/nothing\/here/ },
+        { title: 'a wrong method', path: '/v1/identify', method: 'GET', status: 405, message: /GET is not allowed here; use POST/ },
+        { title: 'a wrong method on the document', path: '/openapi.json', method: 'DELETE', status: 405, message: /use GET/ },
+        { title: 'a URL that cannot be decoded', path: '/v1/%E0%A4%A', body: { userId: 'x' }, status: 400, message: /URL is not valid: url cannot be decoded/ },
+        { title: 'a NUL character in the URL', path: '/v1/identify%00', body: { userId: 'x' }, status: 400, message: /URL is not valid: url holds a NUL character/ },
+        { title: 'a NUL character in the query', path: '/v1/identify?x=%00', body: { userId: 'x' }, status: 400, message: /URL is not valid: x holds a NUL character/ },
+        { title: 'a deflate content encoding', path: '/v1/identify', body: { userId: 'x' }, headers: { 'content-encoding': 'deflate' }, status: 400, message: /deflate/ },
       ];
       for (const rule of rules) {
         test(rule.title, async () => {
           const before = await profileCount();
-          const res = await segment(rule.path, rule.body, { raw: rule.raw, headers: rule.headers, key: rule.key });
+          const res = await segment(rule.path, rule.body, { raw: rule.raw, headers: rule.headers, key: rule.key, method: rule.method });
           const message = expectSegment(res, rule.status);
           if (rule.message) assert.match(message!, rule.message);
           assert.equal(await profileCount(), before, 'nothing written');

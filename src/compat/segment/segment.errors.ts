@@ -1,6 +1,6 @@
 // Segment's answers: 200 {"success": true} for every call it can read; otherwise
 // {"success": false, "message"}: 400 for a body it cannot read (malformed JSON, a bad gzip, a
-// missing id, over the size limits), 401 for a bad write key. Anything else that is the client's
+// missing id, over the size limits), 401 for a bad write key, 429 over the source's rate limit. Anything else that is the client's
 // fault stays a 4xx; ours is a 500 without detail (the SDKs retry it).
 import type { FastifyError, FastifyRequest, FastifyReply } from 'fastify';
 import { classifyError } from '../../http/errors.ts';
@@ -25,8 +25,10 @@ export const say = {
   encoding: (name: string) => `Content-Encoding "${name}" is not supported: send the body as it is, or gzip it.`,
   batchTooLarge: `The body is larger than ${MAX_BATCH_BYTES / 1024} KB (counted after inflating).`,
   unauthorized: 'The write key is missing, unknown or revoked: send it as the HTTP Basic user name, or as writeKey in the body.',
+  badUrl: (field: string, problem: string) => `The request URL is not valid: ${field} ${problem}.`,
   routeNotFound: (method: string, path: string) => `No endpoint ${method} ${path}.`,
   methodNotAllowed: (method: string, allowed: string[]) => `${method} is not allowed here; use ${allowed.join(', ')}.`,
+  rateLimited: (spent: string, wait: number) => `This source's rate limit of ${spent} is reached; retry in ${wait} s.`,
   internal: 'Something went wrong on our side; send the call again.',
 } as const;
 

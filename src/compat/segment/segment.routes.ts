@@ -3,13 +3,15 @@
 // the envelope only; the rules are the ingestion service's.
 import { gunzipSync } from 'node:zlib';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { IngestCall, Refusal } from '../../modules/ingestion/ingestion.ts';
 import type { IngestionService } from '../../modules/ingestion/ingestion.service.ts';
 import type { WriteKeyService } from '../../modules/sources/write-keys.service.ts';
 import type { WriteKeyAuth } from '../../modules/sources/write-keys.ts';
 import type { Clock } from '../../shared/clock.ts';
+import { rateLimitHook, seconds } from '../../http/rate-limit.ts';
 import { answerRouteMisses } from '../../http/route-miss.ts';
+import type { RateLimiter, Window } from '../../modules/rate-limits/rate-limiter.ts';
 import { presentError, say, SegmentError, sendFailure } from './segment.errors.ts';
 import { type BatchShared, type CallType, MAX_BATCH_BYTES, MAX_CALL_BYTES, readCall } from './segment.mappers.ts';
 import { type ApiDescription, documentRoute } from '../../http/openapi.ts';
@@ -19,6 +21,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Bytes of the JSON body once inflated: the size limits apply to it. */
     jsonBytes: number;
+    /** The write key's source, once authenticated: requests are counted against it. */
+    writeKey: WriteKeyAuth | null;
   }
 }
 
@@ -26,6 +30,9 @@ export interface SegmentDeps {
   ingestion: IngestionService;
   writeKeys: WriteKeyService;
   clock: Clock;
+  limiter: RateLimiter;
+  /** Requests per source (0 turns a window off): PROPDICT_SEGMENT_PER_SECOND, _PER_MINUTE. */
+  limits: { perSecond: number; perMinute: number };
   /** Serves segmentOpenapi (at /segment/openapi.json). */
   serveDocument: RouteHandlerMethod;
 }
@@ -81,15 +88,42 @@ export const segmentOpenapi: ApiDescription = {
   tags: { tracking: 'Calls from instrumented apps, written to profiles through a source.' },
   security: { name: 'writeKey', scheme: { type: 'http', scheme: 'basic', description: "A source's write key as the user name, the password empty (or `writeKey` in the body)" } },
   error: { name: 'SegmentFailure', schema: Failure },
+  rateLimit: { headers: [], refusal: [] },
 };
 
-export async function segmentSurface(app: FastifyInstance, { ingestion, writeKeys, clock, serveDocument }: SegmentDeps) {
+/**
+ * Requests counted per source, whichever of its write keys they carry, once the key is known (it
+ * may be in the body). Segment sends no rate-limit headers; a 429 carries Retry-After, which
+ * the SDKs wait for before sending the batch again.
+ */
+function perSource(limiter: RateLimiter, { perSecond, perMinute }: SegmentDeps['limits']) {
+  const windows: Window[] = [];
+  if (perSecond > 0) windows.push({ name: 'second', limit: perSecond, ms: 1000 });
+  if (perMinute > 0) windows.push({ name: 'minute', limit: perMinute, ms: 60_000 });
+  return rateLimitHook(limiter, {
+    subject: (request) => (request.writeKey ? `segment:${request.writeKey.workspaceId}:${request.writeKey.sourceId}` : undefined),
+    windows: () => windows,
+    headers: () => undefined,
+    refuse: (reply, d) => {
+      const wait = seconds(d.retryAfterMs);
+      void reply.header('retry-after', String(wait));
+      const spent = d.windows.filter((w) => w.remaining === 0).map((w) => `${w.limit} requests per ${w.name}`);
+      return sendFailure(reply, 429, say.rateLimited(spent.join(' and '), wait));
+    },
+  });
+}
+
+export async function segmentSurface(app: FastifyInstance, { ingestion, writeKeys, clock, limiter, limits, serveDocument }: SegmentDeps) {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   app.decorateRequest('jsonBytes', 0);
+  app.decorateRequest('writeKey', null);
+  const countRequest = perSource(limiter, limits);
 
   // Every body is read as JSON, however it is labelled.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_BATCH_BYTES }, (request, body, done) => {
+    // No endpoint takes it: the 404 or 405 says so, whatever the body holds.
+    if (request.is404) return done(null, undefined);
     try {
       done(null, decodeBody(request, body as Buffer));
     } catch (error) {
@@ -117,9 +151,16 @@ export async function segmentSurface(app: FastifyInstance, { ingestion, writeKey
     return auth;
   }
 
-  /** Reads the calls; a single call that cannot be read is a 400, a batch's is refused alone. */
-  async function ingest(request: FastifyRequest, raws: unknown[], endpoint: CallType | undefined, shared: BatchShared) {
+  /**
+   * Reads the calls; a single call that cannot be read is a 400, a batch's is refused alone. A
+   * request over its source's rate limit is refused (429) before any of its calls is mapped or written.
+   */
+  async function ingest(request: FastifyRequest, reply: FastifyReply, raws: unknown[], endpoint: CallType | undefined, shared: BatchShared) {
     const auth = await authenticate(request);
+    request.writeKey = auth;
+    // A reply is thenable: awaited, the hook's refusal resolves once sent, so ask the reply.
+    await countRequest(request, reply);
+    if (reply.sent) return reply;
     const receivedAt = clock.now();
     const calls: IngestCall[] = [];
     const refused: Refusal[] = [];
@@ -139,9 +180,9 @@ export async function segmentSurface(app: FastifyInstance, { ingestion, writeKey
     return { success: true as const };
   }
 
-  const single = (endpoint: CallType) => async (request: FastifyRequest) => {
+  const single = (endpoint: CallType) => async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.jsonBytes > MAX_CALL_BYTES) throw new SegmentError(400, `A call must be at most ${MAX_CALL_BYTES / 1024} KB (counted after inflating).`);
-    return ingest(request, [request.body], endpoint, {});
+    return ingest(request, reply, [request.body], endpoint, {});
   };
 
   const tags = ['tracking'];
@@ -163,7 +204,15 @@ export async function segmentSurface(app: FastifyInstance, { ingestion, writeKey
     });
   }
   r.post('/v1/alias', {
-    schema: { ...doc('alias', "Alias: merge previousId's profile into userId's", "previousId is read as an anonymous id (the source's anonymous_id_property)."), body: AliasBody, response: answers },
+    schema: {
+      ...doc(
+        'alias',
+        "Alias: merge previousId's profile into userId's",
+        "The profiles holding previousId (as the source's user id, now or retired by an earlier alias, or as its anonymous id) merge into the one holding userId, which keeps userId as its user id; the user ids they held are retired and still lead to it. A previousId no profile holds is written as an anonymous id beside userId.",
+      ),
+      body: AliasBody,
+      response: answers,
+    },
     handler: single('alias'),
   });
   for (const path of ['/v1/batch', '/v1/import']) {
@@ -173,7 +222,7 @@ export async function segmentSurface(app: FastifyInstance, { ingestion, writeKey
         body: BatchBody,
         response: answers,
       },
-      handler: async (request) => ingest(request, request.body.batch, undefined, { context: request.body.context, sentAt: request.body.sentAt }),
+      handler: async (request, reply) => ingest(request, reply, request.body.batch, undefined, { context: request.body.context, sentAt: request.body.sentAt }),
     });
   }
 }

@@ -31,7 +31,7 @@ export const EventBody = Type.Object(
 );
 
 export const AliasBody = Type.Object(
-  { ...common, previousId: Type.Union([Type.String(), Type.Number()], { description: "Written to the source's anonymous_id_property: its profile merges into userId's" }) },
+  { ...common, previousId: Type.Union([Type.String(), Type.Number()], { description: "A user id or anonymous id the user had: the profile holding it merges into userId's" }) },
   { examples: [{ previousId: '9f1c', userId: 'u-1042' }] },
 );
 
@@ -49,4 +49,4 @@ export const BatchBody = Type.Object(
 export const Success = Type.Object({ success: Type.Literal(true) });
 export const Failure = Type.Object({ success: Type.Literal(false), message: Type.String() });
 
-export const answers = { 200: Success, 400: Failure, 401: Failure, 404: Failure, 500: Failure };
+export const answers = { 200: Success, 400: Failure, 401: Failure, 404: Failure, 429: Failure, 500: Failure };

@@ -9,6 +9,7 @@ import type { Database } from '../../db/schema.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { AppError, type ErrorDetail } from '../../shared/errors.ts';
 import type { PropertyService } from '../properties/properties.service.ts';
+import type { Property } from '../properties/property.ts';
 import type { ProfileService, WriteRecord } from '../profiles/profiles.service.ts';
 import type { SourceService } from '../sources/sources.service.ts';
 import type { WriteKeyAuth } from '../sources/write-keys.ts';
@@ -23,6 +24,9 @@ export type IngestionService = ReturnType<typeof createIngestionService>;
 export const DEDUPE_MS = 24 * 60 * 60 * 1000;
 /** How often a server clears a workspace's expired message ids. */
 const PRUNE_EVERY_MS = 60_000;
+
+/** A call not seen before, as mapped. */
+type Fresh = { hash?: string; call: IngestCall; mapped: MappedCall };
 
 const hashOf = (messageId: string) => createHash('sha256').update(messageId).digest('hex');
 
@@ -57,37 +61,25 @@ export function createIngestionService({
   clock: Clock;
   properties: Pick<PropertyService, 'dictionary'>;
   sources: Pick<SourceService, 'get'>;
-  profiles: Pick<ProfileService, 'writeRecords'>;
+  profiles: Pick<ProfileService, 'writeRecords' | 'holders' | 'formerHolders' | 'valuesOf' | 'absorb' | 'retire'>;
   violations: Pick<ViolationService, 'record'>;
 }) {
   const prunedAt = new Map<number, number>();
 
-  /** One request's calls, in the caller's transaction. */
-  async function write(trx: Transaction<Database>, workspaceId: number, source: IngestSource, calls: readonly IngestCall[], refused: readonly Refusal[], now: Date): Promise<void> {
-    const at = now.toISOString();
-    const since = new Date(now.getTime() - DEDUPE_MS).toISOString();
-    const defs = await properties.dictionary(workspaceId, trx);
-
-    // A message id seen in the last 24 hours, or earlier in this request, skips its call.
-    const hashes = calls.map((c) => (c.messageId === undefined ? undefined : hashOf(c.messageId)));
-    const claimed = await repo.claimMessages(trx, workspaceId, source.id, hashes.filter((h) => h !== undefined), at, since);
-    const fresh: { hash?: string; mapped: MappedCall }[] = [];
-    for (const [i, call] of calls.entries()) {
-      const hash = hashes[i];
-      if (hash !== undefined && !claimed.delete(hash)) continue;
-      fresh.push({ hash, mapped: mapCall(defs, source, call) });
-    }
-
-    const events: ViolationEvent[] = [...refused, ...fresh.flatMap((f) => f.mapped.refused)].map((r) => ({ ...r, source_id: source.id }));
+  /**
+   * Writes mapped calls through the store's write path; a record the store refused for some of
+   * its values is written again without them. Its violations are added to `events`; the message
+   * ids of calls refused whole to `released`.
+   */
+  async function writeMapped(trx: Transaction<Database>, workspaceId: number, source: IngestSource, defs: readonly Property[], fresh: readonly Fresh[], events: ViolationEvent[], released: string[]): Promise<void> {
     const writing = fresh.filter((f) => f.mapped.record !== undefined);
+    if (writing.length === 0) return;
     const results = await profiles.writeRecords(
       trx,
       workspaceId,
       writing.map((f) => f.mapped.record!),
     );
-    // A record the store refused for some of its values is written again without them.
     const again: { index: number; record: WriteRecord }[] = [];
-    const released: string[] = [];
     results.forEach((result, index) => {
       if (result.status !== 'rejected') return;
       const { mapped, hash } = writing[index];
@@ -109,8 +101,118 @@ export function createIngestionService({
         if (hash !== undefined) released.push(hash);
       });
     }
+  }
 
+  /**
+   * A call whose userId an alias retired (and no profile holds now) is written to the profile
+   * that id names through its merge, by id, without the retired value: it would replace the
+   * profile's user id.
+   */
+  async function resolveFormerUserIds(trx: Transaction<Database>, workspaceId: number, source: IngestSource, fresh: readonly Fresh[]): Promise<void> {
+    const property = source.user_id_property;
+    if (property === null) return;
+    const calls = fresh.filter((f) => f.call.userId !== undefined && f.mapped.record?.properties[property] !== undefined);
+    if (calls.length === 0) return;
+    const userIds = [...new Set(calls.map((f) => f.call.userId!))];
+    const holders = await profiles.formerHolders(trx, workspaceId, userIds.map((value) => ({ property, value })));
+    const holderOf = new Map(userIds.map((id, i) => [id, holders[i]]));
+    for (const f of calls) {
+      const id = holderOf.get(f.call.userId!);
+      if (id === undefined) continue;
+      const { [property]: _retired, ...properties } = f.mapped.record!.properties;
+      f.mapped.record = { ...f.mapped.record!, id, properties };
+    }
+  }
+
+  /**
+   * An alias: the profiles holding previousId (as the source's user id, now or retired, or as its
+   * anonymous id) are merged into the one holding userId, or, when none does, into the first of
+   * them, which takes userId. User ids the merged profiles held (previousId among them) are
+   * retired, so that they still name the survivor. A previousId no profile holds is written as an
+   * anonymous id beside userId, as an identify would. Adds the call's violations to `events`;
+   * returns the call to write (undefined: refused).
+   */
+  async function resolveAlias(trx: Transaction<Database>, workspaceId: number, source: IngestSource, f: Fresh, events: ViolationEvent[]): Promise<Fresh | undefined> {
+    const { call, mapped } = f;
+    const report = (refusals: readonly Refusal[]) => events.push(...refusals.map((r) => ({ ...r, source_id: source.id })));
+    const userProperty = source.user_id_property;
+    const anonProperty = source.anonymous_id_property;
+    const record = mapped.record;
+    if (record === undefined || userProperty === null || record.properties[userProperty] === undefined) {
+      report(mapped.refused);
+      return f;
+    }
+    const withoutPrevious = () => {
+      if (anonProperty === null || mapped.origins.get(anonProperty) !== 'previousId') return record.properties;
+      const { [anonProperty]: _previous, ...rest } = record.properties;
+      return rest;
+    };
+    // An alias of an id to itself names one profile: an identify with userId.
+    if (call.previousId === call.userId) {
+      report(mapped.refused.filter((r) => r.trait !== 'previousId'));
+      return { ...f, mapped: { ...mapped, record: { ...record, properties: withoutPrevious() } } };
+    }
+
+    const lookups = [
+      { property: userProperty, value: call.userId! },
+      { property: userProperty, value: call.previousId! },
+      ...(anonProperty === null ? [] : [{ property: anonProperty, value: call.previousId! }]),
+    ];
+    const [held, former] = await Promise.all([profiles.holders(trx, workspaceId, lookups), profiles.formerHolders(trx, workspaceId, lookups.slice(0, 2))]);
+    const current = held[0] ?? former[0];
+    const asUserId = held[1] ?? former[1];
+    const asAnonymousId = held[2];
+    if (asUserId === undefined && asAnonymousId === undefined) {
+      report(mapped.refused);
+      return f;
+    }
+    // A former user id needs no anonymous id property: whatever kept it from being one is moot.
+    report(asUserId === undefined ? mapped.refused : mapped.refused.filter((r) => r.trait !== 'previousId'));
+
+    const previous = [...new Set([asUserId, asAnonymousId].filter((id) => id !== undefined && id !== current))] as string[];
+    const survivor = current ?? previous.shift()!;
+    const userIds = await profiles.valuesOf(trx, workspaceId, [survivor, ...previous], userProperty);
+    const problems = await profiles.absorb(trx, workspaceId, survivor, previous);
+    if (problems.length > 0) {
+      events.push({ source_id: source.id, trait: 'previousId', property: null, problem: 'rejected', message: `could not be merged: ${problems.map((p) => `${p.field} ${p.problem}`).join('; ')}`, value: call.previousId! });
+      return undefined;
+    }
+    const retired = [...userIds].filter(([, value]) => value !== call.userId).map(([profile, value]) => ({ value, profile }));
+    await profiles.retire(trx, workspaceId, userProperty, retired);
+    // previousId held as an anonymous id stays one (written again, it names the survivor); a
+    // former user id is not an anonymous id.
+    const properties = asAnonymousId === undefined ? withoutPrevious() : record.properties;
+    return { ...f, mapped: { ...mapped, record: { ...record, id: survivor, properties } } };
+  }
+
+  /** One request's calls, in the caller's transaction; a batch's alias calls after its others, in order. */
+  async function write(trx: Transaction<Database>, workspaceId: number, source: IngestSource, calls: readonly IngestCall[], refused: readonly Refusal[], now: Date): Promise<void> {
+    const at = now.toISOString();
+    const since = new Date(now.getTime() - DEDUPE_MS).toISOString();
+    const defs = await properties.dictionary(workspaceId, trx);
+
+    // A message id seen in the last 24 hours, or earlier in this request, skips its call.
+    const hashes = calls.map((c) => (c.messageId === undefined ? undefined : hashOf(c.messageId)));
+    const claimed = await repo.claimMessages(trx, workspaceId, source.id, hashes.filter((h) => h !== undefined), at, since);
+    const fresh: Fresh[] = [];
+    for (const [i, call] of calls.entries()) {
+      const hash = hashes[i];
+      if (hash !== undefined && !claimed.delete(hash)) continue;
+      fresh.push({ hash, call, mapped: mapCall(defs, source, call) });
+    }
+
+    const others = fresh.filter((f) => f.call.previousId === undefined);
+    const events: ViolationEvent[] = [...refused, ...others.flatMap((f) => f.mapped.refused)].map((r) => ({ ...r, source_id: source.id }));
     // A call the store refused is not remembered, so that a retry of it can still be written.
+    const released: string[] = [];
+    await resolveFormerUserIds(trx, workspaceId, source, others);
+    await writeMapped(trx, workspaceId, source, defs, others, events, released);
+    for (const alias of fresh.filter((f) => f.call.previousId !== undefined)) {
+      const resolved = await resolveAlias(trx, workspaceId, source, alias, events);
+      if (resolved) await writeMapped(trx, workspaceId, source, defs, [resolved], events, released);
+      else if (alias.hash !== undefined) released.push(alias.hash);
+    }
+
     await repo.releaseMessages(trx, workspaceId, source.id, released);
     await violations.record(trx, workspaceId, events, at);
     if (now.getTime() - (prunedAt.get(workspaceId) ?? 0) >= PRUNE_EVERY_MS) {

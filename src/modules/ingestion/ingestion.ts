@@ -13,7 +13,7 @@ export interface IngestCall {
   userId?: string;
   /** Written to the source's anonymous id property. */
   anonymousId?: string;
-  /** An alias call's former id: written to the anonymous id property, so its profile merges into userId's. */
+  /** An alias call's former id (a user id or an anonymous id): its profile merges into userId's (ingestion.service.ts). */
   previousId?: string;
   /** Trait names and values in the order the call gave them (entries, so any name is safe). */
   traits: [string, unknown][];
@@ -161,12 +161,12 @@ export function mapCall(defs: readonly Property[], source: IngestSource, call: I
 
 /**
  * The store refused a record: its errors name properties (`properties.<name>`). Returns the same
- * record without those properties when an identity value remains to write it by, else undefined.
+ * record without those properties when its id or an identity value remains to write it by, else undefined.
  */
 export function withoutRefused(defs: readonly Property[], record: ProfileRecord, refusedProperties: ReadonlySet<string>): ProfileRecord | undefined {
   const byName = new Map(defs.map((d) => [d.name, d]));
   const kept = Object.entries(record.properties).filter(([name]) => !refusedProperties.has(name));
   if (kept.length === Object.keys(record.properties).length) return undefined;
-  if (!kept.some(([name, v]) => v !== null && byName.get(name)?.identity.role !== 'none')) return undefined;
+  if (record.id === undefined && !kept.some(([name, v]) => v !== null && byName.get(name)?.identity.role !== 'none')) return undefined;
   return { ...record, properties: Object.fromEntries(kept) };
 }

@@ -342,11 +342,21 @@ async function findKeyOwners(db: Conn, workspaceId: number, keys: { property_id:
   return found;
 }
 
-/** Erases a profile, its values, keys and the aliases that led to it. */
+/** Erases a profile, its values, keys, former keys (its own and those of profiles merged into it) and the aliases that led to it. */
 export async function deleteProfile(trx: Transaction<Database>, workspaceId: number, id: string): Promise<void> {
   for (const table of ['profile_values', 'profile_keys'] as const) {
     await trx.deleteFrom(table).where('workspace_id', '=', workspaceId).where('profile_id', '=', id).execute();
   }
+  await trx
+    .deleteFrom('profile_former_keys')
+    .where('workspace_id', '=', workspaceId)
+    .where((eb) =>
+      eb.or([
+        eb('profile_id', '=', id),
+        eb('profile_id', 'in', eb.selectFrom('profile_aliases').select('alias').where('workspace_id', '=', workspaceId).where('profile_id', '=', id)),
+      ]),
+    )
+    .execute();
   await trx.deleteFrom('profile_aliases').where('workspace_id', '=', workspaceId).where('profile_id', '=', id).execute();
   await trx.deleteFrom('profiles').where('workspace_id', '=', workspaceId).where('id', '=', id).execute();
 }
@@ -359,6 +369,44 @@ export async function mergeInto(trx: Transaction<Database>, workspaceId: number,
   }
   await trx.deleteFrom('profiles').where('workspace_id', '=', workspaceId).where('id', '=', from).execute();
   await trx.insertInto('profile_aliases').values({ workspace_id: workspaceId, alias: from, profile_id: into }).execute();
+}
+
+/**
+ * Remembers values profiles held before they were replaced (each with the profile that held it),
+ * under the current key; a value remembered again names its latest profile.
+ */
+export async function retireKeys(trx: Transaction<Database>, workspaceId: number, retired: { def: Property; value: unknown; profile_id: string }[], at: string, codec: ValueCodec): Promise<void> {
+  for (const r of retired) {
+    await trx
+      .insertInto('profile_former_keys')
+      .values({ workspace_id: workspaceId, ...keyOf(r, codec), profile_id: r.profile_id, retired_at: at })
+      .onConflict((oc) => oc.columns(['workspace_id', 'property_id', 'value_key']).doUpdateSet((eb) => ({ profile_id: eb.ref('excluded.profile_id'), retired_at: eb.ref('excluded.retired_at') })))
+      .execute();
+  }
+}
+
+/** The profile (as it was named then) that formerly held each value (undefined: none), in the values' order. */
+export async function formerKeyHolders(db: Conn, workspaceId: number, values: readonly { def: Property; value: unknown }[], codec: ValueCodec): Promise<(string | undefined)[]> {
+  // During a key rotation a key may still be under the previous key's blind index.
+  const keys = values.map((v) => codec.keysOf(v.def, v.value).map((value_key) => ({ property_id: v.def.id, value_key })));
+  const found = new Map<string, string>();
+  for (const [propertyId, forms] of Map.groupBy(keys.flat(), (k) => k.property_id)) {
+    await inChunks(
+      forms.map((k) => k.value_key),
+      KEY_ROWS_PER_INSERT,
+      async (chunk) => {
+        const rows = await db
+          .selectFrom('profile_former_keys')
+          .select(['value_key', 'profile_id'])
+          .where('workspace_id', '=', workspaceId)
+          .where('property_id', '=', propertyId)
+          .where('value_key', 'in', chunk)
+          .execute();
+        for (const row of rows) found.set(`${propertyId}:${row.value_key}`, row.profile_id);
+      },
+    );
+  }
+  return keys.map((forms) => forms.map((k) => found.get(`${k.property_id}:${k.value_key}`)).find((id) => id !== undefined));
 }
 
 /** How many profiles hold a value of this property. */

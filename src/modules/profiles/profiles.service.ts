@@ -18,7 +18,7 @@ import { typeSearch, type ProfileSort, type SearchQuery } from './profile-search
 import * as repo from './profiles.repository.ts';
 import type { HeldValue, ProfileRow, ValueCursor } from './profiles.repository.ts';
 import type { ValueCodec } from './value-codec.ts';
-import { toInstant } from './values.ts';
+import { checkValue, toInstant } from './values.ts';
 
 type Conn = Kysely<Database> | Transaction<Database>;
 
@@ -89,6 +89,20 @@ export interface ReadOptions {
 export type SourcePriorities = (conn: Conn, workspaceId: number) => Promise<ReadonlyMap<string, number>>;
 
 type Prepared = { index: number; record: WriteRecord; checked: Checked; problems: ErrorDetail[] };
+
+/** An identity value named by its property's name, as a caller outside the module gives it. */
+export interface IdentityValue {
+  property: string;
+  value: unknown;
+}
+
+/** The value as the property checks it, or undefined when it names no live identity property or breaks its rules. */
+function identityClaim(v: DictionaryView, { property, value }: IdentityValue): { def: Property; value: unknown } | undefined {
+  const def = v.live.get(property.toLowerCase());
+  if (!def || def.name !== property || def.identity.role === 'none') return undefined;
+  const checked = checkValue(def, value);
+  return checked.ok && checked.value !== null ? { def, value: checked.value } : undefined;
+}
 type Written = { status: 'created' | 'updated' | 'merged' | 'unchanged'; id: string };
 
 export type ProfileService = ReturnType<typeof createProfileService>;
@@ -549,6 +563,80 @@ export function createProfileService({
     /** PATCH: each value merged with the stored one by its property's merge function. */
     async merge(workspaceId: number, id: string, values: Record<string, unknown>, opts: ReadOptions): Promise<Profile> {
       return (await writeOne(workspaceId, id, values, 'merge', { ...opts, create: 'forbid' })).profile;
+    },
+
+    /** The profile holding each identity value now (undefined: none), in the caller's transaction. */
+    async holders(trx: Transaction<Database>, workspaceId: number, values: readonly IdentityValue[]): Promise<(string | undefined)[]> {
+      const v = await view(trx, workspaceId);
+      const claims = values.map((value) => identityClaim(v, value));
+      const owners = await repo.keyOwners(trx, workspaceId, claims.filter((c) => c !== undefined), codec);
+      let next = 0;
+      return claims.map((c) => (c === undefined ? undefined : owners[next++]));
+    },
+
+    /**
+     * For each identity value no profile holds now: the profile that held it before `retire`
+     * remembered it, or the one that profile was merged into since (undefined: none, or erased).
+     * One query when none was retired.
+     */
+    async formerHolders(trx: Transaction<Database>, workspaceId: number, values: readonly IdentityValue[]): Promise<(string | undefined)[]> {
+      const v = await view(trx, workspaceId);
+      const claims = values.map((value) => identityClaim(v, value));
+      const present = claims.flatMap((claim, index) => (claim === undefined ? [] : [{ claim, index }]));
+      const former = await repo.formerKeyHolders(trx, workspaceId, present.map((p) => p.claim), codec);
+      const hits = present.flatMap((p, i) => (former[i] === undefined ? [] : [{ ...p, profile: former[i] }]));
+      const found: (string | undefined)[] = values.map(() => undefined);
+      if (hits.length === 0) return found;
+      const owners = await repo.keyOwners(trx, workspaceId, hits.map((h) => h.claim), codec);
+      for (const [i, hit] of hits.entries()) {
+        if (owners[i] === undefined) found[hit.index] = (await repo.findProfile(trx, workspaceId, hit.profile))?.id;
+      }
+      return found;
+    },
+
+    /** What each profile holds of a property, by profile id (none: absent). */
+    async valuesOf(trx: Transaction<Database>, workspaceId: number, ids: readonly string[], property: string): Promise<Map<string, unknown>> {
+      const v = await view(trx, workspaceId);
+      const def = v.live.get(property.toLowerCase());
+      if (!def || ids.length === 0) return new Map();
+      const state = await repo.loadState(trx, workspaceId, [...ids], v.byId, codec);
+      return new Map(ids.flatMap((id) => {
+        const held = state.get(id)?.get(def.id);
+        return held && held.value !== null ? [[id, held.value] as const] : [];
+      }));
+    },
+
+    /**
+     * Merges `others` into `survivor` as a record matching several profiles does (each value
+     * combined by its merge function; their ids become aliases of the survivor), in a savepoint:
+     * all or nothing. Returns the problems that refused it (none: merged).
+     */
+    async absorb(trx: Transaction<Database>, workspaceId: number, survivor: string, others: readonly string[]): Promise<ErrorDetail[]> {
+      if (others.length === 0) return [];
+      const [v, priorities] = await Promise.all([view(trx, workspaceId), sourcePriorities(trx, workspaceId)]);
+      try {
+        await repo.inSavepoint(trx, async () => {
+          await repo.touchProfiles(trx, workspaceId, [survivor], isoNow(clock));
+          await mergeProfiles(trx, workspaceId, survivor, [...others], priorities, v);
+        });
+        return [];
+      } catch (error) {
+        if (error instanceof AppError && (error.code === 'VALIDATION_FAILED' || error.reason === 'CHANGE_RUNNING')) return error.details;
+        throw error;
+      }
+    },
+
+    /**
+     * Remembers identity values profiles held before a write replaced them (Segment's alias of a
+     * former user id), so that formerHolders still finds each one's profile.
+     */
+    async retire(trx: Transaction<Database>, workspaceId: number, property: string, held: readonly { value: unknown; profile: string }[]): Promise<void> {
+      const v = await view(trx, workspaceId);
+      const retired = held.flatMap((h) => {
+        const claim = identityClaim(v, { property, value: h.value });
+        return claim ? [{ ...claim, profile_id: h.profile }] : [];
+      });
+      await repo.retireKeys(trx, workspaceId, retired, isoNow(clock), codec);
     },
 
     /** Erases the profile, its identity keys and its aliases. */
