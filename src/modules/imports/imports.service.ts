@@ -37,8 +37,8 @@ const CHUNK_CHARS = 4_000_000;
  * its rows whatever its size (a commit, synced to disk on SQLite with its share of checkpointing;
  * the import's claim, cursor and counts; the job's progress). Measured in one process on SQLite,
  * 20,000 rows of ten columns: 20 ms steps (50 rows on a busy machine) spent 8.1 s of CPU and 386
- * commits, 100 ms steps of up to 2,000 rows 5.4 s and 70. A request waits behind one step at
- * most on SQLite, so about 100 ms here; larger steps saved no more and held more memory.
+ * commits, 100 ms steps of up to 2,000 rows 5.4 s and 70. On SQLite a request waits behind one
+ * step at most, about 100 ms by this rule; larger steps saved no more CPU and held more memory.
  */
 const IMPORT_STEPS: StepSizing = { firstBatchSize: 250, batchSize: 2000, stepMs: 100, minBatchSize: 250 };
 
