@@ -7,7 +7,7 @@
 // 100 ms throughout. SQLite, or PostgreSQL with BENCH_DATABASE_URL (a new schema, dropped at the
 // end). The figures go to docs/benchmarks.md, "Import and export".
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { DatabaseSync } from 'node:sqlite';
 import pg from 'pg';
@@ -57,6 +57,26 @@ async function writeCsv(file: string): Promise<void> {
   }
   out.end(chunk);
   await once(out, 'finish');
+}
+
+/** BENCH_MEMORY_TRACE_MS=<ms>: the server's memory printed that often during the import. */
+const TRACE_MS = Number(process.env.BENCH_MEMORY_TRACE_MS ?? 0);
+
+function percentiles(ms: number[]): { p50: number; p99: number; max: number } {
+  const sorted = ms.toSorted((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? NaN };
+}
+
+/** The server's RSS split as the kernel counts it (anonymous, file-backed, shared memory), and V8's heap. */
+async function memoryLine(server: Server): Promise<string> {
+  const m = await server.memory();
+  let status = '';
+  try {
+    status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
+  } catch {}
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s*(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  return `rss ${mib(m.rss)} (anon ${mib(kib('RssAnon'))}, file ${mib(kib('RssFile'))}, shmem ${mib(kib('RssShmem'))}), heap ${mib(m.heapUsed)}/${mib(m.heapTotal)}, external ${mib(m.external)}, array buffers ${mib(m.arrayBuffers)} MiB`;
 }
 
 /** The server's RSS, sampled every 100 ms while `work` runs; the peak. */
@@ -198,6 +218,8 @@ async function bench(server: Server, direct: Direct, file: string, operator: str
 
   log(`1. import of ${fmt(ROWS)} rows (${mib(size)} MiB of CSV) through the API`);
   const started = performance.now();
+  // How long the import's own GET waited while its job ran: what any request waits behind a step.
+  const waits: number[] = [];
   const imported = await sampled(server, async () => {
     const res = await fetch(`${server.url}/v1/workspaces/${ws}/imports`, {
       method: 'POST',
@@ -209,8 +231,15 @@ async function bench(server: Server, direct: Direct, file: string, operator: str
     if (res.status !== 202) throw new Error(`upload: ${res.status} ${JSON.stringify(created)}`);
     const uploaded = performance.now();
     log(`   uploaded in ${fmt((uploaded - started) / 1000, 1)} s, server rss ${mib((await server.rss()).rss)} MiB`);
+    let traced = 0;
     for (;;) {
+      const asked = performance.now();
       const view = await call<{ status: string; counts: Record<string, number>; progress: { rows_done: number } }>('GET', `/v1/workspaces/${ws}/imports/${created.id}`, key.token);
+      if (view.status === 'running') waits.push(performance.now() - asked);
+      if (TRACE_MS > 0 && performance.now() - traced >= TRACE_MS) {
+        traced = performance.now();
+        log(`   ${fmt((traced - started) / 1000, 1)} s: ${fmt(view.progress.rows_done)} rows, ${await memoryLine(server)}`);
+      }
       if (view.status === 'done') return { view, uploaded };
       if (view.status !== 'running' && view.status !== 'queued') throw new Error(`import ${view.status}`);
       await sleep(Number(process.env.BENCH_POLL_MS ?? 250));
@@ -224,6 +253,8 @@ async function bench(server: Server, direct: Direct, file: string, operator: str
     log(`   after a full collection: rss ${mib(g.rss)}, heap ${mib(g.heapUsed)}/${mib(g.heapTotal)} MiB`);
   }
   log(`   ${fmt(imported.seconds, 1)} s, ${fmt(ROWS / imported.seconds)} rows/s, server peak RSS ${mib(imported.peak)} MiB (now: rss ${mib(m.rss)}, heap ${mib(m.heapUsed)}/${mib(m.heapTotal)}, external ${mib(m.external)} MiB)`);
+  const latency = percentiles(waits);
+  log(`   GET /imports/{id} while the job ran: ${waits.length} requests, p50 ${fmt(latency.p50, 1)} ms, p99 ${fmt(latency.p99, 1)} ms, max ${fmt(latency.max, 1)} ms`);
 
   log('2. the raw baseline: the same rows with prepared statements in one transaction');
   const rawSeconds = await direct.insertRaw(rawWs, await direct.propertyIds(rawWs));
@@ -232,7 +263,10 @@ async function bench(server: Server, direct: Direct, file: string, operator: str
   await direct.settle();
   log('3. export of the imported workspace as CSV, to a null sink');
   const exported = await sampled(server, async () => {
-    const res = await fetch(`${server.url}/v1/workspaces/${ws}/profiles/export?format=csv&properties=${PROPERTIES.map((p) => p.name).join(',')}`, { headers: { authorization: `Bearer ${key.token}` } });
+    const url = `${server.url}/v1/workspaces/${ws}/profiles/export?format=csv&properties=${PROPERTIES.map((p) => p.name).join(',')}`;
+    // After a baseline longer than the server's keep-alive timeout (72 s), the pooled socket may
+    // be closed as the request goes out: the GET is sent again once on a new one.
+    const res = await fetch(url, { headers: { authorization: `Bearer ${key.token}` } }).catch(() => fetch(url, { headers: { authorization: `Bearer ${key.token}` } }));
     if (res.status !== 200 || !res.body) throw new Error(`export: ${res.status}`);
     let bytes = 0;
     for await (const chunk of res.body) bytes += (chunk as Uint8Array).length;
@@ -256,6 +290,7 @@ async function bench(server: Server, direct: Direct, file: string, operator: str
     `| import of ${fmt(ROWS)} rows × 10 columns (upload to last row written) | ${fmt(ROWS / imported.seconds)} rows/s (${fmt(imported.seconds, 1)} s) | ${fmt(ROWS / rawSeconds)} rows/s (${fmt(rawSeconds, 1)} s) | ${fmt(importRatio, 3)} | ≥ 0.5 | ${verdict(importRatio, 0.5)} |`,
     `| export of the same profiles as CSV | ${fmt(ROWS / exported.seconds)} rows/s (${fmt(exported.seconds, 1)} s) | ${fmt(ROWS / selectSeconds)} rows/s (${fmt(selectSeconds, 1)} s) | ${fmt(exportRatio, 3)} | ≥ 0.5 | ${verdict(exportRatio, 0.5)} |`,
     `| server peak RSS during both | ${mib(peak)} MiB (import ${mib(imported.peak)}, export ${mib(exported.peak)}) | – | – | < 512 MiB | ${peak < 512 * 2 ** 20 ? 'pass' : '**MISS**'} |`,
+    `| a request during the import (GET /imports/{id}, ${waits.length} of them), p50 / p99 / max | ${fmt(latency.p50, 1)} / ${fmt(latency.p99, 1)} / ${fmt(latency.max, 1)} ms | – | – | – | |`,
   ];
 }
 

@@ -164,7 +164,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { urls: documents.map((d) => ({ url: d.url, name: d.title })) } });
 
   // Background jobs run in every server; leases keep two from running the same one.
-  const jobRunner = createJobRunner({ db: deps.db, clock, steps: services.jobs.steps, leaseMs: deps.config.jobLeaseMs, onError: (error) => app.log.error({ err: error }, 'background job failed') });
+  const jobRunner = createJobRunner({ db: deps.db, clock, steps: services.jobs.steps, sizing: services.jobs.sizing, leaseMs: deps.config.jobLeaseMs, onError: (error) => app.log.error({ err: error }, 'background job failed') });
   if (deps.runJobs !== false) {
     app.addHook('onReady', async () => jobRunner.start());
     app.addHook('onClose', async () => jobRunner.stop());

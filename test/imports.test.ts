@@ -222,6 +222,21 @@ for (const dialect of dialects) {
       assert.deepEqual([job.body.type, job.body.status, job.body.progress], ['import', 'done', { done: 120, total: 120 }]);
     });
 
+    test("an import's steps are sized as imports register them (250 rows first), not as other jobs' (500)", async () => {
+      const rows = Array.from({ length: 300 }, (_, i) => `sized-${i}@example.com,${i}`).join('\n');
+      const res = await upload(`work_email,age\n${rows}\n`);
+      expectStatus(res, 202);
+      const sized = createJobRunner({ db: t.db, clock, steps: t.services.jobs.steps, sizing: t.services.jobs.sizing, leaseMs: 10_000 });
+      assert.equal(await sized.stepOnce(), false);
+      const mid = await get(`/imports/${res.body.id}`);
+      assert.deepEqual([mid.body.status, mid.body.progress.rows_done, mid.body.counts.created], ['running', 250, 250]);
+      clock.advance(10_001);
+      // Without the import's sizing, the runner's own first step (500) takes the rest at once.
+      assert.equal(await createJobRunner({ db: t.db, clock, steps: t.services.jobs.steps, leaseMs: 10_000 }).stepOnce(), true);
+      const done = await get(`/imports/${res.body.id}`);
+      assert.deepEqual([done.body.status, done.body.progress.rows_done, done.body.counts.created], ['done', 300, 300]);
+    });
+
     test('cancel: a queued import stops and writes nothing more; a finished one answers 409', async () => {
       const res = await upload('work_email\ncancel-1@example.com\n');
       expectStatus(res, 202);

@@ -250,6 +250,24 @@ for (const dialect of dialects) {
       ]);
     });
 
+    test('the import upload describes its raw body (CSV and NDJSON) and its options; the export its answer types', () => {
+      const native = docs.get('/openapi.json')!.body as unknown as {
+        paths: Record<string, Record<string, Operation & { requestBody?: { required: boolean; content: Record<string, { schema: { type: string } }> } }>>;
+      };
+      const upload = native.paths['/v1/workspaces/{ws}/imports'].post;
+      assert.equal(upload.requestBody?.required, true);
+      assert.deepEqual(Object.keys(upload.requestBody?.content ?? {}), ['text/csv', 'application/x-ndjson', 'application/ndjson']);
+      for (const [media, { schema }] of Object.entries(upload.requestBody!.content)) assert.equal(schema.type, 'string', media);
+      const query = upload.parameters!.filter((p) => p.in === 'query');
+      assert.deepEqual(query.map((p) => p.name), ['format', 'mode', 'dry_run', 'source', 'delimiter']);
+      for (const p of query) assert.ok(p.description, `${p.name} is described`);
+      assert.deepEqual(Object.keys(upload.responses), ['202', '400', '401', '403', '404', '409', '413', '415', '429', '500', '503']);
+      const exported = native.paths['/v1/workspaces/{ws}/profiles/export'].get.responses['200'] as { content?: Record<string, unknown> };
+      assert.deepEqual(Object.keys(exported.content ?? {}), ['text/csv', 'application/x-ndjson']);
+      const errors = native.paths['/v1/workspaces/{ws}/imports/{id}/errors'].get.responses['200'] as { content?: Record<string, unknown> };
+      assert.deepEqual(Object.keys(errors.content ?? {}), ['text/csv']);
+    });
+
     test('the search filter is a deepObject parameter, and placeholders are in code spans so /docs shows them', () => {
       const search = docs.get('/openapi.json')!.body.paths['/v1/workspaces/{ws}/profiles'].get;
       const filter = search.parameters!.find((p) => p.name === 'filter');

@@ -4,7 +4,7 @@ import { Kysely, PostgresDialect, type LogEvent, type PostgresPool, type Postgre
 import pg from 'pg';
 import { DatabaseUnreachableError } from './db-errors.ts';
 import type { Database } from './schema.ts';
-import { nodeSqliteDialect, openSqlite, type SqliteSynchronous } from './sqlite-driver.ts';
+import { nodeSqliteDialect, openSqlite, SNAPSHOT_CACHE_KIB, type SqliteSynchronous } from './sqlite-driver.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -89,7 +89,7 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): DbHandle
     const file = sqliteFile(databaseUrl);
     if (file !== undefined) mkdirSync(dirname(file), { recursive: true });
     const database = openSqlite(file ?? ':memory:', options.synchronous);
-    return { dialect: 'sqlite', db: new Kysely<Database>({ dialect: nodeSqliteDialect({ database, busyTimeoutMs: options.busyTimeoutMs ?? 5000, onCommit: options.onCommit, snapshots: file === undefined ? undefined : () => openSqlite(file, options.synchronous) }), log: queryLog(options) }) };
+    return { dialect: 'sqlite', db: new Kysely<Database>({ dialect: nodeSqliteDialect({ database, busyTimeoutMs: options.busyTimeoutMs ?? 5000, onCommit: options.onCommit, snapshots: file === undefined ? undefined : () => openSqlite(file, options.synchronous, SNAPSHOT_CACHE_KIB) }), log: queryLog(options) }) };
   }
   // A connection that cannot be made in time fails the request (503) rather than queueing it.
   const pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolMax ?? 10, connectionTimeoutMillis: 5000 });

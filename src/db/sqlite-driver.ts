@@ -171,11 +171,21 @@ class Turn implements DatabaseConnection {
  */
 export type SqliteSynchronous = 'full' | 'normal';
 
+/**
+ * SQLite's page cache, in KiB, per connection: native memory that fills up to its bound as the
+ * file grows past it, and then stays. The operating system caches the file too, so a miss here
+ * costs a copy, not a disk read. Measured (docs/benchmarks.md, "Import and export"): 64 MiB
+ * put the server over 512 MiB during a large import, and a smaller cache did not slow it.
+ */
+export const SQLITE_CACHE_KIB = 16_384;
+/** An export's snapshot reads its pages once, in order: a small cache of its own is enough. */
+export const SNAPSHOT_CACHE_KIB = 2_048;
+
 /** Opens the file (WAL), sets the pragmas and the functions queries rely on. */
-export function openSqlite(path: string, synchronous: SqliteSynchronous = 'full'): DatabaseSync {
+export function openSqlite(path: string, synchronous: SqliteSynchronous = 'full', cacheKiB = SQLITE_CACHE_KIB): DatabaseSync {
   const db = new DatabaseSync(path);
   try {
-    db.exec(`PRAGMA busy_timeout = ${BLOCKING_WAIT_MS}; PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous.toUpperCase()}; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;`);
+    db.exec(`PRAGMA busy_timeout = ${BLOCKING_WAIT_MS}; PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous.toUpperCase()}; PRAGMA foreign_keys = ON; PRAGMA cache_size = -${cacheKiB};`);
   } catch (error) {
     db.close();
     throw error;

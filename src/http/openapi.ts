@@ -15,10 +15,21 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Headers a success answer carries beside the ones every answer does, by status, for the description. */
     answerHeaders?: Partial<Record<number, readonly HeaderName[]>>;
+    /**
+     * The request body of a route that reads it raw (no `body` schema, which would validate a
+     * stream as JSON): what the document says it takes, by media type.
+     */
+    rawBody?: RawBody;
   }
 }
 
 type Json = Record<string, unknown>;
+
+/** A raw request body as the document describes it: required, one schema and example per media type. */
+export interface RawBody {
+  description: string;
+  content: Record<string, { schema: Json; example?: string }>;
+}
 
 /** Every header the documents describe, with its type; placeholders are in code spans so /docs shows them. */
 const HEADERS = {
@@ -50,7 +61,7 @@ const ERROR_NAMES: Record<number, [name: string, description: string]> = {
   412: ['PreconditionFailed', '`If-Match` names a version that is no longer the current one.'],
   428: ['PreconditionRequired', 'This change needs `If-Match` with the version it was prepared against.'],
   413: ['PayloadTooLarge', 'The body or the batch is larger than allowed; the answer says the limit.'],
-  415: ['UnsupportedMediaType', 'Bodies are JSON (`Content-Type: application/json`).'],
+  415: ['UnsupportedMediaType', 'The body is not of a type the operation takes: JSON (`Content-Type: application/json`) unless its request body says otherwise.'],
   422: ['UnprocessableContent', 'A limit of the workspace is reached.'],
   429: ['TooManyRequests', 'The rate limit is reached: wait `Retry-After` seconds.'],
   500: ['InternalError', 'Something went wrong on the server; the request id identifies it in the logs.'],
@@ -170,6 +181,9 @@ class HeaderUse {
 function finishOperation(operation: Json, d: ApiDescription, headers: HeaderUse, errorStatuses: Set<number>): void {
   const extra = (operation['x-answer-headers'] ?? {}) as Record<string, HeaderName[]>;
   delete operation['x-answer-headers'];
+  const rawBody = operation['x-raw-body'] as RawBody | undefined;
+  delete operation['x-raw-body'];
+  if (rawBody) operation.requestBody = { required: true, ...rawBody };
   const responses = operation.responses as Record<string, Json>;
   responses['503'] = {};
   for (const status of Object.keys(responses)) {
@@ -259,6 +273,7 @@ export async function describeSurface(app: FastifyInstance, d: ApiDescription): 
         described.description = schema.description ? `${schema.description}\n\n${sentence}` : sentence;
       }
       if (route.config?.answerHeaders) described['x-answer-headers'] = route.config.answerHeaders;
+      if (route.config?.rawBody) described['x-raw-body'] = route.config.rawBody;
       // The server URL is taken off the path by @fastify/swagger (stripBasePath).
       return { schema: described, url };
     },

@@ -6,6 +6,7 @@ import { Type } from 'typebox';
 import { errors, PageQuery, pageOf, WorkspaceParams } from '../../shared/api-schemas.ts';
 import { AppError } from '../../shared/errors.ts';
 import { hasScope } from '../auth/auth.ts';
+import type { RawBody } from '../../http/openapi.ts';
 import { FilterParam, parseSearch } from '../profiles/profiles.routes.ts';
 import { IMPORT_FORMATS, type ImportFormat } from './import-rows.ts';
 import { IMPORT_MODES, type ImportService } from './imports.service.ts';
@@ -31,6 +32,23 @@ function bodyOf(rows: AsyncGenerator<string[]> | AsyncGenerator<string[] | Recor
   return pipeline(Readable.from(rows), lines, () => {});
 }
 
+/** The upload's body as the OpenAPI document describes it (the route reads it raw, as a stream). */
+const UPLOAD_BODY: RawBody = {
+  description:
+    'The file itself, sent as it is read (`Transfer-Encoding: chunked` is fine; a `Content-Length`, when sent, is the progress\'s `bytes_total`). UTF-8; a charset parameter is ignored.',
+  content: {
+    'text/csv': {
+      schema: { type: 'string', description: 'RFC 4180: a header row, then one record a line; a UTF-8 BOM is skipped; quoted fields may hold the delimiter, quotes (doubled) and newlines. Cells are read by the property\'s type; a multi-valued cell is split on `;` or given as a JSON array; an empty cell leaves the value as it is.' },
+      example: 'id,Email_Address,first_name,points,interests\ncust-1,ana@example.com,Ana,12,golf;sailing\n',
+    },
+    'application/x-ndjson': {
+      schema: { type: 'string', description: 'One JSON object a line, keys as CSV headers, values typed JSON as in the API; `null` clears a value.' },
+      example: '{"id":"cust-1","Email_Address":"ana@example.com","points":12,"interests":["golf","sailing"]}\n',
+    },
+    'application/ndjson': { schema: { type: 'string', description: 'The same as `application/x-ndjson`.' } },
+  },
+};
+
 const mediaOf = (request: FastifyRequest) => String(request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
 
 /** An export's format: the query's, else the Accept header's (text/csv or application/x-ndjson), else CSV. */
@@ -51,20 +69,26 @@ async function uploadRoute(app: FastifyInstance, { imports }: { imports: ImportS
   app.addContentTypeParser('*', (_request, _payload, done) => done(new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the file as text/csv or application/x-ndjson.'), undefined));
 
   app.withTypeProvider<TypeBoxTypeProvider>().post('/imports', {
-    config: { auth: 'profiles:write', answerHeaders: { 202: ['Location'] } },
+    config: { auth: 'profiles:write', answerHeaders: { 202: ['Location'] }, rawBody: UPLOAD_BODY },
     schema: {
       tags,
       summary: 'Import profiles from a CSV or NDJSON file',
       description:
-        'The raw body is the file (text/csv or application/x-ndjson, up to PROPDICT_IMPORT_LIMIT bytes). Columns map to properties by name, then import alias; `id` is the profile id. Answers once the file is stored; a job then writes the rows.',
+        'The raw body is the file (`text/csv` or `application/x-ndjson`, up to `PROPDICT_IMPORT_LIMIT` bytes), streamed: it is read as it arrives and stored in the database, never held whole. Columns map to properties by name, then import alias, case-insensitively; `id` is the profile id. Answers 202 once the file is stored; a job then writes the rows (follow it with `GET /imports/{id}`). A file that cannot be read (not UTF-8, bad quoting, a record over 1 MiB, a duplicate column, empty) answers 400 naming the line; over the limit, 413.',
       params: Params,
       querystring: Type.Object(
         {
-          format: Type.Optional(Type.Enum(IMPORT_FORMATS, { description: 'Defaults to the Content-Type’s' })),
-          mode: Type.Optional(Type.Enum(IMPORT_MODES, { default: 'upsert' })),
-          dry_run: Type.Optional(Type.Boolean({ default: false, description: 'Check every row, write nothing' })),
-          source: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'A data source’s name or id: its priority applies' })),
-          delimiter: Type.Optional(Type.String({ minLength: 1, maxLength: 1, default: ',', description: 'CSV only' })),
+          format: Type.Optional(Type.Enum(IMPORT_FORMATS, { description: 'Defaults to the Content-Type’s; must agree with it (415 otherwise)' })),
+          mode: Type.Optional(
+            Type.Enum(IMPORT_MODES, {
+              default: 'upsert',
+              description:
+                '`upsert`: match by `id`, then by identities (primary, then secondary) as a batch does, merging where primary identities point to several profiles; else create. `create`: a row matching a profile is rejected. `update`: a row matching none is rejected.',
+            }),
+          ),
+          dry_run: Type.Optional(Type.Boolean({ default: false, description: 'Check and resolve every row, write nothing; the counts say what would happen' })),
+          source: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'A data source’s name or id: its priority applies to the values, as in a batch' })),
+          delimiter: Type.Optional(Type.String({ minLength: 1, maxLength: 1, default: ',', description: 'CSV only: one character, e.g. `;` or a tab (`%09`)' })),
         },
         { additionalProperties: false },
       ),

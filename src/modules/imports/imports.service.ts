@@ -12,7 +12,7 @@ import { AppError, validationFailed } from '../../shared/errors.ts';
 import type { IdGenerator } from '../../shared/ids.ts';
 import { decodeCursor, encodeCursor, type Page } from '../../shared/pagination.ts';
 import type { ClaimedJob } from '../jobs/jobs.repository.ts';
-import type { JobService } from '../jobs/jobs.service.ts';
+import type { JobService, StepSizing } from '../jobs/jobs.service.ts';
 import type { ProfileService, WriteOptions, WriteResult } from '../profiles/profiles.service.ts';
 import type { SearchQuery } from '../profiles/profile-search.ts';
 import type { ValueCodec } from '../profiles/value-codec.ts';
@@ -31,6 +31,16 @@ export const IMPORT_MODES = ['upsert', 'create', 'update'] as const;
 /** Rows kept together in one stored chunk, at most; a chunk also closes past CHUNK_CHARS. */
 const CHUNK_ROWS = 1000;
 const CHUNK_CHARS = 4_000_000;
+
+/**
+ * An import's steps: longer than other jobs' (about 20 ms), since each step costs the same beside
+ * its rows whatever its size (a commit, synced to disk on SQLite with its share of checkpointing;
+ * the import's claim, cursor and counts; the job's progress). Measured in one process on SQLite,
+ * 20,000 rows of ten columns: 20 ms steps (50 rows on a busy machine) spent 8.1 s of CPU and 386
+ * commits, 100 ms steps of up to 2,000 rows 5.4 s and 70. On SQLite a request waits behind one
+ * step at most, about 100 ms by this rule; larger steps saved no more CPU and held more memory.
+ */
+const IMPORT_STEPS: StepSizing = { firstBatchSize: 250, batchSize: 2000, stepMs: 100, minBatchSize: 250 };
 
 export interface ImportOptions {
   format: ImportFormat;
@@ -255,7 +265,7 @@ export function createImportService({
     return rows.length;
   }
 
-  jobs.registerStep('import', step);
+  jobs.registerStep('import', step, IMPORT_STEPS);
 
   async function get(workspaceId: number, id: string): Promise<ImportView> {
     return viewOf(await mustFind(db, workspaceId, id), await properties.dictionary(workspaceId));

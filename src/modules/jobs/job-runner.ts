@@ -2,7 +2,9 @@
 // records the progress, so a server that stops mid-job loses nothing: its lease runs out and
 // the job resumes where the progress says. Between steps the runner gives way to the event loop,
 // and it sizes steps so that each stays short: on SQLite a step holds the only connection (and the
-// event loop) while it runs, so a request waits at most one step behind a job.
+// event loop) while it runs, so a request waits at most one step behind a job. Each job type has
+// its own step size; a type may register its own sizing (an import's steps are longer, since each
+// step's commit and bookkeeping cost the same whatever its size).
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
@@ -10,18 +12,20 @@ import type { Database } from '../../db/schema.ts';
 import { type Clock, isoNow } from '../../shared/clock.ts';
 import type { Job } from './job.ts';
 import { claimJob, recordProgress, type ClaimedJob } from './jobs.repository.ts';
-import type { JobStep, StepOutcome } from './jobs.service.ts';
+import type { JobStep, StepOutcome, StepSizing } from './jobs.service.ts';
 
 export interface JobRunnerOptions {
   db: Kysely<Database>;
   clock: Clock;
   /** The modules' steps by job type (JobService.steps). */
   steps: ReadonlyMap<Job['type'], JobStep>;
-  /** Units (profiles) per step at most; fewer while steps take longer than `stepMs`. */
+  /** The sizing some types registered (JobService.sizing); the others get DEFAULT_SIZING. */
+  sizing?: ReadonlyMap<Job['type'], Partial<StepSizing>>;
+  /** Units (profiles) per step at most; fewer while steps take longer than `stepMs`. Given (tests), for every type. */
   batchSize?: number;
-  /** How long one step may take before the next ones are made smaller. */
+  /** How long one step may take before the next ones are made smaller. Given, for every type. */
   stepMs?: number;
-  /** The smallest step: on a busy machine every step is slow, and tiny ones only add commits. */
+  /** The smallest step: on a busy machine every step is slow, and tiny ones only add commits. Given, for every type. */
   minBatchSize?: number;
   /** How long a claimed job stays this server's without progress. */
   leaseMs?: number;
@@ -34,9 +38,23 @@ export type JobRunner = ReturnType<typeof createJobRunner>;
 
 // A factory: start, stop, drain and stepOnce share one polling state; each function is short.
 
-export function createJobRunner({ db, clock, steps, batchSize = 500, stepMs = 20, minBatchSize = 50, leaseMs = 30_000, idleMs = 1000, onError = () => {} }: JobRunnerOptions) {
+/** Steps of about 20 ms: a request waits at most that long behind a job. */
+export const DEFAULT_SIZING: StepSizing = { batchSize: 500, stepMs: 20, minBatchSize: 50 };
+
+export function createJobRunner({ db, clock, steps, sizing = new Map(), batchSize, stepMs, minBatchSize, leaseMs = 30_000, idleMs = 1000, onError = () => {} }: JobRunnerOptions) {
   let timer: NodeJS.Timeout | undefined;
-  let limit = batchSize;
+  const given = Object.fromEntries(Object.entries({ batchSize, stepMs, minBatchSize }).filter(([, v]) => v !== undefined));
+  /** Each type's sizing, and the size of its next step (kept from one job of the type to the next). */
+  const sized = new Map<Job['type'], StepSizing & { limit: number }>();
+  const sizeOf = (type: Job['type']) => {
+    let s = sized.get(type);
+    if (!s) {
+      const rule: StepSizing = { ...DEFAULT_SIZING, ...sizing.get(type), ...given };
+      s = { ...rule, limit: given.batchSize ?? Math.min(rule.batchSize, rule.firstBatchSize ?? rule.batchSize) };
+      sized.set(type, s);
+    }
+    return s;
+  };
   let running: Promise<void> | undefined;
   let stopped = true;
 
@@ -44,7 +62,8 @@ export function createJobRunner({ db, clock, steps, batchSize = 500, stepMs = 20
 
   /** One bounded step of a job; true when the job is finished. */
   async function step(job: ClaimedJob): Promise<boolean> {
-    const size = limit;
+    const sizing = sizeOf(job.type);
+    const size = sizing.limit;
     const started = performance.now();
     let afterCommit: (() => Promise<void>) | undefined;
     const finished = await db.transaction().execute(async (trx) => {
@@ -73,8 +92,8 @@ export function createJobRunner({ db, clock, steps, batchSize = 500, stepMs = 20
     await afterCommit?.();
     // Halve after a slow step, grow back after quick ones.
     const took = performance.now() - started;
-    if (took > stepMs) limit = Math.max(Math.min(minBatchSize, batchSize), Math.floor(size / 2));
-    else if (took < stepMs / 2) limit = Math.min(batchSize, size * 2);
+    if (took > sizing.stepMs) sizing.limit = Math.max(Math.min(sizing.minBatchSize, sizing.batchSize), Math.floor(size / 2));
+    else if (took < sizing.stepMs / 2) sizing.limit = Math.min(sizing.batchSize, size * 2);
     return finished;
   }
 

@@ -27,18 +27,35 @@ export interface StepOutcome {
 /** Does up to `limit` units of a job inside `trx`; returns how many it did (fewer: finished), or what it did. */
 export type JobStep = (trx: Transaction<Database>, job: ClaimedJob, limit: number) => Promise<number | StepOutcome>;
 
+/**
+ * How the runner sizes a type's steps: it starts at `firstBatchSize` units, halves the next step after
+ * one that took longer than `stepMs` (down to `minBatchSize`) and doubles it after one under half
+ * of that. A type that registers none gets the runner's (steps of about 20 ms).
+ */
+export interface StepSizing {
+  /** The first step's size (`batchSize` unless said): a step's cost is not known before one ran. */
+  firstBatchSize?: number;
+  batchSize: number;
+  stepMs: number;
+  minBatchSize: number;
+}
+
 export type JobService = ReturnType<typeof createJobService>;
 
 export function createJobService({ db, clock, ids }: { db: Kysely<Database>; clock: Clock; ids: Pick<IdGenerator, 'jobId'> }) {
   const steps = new Map<Job['type'], JobStep>();
+  const sizing = new Map<Job['type'], Partial<StepSizing>>();
   return {
     /** The step functions by job type, as modules registered them; the job runner reads them. */
     steps: steps as ReadonlyMap<Job['type'], JobStep>,
+    /** The step sizing of the types that registered one. */
+    sizing: sizing as ReadonlyMap<Job['type'], Partial<StepSizing>>,
 
-    /** Called once by the module that does this type of job. */
-    registerStep(type: Job['type'], step: JobStep): void {
+    /** Called once by the module that does this type of job; `sized` when its steps are not sized as the runner's. */
+    registerStep(type: Job['type'], step: JobStep, sized?: Partial<StepSizing>): void {
       if (steps.has(type)) throw new Error(`A step for ${type} jobs is already registered.`);
       steps.set(type, step);
+      if (sized) sizing.set(type, sized);
     },
 
     /** Queues a job inside the caller's transaction, so it exists exactly when the change that needs it commits. */
