@@ -1,8 +1,9 @@
 // Small pieces every screen uses: labelled fields with their errors, the error summary, a
-// confirmation dialog, empty states and job progress.
+// confirmation dialog, empty states, job progress and the select of a property's type.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiFailure, type ErrorDetail, type Job } from './api';
+import { ApiFailure, type ErrorDetail, type Job, type Property } from './api';
+import { DATA_TYPES } from './rules';
 
 /** The details that belong to a field: itself and anything inside it (`options[1].value` is in `options`). */
 export function errorsFor(details: readonly ErrorDetail[], field: string): ErrorDetail[] {
@@ -47,6 +48,26 @@ export function Field(props: {
       ) : null}
       <FieldErrors id={id} errors={errors} />
     </div>
+  );
+}
+
+/** What a Field gives its control. */
+type Control = Parameters<Parameters<typeof Field>[0]['children']>[0];
+
+/**
+ * A property's type, every data type the API takes in its order; with `anyLabel`, a first choice
+ * of none (the value '': a filter's "any type").
+ */
+export function TypeSelect<T extends Property['data_type'] | ''>(props: { control: Control; value: T; onChange: (type: T) => void; anyLabel?: string }) {
+  return (
+    <select {...props.control} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value as T)}>
+      {props.anyLabel ? <option value="">{props.anyLabel}</option> : null}
+      {DATA_TYPES.map((t) => (
+        <option key={t} value={t}>
+          {t}
+        </option>
+      ))}
+    </select>
   );
 }
 

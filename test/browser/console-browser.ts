@@ -1,12 +1,16 @@
 // Drives the console in a real headless Chromium (the system's, /usr/bin/chromium) against a real
-// server process on SQLite: the page, its axe-core scan, its screenshots and what it must not run.
+// server process on SQLite: the suite's server, tenancy and browser (consoleSuite), the page, its
+// axe-core scan, its screenshots and what it must not run. The /docs page test launches the same
+// Chromium.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { call, startServer, tenancy, type ServerProcess } from '../helpers/process.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -70,4 +74,60 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 export async function visit(page: Page, path: string, heading: string | RegExp): Promise<void> {
   await page.goto(`/console${path}`);
   await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+}
+
+// SQLite in CI; CONSOLE_TEST_DATABASE_URL=postgres://... (an empty database) runs it on PostgreSQL by hand.
+const DATABASE = process.env.CONSOLE_TEST_DATABASE_URL;
+/** The database the console suites run on, for their titles. */
+export const DATABASE_NAME = DATABASE?.startsWith('postgres') ? 'postgres' : 'sqlite';
+
+/**
+ * What every console suite shares, set up by the `before` and torn down by the `after` it
+ * registers (call it in the suite's describe, before its own hooks): a server process, a tenancy
+ * on it (read `tenancy()` in a hook or test), a Chromium; `open` a console page, which
+ * `expectClean` then checks and closes.
+ */
+export function consoleSuite(name: string) {
+  const folder = join(tmpdir(), `${name}-${randomBytes(4).toString('hex')}`);
+  let server: ServerProcess;
+  let browser: Browser;
+  let base: string;
+  let ws: number;
+  let tenant: number;
+  let token: string;
+  const opened: ConsolePage[] = [];
+
+  before(async () => {
+    server = await startServer(
+      DATABASE ? { DATABASE_URL: DATABASE, PROPDICT_ENCRYPTION_KEY: '07'.repeat(32) } : { DATABASE_URL: `sqlite:${join(folder, 'propdict.db')}` },
+    );
+    base = server.url;
+    ({ workspaceId: ws, tenantId: tenant, token } = await tenancy(base));
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  return {
+    tenancy: () => ({ base, ws, tenant, token }),
+    api: (method: string, path: string, body?: unknown, as = token) => call(base, method, path, { token: as, body }),
+    wsPath: () => `/v1/workspaces/${ws}`,
+    async open(options: Parameters<typeof openConsole>[2] = {}): Promise<Page> {
+      const c = await openConsole(browser, base, options);
+      opened.push(c);
+      return c.page;
+    },
+    /** Every page a test opened: no CSP refusal, no uncaught error, nothing injected ran. */
+    async expectClean(): Promise<void> {
+      for (const c of opened.splice(0)) {
+        const ran = await c.page.evaluate(() => (window as unknown as { __xss?: number }).__xss).catch(() => undefined);
+        assert.equal(ran, undefined, 'a stored payload ran');
+        assert.deepEqual(c.problems, [], 'the page logged errors');
+        await c.close();
+      }
+    },
+  };
 }

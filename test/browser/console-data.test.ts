@@ -1,16 +1,10 @@
 // The console's import, export and safe-change screens in a real Chromium against a real server
 // process on SQLite: files uploaded and downloaded for real, jobs run by the server itself.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import type { Browser, Download, Page } from 'playwright-core';
-import { call, startServer, tenancy, type ServerProcess } from '../helpers/process.ts';
-import { expectAccessible, launch, openConsole, screenshot, signIn, visit, type ConsolePage } from './console-browser.ts';
-
-const DATABASE = process.env.CONSOLE_TEST_DATABASE_URL;
+import { readFileSync } from 'node:fs';
+import { before, describe, test } from 'node:test';
+import type { Download, Page } from 'playwright-core';
+import { consoleSuite, DATABASE_NAME, expectAccessible, screenshot, signIn, visit } from './console-browser.ts';
 
 // Headers another tool wrote: Email_Address and FirstName reach system properties through their
 // import aliases, Subscription reaches ours through its alias, Seats and Note by name (names and
@@ -23,30 +17,13 @@ const CONTACTS = [
   '',
 ].join('\n');
 
-describe(`console: import, export, safe changes in Chromium [${DATABASE?.startsWith('postgres') ? 'postgres' : 'sqlite'}]`, () => {
-  const folder = join(tmpdir(), `console-data-${randomBytes(4).toString('hex')}`);
-  let server: ServerProcess;
-  let browser: Browser;
-  let base: string;
+describe(`console: import, export, safe changes in Chromium [${DATABASE_NAME}]`, () => {
+  const suite = consoleSuite('console-data');
+  const { api, wsPath, open, expectClean } = suite;
   let ws: number;
   let tenant: number;
   let token: string;
-  const opened: ConsolePage[] = [];
 
-  const api = (method: string, path: string, body?: unknown, as = token) => call(base, method, path, { token: as, body });
-  const wsPath = () => `/v1/workspaces/${ws}`;
-
-  async function open(): Promise<Page> {
-    const c = await openConsole(browser, base);
-    opened.push(c);
-    return c.page;
-  }
-  const expectClean = async () => {
-    for (const c of opened.splice(0)) {
-      assert.deepEqual(c.problems, [], 'the page logged errors');
-      await c.close();
-    }
-  };
   const downloaded = async (page: Page, click: () => Promise<void>): Promise<{ name: string; text: string }> => {
     const [download]: [Download, void] = await Promise.all([page.waitForEvent('download'), click()]);
     return { name: download.suggestedFilename(), text: readFileSync(await download.path(), 'utf8') };
@@ -58,12 +35,7 @@ describe(`console: import, export, safe changes in Chromium [${DATABASE?.startsW
   };
 
   before(async () => {
-    server = await startServer(
-      DATABASE ? { DATABASE_URL: DATABASE, PROPDICT_ENCRYPTION_KEY: '07'.repeat(32) } : { DATABASE_URL: `sqlite:${join(folder, 'propdict.db')}` },
-    );
-    base = server.url;
-    ({ workspaceId: ws, tenantId: tenant, token } = await tenancy(base));
-    browser = await launch();
+    ({ ws, tenant, token } = suite.tenancy());
     for (const body of [
       { name: 'plan', data_type: 'enum', options: [{ value: 'free' }, { value: 'pro' }], import_aliases: ['Subscription'] },
       { name: 'seats', data_type: 'integer', import_aliases: ['Seats'] },
@@ -72,11 +44,6 @@ describe(`console: import, export, safe changes in Chromium [${DATABASE?.startsW
       const res = await api('POST', `${wsPath()}/properties`, body);
       assert.equal(res.status, 201, res.raw);
     }
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    rmSync(folder, { recursive: true, force: true });
   });
 
   test('import a CSV through import aliases: the mapping, a dry run, the import with its counts, the rejected row read and downloaded', async () => {
@@ -342,9 +309,7 @@ describe(`console: import, export, safe changes in Chromium [${DATABASE?.startsW
   });
 
   test('readable at 200% zoom: the imports and the export scroll not sideways at 640 CSS pixels', async () => {
-    const c = await openConsole(browser, base, { viewport: { width: 640, height: 900 } });
-    opened.push(c);
-    const page = c.page;
+    const page = await open({ viewport: { width: 640, height: 900 } });
     await signIn(page, token);
     const listed = await api('GET', `${wsPath()}/imports`);
     assert.equal(listed.status, 200, listed.raw);

@@ -1,63 +1,22 @@
 // The admin console in a real Chromium against a real server process on SQLite: every screen
 // through the public API, scanned by axe-core, and nothing stored in the data ever runs as code.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { call, OPERATOR, startServer, tenancy, type ServerProcess } from '../helpers/process.ts';
-import { expectAccessible, launch, openConsole, screenshot, signIn, visit, type ConsolePage } from './console-browser.ts';
+import { before, describe, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { OPERATOR } from '../helpers/process.ts';
+import { consoleSuite, DATABASE_NAME, expectAccessible, screenshot, signIn, visit } from './console-browser.ts';
 
 const TYPES = ['string', 'text', 'number', 'integer', 'boolean', 'date', 'datetime', 'link', 'email', 'phone', 'enum', 'json'] as const;
 const XSS = ['<script>window.__xss = 1</script>', '"><img src=x onerror="window.__xss = 2">'];
 
-// SQLite in CI; CONSOLE_TEST_DATABASE_URL=postgres://... (an empty database) runs it on PostgreSQL by hand.
-const DATABASE = process.env.CONSOLE_TEST_DATABASE_URL;
-
-describe(`admin console in Chromium [${DATABASE?.startsWith('postgres') ? 'postgres' : 'sqlite'}]`, () => {
-  const folder = join(tmpdir(), `console-${randomBytes(4).toString('hex')}`);
-  let server: ServerProcess;
-  let browser: Browser;
+describe(`admin console in Chromium [${DATABASE_NAME}]`, () => {
+  const suite = consoleSuite('console');
+  const { api, wsPath, open, expectClean } = suite;
   let base: string;
   let ws: number;
   let tenant: number;
   let token: string;
-  const opened: ConsolePage[] = [];
-
-  const api = (method: string, path: string, body?: unknown, as = token) => call(base, method, path, { token: as, body });
-  const wsPath = () => `/v1/workspaces/${ws}`;
-
-  async function open(options: Parameters<typeof openConsole>[2] = {}): Promise<Page> {
-    const c = await openConsole(browser, base, options);
-    opened.push(c);
-    return c.page;
-  }
-
-  before(async () => {
-    server = await startServer(
-      DATABASE ? { DATABASE_URL: DATABASE, PROPDICT_ENCRYPTION_KEY: '07'.repeat(32) } : { DATABASE_URL: `sqlite:${join(folder, 'propdict.db')}` },
-    );
-    base = server.url;
-    ({ workspaceId: ws, tenantId: tenant, token } = await tenancy(base));
-    browser = await launch();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    rmSync(folder, { recursive: true, force: true });
-  });
-
-  // Every page a test opened: no CSP refusal, no uncaught error, nothing injected ran.
-  const expectClean = async () => {
-    for (const c of opened.splice(0)) {
-      const ran = await c.page.evaluate(() => (window as unknown as { __xss?: number }).__xss).catch(() => undefined);
-      assert.equal(ran, undefined, 'a stored payload ran');
-      assert.deepEqual(c.problems, [], 'the page logged errors');
-      await c.close();
-    }
-  };
+  before(() => void ({ base, ws, tenant, token } = suite.tenancy()));
 
   test('sign in: a wrong key is refused beside the field, the right one opens the workspaces', async () => {
     const page = await open();

@@ -3,11 +3,10 @@
 // and its "Try it out" sends the declared filter parameter as the server reads it.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createTenancy, createTestApp, expectStatus, type Tenancy, type TestApp } from '../helpers/app.ts';
 import { dialects } from '../helpers/dialects.ts';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+import { launch } from './console-browser.ts';
 
 for (const dialect of dialects) {
   describe(`the /docs page [${dialect.name}]`, () => {
@@ -25,8 +24,7 @@ for (const dialect of dialects) {
         expectStatus(await t.request({ method: 'PUT', url: `${ws}/profiles/${id}`, token: a.token, payload: { properties: { loyalty_tier: tier } } }), 201);
       }
       const base = await t.app.listen({ port: 0, host: '127.0.0.1' });
-      // Root on a CI machine: Chromium's sandbox needs user namespaces that containers often lack.
-      browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+      browser = await launch();
       page = await browser.newPage({ baseURL: base });
       page.setDefaultTimeout(15_000);
       await page.goto('/docs/');

@@ -151,6 +151,21 @@ for (const dialect of dialects) {
         assert.deepEqual([find('internal_note')?.problem, find('id')?.problem], ['not_importable', 'reserved']);
       });
 
+      test('a trait that reaches a property the id or another trait already writes is refused as a duplicate', async () => {
+        expectSegment(await segment('/v1/identify', { userId: 'u-dup', traits: { user_id: 'u-other', plan: 'pro', planName: 'free' } }), 200);
+        const [profile] = await byUser('u-dup');
+        assert.deepEqual(profile.properties, { plan: 'pro', user_id: 'u-dup' });
+        const { data } = await violations(`?source_id=${sourceId}&problem=duplicate`);
+        assert.deepEqual(
+          data.map((v) => [v.trait, v.property, v.message]).sort(),
+          [
+            ['planName', 'plan', 'reaches a property an earlier trait already writes'],
+            ['user_id', 'user_id', 'reaches user_id, which userId already writes'],
+          ],
+          JSON.stringify(data),
+        );
+      });
+
       test('the source priority applies: its values do not replace those of a higher-priority source', async () => {
         expectStatus(await native('POST', '/sources', { name: 'crm', priority: 1 }), 201);
         const batch = await native('POST', '/profiles/batch', { inputs: [{ properties: { user_id: 'u-prio', plan: 'pro' }, source: 'crm' }] });

@@ -7,6 +7,8 @@ import { can, useMe } from '../session';
 import { Empty, Field, Problem, useLoad, usePage } from '../ui';
 
 type ExportFormat = 'csv' | 'ndjson';
+/** Filters as the search's `filter` parameter takes them: `{"<property>][<op>": <value>}`. */
+type Filter = Record<string, string>;
 
 type Op = ReturnType<typeof filterOpsFor>[number];
 interface FilterRow {
@@ -102,7 +104,7 @@ export function ProfilesScreen({ ws }: { ws: number }) {
   const [sort, setSort] = useState('');
   const [desc, setDesc] = useState(false);
   const [size, setSize] = useState(25);
-  const [query, setQuery] = useState<Record<string, string> | null>(null);
+  const [query, setQuery] = useState<{ filter?: Filter; sort?: string } | null>(null);
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const piiReadable = can(me, 'pii:read');
   const [format, setFormat] = useState<ExportFormat>('csv');
@@ -116,22 +118,21 @@ export function ProfilesScreen({ ws }: { ws: number }) {
   const results = useLoad(async () => {
     if (!query) return null;
     const q = { ...query, limit: size, ...(cursors[cursors.length - 1] ? { cursor: cursors[cursors.length - 1] } : {}) };
-    // filter[...] keys vary by workspace, so the document types only sort, limit and cursor.
-    return (await call(api.GET('/v1/workspaces/{ws}/profiles', { params: { path: { ws }, query: q as { sort?: string } } }))).data;
+    return (await call(api.GET('/v1/workspaces/{ws}/profiles', { params: { path: { ws }, query: q } }))).data;
   }, [ws, query, cursors, size]);
 
-  const filters = () => {
-    const q: Record<string, string> = {};
-    for (const row of rows) if (row.property) q[`filter[${row.property}][${row.op}]`] = wireValue(byName.get(row.property), row);
-    return q;
+  // The declared `filter` parameter, which the client sends as filter[<property>][<op>]=<value>;
+  // none when no row names a property.
+  const filters = (): { filter?: Filter } => {
+    const filter: Filter = {};
+    for (const row of rows) if (row.property) filter[`${row.property}][${row.op}`] = wireValue(byName.get(row.property), row);
+    return Object.keys(filter).length > 0 ? { filter } : {};
   };
 
   const search = (event: Event) => {
     event.preventDefault();
-    const q = filters();
-    if (sort) q.sort = (desc ? '-' : '') + sort;
     setCursors([undefined]);
-    setQuery(q);
+    setQuery({ ...filters(), ...(sort ? { sort: (desc ? '-' : '') + sort } : {}) });
   };
 
   // The profiles the filters in the form choose, as a file: the API streams it; the browser saves it.
@@ -142,7 +143,7 @@ export function ProfilesScreen({ ws }: { ws: number }) {
     try {
       const query = { ...filters(), format, ...(includePii && piiReadable ? { include_pii: true } : {}) };
       const { data, response } = await call(
-        api.GET('/v1/workspaces/{ws}/profiles/export', { params: { path: { ws }, query: query as { format: ExportFormat } }, parseAs: 'blob' }),
+        api.GET('/v1/workspaces/{ws}/profiles/export', { params: { path: { ws }, query }, parseAs: 'blob' }),
       );
       const count = Number(response.headers.get('x-total-count') ?? NaN);
       const name = `profiles-workspace-${ws}.${format}`;

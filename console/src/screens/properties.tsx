@@ -2,9 +2,8 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, call, type Property } from '../api';
 import { displayName, when } from '../format';
 import { Link } from '../router';
-import { DATA_TYPES } from '../rules';
 import { can, useMe } from '../session';
-import { Empty, Field, Problem, useLoad, usePage } from '../ui';
+import { Empty, Field, Problem, TypeSelect, useLoad, usePage } from '../ui';
 
 const PAGE = 50;
 type SortKey = 'order' | 'name' | 'display' | 'type' | 'updated';
@@ -28,7 +27,7 @@ export function PropertiesScreen({ ws }: { ws: number }) {
   const page = usePage(`Properties of workspace ${ws}`);
   const [q, setQ] = useState('');
   const [search, setSearch] = useState('');
-  const [dataType, setDataType] = useState('');
+  const [dataType, setDataType] = useState<Property['data_type'] | ''>('');
   const [group, setGroup] = useState('');
   const [pii, setPii] = useState('');
   const [system, setSystem] = useState('');
@@ -52,7 +51,7 @@ export function PropertiesScreen({ ws }: { ws: number }) {
       cursor,
       archived,
       ...(search ? { q: search } : {}),
-      ...(dataType ? { data_type: dataType as Property['data_type'] } : {}),
+      ...(dataType ? { data_type: dataType } : {}),
       ...(group.trim() ? { group: group.trim() } : {}),
       ...(pii ? { pii: pii === 'yes' } : {}),
       ...(system ? { system: system === 'yes' } : {}),
@@ -82,16 +81,7 @@ export function PropertiesScreen({ ws }: { ws: number }) {
           {(c) => <input {...c} type="search" value={q} onInput={(e) => setQ(e.currentTarget.value)} />}
         </Field>
         <Field field="data_type" label="Type">
-          {(c) => (
-            <select {...c} value={dataType} onChange={(e) => setDataType(e.currentTarget.value)}>
-              <option value="">Any type</option>
-              {DATA_TYPES.map((t) => (
-                <option key={t} value={t}>
-                  {t}
-                </option>
-              ))}
-            </select>
-          )}
+          {(c) => <TypeSelect control={c} value={dataType} onChange={setDataType} anyLabel="Any type" />}
         </Field>
         <Field field="group" label="Group">
           {(c) => <input {...c} value={group} onInput={(e) => setGroup(e.currentTarget.value)} />}

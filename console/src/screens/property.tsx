@@ -2,11 +2,11 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiFailure, call, followJob, type ChangeFields, type ErrorDetail, type Job, type Property } from '../api';
 import { displayName, when } from '../format';
 import { Link, navigate } from '../router';
-import { DATA_TYPES, IDENTITY_ROLES, mergeFunctionsFor } from '../rules';
+import { IDENTITY_ROLES, mergeFunctionsFor } from '../rules';
 import { can, useMe } from '../session';
-import { ConfirmButton, errorsFor, Field, FieldErrors, JobProgress, Problem, usePage } from '../ui';
+import { ConfirmButton, errorsFor, Field, FieldErrors, JobProgress, Problem, TypeSelect, usePage } from '../ui';
 import { breaksValues, ChangeFlow, changeOf } from './property-change';
-import { bodyOf, draftOf, emptyDraft, nextKey, NUMERIC, patchOf, STRINGISH, type DataType, type Draft, type Role } from './property-form';
+import { bodyOf, draftOf, emptyDraft, nextKey, NUMERIC, patchOf, STRINGISH, type Draft, type Role } from './property-form';
 
 /** A save refused because another save landed first: the version the person had, and the current one. */
 interface Conflict {
@@ -302,15 +302,7 @@ export function PropertyScreen({ ws, name }: { ws: number; name?: string }) {
               {(c) => <input {...c} value={d.display_name} onInput={(e) => set({ display_name: e.currentTarget.value })} />}
             </Field>
             <Field field="data_type" label="Type" errors={errors} hint={creating ? undefined : 'A new type converts the stored values: preview the change below.'}>
-              {(c) => (
-                <select {...c} value={d.data_type} onChange={(e) => set({ data_type: e.currentTarget.value as DataType })}>
-                  {DATA_TYPES.map((t) => (
-                    <option key={t} value={t}>
-                      {t}
-                    </option>
-                  ))}
-                </select>
-              )}
+              {(c) => <TypeSelect control={c} value={d.data_type} onChange={(data_type) => set({ data_type })} />}
             </Field>
             <div class="field check">
               <input id="f-multi_valued" type="checkbox" checked={d.multi_valued} disabled={locked} onChange={(e) => set({ multi_valued: e.currentTarget.checked })} aria-describedby="f-multi_valued-hint" />

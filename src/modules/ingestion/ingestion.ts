@@ -88,6 +88,20 @@ export function mapCall(defs: readonly Property[], source: IngestSource, call: I
   const values = new Map<Property, unknown>();
   const origins = new Map<string, string>();
   const byName = new Map(defs.map((d) => [d.name, d]));
+  /** A value that reached `def` from `field`: refused when another field wrote `def` already, or when it fails its checks. */
+  const take = (field: string, def: Property, value: unknown) => {
+    if (values.has(def)) {
+      refused.push({ trait: field, property: def.name, problem: 'duplicate', message: `reaches ${def.name}, which ${origins.get(def.name)} already writes`, value });
+      return;
+    }
+    const checked = check(def, value);
+    if (!checked.ok) {
+      refused.push({ trait: field, property: def.name, problem: 'invalid_value', message: checked.problem, value });
+      return;
+    }
+    values.set(def, checked.value);
+    origins.set(def.name, field);
+  };
 
   // The ids first: a trait that reaches the same property is refused as a duplicate.
   const ids: [field: string, value: string | undefined, property: string | null, label: string][] = [
@@ -103,17 +117,7 @@ export function mapCall(defs: readonly Property[], source: IngestSource, call: I
       refused.push({ trait: field, property: def?.name ?? null, problem: 'no_identity_property', message: `cannot be written: ${why}`, value });
       continue;
     }
-    if (values.has(def)) {
-      refused.push({ trait: field, property: def.name, problem: 'duplicate', message: `reaches ${def.name}, which ${origins.get(def.name)} already writes`, value });
-      continue;
-    }
-    const checked = check(def, value);
-    if (!checked.ok) {
-      refused.push({ trait: field, property: def.name, problem: 'invalid_value', message: checked.problem, value });
-      continue;
-    }
-    values.set(def, checked.value);
-    origins.set(def.name, field);
+    take(field, def, value);
   }
 
   const mapped = mapColumns(
@@ -126,18 +130,7 @@ export function mapCall(defs: readonly Property[], source: IngestSource, call: I
       refused.push({ trait: column, property: property?.name ?? null, problem: REASON_PROBLEM[reason], message: REASON_MESSAGE[reason], value });
       return;
     }
-    const def = property!;
-    if (values.has(def)) {
-      refused.push({ trait: column, property: def.name, problem: 'duplicate', message: `reaches ${def.name}, which ${origins.get(def.name)} already writes`, value });
-      return;
-    }
-    const checked = check(def, value);
-    if (!checked.ok) {
-      refused.push({ trait: column, property: def.name, problem: 'invalid_value', message: checked.problem, value });
-      return;
-    }
-    values.set(def, checked.value);
-    origins.set(def.name, column);
+    take(column, property!, value);
   });
 
   const identified = [...values].some(([def, v]) => def.identity.role !== 'none' && v !== null);
