@@ -2,6 +2,7 @@
 // plan. `db`/`trx` first, the workspace second, in every function. Values go in and out through
 // the value codec, so callers see values and change sets, never storage rows.
 import { CompiledQuery, PostgresAdapter, sql, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
+import { reusableQuery } from '../../db/reusable-query.ts';
 import type { Database, ProfileValuesTable } from '../../db/schema.ts';
 import type { Property } from '../properties/property.ts';
 import { isKeyed, type ChangeSet, type ValueWrite } from './change-set.ts';
@@ -39,13 +40,21 @@ export async function inSavepoint<T>(trx: Transaction<Database>, fn: () => Promi
   return result;
 }
 
+// Every read of a profile by id runs these: compiled once (see reusable-query.ts).
+const profileById = reusableQuery((db: Conn, workspaceId: number, id: string) =>
+  db.selectFrom('profiles').select(['id', 'created_at', 'updated_at']).where('workspace_id', '=', workspaceId).where('id', '=', id),
+);
+const aliasTarget = reusableQuery((db: Conn, workspaceId: number, alias: string) =>
+  db.selectFrom('profile_aliases').select('profile_id').where('workspace_id', '=', workspaceId).where('alias', '=', alias),
+);
+
 /** The profile an id names: itself, or the profile it was merged into. */
 export async function findProfile(db: Conn, workspaceId: number, id: string): Promise<ProfileRow | undefined> {
-  const direct = await db.selectFrom('profiles').select(['id', 'created_at', 'updated_at']).where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+  const [direct] = await profileById(db, workspaceId, id);
   if (direct) return direct;
-  const alias = await db.selectFrom('profile_aliases').select('profile_id').where('workspace_id', '=', workspaceId).where('alias', '=', id).executeTakeFirst();
+  const [alias] = await aliasTarget(db, workspaceId, id);
   if (!alias) return undefined;
-  return db.selectFrom('profiles').select(['id', 'created_at', 'updated_at']).where('workspace_id', '=', workspaceId).where('id', '=', alias.profile_id).executeTakeFirst();
+  return (await profileById(db, workspaceId, alias.profile_id))[0];
 }
 
 export async function findProfiles(db: Conn, workspaceId: number, ids: string[]): Promise<ProfileRow[]> {
@@ -66,18 +75,22 @@ export async function touchProfiles(trx: Transaction<Database>, workspaceId: num
   await inChunks(ids.toSorted(), KEY_ROWS_PER_INSERT, (chunk) => trx.updateTable('profiles').set({ updated_at: at }).where('workspace_id', '=', workspaceId).where('id', 'in', chunk).execute());
 }
 
-async function loadValues(db: Conn, workspaceId: number, profileIds: string[], propertyId?: number): Promise<ValueRow[]> {
-  if (profileIds.length === 0) return [];
-  return db
+const valuesOf = (db: Conn, workspaceId: number, profileIds: string[]) =>
+  db
     .selectFrom('profile_values')
     .select(['profile_id', 'property_id', 'position', 'v_text', 'v_num', 'v_json', 'source', 'written_at'])
     .where('workspace_id', '=', workspaceId)
     .where('profile_id', 'in', profileIds)
-    .$if(propertyId !== undefined, (q) => q.where('property_id', '=', propertyId!))
     .orderBy('profile_id')
     .orderBy('property_id')
-    .orderBy('position')
-    .execute();
+    .orderBy('position');
+// Compiled once per number of profiles (a page's size), as every profile read runs them.
+const allValues = reusableQuery(valuesOf);
+const valuesOfOne = reusableQuery((db: Conn, workspaceId: number, profileIds: string[], propertyId: number) => valuesOf(db, workspaceId, profileIds).where('property_id', '=', propertyId));
+
+async function loadValues(db: Conn, workspaceId: number, profileIds: string[], propertyId?: number): Promise<ValueRow[]> {
+  if (profileIds.length === 0) return [];
+  return propertyId === undefined ? allValues(db, workspaceId, profileIds) : valuesOfOne(db, workspaceId, profileIds, propertyId);
 }
 
 /** A stored value whose JSON is decoded when first read (PII values cost a decryption). */
