@@ -34,6 +34,8 @@ export interface ValueFilter {
   value: string | number | boolean | (string | number)[];
   /** The property holds at most one value per profile. */
   single: boolean;
+  /** Each value is held by one profile at most (an identity or unique property): an equality matches few. */
+  unique?: boolean;
 }
 
 export interface ProfileSort {
@@ -90,7 +92,7 @@ export function typeSearch(
     }
     const typed = codec.filterValue(def, f.op, f.value);
     if ('problem' in typed) problems.push({ field, problem: typed.problem, ...(typed.allowed ? { allowed: typed.allowed } : {}) });
-    else filters.push({ property_id: def.id, column: codec.columnOf(def), op: f.op, value: typed.value, single: !def.multi_valued || def.data_type === 'json' });
+    else filters.push({ property_id: def.id, column: codec.columnOf(def), op: f.op, value: typed.value, single: !def.multi_valued || def.data_type === 'json', unique: def.unique || def.identity.role !== 'none' });
   }
   const sort: ProfileSort[] = [];
   const unsortable: string[] = [];

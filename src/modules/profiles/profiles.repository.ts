@@ -431,13 +431,15 @@ async function isBroad(db: Conn, workspaceId: number, f: ValueFilter, threshold:
 /**
  * The first filter found to match few values (under `broadFilter`) drives the search; the rest
  * are checked per candidate. Without one, profiles are walked in order and every filter checked
- * per profile.
+ * per profile. An equality on an identity or unique property (an identity lookup) matches as
+ * many profiles as it names values at most, so it is not counted.
  */
 async function plan(db: Conn, workspaceId: number, filters: readonly ValueFilter[], broadFilter: number): Promise<SearchFilter[]> {
   const planned = filters.map((f) => ({ ...f, drives: false }));
   for (const f of planned) {
     if (excludes(f)) continue;
-    if (!(await isBroad(db, workspaceId, f, broadFilter))) {
+    const few = f.unique && f.op === 'eq' && (Array.isArray(f.value) ? f.value.length : 1) < broadFilter;
+    if (few || !(await isBroad(db, workspaceId, f, broadFilter))) {
       f.drives = true;
       break;
     }
