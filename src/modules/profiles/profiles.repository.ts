@@ -133,7 +133,11 @@ export async function loadState(
   codec: ValueCodec,
   only?: number,
 ): Promise<Map<string, Map<number, StoredValue>>> {
-  const rows = await loadValues(db, workspaceId, profileIds, only);
+  return stateOf(await loadValues(db, workspaceId, profileIds, only), defs, codec);
+}
+
+/** Value rows ordered by profile, property and position, as stored values by profile then property. */
+function stateOf(rows: ValueRow[], defs: ReadonlyMap<number, Property>, codec: ValueCodec): Map<string, Map<number, StoredValue>> {
   const state = new Map<string, Map<number, StoredValue>>();
   // One pass: the rows come ordered by profile, property and position (a page reads thousands).
   for (let i = 0, j = 0; i < rows.length; i = j) {
@@ -144,6 +148,39 @@ export async function loadState(
     held.set(property_id, new LazyValue(defs.get(property_id), rows.slice(i, j), codec));
   }
   return state;
+}
+
+// A profile and its values in one statement: the read every profile GET makes.
+const profileWithValues = reusableQuery((db: Conn, workspaceId: number, id: string) =>
+  db
+    .selectFrom('profiles as p')
+    .leftJoin('profile_values as v', (join) => join.onRef('v.workspace_id', '=', 'p.workspace_id').onRef('v.profile_id', '=', 'p.id'))
+    .select(['p.id', 'p.created_at', 'p.updated_at', 'v.profile_id', 'v.property_id', 'v.position', 'v.v_text', 'v.v_num', 'v.v_json', 'v.source', 'v.written_at'])
+    .where('p.workspace_id', '=', workspaceId)
+    .where('p.id', '=', id)
+    .orderBy('v.property_id')
+    .orderBy('v.position'),
+);
+
+/** The profile an id names (itself, or the profile it was merged into) with its stored values, as loadState gives them. */
+export async function findProfileWithState(
+  db: Conn,
+  workspaceId: number,
+  id: string,
+  defs: ReadonlyMap<number, Property>,
+  codec: ValueCodec,
+): Promise<{ row: ProfileRow; state: Map<number, StoredValue> } | undefined> {
+  let rows = await profileWithValues(db, workspaceId, id);
+  if (rows.length === 0) {
+    const [alias] = await aliasTarget(db, workspaceId, id);
+    if (!alias) return undefined;
+    rows = await profileWithValues(db, workspaceId, alias.profile_id);
+    if (rows.length === 0) return undefined;
+  }
+  const [{ id: profileId, created_at, updated_at }] = rows;
+  // A profile without values comes as one row whose value columns are null.
+  const values = rows[0].profile_id === null ? [] : (rows as ValueRow[]);
+  return { row: { id: profileId, created_at, updated_at }, state: stateOf(values, defs, codec).get(profileId) ?? new Map() };
 }
 
 const rowsOf = (write: readonly ValueWrite[], codec: ValueCodec): Omit<ValueRow, 'profile_id'>[] =>

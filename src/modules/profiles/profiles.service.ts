@@ -630,8 +630,10 @@ export function createProfileService({
     },
 
     async get(workspaceId: number, id: string, opts: ReadOptions): Promise<Profile> {
-      const [profile] = await present(db, workspaceId, [await mustFind(db, workspaceId, id)], opts);
-      return profile;
+      const v = await view(db, workspaceId);
+      const found = await repo.findProfileWithState(db, workspaceId, id, v.byId, codec);
+      if (!found) throw new AppError('NOT_FOUND', `Profile "${id}" not found.`);
+      return profileOf(found.row, found.state, v.visible, opts);
     },
 
     /** POST: a new profile; the id is generated when absent. */
