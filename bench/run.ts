@@ -27,9 +27,14 @@ const SIZES = (process.env.BENCH_SIZES || '100,10000').split(',').map((s) => s.t
 if (!SIZES.every((s) => /^[1-9]\d*$/.test(s))) throw new Error(`BENCH_SIZES must be positive whole numbers separated by commas (got "${process.env.BENCH_SIZES}")`);
 /** When set, the app children run with --cpu-prof and write their profiles into this folder. */
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF || undefined;
-/** Which endpoint scenarios run (one, list, create, profiles); all by default. Handy with BENCH_CPU_PROF. */
-const ONLY = new Set((process.env.BENCH_ONLY || 'one,list,create,profiles').split(',').map((s) => s.trim()));
-for (const name of ONLY) if (!['one', 'list', 'create', 'profiles'].includes(name)) throw new Error(`BENCH_ONLY takes one, list, create and profiles (got "${name}")`);
+/**
+ * Which endpoint scenarios run (one, list, create, profiles); all by default. `profiles` is the
+ * four profile scenarios, each also named alone (profile-get, identity-search, profile-patch,
+ * profile-post), so that a CPU profile (BENCH_CPU_PROF) holds one of them only.
+ */
+const PROFILE_SCENARIOS = ['profile-get', 'identity-search', 'profile-patch', 'profile-post'] as const;
+const ONLY = new Set((process.env.BENCH_ONLY || 'one,list,create,profiles').split(',').flatMap((s) => (s.trim() === 'profiles' ? ['profiles', ...PROFILE_SCENARIOS] : [s.trim()])));
+for (const name of ONLY) if (!['one', 'list', 'create', 'profiles', ...PROFILE_SCENARIOS].includes(name)) throw new Error(`BENCH_ONLY takes one, list, create, profiles and ${PROFILE_SCENARIOS.join(', ')} (got "${name}")`);
 /** Profiles in the workspace before the profile scenarios run. */
 const PROFILES = envInt('BENCH_PROFILES', 10_000);
 /**
@@ -241,7 +246,7 @@ async function measurePhase(bare: Server, app: Server, ws: Workspace): Promise<O
     });
     endpoints.push({ scenario: 'POST create', size: { before: size, after: await customCount(base, ws) }, ...create });
   }
-  if (NATIVE && ONLY.has('profiles')) endpoints.push(...(await measureProfiles(app, ws)));
+  if (NATIVE && PROFILE_SCENARIOS.some((name) => ONLY.has(name))) endpoints.push(...(await measureProfiles(app, ws)));
   return { size, baseline, endpoints };
 }
 
@@ -276,6 +281,7 @@ async function measureProfiles(app: Server, ws: Workspace): Promise<Measured[]> 
   await request(base, ws.token, 'GET', `${path}?filter[bench_customer][eq]=C0`, undefined, 200);
   const out: Measured[] = [];
   const scenario = async (name: Scenario, requests: autocannon.Request[]) => {
+    if (!ONLY.has(name.toLowerCase().replace(' ', '-'))) return;
     log(`  ${name} (${fmt(PROFILES)} profiles and more)`);
     out.push({ scenario: name, size: sized, ...(await load(app, { url: base + path, requests })) });
   };

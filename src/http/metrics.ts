@@ -38,6 +38,7 @@ export function createMetrics({ processMetrics = false } = {}): Metrics {
     buckets: [1, 2, 4, 8, 16, 32, 64, 128],
     registers,
   });
+  const perRoute = new Map<string, { count: { inc(): void }; duration: { observe(value: number): void } }>();
   return {
     registry,
     db: {
@@ -55,9 +56,16 @@ export function createMetrics({ processMetrics = false } = {}): Metrics {
       },
     },
     request(method, route, status, ms) {
-      const labels = { method, route, status: String(status) };
-      requests.inc(labels);
-      durations.observe(labels, ms / 1000);
+      // Every answer is counted: the labelled series are found once per method, route and status
+      // (prom-client otherwise hashes the labels on every call).
+      const key = `${method} ${status} ${route}`;
+      let series = perRoute.get(key);
+      if (!series) {
+        const labels = { method, route, status: String(status) };
+        perRoute.set(key, (series = { count: requests.labels(labels), duration: durations.labels(labels) }));
+      }
+      series.count.inc();
+      series.duration.observe(ms / 1000);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { hash, randomBytes, randomUUID } from 'node:crypto';
 
 export interface IdGenerator {
   uid(): string;
@@ -26,7 +26,8 @@ export const randomIds: IdGenerator = {
 export const MAX_ID = 2_147_483_647;
 export const isStoredId = (id: number) => Number.isSafeInteger(id) && id >= 1 && id <= MAX_ID;
 
-export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+// Every request hashes its token: the one-shot hash makes no Hash object.
+export const hashToken = (token: string) => hash('sha256', token, 'hex');
 
 /** RFC 9562 version 7: 48 bits of Unix milliseconds, then random bits. */
 export function uuidv7(now = Date.now()): string {

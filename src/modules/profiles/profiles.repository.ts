@@ -3,6 +3,7 @@
 // the value codec, so callers see values and change sets, never storage rows.
 import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import { inChunks } from '../../db/in-chunks.ts';
+import { reusableQuery } from '../../db/reusable-query.ts';
 import type { Database, ProfileValuesTable } from '../../db/schema.ts';
 import type { Property } from '../properties/property.ts';
 import { isKeyed, type ChangeSet, type ValueWrite } from './change-set.ts';
@@ -40,13 +41,21 @@ export async function inSavepoint<T>(trx: Transaction<Database>, fn: () => Promi
   return result;
 }
 
+// Every read of a profile by id runs these: compiled once (see reusable-query.ts).
+const profileById = reusableQuery((db: Conn, workspaceId: number, id: string) =>
+  db.selectFrom('profiles').select(['id', 'created_at', 'updated_at']).where('workspace_id', '=', workspaceId).where('id', '=', id),
+);
+const aliasTarget = reusableQuery((db: Conn, workspaceId: number, alias: string) =>
+  db.selectFrom('profile_aliases').select('profile_id').where('workspace_id', '=', workspaceId).where('alias', '=', alias),
+);
+
 /** The profile an id names: itself, or the profile it was merged into. */
 export async function findProfile(db: Conn, workspaceId: number, id: string): Promise<ProfileRow | undefined> {
-  const direct = await db.selectFrom('profiles').select(['id', 'created_at', 'updated_at']).where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+  const [direct] = await profileById(db, workspaceId, id);
   if (direct) return direct;
-  const alias = await db.selectFrom('profile_aliases').select('profile_id').where('workspace_id', '=', workspaceId).where('alias', '=', id).executeTakeFirst();
+  const [alias] = await aliasTarget(db, workspaceId, id);
   if (!alias) return undefined;
-  return db.selectFrom('profiles').select(['id', 'created_at', 'updated_at']).where('workspace_id', '=', workspaceId).where('id', '=', alias.profile_id).executeTakeFirst();
+  return (await profileById(db, workspaceId, alias.profile_id))[0];
 }
 
 /** `with gate ...`: a statement's own start for evaluating `alongside` (the start gate) once, before its rows. */
@@ -78,36 +87,6 @@ export async function insertNewProfile(trx: Transaction<Database>, workspaceId: 
   return rows.length === 1;
 }
 
-/**
- * The profile an id names (itself, or the one it was merged into) with its stored values, in one
- * statement when the id is the profile's own: a read of one profile is one round trip.
- */
-export async function findProfileWithState(
-  db: Conn,
-  workspaceId: number,
-  id: string,
-  defs: ReadonlyMap<number, Property>,
-  codec: ValueCodec,
-): Promise<{ row: ProfileRow; state: Map<number, StoredValue> } | undefined> {
-  const rows = await db
-    .selectFrom('profiles as p')
-    .leftJoin('profile_values as v', (join) => join.onRef('v.workspace_id', '=', 'p.workspace_id').onRef('v.profile_id', '=', 'p.id'))
-    .select(['p.id', 'p.created_at', 'p.updated_at', 'v.profile_id', 'v.property_id', 'v.position', 'v.v_text', 'v.v_num', 'v.v_json', 'v.source', 'v.written_at'])
-    .where('p.workspace_id', '=', workspaceId)
-    .where('p.id', '=', id)
-    .orderBy('v.property_id')
-    .orderBy('v.position')
-    .execute();
-  if (rows.length === 0) {
-    const merged = await findProfile(db, workspaceId, id);
-    return merged && { row: merged, state: (await loadState(db, workspaceId, [merged.id], defs, codec)).get(merged.id) ?? new Map() };
-  }
-  const { id: own, created_at, updated_at } = rows[0];
-  // A profile without values comes back as one row with no value.
-  const values = rows.filter((r): r is typeof r & ValueRow => r.profile_id !== null);
-  return { row: { id: own, created_at, updated_at }, state: stateOfRows(values, defs, codec).get(own) ?? new Map() };
-}
-
 export async function findProfiles(db: Conn, workspaceId: number, ids: string[]): Promise<ProfileRow[]> {
   if (ids.length === 0) return [];
   return db.selectFrom('profiles').select(['id', 'created_at', 'updated_at']).where('workspace_id', '=', workspaceId).where('id', 'in', ids).execute();
@@ -126,18 +105,22 @@ export async function touchProfiles(trx: Transaction<Database>, workspaceId: num
   await inChunks(ids.toSorted(), KEY_ROWS_PER_INSERT, (chunk) => trx.updateTable('profiles').set({ updated_at: at }).where('workspace_id', '=', workspaceId).where('id', 'in', chunk).execute());
 }
 
-async function loadValues(db: Conn, workspaceId: number, profileIds: string[], propertyId?: number): Promise<ValueRow[]> {
-  if (profileIds.length === 0) return [];
-  return db
+const valuesOf = (db: Conn, workspaceId: number, profileIds: string[]) =>
+  db
     .selectFrom('profile_values')
     .select(['profile_id', 'property_id', 'position', 'v_text', 'v_num', 'v_json', 'source', 'written_at'])
     .where('workspace_id', '=', workspaceId)
     .where('profile_id', 'in', profileIds)
-    .$if(propertyId !== undefined, (q) => q.where('property_id', '=', propertyId!))
     .orderBy('profile_id')
     .orderBy('property_id')
-    .orderBy('position')
-    .execute();
+    .orderBy('position');
+// Compiled once per number of profiles (a page's size), as every profile read runs them.
+const allValues = reusableQuery(valuesOf);
+const valuesOfOne = reusableQuery((db: Conn, workspaceId: number, profileIds: string[], propertyId: number) => valuesOf(db, workspaceId, profileIds).where('property_id', '=', propertyId));
+
+async function loadValues(db: Conn, workspaceId: number, profileIds: string[], propertyId?: number): Promise<ValueRow[]> {
+  if (profileIds.length === 0) return [];
+  return propertyId === undefined ? allValues(db, workspaceId, profileIds) : valuesOfOne(db, workspaceId, profileIds, propertyId);
 }
 
 /** A stored value whose JSON is decoded when first read (PII values cost a decryption). */
@@ -195,6 +178,39 @@ function stateOfRows(rows: readonly ValueRow[], defs: ReadonlyMap<number, Proper
     held.set(property_id, new LazyValue(defs.get(property_id), rows.slice(i, j), codec));
   }
   return state;
+}
+
+// A profile and its values in one statement: the read every profile GET makes.
+const profileWithValues = reusableQuery((db: Conn, workspaceId: number, id: string) =>
+  db
+    .selectFrom('profiles as p')
+    .leftJoin('profile_values as v', (join) => join.onRef('v.workspace_id', '=', 'p.workspace_id').onRef('v.profile_id', '=', 'p.id'))
+    .select(['p.id', 'p.created_at', 'p.updated_at', 'v.profile_id', 'v.property_id', 'v.position', 'v.v_text', 'v.v_num', 'v.v_json', 'v.source', 'v.written_at'])
+    .where('p.workspace_id', '=', workspaceId)
+    .where('p.id', '=', id)
+    .orderBy('v.property_id')
+    .orderBy('v.position'),
+);
+
+/** The profile an id names (itself, or the profile it was merged into) with its stored values, as loadState gives them. */
+export async function findProfileWithState(
+  db: Conn,
+  workspaceId: number,
+  id: string,
+  defs: ReadonlyMap<number, Property>,
+  codec: ValueCodec,
+): Promise<{ row: ProfileRow; state: Map<number, StoredValue> } | undefined> {
+  let rows = await profileWithValues(db, workspaceId, id);
+  if (rows.length === 0) {
+    const [alias] = await aliasTarget(db, workspaceId, id);
+    if (!alias) return undefined;
+    rows = await profileWithValues(db, workspaceId, alias.profile_id);
+    if (rows.length === 0) return undefined;
+  }
+  const [{ id: profileId, created_at, updated_at }] = rows;
+  // A profile without values comes as one row whose value columns are null.
+  const values = rows[0].profile_id === null ? [] : (rows as ValueRow[]);
+  return { row: { id: profileId, created_at, updated_at }, state: stateOfRows(values, defs, codec).get(profileId) ?? new Map() };
 }
 
 const rowsOf = (write: readonly ValueWrite[], codec: ValueCodec): Omit<ValueRow, 'profile_id'>[] =>
@@ -523,7 +539,8 @@ async function isBroad(db: Conn, workspaceId: number, f: ValueFilter, threshold:
  * The first filter found to match few values (under `broadFilter`), or an equality on an identity
  * or unique property, drives the search; the rest
  * are checked per candidate. Without one, profiles are walked in order and every filter checked
- * per profile.
+ * per profile. An equality on an identity or unique property (an identity lookup) matches as
+ * many profiles as it names values at most, so it is not counted.
  */
 async function plan(db: Conn, workspaceId: number, filters: readonly ValueFilter[], broadFilter: number): Promise<SearchFilter[]> {
   const planned = filters.map((f) => ({ ...f, drives: false }));

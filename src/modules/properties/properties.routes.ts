@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { errors, PageQuery, pageOf, WorkspaceParams } from '../../shared/api-schemas.ts';
+import { serialiseOnce } from '../../http/serialise-once.ts';
 import { AppError } from '../../shared/errors.ts';
 import { actorOf, hasScope } from '../auth/auth.ts';
 import { JobSchema } from '../jobs/jobs.schemas.ts';
@@ -34,6 +35,8 @@ function withEtag(reply: FastifyReply, property: Property): Property {
 
 export async function propertyRoutes(app: FastifyInstance, { properties }: { properties: PropertyService }) {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const serialisedProperty = serialiseOnce<Property>();
+  const sendProperty = (property: Property, reply: FastifyReply) => serialisedProperty(reply, property, (p) => p) as unknown as Property;
 
   r.get('/properties', {
     config: { auth: 'properties:read' },
@@ -95,7 +98,8 @@ export async function propertyRoutes(app: FastifyInstance, { properties }: { pro
   r.get('/properties/:name', {
     config: { auth: 'properties:read', answerHeaders: { 200: ['ETag'] } },
     schema: { tags, summary: 'Get a property by name, id or uid', params: RefParams, response: { 200: Type.Ref('Property'), ...errors() } },
-    handler: async (request, reply) => withEtag(reply, await properties.get(request.workspace.id, request.params.name)),
+    // The service hands back the same property while the dictionary is unchanged: serialised once.
+    handler: async (request, reply) => sendProperty(withEtag(reply, await properties.get(request.workspace.id, request.params.name)), reply),
   });
 
   r.patch('/properties/:name', {
