@@ -37,8 +37,8 @@ export const say = {
     `User property '${code}' for Tenant ${tenant} has values stored in profiles, so its dataType cannot be changed here. ` +
     `To convert the values, preview the change with POST /v1/workspaces/${campaignId ?? '{campaignId}'}/properties/${code}/changes/preview, then apply it with POST /v1/workspaces/${campaignId ?? '{campaignId}'}/properties/${code}/changes.`,
   keysNeedChange: (code: string, tenant: number, campaignId?: number) =>
-    `User property '${code}' for Tenant ${tenant} has values stored in profiles, so it cannot become an identity here: its values must first be checked for duplicates and claimed. ` +
-    `Preview the change with POST /v1/workspaces/${campaignId ?? '{campaignId}'}/properties/${code}/changes/preview, then apply it with POST /v1/workspaces/${campaignId ?? '{campaignId}'}/properties/${code}/changes (body {"identity": {"role": "primary"}} or "secondary").`,
+    `User property '${code}' for Tenant ${tenant} has values stored in profiles, so its preference cannot be set here: each value must be checked for duplicates and claimed as an identity. ` +
+    `To do so, preview the change with POST /v1/workspaces/${campaignId ?? '{campaignId}'}/properties/${code}/changes/preview, then apply it with POST /v1/workspaces/${campaignId ?? '{campaignId}'}/properties/${code}/changes, the identity role in the body.`,
   changeRunning: (code: string, tenant: number) => `User property '${code}' for Tenant ${tenant} is being converted by a running change. Please send the update again once it is done.`,
   clash: (code: string, tenant: number) =>
     `User property '${code}' clashes with the display name of another user property for Tenant ${tenant}.`,
