@@ -298,6 +298,28 @@ const ROWS: Row[] = [
     after: { b: 'ana@x.org' },
     landed: { unique: true },
   },
+  {
+    title: 'identity role turned on over distinct values',
+    def: { data_type: 'string' },
+    values: { a: 'c-1', b: 'c-2' },
+    change: { identity: { role: 'primary' } },
+    on_failure: 'abort',
+    preview: { profiles_with_values: 2, convertible: 2, failing: 0 },
+    status: 'done',
+    after: { a: 'c-1', b: 'c-2' },
+    landed: { identity: { role: 'primary', priority: 1 } },
+  },
+  {
+    title: 'identity role turned on over duplicates, clear keeps the first',
+    def: { data_type: 'string' },
+    values: { a: 'c-1', b: 'c-1', c: 'c-3' },
+    change: { identity: { role: 'secondary', priority: 2 } },
+    on_failure: 'clear',
+    preview: { profiles_with_values: 3, convertible: 2, failing: 1 },
+    status: 'done',
+    after: { a: 'c-1', c: 'c-3' },
+    landed: { identity: { role: 'secondary', priority: 2 } },
+  },
 ];
 
 for (const dialect of dialects) {
@@ -603,8 +625,9 @@ for (const dialect of dialects) {
         { title: 'max_length every stored value meets', def: { data_type: 'string' }, values: { x: 'abc' }, patch: { validation: { max_length: 5 } }, status: 200 },
         { title: 'a maximum below a stored value', def: { data_type: 'integer' }, values: { x: 50 }, patch: { validation: { maximum: 10 } }, status: 409, count: 1 },
         { title: 'a pattern stored values miss', def: { data_type: 'string' }, values: { x: 'abc' }, patch: { validation: { pattern: '^[0-9]+$' } }, status: 409, count: 1 },
-        { title: 'unique over duplicates', def: { data_type: 'string' }, values: { x: 'd', y: 'd' }, patch: { unique: true }, status: 409, count: 1 },
-        { title: 'unique over distinct values', def: { data_type: 'string' }, values: { x: 'd', y: 'e' }, patch: { unique: true }, status: 200 },
+        // Turning unique on makes every held value claim a key: always the change flow, counting every holder.
+        { title: 'unique over duplicates', def: { data_type: 'string' }, values: { x: 'd', y: 'd' }, patch: { unique: true }, status: 409, count: 2 },
+        { title: 'unique over distinct values', def: { data_type: 'string' }, values: { x: 'd', y: 'e' }, patch: { unique: true }, status: 409, count: 2 },
         { title: 'validation removed (loosening)', def: { data_type: 'string', validation: { max_length: 3 } }, values: { x: 'abc' }, patch: { validation: null }, status: 200 },
       ];
       for (const row of rows) {
@@ -630,6 +653,68 @@ for (const dialect of dialects) {
         const res = await call('PATCH', `/properties/${name}`, { data_type: 'integer' });
         expectError(res, 409, 'CONFLICT');
         assert.match(res.body.error.message, flow, res.raw);
+      });
+    });
+
+    describe('turning unique or the identity role on while profiles hold values', () => {
+      const flow = /changes\/preview, then apply it with POST .*\/changes/;
+      const rows: { title: string; turn: Def; fields: string[]; landed: Def; then: 'duplicate refused' | 'found by identity' }[] = [
+        { title: 'unique', turn: { unique: true }, fields: ['unique'], landed: { unique: true }, then: 'duplicate refused' },
+        { title: 'a primary identity', turn: { identity: { role: 'primary' } }, fields: ['identity.role'], landed: { identity: { role: 'primary', priority: 1 } }, then: 'found by identity' },
+        { title: 'a secondary identity', turn: { identity: { role: 'secondary', priority: 3 } }, fields: ['identity.role'], landed: { identity: { role: 'secondary', priority: 3 } }, then: 'found by identity' },
+        { title: 'unique and an identity at once', turn: { unique: true, identity: { role: 'primary' } }, fields: ['unique', 'identity.role'], landed: { unique: true }, then: 'duplicate refused' },
+      ];
+      for (const row of rows) {
+        test(`${row.title}: PATCH → 409 with the count; the change claims every key`, async () => {
+          const { name, version, ids } = await holding({ data_type: 'string' }, { a: 'k-1', b: 'k-2' });
+          const refused = await call('PATCH', `/properties/${name}`, row.turn);
+          const details = expectError(refused, 409, 'CONFLICT');
+          assert.deepEqual(details.map((d) => d.field), row.fields, refused.raw);
+          assert.match(refused.body.error.message, new RegExp(`2 profiles hold values of "${name}"`), refused.raw);
+          assert.match(refused.body.error.message, flow, refused.raw);
+          const unchanged = await call('GET', `/properties/${name}`);
+          assert.equal(unchanged.body.version, version, unchanged.raw);
+
+          const started = await apply(name, { ...row.turn, on_failure: 'abort' }, version);
+          expectStatus(started, 202);
+          await t.jobRunner.drain();
+          const job = await call('GET', `/jobs/${started.body.job.id}`);
+          assert.equal(job.body.status, 'done', job.raw);
+          const prop = await call('GET', `/properties/${name}`);
+          assert.equal(prop.body.version, version + 1, prop.raw);
+          for (const [field, value] of Object.entries(row.landed)) assert.deepEqual(prop.body[field], value, `${field}: ${prop.raw}`);
+
+          if (row.then === 'duplicate refused') {
+            // Another profile taking a value held before the change: refused, nothing written.
+            const dup = await call('PUT', `/profiles/${name}-c`, { properties: { [name]: 'k-1' } });
+            assert.deepEqual(expectError(dup, 409, 'CONFLICT').map((d) => d.field), [`properties.${name}`], dup.raw);
+            expectError(await call('GET', `/profiles/${name}-c`), 404, 'NOT_FOUND');
+          } else {
+            // A record without an id names a value held before the change: it lands on that profile.
+            const res = await call('POST', '/profiles/batch', { inputs: [{ properties: { [name]: 'k-2' } }] });
+            expectStatus(res, 200);
+            assert.deepEqual(res.body.results.map((r: { status: string; id: string }) => [r.status, r.id]), [['updated', ids.b]], res.raw);
+          }
+        });
+      }
+
+      test('without stored values a PATCH turns unique on, and the next writes claim keys', async () => {
+        const { name, version } = await holding({ data_type: 'string' }, {});
+        const res = await call('PATCH', `/properties/${name}`, { unique: true, identity: { role: 'primary' } });
+        expectStatus(res, 200);
+        assert.equal(res.body.version, version + 1, res.raw);
+        expectStatus(await call('PUT', `/profiles/${name}-a`, { properties: { [name]: 'k-1' } }), 201);
+        expectError(await call('PUT', `/profiles/${name}-b`, { properties: { [name]: 'k-1' } }), 409, 'CONFLICT');
+      });
+
+      test('the change takes the identity role with the same rules as PATCH', async () => {
+        const { name, version } = await holding({ data_type: 'text' }, { a: 'long text' });
+        for (const body of [{ identity: { role: 'primary' } }, { identity: { role: 'primary' }, on_failure: 'abort' }]) {
+          const res = 'on_failure' in body ? await apply(name, body, version) : await call('POST', `/properties/${name}/changes/preview`, body);
+          assert.deepEqual(expectError(res, 400, 'VALIDATION_FAILED').map((d) => d.field), ['identity.role'], res.raw);
+        }
+        const bad = await call('POST', `/properties/${name}/changes/preview`, { identity: { role: 'owner' } });
+        expectError(bad, 400, 'VALIDATION_FAILED');
       });
     });
   });

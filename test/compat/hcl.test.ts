@@ -339,6 +339,25 @@ for (const dialect of dialects) {
       assert.equal(prop.body.data_type, 'string', prop.raw);
     });
 
+    test('PUT making a property profiles hold values of an identity (pri, sec) → 400 pointing at the change flow; none stays', async () => {
+      expectHcl(await hcl({ method: 'POST', url: BASE, payload: body('held_ref', { dataType: 'STRING' }) }), 200, created('held_ref'));
+      expectStatus(await native('PUT', '/profiles/holder-2', { properties: { held_ref: 'R-1' } }), 201);
+      for (const preference of ['pri', 'sec']) {
+        const put = await hcl({ method: 'PUT', url: BASE, payload: body('held_ref', { dataType: 'STRING', preference, priority: 2 }) });
+        expectHcl(
+          put,
+          400,
+          bad(
+            `User property 'held_ref' for Tenant ${a.tenantId} has values stored in profiles, so its preference cannot be set here: each value must be checked for duplicates and claimed as an identity. ` +
+              `To do so, preview the change with POST /v1/workspaces/${ws}/properties/held_ref/changes/preview, then apply it with POST /v1/workspaces/${ws}/properties/held_ref/changes, the identity role in the body.`,
+          ),
+        );
+      }
+      const prop = await native('GET', '/properties/held_ref');
+      expectStatus(prop, 200);
+      assert.deepEqual(prop.body.identity, { role: 'none', priority: null }, prop.raw);
+    });
+
     test('a create whose code is taken (system property, import alias) exists; a display name clashes', async () => {
       expectHcl(await hcl({ method: 'POST', url: BASE, payload: body('email', { dataType: 'STRING' }) }), 400, bad(`User property 'email' already exists for Tenant ${a.tenantId}.`));
       expectStatus(await native('POST', '/properties', { name: 'customer_ref', data_type: 'string', import_aliases: ['cust_ref'], display_name: 'crm_ref' }), 201);

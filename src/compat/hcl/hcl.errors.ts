@@ -36,6 +36,9 @@ export const say = {
   typeFrozen: (code: string, tenant: number, campaignId?: number) =>
     `User property '${code}' for Tenant ${tenant} has values stored in profiles, so its dataType cannot be changed here. ` +
     `To convert the values, preview the change with POST /v1/workspaces/${campaignId ?? '{campaignId}'}/properties/${code}/changes/preview, then apply it with POST /v1/workspaces/${campaignId ?? '{campaignId}'}/properties/${code}/changes.`,
+  keysNeedChange: (code: string, tenant: number, campaignId?: number) =>
+    `User property '${code}' for Tenant ${tenant} has values stored in profiles, so its preference cannot be set here: each value must be checked for duplicates and claimed as an identity. ` +
+    `To do so, preview the change with POST /v1/workspaces/${campaignId ?? '{campaignId}'}/properties/${code}/changes/preview, then apply it with POST /v1/workspaces/${campaignId ?? '{campaignId}'}/properties/${code}/changes, the identity role in the body.`,
   changeRunning: (code: string, tenant: number) => `User property '${code}' for Tenant ${tenant} is being converted by a running change. Please send the update again once it is done.`,
   clash: (code: string, tenant: number) =>
     `User property '${code}' clashes with the display name of another user property for Tenant ${tenant}.`,
@@ -184,6 +187,8 @@ export function fromServiceError(op: 'create' | 'update' | 'delete', error: unkn
           return new HclError(400, say.system(code, tenantId, op === 'delete' ? 'deleted' : 'updated'));
         case 'TYPE_FROZEN':
           return new HclError(400, say.typeFrozen(code, tenantId, ctx.campaignId));
+        case 'KEYS_NEED_CHANGE':
+          return new HclError(400, say.keysNeedChange(code, tenantId, ctx.campaignId));
         case 'CHANGE_RUNNING':
           return new HclError(400, say.changeRunning(code, tenantId));
         default:

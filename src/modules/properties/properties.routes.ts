@@ -169,7 +169,7 @@ export async function propertyRoutes(app: FastifyInstance, { properties }: { pro
       tags,
       summary: 'Apply a definition change with its values',
       description:
-        'Starts a job (202) that converts every stored value and lands the new definition with them in one transaction: readers never see a mix, the version bumps once, history records the counts. If-Match is required (428 without it, 412 when stale). on_failure abort: any failing value fails the job and nothing changes; clear: failing values are removed. While it runs, writes of the property answer 409 naming the job.',
+        'Starts a job (202) that converts every stored value and lands the new definition with them in one transaction: readers never see a mix, the version bumps once, history records the counts. If-Match is required (428 without it, 412 when stale). on_failure abort: any failing value fails the job and nothing changes; clear: failing values are removed. While it runs, writes of the property answer 409 naming the job. Turning unique or the identity role on while profiles hold values goes through here: the job refuses (abort) or clears (clear) duplicates and claims every key as it lands.',
       params: RefParams,
       headers: Type.Object({ 'if-match': Type.Optional(Type.String({ description: 'The version previewed, as its ETag' })) }),
       body: ChangeBody,

@@ -161,6 +161,7 @@ const changeFields = {
   options: writable.options,
   validation: writable.validation,
   unique: writable.unique,
+  identity: writable.identity,
   value_map: Type.Optional(
     Type.Record(Type.String({ minLength: 1, maxLength: 255 }), Type.String({ minLength: 1, maxLength: 255 }), {
       description: 'Old option values renamed to new ones ({from: to}), for a change to or within an enum',

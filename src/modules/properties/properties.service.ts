@@ -25,7 +25,7 @@ import {
   type PropertyFields,
   type PropertyPatch,
 } from './property.ts';
-import { narrowingFields, planChange, type ChangeScan, type DefinitionChange, type ValueMap } from './property-change.ts';
+import { keyClaimingFields, narrowingFields, planChange, type ChangeScan, type DefinitionChange, type ValueMap } from './property-change.ts';
 import * as repo from './properties.repository.ts';
 import type { HistoryEntry, PropertyListFilter, PropertyRef, PropertySearch } from './properties.repository.ts';
 import { SYSTEM_PROPERTIES } from './system-properties.ts';
@@ -214,7 +214,7 @@ export function createPropertyService({
     if (Object.keys(changes).length === 0 && Object.keys(change.value_map ?? {}).length === 0) {
       throw new AppError(
         'VALIDATION_FAILED',
-        `The change leaves "${current.name}" as it is: give at least one of data_type, multi_valued, options, validation, unique or value_map with a new value.`,
+        `The change leaves "${current.name}" as it is: give at least one of data_type, multi_valued, options, validation, unique, identity or value_map with a new value.`,
         [{ field: 'body', problem: 'changes nothing' }],
         'NOT_A_CHANGE',
       );
@@ -358,6 +358,7 @@ export function createPropertyService({
         checkPiiStorable(fields, '');
         const changes = diffFields(fieldsOf(current), fields);
         if (Object.keys(changes).length === 0) return current;
+        await refuseKeyClaims(trx, workspaceId, current, fields);
         await refuseBreakingValues(trx, workspaceId, current, fields);
 
         const clashes = await checkFree(trx, workspaceId, fields, '', current.id);
@@ -491,6 +492,25 @@ export function createPropertyService({
       return repo.countCustomProperties(db, workspaceId);
     },
   };
+
+  /**
+   * A PATCH that turns unique or the identity role on while profiles hold values: 409 with how
+   * many, pointing at the change flow, whose job checks the values for duplicates and claims
+   * their keys as it lands. Without values the PATCH goes through (there is nothing to claim).
+   */
+  async function refuseKeyClaims(trx: Transaction<Database>, workspaceId: number, current: Property, fields: PropertyFields): Promise<void> {
+    const claiming = keyClaimingFields(current, fields);
+    if (claiming.length === 0) return;
+    const holders = await usage.holders(trx, workspaceId, current.id);
+    if (holders === 0) return;
+    const hold = `${holders} profile${holders === 1 ? ' holds' : 's hold'}`;
+    throw new AppError(
+      'CONFLICT',
+      `${claiming.join(' and ')} cannot be turned on by PATCH while ${hold} values of "${current.name}": each value must claim its key, and duplicates be found, by a change with data: ${changeFlow(current.name)}.`,
+      claiming.map((field) => ({ field, problem: `${hold} values, whose keys a change claims` })),
+      'KEYS_NEED_CHANGE',
+    );
+  }
 
   /**
    * A PATCH that narrows options, validation or unique is checked against the stored values: if

@@ -4,7 +4,7 @@
 // property-changes module (property-changes/conversion.ts), whose table a test holds to the same
 // pairs as this one.
 import type { ErrorDetail } from '../../shared/errors.ts';
-import { applyPatch, checkDefinition, mergeFunctionsFor, type DataType, type OptionInput, type PropertyFields, type PropertyValidation } from './property.ts';
+import { applyPatch, checkDefinition, mergeFunctionsFor, type DataType, type OptionInput, type PropertyFields, type PropertyInput, type PropertyValidation } from './property.ts';
 
 /** Old option values renamed to new ones, for a change to (or within) an enum. */
 export type ValueMap = Readonly<Record<string, string>>;
@@ -16,6 +16,7 @@ export interface DefinitionChange {
   options?: OptionInput[] | null;
   validation?: PropertyValidation | null;
   unique?: boolean;
+  identity?: PropertyInput['identity'];
   value_map?: Record<string, string>;
 }
 
@@ -61,6 +62,15 @@ export function refusedConversion(from: Pick<PropertyFields, 'data_type' | 'mult
 
 const raised = (before: number | undefined, after: number | undefined) => after !== undefined && (before === undefined || after > before);
 const lowered = (before: number | undefined, after: number | undefined) => after !== undefined && (before === undefined || after < before);
+
+/**
+ * The fields of a change that make every stored value claim a key (`unique` or the identity role
+ * turned on, where neither was): the keys are claimed by the change flow, never by a PATCH.
+ */
+export function keyClaimingFields(before: Pick<PropertyFields, 'unique' | 'identity'>, after: Pick<PropertyFields, 'unique' | 'identity'>): string[] {
+  if (before.unique || before.identity.role !== 'none') return [];
+  return [...(after.unique ? ['unique'] : []), ...(after.identity.role !== 'none' ? ['identity.role'] : [])];
+}
 
 /** The validation rules a new validation makes stricter than the old (a changed pattern counts). */
 function tightened(before: PropertyValidation | null, after: PropertyValidation | null): string[] {
