@@ -245,6 +245,37 @@ describe(`console: import, export, safe changes in Chromium [${DATABASE_NAME}]`,
     await expectClean();
   });
 
+  test('an identity role turned on over stored values goes through the change, which claims their keys', async () => {
+    const created = await api('POST', `${wsPath()}/properties`, { name: 'member_no', data_type: 'string' });
+    assert.equal(created.status, 201, created.raw);
+    const batch = await api('POST', `${wsPath()}/profiles/batch`, {
+      inputs: [{ properties: { email: 'm1@example.com', member_no: 'm-1' } }, { properties: { email: 'm2@example.com', member_no: 'm-2' } }],
+    });
+    assert.equal(batch.status, 200, batch.raw);
+    const ids: string[] = batch.body.results.map((r: { id: string }) => r.id);
+
+    const page = await open();
+    await signIn(page, token);
+    await visit(page, `/w/${ws}/properties/member_no`, 'member_no');
+    await page.getByLabel('Identity role').selectOption('secondary');
+    await page.getByLabel('Identity priority (1 is tried first)').fill('5');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('alert').getByText(/identity.role cannot be turned on by PATCH while 2 profiles hold values/).waitFor();
+    await page.getByRole('button', { name: 'Preview this change' }).click();
+    await page.getByRole('heading', { level: 2, name: 'Change member_no with its stored values' }).waitFor();
+    await page.locator('.preview-counts').waitFor();
+    assert.deepEqual(await page.locator('.preview-counts dd').allInnerTexts(), ['2', '2', '0']);
+    await page.getByRole('button', { name: 'Apply the change' }).click();
+    await page.getByRole('status').filter({ hasText: /the definition is at version 2/ }).waitFor();
+
+    const property = await api('GET', `${wsPath()}/properties/member_no`);
+    assert.deepEqual([property.status, property.body.identity], [200, { role: 'secondary', priority: 5 }], property.raw);
+    // The stored values' keys were claimed: a record naming only m-2 finds its profile.
+    const again = await api('POST', `${wsPath()}/profiles/batch`, { inputs: [{ properties: { member_no: 'm-2', seats: 3 } }] });
+    assert.deepEqual([again.status, again.body.results[0].status, again.body.results[0].id], [200, 'updated', ids[1]], again.raw);
+    await expectClean();
+  });
+
   test('a narrowing that stored values break (an option removed) offers the change; a read-only key cannot apply it', async () => {
     // plan holds free (bo was rejected, so only pro is held): removing pro breaks two values.
     const page = await open();

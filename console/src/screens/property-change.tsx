@@ -8,14 +8,14 @@ import { needs, useMe } from '../session';
 import { ConfirmButton, JobProgress, Problem } from '../ui';
 import { bodyOf, draftOf, type Draft } from './property-form';
 
-/** The fields PATCH refuses with 409 when stored values would break: these go through a change. */
-export const CHANGE_FIELDS = ['data_type', 'multi_valued', 'options', 'validation', 'unique'] as const;
+/** The fields PATCH refuses with 409 when stored values would break or need keys claimed: these go through a change. */
+export const CHANGE_FIELDS = ['data_type', 'multi_valued', 'options', 'validation', 'unique', 'identity'] as const;
 
 /** What the draft changes among the fields that convert stored values; empty when nothing. */
 export function changeOf(stored: Property, d: Draft): ChangeFields | null {
   const before = bodyOf(draftOf(stored)).body;
   const after = bodyOf(d).body;
-  const differs = (key: 'options' | 'validation' | 'unique') => JSON.stringify(after[key] ?? null) !== JSON.stringify(before[key] ?? null);
+  const differs = (key: 'options' | 'validation' | 'unique' | 'identity') => JSON.stringify(after[key] ?? null) !== JSON.stringify(before[key] ?? null);
   const change: ChangeFields = {};
   if (after.data_type !== stored.data_type) change.data_type = after.data_type;
   if (d.multi_valued !== stored.multi_valued) change.multi_valued = d.multi_valued;
@@ -23,12 +23,13 @@ export function changeOf(stored: Property, d: Draft): ChangeFields | null {
   if (after.data_type === 'enum' && differs('options')) change.options = after.options;
   if (differs('validation') && (change.data_type === undefined || after.validation)) change.validation = after.validation;
   if (differs('unique')) change.unique = after.unique;
+  if (differs('identity')) change.identity = after.identity;
   return Object.keys(change).length > 0 ? change : null;
 }
 
-/** A 409 from PATCH because stored values would break, told by the fields its details name. */
+/** A 409 from PATCH because stored values would break or need keys claimed, told by the fields its details name (`identity.role`: the identity). */
 export const breaksValues = (failure: unknown): boolean =>
-  failure instanceof ApiFailure && failure.status === 409 && failure.details.length > 0 && failure.details.every((d) => (CHANGE_FIELDS as readonly string[]).includes(d.field));
+  failure instanceof ApiFailure && failure.status === 409 && failure.details.length > 0 && failure.details.every((d) => (CHANGE_FIELDS as readonly string[]).includes(d.field.split('.')[0]));
 
 const show = (v: unknown) => (v === null || v === undefined ? '—' : typeof v === 'string' ? v : JSON.stringify(v));
 
