@@ -144,23 +144,41 @@ const keyOf = (k: { def: Property; value: unknown }, codec: ValueCodec) => ({ pr
  * raises a unique violation.
  */
 export async function storeChanges(trx: Transaction<Database>, workspaceId: number, profileId: string, change: Pick<ChangeSet, 'clear' | 'write' | 'keys'> & Partial<Pick<ChangeSet, 'touch'>>, codec: ValueCodec): Promise<void> {
-  await upgradeKeys(trx, workspaceId, change.keys, codec);
-  await touchValues(trx, workspaceId, profileId, change.touch ?? []);
-  await replaceValues(trx, workspaceId, profileId, change.clear, rowsOf(change.write, codec), change.keys.map((k) => keyOf(k, codec)));
+  await updateProfilesWith(trx, workspaceId, [{ id: profileId, change: { touch: [], ...change } }], codec);
 }
 
-/** Rewrites the date and source of values that stay as they are (one statement for a record's). */
-async function touchValues(trx: Transaction<Database>, workspaceId: number, profileId: string, touch: ChangeSet['touch']): Promise<void> {
-  for (const group of Map.groupBy(touch, (t) => `${t.written_at} ${t.source}`).values()) {
-    const { source, written_at } = group[0];
-    await trx
-      .updateTable('profile_values')
-      .set({ source, written_at })
-      .where('workspace_id', '=', workspaceId)
-      .where('profile_id', '=', profileId)
-      .where('property_id', 'in', group.map((t) => t.def.id))
-      .execute();
+const isPostgres = (db: Conn) => db.getExecutor().adapter instanceof PostgresAdapter;
+
+// (profile, property) pairs per touch statement, at most: a power of two (see inChunks).
+const TOUCHES_PER_UPDATE = 256;
+const touchTexts = new Map<string, string>();
+
+/**
+ * The touch of `count` (profile, property) pairs: every row of each pair's value takes the pair's
+ * date and source. The pairs come as a list of values, so that one statement serves profiles
+ * written at different times (an SDK dates each call). The workspace is in the list too: with
+ * no constant to look the table up by, SQLite's planner walks the list and finds each pair's
+ * rows by primary key (given the workspace as a constant, it scanned the workspace's values
+ * for lists of 64 pairs and more).
+ */
+function touchText(count: number, postgres: boolean): string {
+  const key = `${postgres}:${count}`;
+  let text = touchTexts.get(key);
+  if (text === undefined) {
+    const n = (i: number, type: string) => (postgres ? `$${i}::${type}` : '?');
+    const pair = (i: number) => `(${n(5 * i + 1, 'integer')}, ${n(5 * i + 2, 'text')}, ${n(5 * i + 3, 'integer')}, ${n(5 * i + 4, 'text')}, ${n(5 * i + 5, 'text')})`;
+    text = `with t (workspace_id, profile_id, property_id, source, written_at) as (values ${Array.from({ length: count }, (_, i) => pair(i)).join(', ')})
+      update profile_values set source = t.source, written_at = t.written_at from t
+      where profile_values.workspace_id = t.workspace_id and profile_values.profile_id = t.profile_id and profile_values.property_id = t.property_id`;
+    touchTexts.set(key, text);
   }
+  return text;
+}
+
+/** Rewrites the date and source of values that stay as they are: one statement for a whole batch's. */
+async function touchValues(trx: Transaction<Database>, workspaceId: number, touches: readonly (readonly [profileId: string, propertyId: number, source: string | null, writtenAt: string])[]): Promise<void> {
+  const postgres = isPostgres(trx);
+  await inChunks(touches, TOUCHES_PER_UPDATE, (chunk) => trx.executeQuery(CompiledQuery.raw(touchText(chunk.length, postgres), chunk.flatMap((t) => [workspaceId, ...t]))));
 }
 
 /**
@@ -197,7 +215,7 @@ export async function insertProfilesWith(trx: Transaction<Database>, workspaceId
  */
 export async function updateProfilesWith(trx: Transaction<Database>, workspaceId: number, profiles: { id: string; change: Pick<ChangeSet, 'clear' | 'write' | 'keys' | 'touch'> }[], codec: ValueCodec): Promise<void> {
   await upgradeKeys(trx, workspaceId, profiles.flatMap((p) => p.change.keys), codec);
-  for (const { id, change } of profiles) await touchValues(trx, workspaceId, id, change.touch);
+  await touchValues(trx, workspaceId, profiles.flatMap(({ id, change }) => change.touch.map((t) => [id, t.def.id, t.source, t.written_at] as const)));
   const clearing = Map.groupBy(
     profiles.filter((p) => p.change.clear.length > 0),
     (p) => p.change.clear.toSorted((a, b) => a - b).join(','),
@@ -212,24 +230,6 @@ export async function updateProfilesWith(trx: Transaction<Database>, workspaceId
   }
   await insertValues(trx, workspaceId, profiles.flatMap(({ id, change }) => rowsOf(change.write, codec).map((r) => ({ ...r, profile_id: id }))));
   await insertKeys(trx, workspaceId, profiles.flatMap(({ id, change }) => change.keys.map((k) => ({ ...keyOf(k, codec), profile_id: id }))));
-}
-
-/** Clears a profile's values (and keys) of the `cleared` properties, then inserts `rows` and `keys`. */
-async function replaceValues(
-  trx: Transaction<Database>,
-  workspaceId: number,
-  profileId: string,
-  cleared: number[],
-  rows: Omit<ValueRow, 'profile_id'>[],
-  keys: { property_id: number; value_key: string }[],
-): Promise<void> {
-  if (cleared.length > 0) {
-    for (const table of ['profile_values', 'profile_keys'] as const) {
-      await trx.deleteFrom(table).where('workspace_id', '=', workspaceId).where('profile_id', '=', profileId).where('property_id', 'in', cleared).execute();
-    }
-  }
-  await insertValues(trx, workspaceId, rows.map((r) => ({ ...r, profile_id: profileId })));
-  await insertKeys(trx, workspaceId, keys.map((k) => ({ ...k, profile_id: profileId })));
 }
 
 // Rows per statement, at most: a power of two, so that every chunk is one (see inChunks).
@@ -849,7 +849,7 @@ export async function stageValues(
     for (const r of encoded) rows.push([workspaceId, jobId, seq++, v.profile_id, r.position, r.v_text, r.v_num, r.v_json]);
     for (let position = encoded.length; position < v.items; position++) rows.push([workspaceId, jobId, seq++, v.profile_id, position, null, null, null]);
   }
-  const postgres = trx.getExecutor().adapter instanceof PostgresAdapter;
+  const postgres = isPostgres(trx);
   await inChunks(rows, STAGED_ROWS_PER_INSERT, (chunk) => trx.executeQuery(CompiledQuery.raw(stagingInsert(chunk.length, postgres), chunk.flat())));
   if (isKeyed(def)) {
     const keys = values.flatMap((v) => (v.converted ? [{ workspace_id: workspaceId, job_id: jobId, value_key: codec.keyOf(def, v.converted.value), profile_id: v.profile_id }] : []));
