@@ -7,7 +7,7 @@ import type { Property } from '../properties/property.ts';
 import { isKeyed, type ChangeSet, type ValueWrite } from './change-set.ts';
 import type { StoredValue } from './profile.ts';
 import { excludes, type ProfileSort, type ValueFilter } from './profile-search.ts';
-import { INDEXED_CHARS, type StoredRow, type ValueCodec } from './value-codec.ts';
+import { INDEXED_CHARS, type ValueCodec } from './value-codec.ts';
 
 type Conn = Kysely<Database> | Transaction<Database>;
 
@@ -133,10 +133,21 @@ export async function loadState(
   return state;
 }
 
-const rowsOf = (write: readonly ValueWrite[], codec: ValueCodec): Omit<ValueRow, 'profile_id'>[] =>
-  write.flatMap((w) => codec.encodeValue(w.def, w.value, { source: w.source, written_at: w.written_at }).map((r: StoredRow) => ({ ...r, property_id: w.def.id })));
+const VALUE_COLUMNS = ['workspace_id', 'profile_id', 'property_id', 'position', 'v_text', 'v_num', 'v_json', 'source', 'written_at'];
+const KEY_COLUMNS = ['workspace_id', 'property_id', 'value_key', 'profile_id'];
+const PROFILE_COLUMNS = ['workspace_id', 'id', 'created_at', 'updated_at'];
 
-const keyOf = (k: { def: Property; value: unknown }, codec: ValueCodec) => ({ property_id: k.def.id, value_key: codec.keyOf(k.def, k.value) });
+/** A profile's value rows to insert (VALUE_COLUMNS), appended to `out`. */
+function valueRows(out: unknown[][], workspaceId: number, profileId: string, write: readonly ValueWrite[], codec: ValueCodec): void {
+  for (const w of write) {
+    for (const r of codec.encodeValue(w.def, w.value, w)) out.push([workspaceId, profileId, w.def.id, r.position, r.v_text, r.v_num, r.v_json, r.source, r.written_at]);
+  }
+}
+
+/** A profile's key rows to insert (KEY_COLUMNS), appended to `out`. */
+function keyRows(out: unknown[][], workspaceId: number, profileId: string, keys: readonly { def: Property; value: unknown }[], codec: ValueCodec): void {
+  for (const k of keys) out.push([workspaceId, k.def.id, codec.keyOf(k.def, k.value), profileId]);
+}
 
 /**
  * Stores a change set in a profile: one delete and one insert each for values and keys, so a
@@ -203,9 +214,8 @@ async function upgradeKeys(trx: Transaction<Database>, workspaceId: number, clai
 /** Creates profiles with their values, all in a few statements. */
 export async function insertProfilesWith(trx: Transaction<Database>, workspaceId: number, profiles: { row: ProfileRow; change: Pick<ChangeSet, 'write' | 'keys'> }[], codec: ValueCodec): Promise<void> {
   await upgradeKeys(trx, workspaceId, profiles.flatMap((p) => p.change.keys), codec);
-  await insertProfiles(trx, workspaceId, profiles.map((p) => p.row));
-  await insertValues(trx, workspaceId, profiles.flatMap(({ row, change }) => rowsOf(change.write, codec).map((r) => ({ ...r, profile_id: row.id }))));
-  await insertKeys(trx, workspaceId, profiles.flatMap(({ row, change }) => change.keys.map((k) => ({ ...keyOf(k, codec), profile_id: row.id }))));
+  await insertRows(trx, 'profiles', PROFILE_COLUMNS, profiles.map(({ row }) => [workspaceId, row.id, row.created_at, row.updated_at]), KEY_ROWS_PER_INSERT);
+  await insertValuesAndKeys(trx, workspaceId, profiles.map(({ row, change }) => ({ id: row.id, change })), codec);
 }
 
 /**
@@ -228,8 +238,18 @@ export async function updateProfilesWith(trx: Transaction<Database>, workspaceId
       }
     });
   }
-  await insertValues(trx, workspaceId, profiles.flatMap(({ id, change }) => rowsOf(change.write, codec).map((r) => ({ ...r, profile_id: id }))));
-  await insertKeys(trx, workspaceId, profiles.flatMap(({ id, change }) => change.keys.map((k) => ({ ...keyOf(k, codec), profile_id: id }))));
+  await insertValuesAndKeys(trx, workspaceId, profiles, codec);
+}
+
+async function insertValuesAndKeys(trx: Transaction<Database>, workspaceId: number, profiles: readonly { id: string; change: Pick<ChangeSet, 'write' | 'keys'> }[], codec: ValueCodec): Promise<void> {
+  const values: unknown[][] = [];
+  const keys: unknown[][] = [];
+  for (const { id, change } of profiles) {
+    valueRows(values, workspaceId, id, change.write, codec);
+    keyRows(keys, workspaceId, id, change.keys, codec);
+  }
+  await insertRows(trx, 'profile_values', VALUE_COLUMNS, values, VALUE_ROWS_PER_INSERT);
+  await insertRows(trx, 'profile_keys', KEY_COLUMNS, keys, KEY_ROWS_PER_INSERT);
 }
 
 // Rows per statement, at most: a power of two, so that every chunk is one (see inChunks).
@@ -251,16 +271,32 @@ async function inChunks<R>(rows: readonly R[], size: number, fn: (chunk: R[]) =>
   }
 }
 
-function insertValues(trx: Transaction<Database>, workspaceId: number, rows: ValueRow[]): Promise<void> {
-  return inChunks(rows, VALUE_ROWS_PER_INSERT, (chunk) => trx.insertInto('profile_values').values(chunk.map((r) => ({ workspace_id: workspaceId, ...r }))).execute());
+const insertTexts = new Map<string, string>();
+
+/**
+ * The insert of `count` rows of `columns`, its parameters as each database takes them ($1; ? on
+ * SQLite, where numbered ones bind far slower); built once per table, row count and dialect.
+ */
+function insertText(table: string, columns: readonly string[], count: number, postgres: boolean): string {
+  const key = `${table}:${count}:${postgres}`;
+  let text = insertTexts.get(key);
+  if (text === undefined) {
+    let n = 0;
+    const p = () => (postgres ? `$${++n}` : '?');
+    const rows = Array.from({ length: count }, () => `(${columns.map(p).join(', ')})`).join(', ');
+    insertTexts.set(key, (text = `insert into ${table} (${columns.join(', ')}) values ${rows}`));
+  }
+  return text;
 }
 
-function insertKeys(trx: Transaction<Database>, workspaceId: number, keys: KeyRow[]): Promise<void> {
-  return inChunks(keys, KEY_ROWS_PER_INSERT, (chunk) => trx.insertInto('profile_keys').values(chunk.map((k) => ({ workspace_id: workspaceId, ...k }))).execute());
-}
-
-function insertProfiles(trx: Transaction<Database>, workspaceId: number, rows: ProfileRow[]): Promise<void> {
-  return inChunks(rows, KEY_ROWS_PER_INSERT, (chunk) => trx.insertInto('profiles').values(chunk.map((r) => ({ workspace_id: workspaceId, ...r }))).execute());
+/**
+ * Inserts rows given as their parameters (in `columns` order), at most `size` a statement (see
+ * inChunks). Written as text: a query built and compiled for each chunk cost more than SQLite
+ * took to store a batch's rows.
+ */
+function insertRows(trx: Transaction<Database>, table: string, columns: readonly string[], rows: readonly unknown[][], size: number): Promise<void> {
+  const postgres = isPostgres(trx);
+  return inChunks(rows, size, (chunk) => trx.executeQuery(CompiledQuery.raw(insertText(table, columns, chunk.length, postgres), chunk.flat())));
 }
 
 /** The profile holding each claim's key (undefined: none), in the claims' order. */
@@ -817,15 +853,7 @@ export interface StagedValue {
 
 // Rows a staging statement writes; a fixed number keeps one prepared form for every chunk.
 const STAGED_ROWS_PER_INSERT = 250;
-const STAGED_COLUMNS = 8;
-
-/** The insert of `count` staged rows, its parameters as each database takes them ($1; ? on SQLite, where numbered ones bind far slower). */
-function stagingInsert(count: number, postgres: boolean): string {
-  let n = 0;
-  const p = () => (postgres ? `$${++n}` : '?');
-  const rows = Array.from({ length: count }, () => `(${Array.from({ length: STAGED_COLUMNS }, p).join(', ')})`).join(', ');
-  return `insert into staged_values (workspace_id, job_id, seq, profile_id, position, v_text, v_num, v_json) values ${rows}`;
-}
+const STAGED_COLUMNS = ['workspace_id', 'job_id', 'seq', 'profile_id', 'position', 'v_text', 'v_num', 'v_json'];
 
 /**
  * Stages what a change does to some stored values (`def`: the definition as the change leaves
@@ -849,8 +877,7 @@ export async function stageValues(
     for (const r of encoded) rows.push([workspaceId, jobId, seq++, v.profile_id, r.position, r.v_text, r.v_num, r.v_json]);
     for (let position = encoded.length; position < v.items; position++) rows.push([workspaceId, jobId, seq++, v.profile_id, position, null, null, null]);
   }
-  const postgres = isPostgres(trx);
-  await inChunks(rows, STAGED_ROWS_PER_INSERT, (chunk) => trx.executeQuery(CompiledQuery.raw(stagingInsert(chunk.length, postgres), chunk.flat())));
+  await insertRows(trx, 'staged_values', STAGED_COLUMNS, rows, STAGED_ROWS_PER_INSERT);
   if (isKeyed(def)) {
     const keys = values.flatMap((v) => (v.converted ? [{ workspace_id: workspaceId, job_id: jobId, value_key: codec.keyOf(def, v.converted.value), profile_id: v.profile_id }] : []));
     await inChunks(keys, KEY_ROWS_PER_INSERT / 2, (chunk) => trx.insertInto('staged_keys').values(chunk).execute());
