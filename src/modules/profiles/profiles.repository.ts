@@ -1,15 +1,16 @@
 // All SQL about profiles: rows, values, identity keys and aliases, savepoints, and the search
 // plan. `db`/`trx` first, the workspace second, in every function. Values go in and out through
 // the value codec, so callers see values and change sets, never storage rows.
-import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
+import { CompiledQuery, PostgresAdapter, sql, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import { inChunks } from '../../db/in-chunks.ts';
+import { insertRows } from '../../db/insert-rows.ts';
 import { reusableQuery } from '../../db/reusable-query.ts';
 import type { Database, ProfileValuesTable } from '../../db/schema.ts';
 import type { Property } from '../properties/property.ts';
 import { isKeyed, type ChangeSet, type ValueWrite } from './change-set.ts';
 import type { StoredValue } from './profile.ts';
 import { excludes, type ProfileSort, type ValueFilter } from './profile-search.ts';
-import { INDEXED_CHARS, type StoredRow, type ValueCodec } from './value-codec.ts';
+import { INDEXED_CHARS, type ValueCodec } from './value-codec.ts';
 
 type Conn = Kysely<Database> | Transaction<Database>;
 
@@ -213,10 +214,21 @@ export async function findProfileWithState(
   return { row: { id: profileId, created_at, updated_at }, state: stateOfRows(values, defs, codec).get(profileId) ?? new Map() };
 }
 
-const rowsOf = (write: readonly ValueWrite[], codec: ValueCodec): Omit<ValueRow, 'profile_id'>[] =>
-  write.flatMap((w) => codec.encodeValue(w.def, w.value, { source: w.source, written_at: w.written_at }).map((r: StoredRow) => ({ ...r, property_id: w.def.id })));
+const VALUE_COLUMNS = ['workspace_id', 'profile_id', 'property_id', 'position', 'v_text', 'v_num', 'v_json', 'source', 'written_at'];
+const KEY_COLUMNS = ['workspace_id', 'property_id', 'value_key', 'profile_id'];
+const PROFILE_COLUMNS = ['workspace_id', 'id', 'created_at', 'updated_at'];
 
-const keyOf = (k: { def: Property; value: unknown }, codec: ValueCodec) => ({ property_id: k.def.id, value_key: codec.keyOf(k.def, k.value) });
+/** A profile's value rows to insert (VALUE_COLUMNS), appended to `out`. */
+function valueRows(out: unknown[][], workspaceId: number, profileId: string, write: readonly ValueWrite[], codec: ValueCodec): void {
+  for (const w of write) {
+    for (const r of codec.encodeValue(w.def, w.value, w)) out.push([workspaceId, profileId, w.def.id, r.position, r.v_text, r.v_num, r.v_json, r.source, r.written_at]);
+  }
+}
+
+/** A profile's key rows to insert (KEY_COLUMNS), appended to `out`. */
+function keyRows(out: unknown[][], workspaceId: number, profileId: string, keys: readonly { def: Property; value: unknown }[], codec: ValueCodec): void {
+  for (const k of keys) out.push([workspaceId, k.def.id, codec.keyOf(k.def, k.value), profileId]);
+}
 
 /**
  * Stores a change set in a profile: one delete and one insert each for values and keys, so a
@@ -224,23 +236,41 @@ const keyOf = (k: { def: Property; value: unknown }, codec: ValueCodec) => ({ pr
  * raises a unique violation.
  */
 export async function storeChanges(trx: Transaction<Database>, workspaceId: number, profileId: string, change: Pick<ChangeSet, 'clear' | 'write' | 'keys'> & Partial<Pick<ChangeSet, 'touch'>>, codec: ValueCodec): Promise<void> {
-  await upgradeKeys(trx, workspaceId, change.keys, codec);
-  await touchValues(trx, workspaceId, profileId, change.touch ?? []);
-  await replaceValues(trx, workspaceId, profileId, change.clear, rowsOf(change.write, codec), change.keys.map((k) => keyOf(k, codec)));
+  await updateProfilesWith(trx, workspaceId, [{ id: profileId, change: { touch: [], ...change } }], codec);
 }
 
-/** Rewrites the date and source of values that stay as they are (one statement for a record's). */
-async function touchValues(trx: Transaction<Database>, workspaceId: number, profileId: string, touch: ChangeSet['touch']): Promise<void> {
-  for (const group of Map.groupBy(touch, (t) => `${t.written_at} ${t.source}`).values()) {
-    const { source, written_at } = group[0];
-    await trx
-      .updateTable('profile_values')
-      .set({ source, written_at })
-      .where('workspace_id', '=', workspaceId)
-      .where('profile_id', '=', profileId)
-      .where('property_id', 'in', group.map((t) => t.def.id))
-      .execute();
+const isPostgres = (db: Conn) => db.getExecutor().adapter instanceof PostgresAdapter;
+
+// (profile, property) pairs per touch statement, at most: a power of two (see inChunks).
+const TOUCHES_PER_UPDATE = 256;
+const touchTexts = new Map<string, string>();
+
+/**
+ * The touch of `count` (profile, property) pairs: every row of each pair's value takes the pair's
+ * date and source. The pairs come as a list of values, so that one statement serves profiles
+ * written at different times (an SDK dates each call). The workspace is in the list too: with
+ * no constant to look the table up by, SQLite's planner walks the list and finds each pair's
+ * rows by primary key (given the workspace as a constant, it scanned the workspace's values
+ * for lists of 64 pairs and more).
+ */
+function touchText(count: number, postgres: boolean): string {
+  const key = `${postgres}:${count}`;
+  let text = touchTexts.get(key);
+  if (text === undefined) {
+    const n = (i: number, type: string) => (postgres ? `$${i}::${type}` : '?');
+    const pair = (i: number) => `(${n(5 * i + 1, 'integer')}, ${n(5 * i + 2, 'text')}, ${n(5 * i + 3, 'integer')}, ${n(5 * i + 4, 'text')}, ${n(5 * i + 5, 'text')})`;
+    text = `with t (workspace_id, profile_id, property_id, source, written_at) as (values ${Array.from({ length: count }, (_, i) => pair(i)).join(', ')})
+      update profile_values set source = t.source, written_at = t.written_at from t
+      where profile_values.workspace_id = t.workspace_id and profile_values.profile_id = t.profile_id and profile_values.property_id = t.property_id`;
+    touchTexts.set(key, text);
   }
+  return text;
+}
+
+/** Rewrites the date and source of values that stay as they are: one statement for a whole batch's. */
+async function touchValues(trx: Transaction<Database>, workspaceId: number, touches: readonly (readonly [profileId: string, propertyId: number, source: string | null, writtenAt: string])[]): Promise<void> {
+  const postgres = isPostgres(trx);
+  await inChunks(touches, TOUCHES_PER_UPDATE, (chunk) => trx.executeQuery(CompiledQuery.raw(touchText(chunk.length, postgres), chunk.flatMap((t) => [workspaceId, ...t]))));
 }
 
 /**
@@ -265,9 +295,8 @@ async function upgradeKeys(trx: Transaction<Database>, workspaceId: number, clai
 /** Creates profiles with their values, all in a few statements. */
 export async function insertProfilesWith(trx: Transaction<Database>, workspaceId: number, profiles: { row: ProfileRow; change: Pick<ChangeSet, 'write' | 'keys'> }[], codec: ValueCodec): Promise<void> {
   await upgradeKeys(trx, workspaceId, profiles.flatMap((p) => p.change.keys), codec);
-  await insertProfiles(trx, workspaceId, profiles.map((p) => p.row));
-  await insertValues(trx, workspaceId, profiles.flatMap(({ row, change }) => rowsOf(change.write, codec).map((r) => ({ ...r, profile_id: row.id }))));
-  await insertKeys(trx, workspaceId, profiles.flatMap(({ row, change }) => change.keys.map((k) => ({ ...keyOf(k, codec), profile_id: row.id }))));
+  await insertRows(trx, 'profiles', PROFILE_COLUMNS, profiles.map(({ row }) => [workspaceId, row.id, row.created_at, row.updated_at]), KEY_ROWS_PER_INSERT);
+  await insertValuesAndKeys(trx, workspaceId, profiles.map(({ row, change }) => ({ id: row.id, change })), codec);
 }
 
 /**
@@ -277,7 +306,7 @@ export async function insertProfilesWith(trx: Transaction<Database>, workspaceId
  */
 export async function updateProfilesWith(trx: Transaction<Database>, workspaceId: number, profiles: { id: string; change: Pick<ChangeSet, 'clear' | 'write' | 'keys' | 'touch'> }[], codec: ValueCodec): Promise<void> {
   await upgradeKeys(trx, workspaceId, profiles.flatMap((p) => p.change.keys), codec);
-  for (const { id, change } of profiles) await touchValues(trx, workspaceId, id, change.touch);
+  await touchValues(trx, workspaceId, profiles.flatMap(({ id, change }) => change.touch.map((t) => [id, t.def.id, t.source, t.written_at] as const)));
   const clearing = Map.groupBy(
     profiles.filter((p) => p.change.clear.length > 0),
     (p) => p.change.clear.toSorted((a, b) => a - b).join(','),
@@ -290,43 +319,23 @@ export async function updateProfilesWith(trx: Transaction<Database>, workspaceId
       }
     });
   }
-  await insertValues(trx, workspaceId, profiles.flatMap(({ id, change }) => rowsOf(change.write, codec).map((r) => ({ ...r, profile_id: id }))));
-  await insertKeys(trx, workspaceId, profiles.flatMap(({ id, change }) => change.keys.map((k) => ({ ...keyOf(k, codec), profile_id: id }))));
+  await insertValuesAndKeys(trx, workspaceId, profiles, codec);
 }
 
-/** Clears a profile's values (and keys) of the `cleared` properties, then inserts `rows` and `keys`. */
-async function replaceValues(
-  trx: Transaction<Database>,
-  workspaceId: number,
-  profileId: string,
-  cleared: number[],
-  rows: Omit<ValueRow, 'profile_id'>[],
-  keys: { property_id: number; value_key: string }[],
-): Promise<void> {
-  if (cleared.length > 0) {
-    for (const table of ['profile_values', 'profile_keys'] as const) {
-      await trx.deleteFrom(table).where('workspace_id', '=', workspaceId).where('profile_id', '=', profileId).where('property_id', 'in', cleared).execute();
-    }
+async function insertValuesAndKeys(trx: Transaction<Database>, workspaceId: number, profiles: readonly { id: string; change: Pick<ChangeSet, 'write' | 'keys'> }[], codec: ValueCodec): Promise<void> {
+  const values: unknown[][] = [];
+  const keys: unknown[][] = [];
+  for (const { id, change } of profiles) {
+    valueRows(values, workspaceId, id, change.write, codec);
+    keyRows(keys, workspaceId, id, change.keys, codec);
   }
-  await insertValues(trx, workspaceId, rows.map((r) => ({ ...r, profile_id: profileId })));
-  await insertKeys(trx, workspaceId, keys.map((k) => ({ ...k, profile_id: profileId })));
+  await insertRows(trx, 'profile_values', VALUE_COLUMNS, values, VALUE_ROWS_PER_INSERT);
+  await insertRows(trx, 'profile_keys', KEY_COLUMNS, keys, KEY_ROWS_PER_INSERT);
 }
 
 // Rows per statement, at most: a power of two, so that every chunk is one (see inChunks).
 const VALUE_ROWS_PER_INSERT = 256;
 const KEY_ROWS_PER_INSERT = 512;
-
-function insertValues(trx: Transaction<Database>, workspaceId: number, rows: ValueRow[]): Promise<void> {
-  return inChunks(rows, VALUE_ROWS_PER_INSERT, (chunk) => trx.insertInto('profile_values').values(chunk.map((r) => ({ workspace_id: workspaceId, ...r }))).execute());
-}
-
-function insertKeys(trx: Transaction<Database>, workspaceId: number, keys: KeyRow[]): Promise<void> {
-  return inChunks(keys, KEY_ROWS_PER_INSERT, (chunk) => trx.insertInto('profile_keys').values(chunk.map((k) => ({ workspace_id: workspaceId, ...k }))).execute());
-}
-
-function insertProfiles(trx: Transaction<Database>, workspaceId: number, rows: ProfileRow[]): Promise<void> {
-  return inChunks(rows, KEY_ROWS_PER_INSERT, (chunk) => trx.insertInto('profiles').values(chunk.map((r) => ({ workspace_id: workspaceId, ...r }))).execute());
-}
 
 /** The profile holding each claim's key (undefined: none), in the claims' order. */
 export async function keyOwners(db: Conn, workspaceId: number, claims: readonly { def: Property; value: unknown }[], codec: ValueCodec): Promise<(string | undefined)[]> {
@@ -395,7 +404,7 @@ export async function retireKeys(trx: Transaction<Database>, workspaceId: number
   for (const r of retired) {
     await trx
       .insertInto('profile_former_keys')
-      .values({ workspace_id: workspaceId, ...keyOf(r, codec), profile_id: r.profile_id, retired_at: at })
+      .values({ workspace_id: workspaceId, property_id: r.def.id, value_key: codec.keyOf(r.def, r.value), profile_id: r.profile_id, retired_at: at })
       .onConflict((oc) => oc.columns(['workspace_id', 'property_id', 'value_key']).doUpdateSet((eb) => ({ profile_id: eb.ref('excluded.profile_id'), retired_at: eb.ref('excluded.retired_at') })))
       .execute();
   }

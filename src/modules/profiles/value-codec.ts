@@ -65,7 +65,11 @@ export function createValueCodec(cipher: PiiCipher | undefined) {
   function encodeValue(def: Property, value: unknown, meta: { source: string | null; written_at: string }): StoredRow[] {
     if (value === null) return [];
     const items = itemised(def) ? (value as unknown[]) : [value];
-    return items.map((item, position) => ({ position, ...encodeItem(def, item), ...meta }));
+    // Field by field: a literal built by spreading takes V8's slow path, and a batch stores thousands.
+    return items.map((item, position) => {
+      const { v_text, v_num, v_json } = encodeItem(def, item);
+      return { position, v_text, v_num, v_json, source: meta.source, written_at: meta.written_at };
+    });
   }
 
   /** The value a property's stored rows (in position order) hold. */

@@ -3,8 +3,9 @@
 // landing writes profile_values and profile_keys, the profiles module's tables: it is a few
 // set-based statements over the staged rows, in the job's last transaction, which no call
 // through the profiles service could be. The values are read through the profiles service.
-import { CompiledQuery, PostgresAdapter, sql, type Kysely, type SqlBool, type Transaction } from 'kysely';
+import { sql, type Kysely, type SqlBool, type Transaction } from 'kysely';
 import { inChunks } from '../../db/in-chunks.ts';
+import { insertRows } from '../../db/insert-rows.ts';
 import type { Database } from '../../db/schema.ts';
 import { isKeyed } from '../profiles/change-set.ts';
 import type { ValueCodec } from '../profiles/value-codec.ts';
@@ -25,15 +26,7 @@ export interface StagedValue {
 
 // Rows a staging statement writes; a fixed number keeps one prepared form for every chunk.
 const STAGED_ROWS_PER_INSERT = 250;
-const STAGED_COLUMNS = 8;
-
-/** The insert of `count` staged rows, its parameters as each database takes them ($1; ? on SQLite, where numbered ones bind far slower). */
-function stagingInsert(count: number, postgres: boolean): string {
-  let n = 0;
-  const p = () => (postgres ? `$${++n}` : '?');
-  const rows = Array.from({ length: count }, () => `(${Array.from({ length: STAGED_COLUMNS }, p).join(', ')})`).join(', ');
-  return `insert into staged_values (workspace_id, job_id, seq, profile_id, position, v_text, v_num, v_json) values ${rows}`;
-}
+const STAGED_COLUMNS = ['workspace_id', 'job_id', 'seq', 'profile_id', 'position', 'v_text', 'v_num', 'v_json'];
 
 /**
  * Stages what a change does to some stored values (`def`: the definition as the change leaves
@@ -57,8 +50,7 @@ export async function stageValues(
     for (const r of encoded) rows.push([workspaceId, jobId, seq++, v.profile_id, r.position, r.v_text, r.v_num, r.v_json]);
     for (let position = encoded.length; position < v.items; position++) rows.push([workspaceId, jobId, seq++, v.profile_id, position, null, null, null]);
   }
-  const postgres = trx.getExecutor().adapter instanceof PostgresAdapter;
-  await inChunks(rows, STAGED_ROWS_PER_INSERT, (chunk) => trx.executeQuery(CompiledQuery.raw(stagingInsert(chunk.length, postgres), chunk.flat())));
+  await insertRows(trx, 'staged_values', STAGED_COLUMNS, rows, STAGED_ROWS_PER_INSERT);
   if (isKeyed(def)) {
     const keys = values.flatMap((v) => (v.converted ? [{ workspace_id: workspaceId, job_id: jobId, value_key: codec.keyOf(def, v.converted.value), profile_id: v.profile_id }] : []));
     await inChunks(keys, KEY_ROWS_PER_INSERT / 2, (chunk) => trx.insertInto('staged_keys').values(chunk).execute());
