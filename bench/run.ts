@@ -84,11 +84,11 @@ async function postgresSchema(baseUrl: string): Promise<{ url: string; version: 
 }
 
 type Scenario = 'baseline' | 'GET one' | 'list page' | 'POST create' | 'profile GET' | 'identity search' | 'profile PATCH' | 'profile POST';
-/** Minimum req/s as a share of the baseline's. */
+/** Minimum req/s as a share of the baseline's (the one-at-a-time targets of docs/benchmarks.md). */
 const TARGETS: Record<Exclude<Scenario, 'baseline'>, number> = {
-  'GET one': 0.5,
+  'GET one': 0.6,
   'list page': 0.15,
-  'POST create': 0.1,
+  'POST create': 0.15,
   'profile GET': 0.5,
   'identity search': 0.4,
   'profile PATCH': 0.3,
