@@ -1,7 +1,7 @@
 // Calls from instrumented apps (identify, alias, and the traits any event carries) as profile
 // records: traits to properties by name then import alias, ids to the identity properties the
 // source names, and every refusal as a violation. Pure: the service reads and writes.
-import { COLUMN_REASON_TEXT, mapColumns } from '../properties/column-mapping.ts';
+import { COLUMN_REASON_TEXT, mapColumns, nameIndex } from '../properties/column-mapping.ts';
 import type { Property } from '../properties/property.ts';
 import type { ProfileRecord } from '../profiles/profiles.service.ts';
 import { checkValue } from '../profiles/values.ts';
@@ -87,7 +87,7 @@ export function mapCall(defs: readonly Property[], source: IngestSource, call: I
   const refused: Refusal[] = [];
   const values = new Map<Property, unknown>();
   const origins = new Map<string, string>();
-  const byName = new Map(defs.map((d) => [d.name, d]));
+  const index = nameIndex(defs);
   /** A value that reached `def` from `field`: refused when another field wrote `def` already, or when it fails its checks. */
   const take = (field: string, def: Property, value: unknown) => {
     if (values.has(def)) {
@@ -111,7 +111,8 @@ export function mapCall(defs: readonly Property[], source: IngestSource, call: I
   ];
   for (const [field, value, propertyName, label] of ids) {
     if (value === undefined) continue;
-    const def = propertyName === null ? undefined : byName.get(propertyName);
+    const named = propertyName === null ? undefined : index.get(propertyName.toLowerCase());
+    const def = named?.name === propertyName ? named : undefined;
     if (!def || def.archived || def.identity.role === 'none') {
       const why = !def ? `the source names no ${label}` : def.archived ? `${label} ${def.name} is archived` : `${label} ${def.name} is no longer an identity property`;
       refused.push({ trait: field, property: def?.name ?? null, problem: 'no_identity_property', message: `cannot be written: ${why}`, value });

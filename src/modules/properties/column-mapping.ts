@@ -22,14 +22,21 @@ export const COLUMN_REASON_TEXT: Record<ColumnReason, string> = {
   same_property: 'maps to a property an earlier column already writes',
 };
 
+// Kept per list of definitions: the dictionary hands out one list while it is unchanged, and a
+// Segment batch maps each of its calls, an NDJSON import each of its rows, against the same list.
+const indexes = new WeakMap<readonly Property[], ReadonlyMap<string, Property>>();
+
 /** A lookup of a workspace's definitions by lower-cased name and import alias. */
-export function nameIndex(defs: readonly Property[]): Map<string, Property> {
-  const index = new Map<string, Property>();
+export function nameIndex(defs: readonly Property[]): ReadonlyMap<string, Property> {
+  let index = indexes.get(defs);
+  if (index) return index;
+  const built = new Map<string, Property>();
   for (const def of defs) {
-    for (const alias of def.import_aliases) index.set(alias.toLowerCase(), def);
+    for (const alias of def.import_aliases) built.set(alias.toLowerCase(), def);
   }
   // Names win over aliases (both are unique in a workspace, so this only guards the order).
-  for (const def of defs) index.set(def.name.toLowerCase(), def);
+  for (const def of defs) built.set(def.name.toLowerCase(), def);
+  indexes.set(defs, (index = built));
   return index;
 }
 
