@@ -1,7 +1,7 @@
 // Keys exist exactly for keyed (unique or identity) properties' stored values: a PATCH that turns
 // keys off drops the property's keys; one that turns them on finds none left, so a value an old
 // key named is free again. Every move between key states, with and without stored values, as a
-// table; then the change flow turning keys on and off, and a purge.
+// table; then the change flow turning keys on and off, an archive and restore, and a purge.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTenancy, createTestApp, expectError, expectStatus, type Tenancy, type TestApp } from './helpers/app.ts';
@@ -173,6 +173,20 @@ for (const dialect of dialects) {
         await change(name, { unique: true });
         assert.deepEqual(await keysOf(name), [['cf-1', 'cf-1-v'], ['cf-2', 'cf-2-v']]);
       });
+    });
+
+    test('archived and restored, a property keeps exactly its values\' keys', async () => {
+      const name = await property({ unique: true, role: 'primary' });
+      expectStatus(await req('PUT', '/profiles/ar-1', { properties: { [name]: 'ar-v' } }), 201);
+      expectStatus(await req('DELETE', `/properties/${name}`), 204);
+      assert.deepEqual(await keysOf(name), [['ar-1', 'ar-v']]);
+      expectStatus(await req('POST', `/properties/${name}/restore`), 200);
+      assert.deepEqual(await keysOf(name), [['ar-1', 'ar-v']]);
+      const other = await req('PUT', '/profiles/ar-2', { properties: { [name]: 'ar-v' } });
+      assert.deepEqual(expectError(other, 409, 'CONFLICT').map((d) => d.field), [`properties.${name}`]);
+      const found = await req('POST', '/profiles/batch', { inputs: [{ properties: { [name]: 'ar-v' } }] });
+      expectStatus(found, 200);
+      assert.deepEqual(found.body.results, [{ index: 0, status: 'updated', id: 'ar-1' }], found.raw);
     });
 
     test('a purge leaves no key of the property', async () => {
