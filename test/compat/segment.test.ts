@@ -351,6 +351,17 @@ for (const dialect of dialects) {
         const property = await native('GET', '/properties/member_id');
         expectStatus(property, 200);
         const retired = () => t.db.selectFrom('profile_former_keys').select('value_key').where('workspace_id', '=', a.workspaceId).where('property_id', '=', property.body.id).execute().then((rows) => rows.map((r) => r.value_key));
+        /** Applies a change of member_id through the change flow and waits for it to land. */
+        const change = async (fields: object) => {
+          const current = await native('GET', '/properties/member_id');
+          expectStatus(current, 200);
+          const started = await t.request({ method: 'POST', url: `${ws}/properties/member_id/changes`, token: a.token, headers: { 'if-match': `"${current.body.version}"` }, payload: { ...fields, on_failure: 'abort' } });
+          expectStatus(started, 202);
+          await t.jobRunner.drain();
+          const job = await native('GET', `/jobs/${started.body.job.id}`);
+          expectStatus(job, 200);
+          assert.equal(job.body.status, 'done', job.raw);
+        };
 
         expectSegment(await members('/v1/identify', { userId: 'm-old', traits: { visits: 1 } }), 200);
         expectSegment(await members('/v1/identify', { userId: 'm-new', traits: { visits: 2 } }), 200);
@@ -363,24 +374,21 @@ for (const dialect of dialects) {
         const off = await native('PATCH', '/properties/member_id', { identity: { role: 'none' } });
         expectStatus(off, 200);
         assert.deepEqual(await retired(), []);
-        const started = await t.request({
-          method: 'POST',
-          url: `${ws}/properties/member_id/changes`,
-          token: a.token,
-          headers: { 'if-match': `"${off.body.version}"` },
-          payload: { identity: { role: 'primary' }, on_failure: 'abort' },
-        });
-        expectStatus(started, 202);
-        await t.jobRunner.drain();
-        const job = await native('GET', `/jobs/${started.body.job.id}`);
-        expectStatus(job, 200);
-        assert.equal(job.body.status, 'done', job.raw);
+        await change({ identity: { role: 'primary' } });
         expectSegment(await members('/v1/identify', { userId: 'm-old', traits: { visits: 5 } }), 200);
         const [again] = await byMember('m-old');
         assert.ok(again && again.id !== survivor.id, JSON.stringify(again));
         assert.deepEqual(again.properties, { member_id: 'm-old', visits: 5 });
 
-        // Retired again, then the property purged (its source deleted first): nothing of it is left.
+        // Retired again, then off by a change: forgotten the same way.
+        expectSegment(await members('/v1/alias', { previousId: 'm-old', userId: 'm-new' }), 200);
+        assert.deepEqual(await retired(), ['m-old']);
+        await change({ identity: { role: 'none' } });
+        assert.deepEqual(await retired(), []);
+
+        // On again, retired again, then the property purged (its source deleted first): nothing of it is left.
+        await change({ identity: { role: 'primary' } });
+        expectSegment(await members('/v1/identify', { userId: 'm-old' }), 200);
         expectSegment(await members('/v1/alias', { previousId: 'm-old', userId: 'm-new' }), 200);
         assert.deepEqual(await retired(), ['m-old']);
         expectStatus(await native('DELETE', `/sources/${source.body.id}`), 204);
