@@ -49,6 +49,7 @@ export function createServices({ db, config, clock, ids, broadcast, broadFilter 
     jobs,
     usage: {
       holders: (trx, ws, id) => profiles.countHolders(trx, ws, id),
+      releaseKeys: (trx, ws, from, to) => profiles.releaseKeys(trx, ws, from, to),
       mappedBy: (trx, ws, id) => sources.mappedBy(trx, ws, id),
       scanChange: (conn, ws, from, to, valueMap, masked) => propertyChanges.scanChange(conn, ws, from, to, valueMap, masked),
     },

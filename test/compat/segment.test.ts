@@ -336,6 +336,69 @@ for (const dialect of dialects) {
         assert.deepEqual(again.properties, { user_id: 'al-old9', visits: 1 });
       });
 
+      test('a user id property that stops being an identity forgets its retired ids; purged, it leaves none', async () => {
+        expectStatus(await native('POST', '/properties', { name: 'member_id', data_type: 'string', identity: { role: 'primary' } }), 201);
+        const source = await native('POST', '/sources', { name: 'members', user_id_property: 'member_id' });
+        expectStatus(source, 201);
+        const made = await native('POST', `/sources/${source.body.id}/write-keys`);
+        expectStatus(made, 201);
+        const members = (path: string, body: object) => segment(path, body, { key: made.body.key });
+        const byMember = async (id: string) => {
+          const res = await native('GET', `/profiles?filter[member_id][eq]=${id}`);
+          expectStatus(res, 200);
+          return res.body.data as { id: string; properties: Record<string, unknown> }[];
+        };
+        const property = await native('GET', '/properties/member_id');
+        expectStatus(property, 200);
+        const retired = () => t.db.selectFrom('profile_former_keys').select('value_key').where('workspace_id', '=', a.workspaceId).where('property_id', '=', property.body.id).execute().then((rows) => rows.map((r) => r.value_key));
+        /** Applies a change of member_id through the change flow and waits for it to land. */
+        const change = async (fields: object) => {
+          const current = await native('GET', '/properties/member_id');
+          expectStatus(current, 200);
+          const started = await t.request({ method: 'POST', url: `${ws}/properties/member_id/changes`, token: a.token, headers: { 'if-match': `"${current.body.version}"` }, payload: { ...fields, on_failure: 'abort' } });
+          expectStatus(started, 202);
+          await t.jobRunner.drain();
+          const job = await native('GET', `/jobs/${started.body.job.id}`);
+          expectStatus(job, 200);
+          assert.equal(job.body.status, 'done', job.raw);
+        };
+
+        expectSegment(await members('/v1/identify', { userId: 'm-old', traits: { visits: 1 } }), 200);
+        expectSegment(await members('/v1/identify', { userId: 'm-new', traits: { visits: 2 } }), 200);
+        expectSegment(await members('/v1/alias', { previousId: 'm-old', userId: 'm-new' }), 200);
+        const [survivor] = await byMember('m-new');
+        assert.deepEqual(await retired(), ['m-old']);
+
+        // Off: the retired id goes with the keys. On again (a change: a profile holds a value),
+        // the id finds only what holds it now, so a call with it makes a profile of its own.
+        const off = await native('PATCH', '/properties/member_id', { identity: { role: 'none' } });
+        expectStatus(off, 200);
+        assert.deepEqual(await retired(), []);
+        await change({ identity: { role: 'primary' } });
+        expectSegment(await members('/v1/identify', { userId: 'm-old', traits: { visits: 5 } }), 200);
+        const [again] = await byMember('m-old');
+        assert.ok(again && again.id !== survivor.id, JSON.stringify(again));
+        assert.deepEqual(again.properties, { member_id: 'm-old', visits: 5 });
+
+        // Retired again, then off by a change: forgotten the same way.
+        expectSegment(await members('/v1/alias', { previousId: 'm-old', userId: 'm-new' }), 200);
+        assert.deepEqual(await retired(), ['m-old']);
+        await change({ identity: { role: 'none' } });
+        assert.deepEqual(await retired(), []);
+
+        // On again, retired again, then the property purged (its source deleted first): nothing of it is left.
+        await change({ identity: { role: 'primary' } });
+        expectSegment(await members('/v1/identify', { userId: 'm-old' }), 200);
+        expectSegment(await members('/v1/alias', { previousId: 'm-old', userId: 'm-new' }), 200);
+        assert.deepEqual(await retired(), ['m-old']);
+        expectStatus(await native('DELETE', `/sources/${source.body.id}`), 204);
+        expectStatus(await native('DELETE', '/properties/member_id?purge=true'), 202);
+        await t.jobRunner.drain();
+        assert.deepEqual(await retired(), []);
+        const keys = await t.db.selectFrom('profile_keys').select('value_key').where('workspace_id', '=', a.workspaceId).where('property_id', '=', property.body.id).execute();
+        assert.deepEqual(keys, []);
+      });
+
       test('timestamps date the values: an older call does not replace a newer value', async () => {
         expectSegment(await segment('/v1/identify', { userId: 'u-9', traits: { age: 40 }, timestamp: '2026-11-29T11:00:00Z' }), 200);
         expectSegment(await segment('/v1/identify', { userId: 'u-9', traits: { age: 39 }, timestamp: '2026-11-29T10:00:00Z' }), 200);

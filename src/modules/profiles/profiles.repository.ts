@@ -780,7 +780,10 @@ async function walk(
   return [...hits, ...rest.map((h) => ({ row: h.row, sortValues: [null, ...h.sortValues] }))];
 }
 
-/** Removes one property's values from up to `limit` profiles; returns how many profiles. */
+/**
+ * Removes one property's values (and their keys) from up to `limit` profiles; returns how many
+ * profiles. The last step, finding fewer, also forgets the property's retired ids.
+ */
 export async function purgeValues(trx: Transaction<Database>, workspaceId: number, propertyId: number, limit: number): Promise<number> {
   const holders = await trx
     .selectFrom('profile_values')
@@ -790,12 +793,22 @@ export async function purgeValues(trx: Transaction<Database>, workspaceId: numbe
     .where('property_id', '=', propertyId)
     .limit(limit)
     .execute();
-  if (holders.length === 0) return 0;
   const ids = holders.map((h) => h.profile_id);
-  for (const table of ['profile_values', 'profile_keys'] as const) {
-    await trx.deleteFrom(table).where('workspace_id', '=', workspaceId).where('property_id', '=', propertyId).where('profile_id', 'in', ids).execute();
+  if (ids.length > 0) {
+    for (const table of ['profile_values', 'profile_keys'] as const) {
+      await trx.deleteFrom(table).where('workspace_id', '=', workspaceId).where('property_id', '=', propertyId).where('profile_id', 'in', ids).execute();
+    }
   }
+  if (ids.length < limit) await dropKeys(trx, workspaceId, propertyId, 'profile_former_keys');
   return ids.length;
+}
+
+/**
+ * Deletes every key of a property (`profile_keys`: its values' keys; `profile_former_keys`: its
+ * retired ids), in one statement along the table's primary key.
+ */
+export async function dropKeys(trx: Transaction<Database>, workspaceId: number, propertyId: number, table: 'profile_keys' | 'profile_former_keys'): Promise<void> {
+  await trx.deleteFrom(table).where('workspace_id', '=', workspaceId).where('property_id', '=', propertyId).execute();
 }
 
 /**

@@ -12,7 +12,7 @@ import { decodeCursor, encodeCursor, type Page } from '../../shared/pagination.t
 import type { JobService } from '../jobs/jobs.service.ts';
 import type { PropertyService } from '../properties/properties.service.ts';
 import type { MergeFunction, Property } from '../properties/property.ts';
-import { changeSet, checkWrite, claimsOf, freshRecords, identityOrder, knownRecords, matchedProfiles, survivorFirst, type Checked, type Incoming, type StoredState } from './change-set.ts';
+import { changeSet, checkWrite, claimsOf, freshRecords, identityOrder, isKeyed, knownRecords, matchedProfiles, survivorFirst, type Checked, type Incoming, type StoredState } from './change-set.ts';
 import { dictionaryView, profileOf, type DictionaryView, type Profile } from './profile.ts';
 import { typeSearch, type ProfileSort, type SearchQuery } from './profile-search.ts';
 import * as repo from './profiles.repository.ts';
@@ -548,6 +548,17 @@ export function createProfileService({
     /** How many profiles hold a value of the property (asked before a property is purged or retyped). */
     countHolders(trx: Transaction<Database>, workspaceId: number, propertyId: number): Promise<number> {
       return repo.countHolders(trx, workspaceId, propertyId);
+    },
+
+    /**
+     * Keys exist exactly for keyed properties' stored values: a definition that stops being
+     * unique and an identity loses its values' keys, and one that stops being an identity its
+     * retired ids, in the transaction that changes it. Turning keys on again then finds none
+     * left (with values, the change flow claims them afresh).
+     */
+    async releaseKeys(trx: Transaction<Database>, workspaceId: number, from: Property, to: Property): Promise<void> {
+      if (isKeyed(from) && !isKeyed(to)) await repo.dropKeys(trx, workspaceId, from.id, 'profile_keys');
+      if (from.identity.role !== 'none' && to.identity.role === 'none') await repo.dropKeys(trx, workspaceId, from.id, 'profile_former_keys');
     },
 
     async get(workspaceId: number, id: string, opts: ReadOptions): Promise<Profile> {

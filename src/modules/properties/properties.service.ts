@@ -55,6 +55,8 @@ export interface PropertyUsage {
   holders(trx: Transaction<Database>, workspaceId: number, propertyId: number): Promise<number>;
   /** Names of the data sources whose mappings use the property. */
   mappedBy(trx: Transaction<Database>, workspaceId: number, propertyId: number): Promise<string[]>;
+  /** Drops the keys a definition no longer has (unique and identity turned off), in the change's transaction. */
+  releaseKeys(trx: Transaction<Database>, workspaceId: number, from: Property, to: Property): Promise<void>;
   /** What a change from one definition to another would do to the stored values (`masked`: samples as "***"). */
   scanChange(conn: Conn, workspaceId: number, from: Property, to: Property, valueMap: ValueMap, masked: boolean): Promise<ChangeScan>;
 }
@@ -367,6 +369,7 @@ export function createPropertyService({
         const updated = await repo.updateProperty(trx, workspaceId, current.id, current.version, { fields, at });
         if (!updated) throw new AppError('PRECONDITION_FAILED', `Property "${current.name}" changed while it was being updated; read it again.`, [], 'STALE_VERSION');
         await repo.replacePropertyKeys(trx, workspaceId, current.id, keysOf(fields));
+        await usage.releaseKeys(trx, workspaceId, current, updated);
         await repo.insertHistory(trx, workspaceId, current.id, { version: updated.version, at, key_id: opts.actor, action: 'updated', changes });
         // Values already stored are encrypted (or decrypted) in the background.
         if (changes.pii) {
@@ -471,6 +474,7 @@ export function createPropertyService({
       const fields = fieldsOf(c.to);
       const updated = await repo.updateProperty(trx, workspaceId, c.from.id, c.from.version, { fields, at });
       if (!updated) return undefined;
+      await usage.releaseKeys(trx, workspaceId, c.from, updated);
       const changes = { ...diffFields(fieldsOf(c.from), fields), values: { from: { profiles: c.counts.profiles_with_values }, to: { converted: c.counts.converted, cleared: c.counts.cleared, job: c.job } } };
       await repo.insertHistory(trx, workspaceId, c.from.id, { version: updated.version, at, key_id: c.actor, action: 'updated', changes });
       return updated;
