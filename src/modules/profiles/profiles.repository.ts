@@ -151,14 +151,16 @@ export async function loadColumns(
   const column = new Map<number, number>();
   for (const [i, def] of defs.entries()) if (def) column.set(def.id, i);
   // One pass: the rows come ordered by profile, property and position.
+  let values: unknown[] | undefined;
   for (let i = 0, j = 0; i < rows.length; i = j) {
-    const { profile_id, property_id } = rows[i];
+    const row = rows[i];
+    const { profile_id, property_id } = row;
     for (j = i + 1; j < rows.length && rows[j].profile_id === profile_id && rows[j].property_id === property_id; j++);
+    if (i === 0 || rows[i - 1].profile_id !== profile_id) values = undefined;
     const at = column.get(property_id);
     if (at === undefined) continue;
-    let values = out.get(profile_id);
     if (!values) out.set(profile_id, (values = new Array(defs.length)));
-    values[at] = codec.decodeValue(defs[at]!, j === i + 1 ? [rows[i]] : rows.slice(i, j));
+    values[at] = codec.decodeValue(defs[at]!, j === i + 1 ? [row] : rows.slice(i, j));
   }
   return out;
 }
