@@ -146,13 +146,13 @@ for (const dialect of dialects) {
     test('one snapshot: a profile written while an export runs is not in it, and the count matches the rows', async () => {
       // Read a page of one profile at a time through the service, so that the write lands between pages.
       const result = await t.services.imports.export(a.workspaceId, { format: 'ndjson', filters: [], includePii: false, piiReadable: true, pageSize: 1 });
-      const first = await result.rows.next();
-      assert.equal((first.value as { id: string }).id, 'x-1');
+      const first = await result.pages.next();
+      assert.deepEqual((first.value as { id: string }[]).map((r) => r.id), ['x-1']);
       // On SQLite the write waits for the export's transaction; on PostgreSQL it commits at once.
       const write = t.request({ method: 'PUT', url: `${base}/profiles/x-2a-late`, token: a.token, payload: { properties: { visits: 1 } } });
       if (dialect.name === 'postgres') expectStatus(await write, 201);
       const rest: string[] = [];
-      for await (const row of result.rows) rest.push((row as { id: string }).id);
+      for await (const page of result.pages) rest.push(...(page as { id: string }[]).map((r) => r.id));
       assert.deepEqual(rest, ['x-2', 'x-3']);
       assert.equal(result.total, 3);
       expectStatus(await write, 201);
@@ -201,14 +201,14 @@ describe('an export on a SQLite file [sqlite]', () => {
       const base = `/v1/workspaces/${a.workspaceId}`;
       for (const id of ['l-1', 'l-2']) expectStatus(await t.request({ method: 'PUT', url: `${base}/profiles/${id}`, token: a.token, payload: { properties: {} } }), 201);
       const result = await t.services.imports.export(a.workspaceId, { format: 'ndjson', filters: [], includePii: false, piiReadable: true, pageSize: 1 });
-      assert.deepEqual((await result.rows.next()).value, { id: 'l-1' });
+      assert.deepEqual((await result.pages.next()).value, [{ id: 'l-1' }]);
       // Another process's connection: with no wait at all for a lock, its write goes through.
       const other = new DatabaseSync(file);
       other.exec('PRAGMA busy_timeout = 0');
       other.prepare('insert into profiles (workspace_id, id, created_at, updated_at) values (?, ?, ?, ?)').run(a.workspaceId, 'l-1a', '2026-11-30T00:00:00.000Z', '2026-11-30T00:00:00.000Z');
       other.close();
       const rest: unknown[] = [];
-      for await (const row of result.rows) rest.push(row);
+      for await (const page of result.pages) rest.push(...page);
       assert.deepEqual(rest, [{ id: 'l-2' }], 'the row written meanwhile is not in the snapshot');
       assert.equal(result.total, 2);
     } finally {

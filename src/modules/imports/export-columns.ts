@@ -1,7 +1,7 @@
 // Which columns an export has and how a profile fills them. Pure: no database, no HTTP.
 import { validationFailed, type ErrorDetail } from '../../shared/errors.ts';
 import type { Property } from '../properties/property.ts';
-import type { Profile } from '../profiles/profile.ts';
+import type { SnapshotProfile } from '../profiles/profiles.service.ts';
 
 export interface ExportColumn {
   /** The export alias, else the name. */
@@ -45,17 +45,20 @@ export function csvCell(def: Property, value: unknown): string {
   return String(value);
 }
 
-/** A profile as a CSV row: id first. */
-export function csvRow(profile: Profile, columns: readonly ExportColumn[]): string[] {
-  return [profile.id, ...columns.map((c) => csvCell(c.def, profile.properties[c.def.name]))];
+/** A profile as a CSV row: id first, then its values in the columns' order. */
+export function csvRow(profile: SnapshotProfile, columns: readonly ExportColumn[]): string[] {
+  const row = new Array<string>(columns.length + 1);
+  row[0] = profile.id;
+  for (let i = 0; i < columns.length; i++) row[i + 1] = csvCell(columns[i].def, profile.values[i]);
+  return row;
 }
 
 /** A profile as an NDJSON object: id first, then the values it holds, typed as in the API. */
-export function ndjsonObject(profile: Profile, columns: readonly ExportColumn[]): Record<string, unknown> {
+export function ndjsonObject(profile: SnapshotProfile, columns: readonly ExportColumn[]): Record<string, unknown> {
   const out: Record<string, unknown> = { id: profile.id };
-  for (const c of columns) {
-    const value = profile.properties[c.def.name];
-    if (value !== undefined) out[c.header] = value;
+  for (let i = 0; i < columns.length; i++) {
+    const value = profile.values[i];
+    if (value !== undefined) out[columns[i].header] = value;
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import { pipeline, Readable, Transform } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { stringify } from 'csv-stringify';
+import { stringify } from 'csv-stringify/sync';
 import { Type } from 'typebox';
 import { errors, PageQuery, pageOf, WorkspaceParams } from '../../shared/api-schemas.ts';
 import { AppError } from '../../shared/errors.ts';
@@ -9,7 +9,7 @@ import { hasScope } from '../auth/auth.ts';
 import type { RawBody } from '../../http/openapi.ts';
 import { FilterParam, parseSearch } from '../profiles/profiles.routes.ts';
 import { IMPORT_FORMATS, type ImportFormat } from './import-rows.ts';
-import { IMPORT_MODES, type ImportService } from './imports.service.ts';
+import { IMPORT_MODES, type ExportPage, type ImportService } from './imports.service.ts';
 import { ImportSchema } from './imports.schemas.ts';
 
 const Params = Type.Object(WorkspaceParams);
@@ -22,14 +22,15 @@ const MEDIA: Record<string, ImportFormat> = { 'text/csv': 'csv', 'application/x-
 const EXPORT_KNOWN = ['format', 'properties', 'include_pii'];
 
 /**
- * Rows as the bytes of a CSV or NDJSON body. Piped so that a client going away destroys every
- * stage, the rows' generator included: it then ends its read snapshot.
+ * Pages of rows as the bytes of a CSV or NDJSON body, a page formatted at once: the streams then
+ * handle a chunk per page, not per row. Piped so that a client going away destroys every stage,
+ * the pages' generator included: it then ends its read snapshot.
  */
 // The routes declare their 200 body as a string for the OpenAPI; the type provider then types
 // send() so, and a stream needs a cast (Fastify sends it as it comes).
-function bodyOf(rows: AsyncGenerator<string[]> | AsyncGenerator<string[] | Record<string, unknown>>, format: 'csv' | 'ndjson'): Readable {
-  const lines = format === 'csv' ? stringify() : new Transform({ writableObjectMode: true, transform: (row, _enc, done) => done(null, `${JSON.stringify(row)}\n`) });
-  return pipeline(Readable.from(rows), lines, () => {});
+function bodyOf(pages: AsyncGenerator<ExportPage>, format: 'csv' | 'ndjson'): Readable {
+  const text = (page: ExportPage) => (format === 'csv' ? stringify(page as string[][]) : (page as Record<string, unknown>[]).map((row) => `${JSON.stringify(row)}\n`).join(''));
+  return pipeline(Readable.from(pages), new Transform({ writableObjectMode: true, transform: (page: ExportPage, _enc, done) => done(null, text(page)) }), () => {});
 }
 
 /** The upload's body as the OpenAPI document describes it (the route reads it raw, as a stream). */
@@ -192,7 +193,7 @@ export async function importRoutes(app: FastifyInstance, { imports }: { imports:
       return reply
         .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
         .header('x-total-count', String(result.total))
-        .send(bodyOf(result.rows, format) as unknown as string);
+        .send(bodyOf(result.pages, format) as unknown as string);
     },
   });
 }

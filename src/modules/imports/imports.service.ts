@@ -79,6 +79,9 @@ export interface ExportRequest {
   pageSize?: number;
 }
 
+/** Rows of an export: CSV rows as cells, or NDJSON objects. */
+export type ExportPage = string[][] | Record<string, unknown>[];
+
 export type ImportService = ReturnType<typeof createImportService>;
 type Snapshot = Awaited<ReturnType<ProfileService['snapshot']>>;
 
@@ -271,13 +274,11 @@ export function createImportService({
     return viewOf(await mustFind(db, workspaceId, id), await properties.dictionary(workspaceId));
   }
 
-  /** The export's rows as arrays (CSV) or objects (NDJSON), header first for CSV; ends the snapshot however it ends. */
-  async function* exportRows(snapshot: Snapshot, columns: ExportColumn[], format: ExportRequest['format']): AsyncGenerator<string[] | Record<string, unknown>> {
+  /** The export's rows a page at a time, as arrays (CSV) or objects (NDJSON), the header first for CSV; ends the snapshot however it ends. */
+  async function* exportPages(snapshot: Snapshot, columns: ExportColumn[], format: ExportRequest['format']): AsyncGenerator<ExportPage> {
     try {
-      if (format === 'csv') yield ['id', ...columns.map((c) => c.header)];
-      for await (const page of snapshot.pages) {
-        for (const profile of page) yield format === 'csv' ? csvRow(profile, columns) : ndjsonObject(profile, columns);
-      }
+      if (format === 'csv') yield [['id', ...columns.map((c) => c.header)]];
+      for await (const page of snapshot.pages) yield format === 'csv' ? page.map((p) => csvRow(p, columns)) : page.map((p) => ndjsonObject(p, columns));
     } finally {
       await snapshot.close();
     }
@@ -347,20 +348,20 @@ export function createImportService({
       return get(workspaceId, id);
     },
 
-    /** The rejected rows' problems in row order, as report rows; PII values masked unless `piiReadable`. */
-    async rejections(workspaceId: number, id: string, piiReadable: boolean): Promise<AsyncGenerator<string[]>> {
+    /** The rejected rows' problems in row order, as report rows a page at a time, the header first; PII values masked unless `piiReadable`. */
+    async rejections(workspaceId: number, id: string, piiReadable: boolean): Promise<AsyncGenerator<string[][]>> {
       await mustFind(db, workspaceId, id);
       const shown = (r: RejectionRow): string => {
         if (r.value === null) return '';
         if (r.pii !== 1) return r.value;
         return piiReadable ? codec.openText(r.value) : '***';
       };
-      async function* rows(): AsyncGenerator<string[]> {
-        yield ['row', 'column', 'property', 'problem', 'value'];
+      async function* rows(): AsyncGenerator<string[][]> {
+        yield [['row', 'column', 'property', 'problem', 'value']];
         let after: { row: number; position: number } | undefined;
         for (;;) {
           const page = await repo.rejectionPage(db, workspaceId, id, after, 500);
-          for (const r of page) yield [String(r.row_number), r.column_name ?? '', r.property ?? '', r.problem, shown(r)];
+          if (page.length > 0) yield page.map((r) => [String(r.row_number), r.column_name ?? '', r.property ?? '', r.problem, shown(r)]);
           if (page.length < 500) return;
           after = { row: page[page.length - 1].row_number, position: page[page.length - 1].position };
         }
@@ -369,14 +370,14 @@ export function createImportService({
     },
 
     /**
-     * An export: its row count and its rows, from one snapshot. The caller must run `rows` to its
-     * end or call `close()`.
+     * An export: its row count and its rows a page at a time, from one snapshot. The caller must
+     * run `pages` to its end or call `close()`.
      */
-    async export(workspaceId: number, request: ExportRequest): Promise<{ total: number; rows: AsyncGenerator<string[] | Record<string, unknown>>; close(): Promise<void> }> {
+    async export(workspaceId: number, request: ExportRequest): Promise<{ total: number; pages: AsyncGenerator<ExportPage>; close(): Promise<void> }> {
       if (request.includePii && !request.piiReadable) throw new AppError('FORBIDDEN', 'Exporting PII values (include_pii=true) needs the pii:read scope.', [], 'MISSING_SCOPE');
       const columns = exportColumns(await properties.dictionary(workspaceId), { properties: request.properties, includePii: request.includePii });
-      const snapshot = await profiles.snapshot(workspaceId, request.filters, { piiReadable: request.piiReadable, pageSize: request.pageSize });
-      return { total: snapshot.total, rows: exportRows(snapshot, columns, request.format), close: snapshot.close };
+      const snapshot = await profiles.snapshot(workspaceId, request.filters, { piiReadable: request.piiReadable, pageSize: request.pageSize, propertyIds: columns.map((c) => c.def.id) });
+      return { total: snapshot.total, pages: exportPages(snapshot, columns, request.format), close: snapshot.close };
     },
   };
 }

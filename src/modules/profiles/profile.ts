@@ -107,7 +107,7 @@ export function mergeValue(
 }
 
 /** A PII value as a caller without pii:read sees it. */
-const MASK = '***';
+export const MASK = '***';
 
 /**
  * A profile as callers see it, from its row and stored values. `visible` holds the live

@@ -124,6 +124,47 @@ async function loadValues(db: Conn, workspaceId: number, profileIds: string[], p
   return propertyId === undefined ? allValues(db, workspaceId, profileIds) : valuesOfOne(db, workspaceId, profileIds, propertyId);
 }
 
+// An export's page of values: the encoded items alone, by an id range when the page holds every
+// profile between its first and last id (one index range, not a probe per id), else by the ids.
+const exportValuesOf = (db: Conn, workspaceId: number) =>
+  db.selectFrom('profile_values').select(['profile_id', 'property_id', 'v_json']).where('workspace_id', '=', workspaceId).orderBy('profile_id').orderBy('property_id').orderBy('position');
+const exportValuesBetween = reusableQuery((db: Conn, workspaceId: number, first: string, last: string) =>
+  exportValuesOf(db, workspaceId).where('profile_id', '>=', first).where('profile_id', '<=', last),
+);
+const exportValuesIn = reusableQuery((db: Conn, workspaceId: number, profileIds: string[]) => exportValuesOf(db, workspaceId).where('profile_id', 'in', profileIds));
+
+/**
+ * The values of some properties (`defs`, undefined for one no longer live) of a page of profiles
+ * in id order, decoded, by profile id: one array each in `defs`' order, undefined where the
+ * profile holds none. `contiguous`: the page is every profile between its first and last id.
+ */
+export async function loadColumns(
+  db: Conn,
+  workspaceId: number,
+  page: { ids: readonly string[]; contiguous: boolean },
+  defs: readonly (Property | undefined)[],
+  codec: ValueCodec,
+): Promise<Map<string, unknown[]>> {
+  const out = new Map<string, unknown[]>();
+  if (page.ids.length === 0) return out;
+  const rows = page.contiguous ? await exportValuesBetween(db, workspaceId, page.ids[0], page.ids[page.ids.length - 1]) : await exportValuesIn(db, workspaceId, [...page.ids]);
+  const column = new Map<number, number>();
+  for (const [i, def] of defs.entries()) if (def) column.set(def.id, i);
+  // One pass: the rows come ordered by profile, property and position.
+  let values: unknown[] | undefined;
+  for (let i = 0, j = 0; i < rows.length; i = j) {
+    const row = rows[i];
+    const { profile_id, property_id } = row;
+    for (j = i + 1; j < rows.length && rows[j].profile_id === profile_id && rows[j].property_id === property_id; j++);
+    if (i === 0 || rows[i - 1].profile_id !== profile_id) values = undefined;
+    const at = column.get(property_id);
+    if (at === undefined) continue;
+    if (!values) out.set(profile_id, (values = new Array(defs.length)));
+    values[at] = codec.decodeValue(defs[at]!, j === i + 1 ? [row] : rows.slice(i, j));
+  }
+  return out;
+}
+
 /** A stored value whose JSON is decoded when first read (PII values cost a decryption). */
 class LazyValue implements StoredValue {
   readonly source: string | null;

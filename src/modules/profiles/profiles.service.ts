@@ -13,7 +13,7 @@ import type { JobService } from '../jobs/jobs.service.ts';
 import type { PropertyService } from '../properties/properties.service.ts';
 import type { MergeFunction, Property } from '../properties/property.ts';
 import { changeSet, checkWrite, claimsOf, freshRecords, identityOrder, isKeyed, knownRecords, matchedProfiles, survivorFirst, type Checked, type Incoming, type StoredState } from './change-set.ts';
-import { dictionaryView, profileOf, type DictionaryView, type Profile } from './profile.ts';
+import { dictionaryView, MASK, profileOf, type DictionaryView, type Profile } from './profile.ts';
 import { typeSearch, type ProfileSort, type SearchQuery } from './profile-search.ts';
 import * as repo from './profiles.repository.ts';
 import type { HeldValue, ProfileRow, ValueCursor } from './profiles.repository.ts';
@@ -78,6 +78,12 @@ export type WriteResult =
 export type RecordResult =
   | { index: number; status: 'created' | 'updated' | 'merged'; id: string }
   | { index: number; status: 'rejected'; errors: ErrorDetail[] };
+
+/** A profile as a snapshot reads it: its id and the chosen properties' values, in their order. */
+export interface SnapshotProfile {
+  id: string;
+  values: unknown[];
+}
 
 export interface ReadOptions {
   provenance?: boolean;
@@ -675,14 +681,17 @@ export function createProfileService({
     /**
      * Every profile matching the filters, in id order a page at a time, read from one snapshot: a
      * read-only transaction (repeatable read on PostgreSQL) held until the pages end or the caller
-     * returns early. `total` is counted in the same snapshot, so it matches the pages. A caller
-     * that stops before the pages end calls `close()` (more than once does no harm).
+     * returns early. Each profile comes as its id and the values of `propertyIds` in that order
+     * (undefined where it holds none or the property is no longer live; PII masked without
+     * pii:read): an export reads nothing else, and a page of thousands is built without the
+     * presentation of a read. `total` is counted in the same snapshot, so it matches the pages. A
+     * caller that stops before the pages end calls `close()` (more than once does no harm).
      */
     async snapshot(
       workspaceId: number,
       filters: SearchQuery['filters'],
-      opts: ReadOptions & { pageSize?: number },
-    ): Promise<{ total: number; pages: AsyncGenerator<Profile[]>; close(): Promise<void> }> {
+      opts: ReadOptions & { propertyIds: readonly number[]; pageSize?: number },
+    ): Promise<{ total: number; pages: AsyncGenerator<SnapshotProfile[]>; close(): Promise<void> }> {
       const trx = await db.startTransaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute();
       let open = true;
       const close = async () => {
@@ -694,14 +703,22 @@ export function createProfileService({
         const v = await view(trx, workspaceId);
         const typed = typeSearch(v.live, { filters, sort: [] }, opts.piiReadable, codec).filters;
         const total = await repo.countProfiles(trx, workspaceId, typed, broadFilter);
-        async function* pages(): AsyncGenerator<Profile[]> {
+        const defs = opts.propertyIds.map((id) => v.visible.get(id)?.def);
+        const masked = opts.piiReadable ? [] : defs.flatMap((d, i) => (d?.pii ? [i] : []));
+        async function* pages(): AsyncGenerator<SnapshotProfile[]> {
           try {
             let after: string | undefined;
             for (;;) {
               const rows = await repo.searchProfiles(trx, workspaceId, typed, [], { limit: opts.pageSize ?? 500, after: after === undefined ? undefined : { values: [], id: after }, broadFilter });
               if (rows.length === 0) return;
-              yield await present(trx, workspaceId, rows.map(({ row }) => row), opts, v);
-              after = rows[rows.length - 1].row.id;
+              const ids = rows.map(({ row }) => row.id);
+              const values = await repo.loadColumns(trx, workspaceId, { ids, contiguous: typed.length === 0 }, defs, codec);
+              yield ids.map((id) => {
+                const held = values.get(id) ?? new Array(defs.length);
+                for (const i of masked) if (held[i] !== undefined) held[i] = MASK;
+                return { id, values: held };
+              });
+              after = ids[ids.length - 1];
             }
           } finally {
             await close();
