@@ -11,6 +11,7 @@ import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createDb } from '../src/db/create-db.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
+import { createJobRunner } from '../src/modules/jobs/job-runner.ts';
 import { createTenancy, createTestApp, expectError, expectStatus, TEST_ENCRYPTION_KEY, type Tenancy, type TestApp } from './helpers/app.ts';
 import { dialects } from './helpers/dialects.ts';
 
@@ -123,6 +124,74 @@ for (const dialect of dialects) {
       expectStatus(job, 200);
       assert.deepEqual([job.body.type, job.body.status, job.body.progress], ['reencode_property', 'done', { done: 1, total: 1 }]);
     });
+  });
+
+  describe(`keys while a pii flag's re-encoding runs [${dialect.name}]`, () => {
+    let t: TestApp;
+    let a: Tenancy;
+    let ws: string;
+    before(async () => {
+      t = await createTestApp(dialect);
+      a = await createTenancy(t, 'Reencode');
+      ws = `/v1/workspaces/${a.workspaceId}`;
+    });
+    after(() => t.close());
+
+    const call = (method: 'PUT' | 'POST' | 'PATCH' | 'GET', url: string, payload?: unknown) => t.request({ method, url: `${ws}${url}`, token: a.token, payload });
+    const cases = [
+      { title: 'unique, pii turned on', keyed: { unique: true }, from: false },
+      { title: 'unique, pii turned off', keyed: { unique: true }, from: true },
+      { title: 'primary identity, pii turned on', keyed: { identity: { role: 'primary' } }, from: false },
+      { title: 'primary identity, pii turned off', keyed: { identity: { role: 'primary' } }, from: true },
+    ];
+    for (const [i, c] of cases.entries()) {
+      test(`${c.title}: a write carrying the property answers 409 naming the job until it is done; then the key is found in its new form`, async () => {
+        const name = `vat_${i}`;
+        const [p1, p0, p2] = [`p1-${i}`, `p0-${i}`, `p2-${i}`];
+        expectStatus(await call('POST', '/properties', { name, data_type: 'string', pii: c.from, ...c.keyed }), 201);
+        expectStatus(await call('POST', '/properties', { name: `note_${i}`, data_type: 'string' }), 201);
+        expectStatus(await call('PUT', `/profiles/${p1}`, { properties: { [name]: 'A' } }), 201);
+        expectStatus(await call('PUT', `/profiles/${p0}`, { properties: { [name]: 'B' } }), 201);
+        expectStatus(await call('PATCH', `/properties/${name}`, { pii: !c.from }), 200);
+        const [{ id: job }] = await t.db.selectFrom('jobs').select('id').where('workspace_id', '=', a.workspaceId).where('type', '=', 'reencode_property').where('status', '=', 'queued').execute();
+
+        // One step of one profile: one key is in the new form, the other still in the old one.
+        const runner = createJobRunner({ db: t.db, clock: { now: () => new Date() }, steps: t.services.jobs.steps, batchSize: 1, minBatchSize: 1, leaseMs: -1 });
+        assert.equal(await runner.stepOnce(), false);
+        const running = await call('GET', `/jobs/${job}`);
+        expectStatus(running, 200);
+        assert.deepEqual([running.body.status, running.body.progress], ['running', { done: 1, total: 2 }], running.raw);
+
+        const refused = [{ field: `properties.${name}`, problem: `is being changed by job ${job}; write it again once the job is done` }];
+        const rows = [
+          { what: 'PUT of a new profile with the held value', send: () => call('PUT', `/profiles/${p2}`, { properties: { [name]: 'A' } }) },
+          { what: 'PUT of a new profile with a new value', send: () => call('PUT', `/profiles/${p2}`, { properties: { [name]: 'C' } }) },
+          { what: 'PATCH of the holder', send: () => call('PATCH', `/profiles/${p1}`, { properties: { [name]: 'D' } }) },
+        ];
+        for (const r of rows) {
+          const res = await r.send();
+          assert.deepEqual(expectError(res, 409, 'CONFLICT'), refused, `${r.what}: ${res.raw}`);
+          assert.match(res.body.error.message, /^A definition change is running: /, res.raw);
+        }
+        const batch = await call('POST', '/profiles/batch', { inputs: [{ properties: { [name]: 'A' } }, { id: p2, properties: { [`note_${i}`]: 'x' } }] });
+        expectStatus(batch, 200);
+        assert.deepEqual(batch.body.results, [{ index: 0, status: 'rejected', errors: refused }, { index: 1, status: 'created', id: p2 }], batch.raw);
+
+        await t.jobRunner.drain();
+        const done = await call('GET', `/jobs/${job}`);
+        assert.deepEqual([done.body.status, done.body.progress], ['done', { done: 2, total: 2 }], done.raw);
+        const held = [{ field: `properties.${name}`, problem: `is already held by profile ${p1}` }];
+        const duplicate = await call('PUT', `/profiles/${p2}`, { properties: { [name]: 'A' } });
+        assert.deepEqual(expectError(duplicate, 409, 'CONFLICT'), held, duplicate.raw);
+        const record = await call('POST', '/profiles/batch', { inputs: [{ properties: { [name]: 'A', [`note_${i}`]: 'y' } }] });
+        expectStatus(record, 200);
+        const matched = 'identity' in c.keyed ? { index: 0, status: 'updated', id: p1 } : { index: 0, status: 'rejected', errors: held };
+        assert.deepEqual(record.body.results, [matched], record.raw);
+        const keys = await t.db.selectFrom('profile_keys as k').innerJoin('properties as p', (j) => j.onRef('p.workspace_id', '=', 'k.workspace_id').onRef('p.id', '=', 'k.property_id')).select('k.value_key').where('k.workspace_id', '=', a.workspaceId).where('p.name', '=', name).execute();
+        assert.equal(keys.length, 2);
+        assert.equal(keys.filter((k) => k.value_key === 'A' || k.value_key === 'B').length, c.from ? 2 : 0, JSON.stringify(keys));
+      });
+    }
   });
 
   describe(`a server without an encryption key [${dialect.name}]`, () => {

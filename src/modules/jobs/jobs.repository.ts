@@ -136,20 +136,25 @@ export async function hasActiveJob(db: Conn, workspaceId: number, type: Job['typ
 }
 
 /**
- * The jobs of a type queued or running in the workspace, with their payloads (a handful at
- * most); with `doneSince`, also those that ended done at or after that time.
+ * The jobs of a type (or of several) queued or running in the workspace, with their payloads (a
+ * handful at most); with `doneSince`, also those that ended done at or after that time.
  */
-export async function activeJobs(db: Conn, workspaceId: number, type: Job['type'], doneSince?: string): Promise<{ id: string; status: Job['status']; payload: Record<string, unknown> }[]> {
+export async function activeJobs(
+  db: Conn,
+  workspaceId: number,
+  type: Job['type'] | readonly Job['type'][],
+  doneSince?: string,
+): Promise<{ id: string; type: Job['type']; status: Job['status']; payload: Record<string, unknown> }[]> {
   const rows = await db
     .selectFrom('jobs')
-    .select(['id', 'status', 'payload'])
+    .select(['id', 'type', 'status', 'payload'])
     .where('workspace_id', '=', workspaceId)
-    .where('type', '=', type)
+    .where('type', 'in', typeof type === 'string' ? [type] : type)
     .where((eb) =>
       doneSince === undefined
         ? eb('status', 'in', ['queued', 'running'])
         : eb.or([eb('status', 'in', ['queued', 'running']), eb.and([eb('status', '=', 'done'), eb('updated_at', '>=', doneSince)])]),
     )
     .execute();
-  return rows.map((r) => ({ id: r.id, status: r.status as Job['status'], payload: JSON.parse(r.payload) }));
+  return rows.map((r) => ({ id: r.id, type: r.type as Job['type'], status: r.status as Job['status'], payload: JSON.parse(r.payload) }));
 }

@@ -93,13 +93,13 @@ export function createJobService({ db, clock, ids }: { db: Kysely<Database>; clo
       return hasActiveJob(trx, workspaceId, type);
     },
 
-    /** The jobs of a type queued or running in the workspace, with their payloads; with `doneSince`, also those done since then. */
+    /** The jobs of a type (or of several) queued or running in the workspace, with their payloads; with `doneSince`, also those done since then. */
     active(
       conn: Kysely<Database> | Transaction<Database>,
       workspaceId: number,
-      type: Job['type'],
+      type: Job['type'] | readonly Job['type'][],
       doneSince?: string,
-    ): Promise<{ id: string; status: Job['status']; payload: Record<string, unknown> }[]> {
+    ): Promise<{ id: string; type: Job['type']; status: Job['status']; payload: Record<string, unknown> }[]> {
       return activeJobs(conn, workspaceId, type, doneSince);
     },
 

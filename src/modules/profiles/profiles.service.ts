@@ -38,8 +38,11 @@ function cursorOf(cursor: string | undefined, sort: readonly ProfileSort[]): rep
 /** How long after a definition change lands a write checked against the older definition is refused. */
 const LANDED_RECENTLY_MS = 60_000;
 
-/** A definition change as a write sees it: running, or landed at a version. */
-type ChangeState = { job: string; running: boolean; landedVersion: number };
+/**
+ * A definition change as a write sees it: running, or landed at a version. `keyedOnly`: a
+ * `reencode_property` job, which holds back the writes of a unique or identity property only.
+ */
+type ChangeState = { job: string; running: boolean; landedVersion: number; keyedOnly: boolean };
 
 /** By default, a filter matching this many values is checked per profile rather than looked up. */
 const BROAD_FILTER = 5000;
@@ -201,15 +204,23 @@ export function createProfileService({
       // reads the value written here rather than overwrite it when it lands. The jobs are read
       // by a later statement than the gate's, which sees what committed while it waited.
       const passed = gatePassed.has(trx) ? Promise.resolve() : jobs.gate(trx, workspaceId, 'pass');
-      found = passed.then(() => jobs.active(trx, workspaceId, 'change_property', since)).then(
-        (changes) =>
-          new Map(
-            changes.map((j) => [
-              Number(j.payload.property_id),
-              { job: j.id, running: j.status !== 'done', landedVersion: Number((j.payload.from as Property).version) + 1 },
-            ]),
-          ),
-      );
+      // A pii flag's re-encoding counts as a change of a keyed property: until its job is done,
+      // the property's keys are held in two forms (plain and blind index) and a lookup in one
+      // misses the other. Its definition landed with the PATCH that queued it.
+      // A property with several such jobs (pii turned on, then off) is held by the one that
+      // holds back the most writes: a running change, a running re-encoding, the latest landed.
+      const rank = (c: ChangeState) => (c.running ? (c.keyedOnly ? 1 : 2) : 0);
+      found = passed.then(() => jobs.active(trx, workspaceId, ['change_property', 'reencode_property'], since)).then((changes) => {
+        const byProperty = new Map<number, ChangeState>();
+        for (const j of changes) {
+          const reencode = j.type === 'reencode_property';
+          const landedVersion = reencode ? Number(j.payload.version) : Number((j.payload.from as Property).version) + 1;
+          const state = { job: j.id, running: j.status !== 'done', landedVersion, keyedOnly: reencode };
+          const other = byProperty.get(Number(j.payload.property_id));
+          if (!other || rank(state) > rank(other) || (rank(state) === rank(other) && state.landedVersion > other.landedVersion)) byProperty.set(Number(j.payload.property_id), state);
+        }
+        return byProperty;
+      });
       runningIn.set(trx, found);
     }
     return found;
@@ -218,12 +229,12 @@ export function createProfileService({
   /**
    * Values of a property whose change runs are refused, naming the job; so are values checked
    * against a definition older than one a change just landed (the write is then sent again, and
-   * checked against the new one).
+   * checked against the new one). A re-encoding holds back a unique or identity property only.
    */
   function changeRunning(running: ReadonlyMap<number, ChangeState>, defs: Iterable<Property>): ErrorDetail[] {
     return [...defs].flatMap((def) => {
       const change = running.get(def.id);
-      if (!change) return [];
+      if (!change || (change.keyedOnly && !isKeyed(def))) return [];
       if (change.running) return [{ field: `properties.${def.name}`, problem: `is being changed by job ${change.job}; write it again once the job is done` }];
       if (def.version < change.landedVersion) return [{ field: `properties.${def.name}`, problem: `was changed by job ${change.job} a moment ago; write it again` }];
       return [];

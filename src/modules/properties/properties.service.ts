@@ -341,6 +341,9 @@ export function createPropertyService({
         }));
         if (immutable.length > 0) throw new AppError('CONFLICT', 'Some fields cannot be changed.', immutable, 'IMMUTABLE_FIELD');
         await refuseWhileChanging(trx, workspaceId, current);
+        // Writers that already checked for a running re-encoding commit before this one is queued
+        // (their values are then counted and re-stored by it).
+        if (patch.pii !== undefined && patch.pii !== current.pii) await jobs.gate(trx, workspaceId, 'start');
         if (patch.data_type !== undefined && patch.data_type !== current.data_type) {
           const holders = await usage.holders(trx, workspaceId, current.id);
           if (holders > 0) {
@@ -371,10 +374,14 @@ export function createPropertyService({
         await repo.replacePropertyKeys(trx, workspaceId, current.id, keysOf(fields));
         await usage.releaseKeys(trx, workspaceId, current, updated);
         await repo.insertHistory(trx, workspaceId, current.id, { version: updated.version, at, key_id: opts.actor, action: 'updated', changes });
-        // Values already stored are encrypted (or decrypted) in the background.
+        // Values already stored are encrypted (or decrypted) in the background; while the job
+        // runs, writes of a unique or identity property are refused (the profiles service reads
+        // the job), and afterwards those checked against an older version for a moment.
         if (changes.pii) {
           const holders = await usage.holders(trx, workspaceId, current.id);
-          if (holders > 0) await jobs.enqueue(trx, workspaceId, { type: 'reencode_property', total: holders, payload: { property_id: current.id, pii: fields.pii } });
+          if (holders > 0) {
+            await jobs.enqueue(trx, workspaceId, { type: 'reencode_property', total: holders, payload: { property_id: current.id, pii: fields.pii, version: updated.version } });
+          }
         }
         return updated;
       });
