@@ -137,7 +137,7 @@ for (const dialect of dialects) {
     });
     after(() => t.close());
 
-    const call = (method: 'PUT' | 'POST' | 'PATCH' | 'GET', url: string, payload?: unknown) => t.request({ method, url: `${ws}${url}`, token: a.token, payload });
+    const call = (method: 'PUT' | 'POST' | 'PATCH' | 'GET', url: string, payload?: Record<string, unknown>) => t.request({ method, url: `${ws}${url}`, token: a.token, payload });
     const cases = [
       { title: 'unique, pii turned on', keyed: { unique: true }, from: false },
       { title: 'unique, pii turned off', keyed: { unique: true }, from: true },
