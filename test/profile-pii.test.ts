@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { after, before, describe, test } from 'node:test';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
@@ -192,6 +193,32 @@ for (const dialect of dialects) {
         assert.equal(keys.filter((k) => k.value_key === 'A' || k.value_key === 'B').length, c.from ? 2 : 0, JSON.stringify(keys));
       });
     }
+
+    test('a write in flight when the pii flag changes commits before the job is queued, and the job re-stores its value and key', { skip: dialect.name === 'sqlite' ? 'SQLite runs one writer at a time' : false }, async () => {
+      expectStatus(await call('POST', '/properties', { name: 'vat_gate', data_type: 'string', unique: true }), 201);
+      expectStatus(await call('PUT', '/profiles/g1', { properties: { vat_gate: 'A' } }), 201);
+      // A write that has checked for running jobs but not yet committed.
+      const trx = await t.db.startTransaction().execute();
+      let patched: ReturnType<typeof call> | undefined;
+      try {
+        const [written] = await t.services.profiles.writeRecords(trx, a.workspaceId, [{ id: 'g2', properties: { vat_gate: 'B' } }]);
+        assert.equal(written.status, 'created', JSON.stringify(written));
+        patched = call('PATCH', '/properties/vat_gate', { pii: true });
+        // The PATCH waits at the workspace's start gate for the write.
+        const waiting = async () => Number((await sql<{ n: number | string }>`select count(*) as n from pg_locks where locktype = 'advisory' and not granted`.execute(t.db)).rows[0].n);
+        for (let i = 0; (await waiting()) === 0; i++) assert.ok(i < 500, 'the PATCH never waited for the write in flight');
+      } finally {
+        await trx.commit().execute();
+      }
+      expectStatus(await patched!, 200);
+      const [job] = await t.db.selectFrom('jobs').select(['id', 'progress_total']).where('workspace_id', '=', a.workspaceId).where('type', '=', 'reencode_property').where('status', '=', 'queued').execute();
+      assert.equal(job.progress_total, 2);
+      await t.jobRunner.drain();
+      const keys = await t.db.selectFrom('profile_keys as k').innerJoin('properties as p', (j) => j.onRef('p.workspace_id', '=', 'k.workspace_id').onRef('p.id', '=', 'k.property_id')).select('k.value_key').where('k.workspace_id', '=', a.workspaceId).where('p.name', '=', 'vat_gate').execute();
+      assert.deepEqual(keys.map((k) => /^[0-9a-f]{64}$/.test(k.value_key)), [true, true], JSON.stringify(keys));
+      const duplicate = await call('PUT', '/profiles/g3', { properties: { vat_gate: 'B' } });
+      assert.deepEqual(expectError(duplicate, 409, 'CONFLICT'), [{ field: 'properties.vat_gate', problem: 'is already held by profile g2' }], duplicate.raw);
+    });
   });
 
   describe(`a server without an encryption key [${dialect.name}]`, () => {
