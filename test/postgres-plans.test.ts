@@ -69,7 +69,7 @@ describe('profile lookups without planner statistics [postgres]', { skip: postgr
       method: 'GET',
       url: '/profiles?filter[customer][eq]=C1234',
       status: 200,
-      statements: 2,
+      statements: 1,
       check: (body) => assert.deepEqual(body.data.map((p: { id: string; properties: unknown }) => [p.id, p.properties]), [['p-1234', { customer: 'C1234', tier: 'seed', score: 1234 }]]),
     },
     { title: 'profile GET', method: 'GET', url: '/profiles/p-77', status: 200, statements: 1, check: (body) => assert.deepEqual(body.properties, { customer: 'C77', tier: 'seed', score: 77 }) },

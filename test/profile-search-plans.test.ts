@@ -53,6 +53,11 @@ const QUERIES = [
   'filter[grade][in]=a,b&sort=grade,-rank&limit=3',
   'filter[grade][exists]=true&sort=-grade,nick&limit=4',
   'filter[grade][ne]=a&sort=grade,rank&limit=3',
+  // An identity lookup (an equality on a unique value, no sort): its page and values in one statement.
+  'filter[code][eq]=c17',
+  'filter[serial][eq]=34',
+  'filter[serial][eq]=34&limit=1',
+  'filter[code][eq]=c17&sort=score',
 ];
 
 const CITIES = ['Beograd', 'Novi Sad', 'Niš', 'Subotica'];
@@ -68,6 +73,8 @@ const INPUTS: { id: string; properties: Record<string, string | number | string[
     // Few values, so many ties, and some profiles without one.
     ...(i % 4 !== 1 ? { grade: GRADES[i % 3] } : {}),
     ...(i % 6 ? { rank: i % 4 } : {}),
+    code: `c${i}`,
+    ...(i % 2 ? {} : { serial: i }),
   },
 }));
 
@@ -85,7 +92,7 @@ function expected(query: string): string[] {
   for (const [key, raw] of params) {
     const [, property, op] = /^filter\[(\w+)\]\[(\w+)\]$/.exec(key) ?? [];
     if (!property) continue;
-    const typed = (text: string): Item => (property === 'score' || property === 'rank' ? Number(text) : text);
+    const typed = (text: string): Item => (['score', 'rank', 'serial'].includes(property) ? Number(text) : text);
     const v = typed(raw);
     const some = (ok: (x: Item) => boolean) => (items: Item[]) => items.some(ok);
     const byOp: Record<string, (items: Item[]) => boolean> = {
@@ -140,6 +147,8 @@ for (const dialect of dialects) {
           { name: 'tags', data_type: 'string', multi_valued: true },
           { name: 'grade', data_type: 'string' },
           { name: 'rank', data_type: 'integer' },
+          { name: 'code', data_type: 'string', unique: true },
+          { name: 'serial', data_type: 'integer', unique: true },
         ]) {
           expectStatus(await t.request({ method: 'POST', url: `${ws}/properties`, token: a.token, payload: p }), 201);
         }

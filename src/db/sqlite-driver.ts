@@ -17,6 +17,9 @@ import {
   type Dialect,
   type Driver,
   type Kysely,
+  type LimitNode,
+  type OffsetNode,
+  type OperationNode,
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
@@ -353,10 +356,37 @@ class NodeSqliteDriver implements Driver {
   }
 }
 
+/**
+ * A LIMIT or OFFSET that is a bare parameter makes SQLite re-prepare the statement every time a
+ * value is bound to it (its planner reads the bound value, and marks the statement stale when the
+ * binding changes): for a search's statement, 30-60 µs a run, more than running it. Cast, the
+ * parameter is an expression the planner leaves alone, and a statement prepared once is reused.
+ */
+class NodeSqliteQueryCompiler extends SqliteQueryCompiler {
+  #castParameter(keyword: string, value: OperationNode): void {
+    if (value.kind !== 'ValueNode') {
+      this.append(keyword);
+      this.visitNode(value);
+      return;
+    }
+    this.append(`${keyword}cast(`);
+    this.visitNode(value);
+    this.append(' as integer)');
+  }
+
+  protected override visitLimit(node: LimitNode): void {
+    this.#castParameter('limit ', node.limit);
+  }
+
+  protected override visitOffset(node: OffsetNode): void {
+    this.#castParameter('offset ', node.offset);
+  }
+}
+
 export function nodeSqliteDialect(options: SqliteOptions): Dialect {
   return {
     createDriver: () => new NodeSqliteDriver(options),
-    createQueryCompiler: () => new SqliteQueryCompiler(),
+    createQueryCompiler: () => new NodeSqliteQueryCompiler(),
     createAdapter: () => new SqliteAdapter(),
     createIntrospector: (db: Kysely<any>) => new SqliteIntrospector(db),
   };

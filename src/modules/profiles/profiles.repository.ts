@@ -9,7 +9,7 @@ import type { Database, ProfileValuesTable } from '../../db/schema.ts';
 import type { Property } from '../properties/property.ts';
 import { isKeyed, type ChangeSet, type ValueWrite } from './change-set.ts';
 import type { StoredValue } from './profile.ts';
-import { excludes, type ProfileSort, type ValueFilter } from './profile-search.ts';
+import { excludes, type ProfileSort, type ValueColumn, type ValueFilter } from './profile-search.ts';
 import { INDEXED_CHARS, type ValueCodec } from './value-codec.ts';
 
 type Conn = Kysely<Database> | Transaction<Database>;
@@ -704,6 +704,67 @@ export async function searchProfiles(
     const row = r as unknown as ProfileRow & Record<string, SortValue>;
     return { row: { id: row.id, created_at: row.created_at, updated_at: row.updated_at }, sortValues: keys.map(({ alias }) => row[alias]) };
   });
+}
+
+/**
+ * The one filter of a search that is an identity lookup (an equality on one value of an identity
+ * or unique property, no sort), which keyLookup answers in one statement; undefined otherwise.
+ */
+export function keyLookupOf(filters: readonly ValueFilter[], sort: readonly ProfileSort[]): (ValueFilter & { value: string | number }) | undefined {
+  const [f] = filters;
+  if (filters.length !== 1 || sort.length !== 0 || !f.keyed || f.op !== 'eq' || (typeof f.value !== 'string' && typeof f.value !== 'number')) return undefined;
+  return f as ValueFilter & { value: string | number };
+}
+
+/**
+ * The page of an identity lookup with each profile's values, as the plan reads it (the matches
+ * from the value index of the tested column, each checked by the profiles' primary key, in id
+ * order), joined to their values by primary key. Compiled once per column and cursor.
+ */
+function keyLookupQuery(column: ValueColumn, withCursor: boolean) {
+  return reusableQuery((db: Conn, workspaceId: number, propertyId: number, value: string | number, limit: number, after: string) => {
+    const filter: SearchFilter = { property_id: propertyId, column, op: 'eq', value, single: true, keyed: true, drives: true };
+    const page = candidates(db, workspaceId, [filter])
+      .$if(withCursor, (q) => q.where('p.id', '>', after))
+      .select(['p.workspace_id', 'p.id', 'p.created_at', 'p.updated_at'])
+      .orderBy('p.id')
+      .limit(limit);
+    return db
+      .selectFrom(page.as('c'))
+      .leftJoin('profile_values as v', (join) => join.onRef('v.workspace_id', '=', 'c.workspace_id').onRef('v.profile_id', '=', 'c.id'))
+      .select(['c.id', 'c.created_at', 'c.updated_at', 'v.profile_id', 'v.property_id', 'v.position', 'v.v_text', 'v.v_num', 'v.v_json', 'v.source', 'v.written_at'])
+      .orderBy('c.id')
+      .orderBy('v.property_id')
+      .orderBy('v.position');
+  });
+}
+const keyLookups = {
+  v_text: { first: keyLookupQuery('v_text', false), next: keyLookupQuery('v_text', true) },
+  v_num: { first: keyLookupQuery('v_num', false), next: keyLookupQuery('v_num', true) },
+};
+
+/**
+ * Up to `limit` profiles holding the identity value (after the profile id `after`), in id order,
+ * with their stored values as loadState gives them: one statement.
+ */
+export async function keyLookup(
+  db: Conn,
+  workspaceId: number,
+  f: ValueFilter & { value: string | number },
+  page: { limit: number; after: string | undefined },
+  defs: ReadonlyMap<number, Property>,
+  codec: ValueCodec,
+): Promise<{ row: ProfileRow; state: Map<number, StoredValue> }[]> {
+  const queries = keyLookups[f.column];
+  const rows = await (page.after === undefined ? queries.first : queries.next)(db, workspaceId, f.property_id, f.value, page.limit, page.after ?? '');
+  // A profile without values comes as one row whose value columns are null.
+  const state = stateOfRows(rows.filter((r) => r.profile_id !== null) as ValueRow[], defs, codec);
+  const found: { row: ProfileRow; state: Map<number, StoredValue> }[] = [];
+  for (const [i, r] of rows.entries()) {
+    if (i > 0 && rows[i - 1].id === r.id) continue;
+    found.push({ row: { id: r.id, created_at: r.created_at, updated_at: r.updated_at }, state: state.get(r.id) ?? new Map() });
+  }
+  return found;
 }
 
 /**

@@ -747,6 +747,16 @@ export function createProfileService({
     async search(workspaceId: number, query: SearchQuery, opts: ReadOptions): Promise<Page<Profile>> {
       const v = await view(db, workspaceId);
       const { filters, sort } = typeSearch(v.live, query, opts.piiReadable, codec);
+      const key = repo.keyLookupOf(filters, sort);
+      if (key) {
+        // An identity lookup: the page and its values in one statement.
+        const found = await repo.keyLookup(db, workspaceId, key, { limit: query.limit + 1, after: cursorOf(query.cursor, sort)?.id }, v.byId, codec);
+        const page = found.slice(0, query.limit);
+        return {
+          data: page.map((p) => profileOf(p.row, p.state, v.visible, opts)),
+          next_cursor: found.length > query.limit ? encodeCursor([page[page.length - 1].row.id]) : null,
+        };
+      }
       const rows = await repo.searchProfiles(db, workspaceId, filters, sort, { limit: query.limit + 1, after: cursorOf(query.cursor, sort), broadFilter });
       const page = rows.slice(0, query.limit);
       const last = page[page.length - 1];

@@ -35,6 +35,8 @@ export function createDictionaryCache<T extends {}>({ clock, broadcast }: { cloc
   const forget = (workspaceId: number) => generations.set(workspaceId, (generations.get(workspaceId) ?? 0) + 1);
   broadcast.subscribe(CHANNEL, (message) => forget(Number(message)));
   const stats = cacheStats();
+  // Reads in flight, by entry key.
+  const loading = new Map<string, Promise<T>>();
 
   return {
     /** Reads answered from memory, and read from the database. */
@@ -44,6 +46,30 @@ export function createDictionaryCache<T extends {}>({ clock, broadcast }: { cloc
     },
     set(workspaceId: number, key: string, value: T): void {
       entries.set(keyOf(workspaceId, key), value);
+    },
+    /**
+     * The entry, or what `read` gives, kept. Requests that miss while a read is in flight wait
+     * for it rather than read again (`shared`: false for a read in a caller's transaction,
+     * which must go through that connection). What is read is kept under the generation it
+     * started in: a change landing meanwhile hides it, as the read may predate the change.
+     */
+    async load(workspaceId: number, key: string, read: () => Promise<T>, shared = true): Promise<T> {
+      const k = keyOf(workspaceId, key);
+      const found = counted(stats, entries.get(k));
+      if (found !== undefined) return found;
+      let pending = shared ? loading.get(k) : undefined;
+      if (pending === undefined) {
+        pending = read().then((value) => {
+          entries.set(k, value);
+          return value;
+        });
+        if (shared) {
+          loading.set(k, pending);
+          const done = () => loading.delete(k);
+          pending.then(done, done);
+        }
+      }
+      return pending;
     },
     /** After a committed change: this server forgets at once, the others when the message arrives. */
     async changed(workspaceId: number): Promise<void> {

@@ -272,12 +272,9 @@ export function createPropertyService({
      * write values by definition (profiles, imports, exports); the same array while unchanged.
      * A caller inside a transaction passes it (SQLite has one connection, which it holds).
      */
-    async dictionary(workspaceId: number, conn: Conn = db): Promise<readonly Property[]> {
-      const cached = reads.get(workspaceId, 'dictionary') as Property[] | undefined;
-      if (cached) return cached;
-      const all = await repo.allProperties(conn, workspaceId);
-      reads.set(workspaceId, 'dictionary', all);
-      return all;
+    dictionary(workspaceId: number, conn: Conn = db): Promise<readonly Property[]> {
+      // Concurrent misses outside a transaction share one read of every definition.
+      return reads.load(workspaceId, 'dictionary', () => repo.allProperties(conn, workspaceId), conn === db) as Promise<Property[]>;
     },
 
     /** Numbered pages with a total, any sort: for the dialects that list that way. */
