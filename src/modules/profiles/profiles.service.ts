@@ -254,7 +254,7 @@ export function createProfileService({
     const attempt = () =>
       db.transaction().execute(async (trx) => {
         // The first statement passes the start gate too (PostgreSQL), saving a round trip.
-        const gate = jobs.gatePass(trx, workspaceId);
+        const gate = jobs.gatePass;
         let found: ProfileRow | undefined;
         if (opts.create === 'require') {
           if (!(await repo.insertNewProfile(trx, workspaceId, { id, created_at: at, updated_at: at }, gate))) throw taken();
