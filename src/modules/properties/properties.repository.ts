@@ -1,6 +1,7 @@
 // All SQL about property definitions. Every function takes `db` (or a transaction) first and
 // the workspace id second: no query runs outside a workspace.
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { insertRows } from '../../db/insert-rows.ts';
 import type { Database, PropertiesTable } from '../../db/schema.ts';
 import { sortOrderOf, type HistoryAction, type Property, type PropertyFields } from './property.ts';
 
@@ -245,13 +246,15 @@ export async function findDisplayNameOwner(db: Conn, workspaceId: number, displa
 
 export async function replacePropertyKeys(trx: Transaction<Database>, workspaceId: number, propertyId: number, keys: string[]): Promise<void> {
   await trx.deleteFrom('property_keys').where('workspace_id', '=', workspaceId).where('property_id', '=', propertyId).execute();
-  if (keys.length > 0) {
-    await trx
-      .insertInto('property_keys')
-      .values(keys.map((key) => ({ workspace_id: workspaceId, key, property_id: propertyId })))
-      .execute();
-  }
+  await insertPropertyKeys(trx, workspaceId, propertyId, keys);
 }
+
+/** The keys (name, aliases) of a property that holds none yet; one another property holds raises a unique violation. */
+export async function insertPropertyKeys(trx: Transaction<Database>, workspaceId: number, propertyId: number, keys: string[]): Promise<void> {
+  await insertRows(trx, 'property_keys', ['workspace_id', 'key', 'property_id'], keys.map((key) => [workspaceId, key, propertyId]), KEYS_PER_INSERT);
+}
+// A property has a name and at most a few dozen aliases: one statement (a power of two, see inChunks).
+const KEYS_PER_INSERT = 64;
 
 export async function insertHistory(
   trx: Transaction<Database>,
