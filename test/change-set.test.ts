@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { nameIndex } from '../src/modules/properties/column-mapping.ts';
 import { withDefaults, type Property, type PropertyCreate } from '../src/modules/properties/property.ts';
-import { changeSet, checkWrite, freshRecords, knownRecords, identityOrder, matchedProfiles, survivorFirst, type Incoming } from '../src/modules/profiles/change-set.ts';
+import { changeSet, checkWrite, freshRecords, knownRecords, identityOrder, matchedProfiles, stateAfter, survivorFirst, type Incoming } from '../src/modules/profiles/change-set.ts';
 import type { StoredValue } from '../src/modules/profiles/profile.ts';
 
 let nextId = 1;
@@ -226,4 +226,54 @@ describe('changeSet', () => {
     },
   ];
   for (const { title, input, expected } of rows) test(title, () => assert.deepEqual(summary(changeSet(...input)), expected));
+});
+
+// A write answers with the state it stored (stateAfter) instead of reading it back: the same
+// values, dates and sources a read would give.
+describe('stateAfter', () => {
+  const tags = def({ name: 'tags', multi_valued: true });
+  const was = (value: unknown, source: string | null = null): StoredValue => ({ value, source, written_at: '2026-01-01T00:00:00.000Z' });
+  const stored = new Map<number, StoredValue>([
+    [tier.id, was('gold')],
+    [points.id, was(5)],
+    [tags.id, was(['a'])],
+    [email.id, was('a@b.co', 'crm')],
+    [999, was(undefined)],
+  ]);
+  const later = '2026-02-01T00:00:00.000Z';
+  const incoming = (d: Property, value: unknown, source: string | null = null): Incoming => ({ def: d, value, source, written_at: later, dated: false });
+  const rows: { title: string; mode: 'replace' | 'merge'; incoming: Incoming[]; expected: [number, unknown, string | null, string][] }[] = [
+    {
+      title: 'merged values replace the stored, the others stay',
+      mode: 'merge',
+      incoming: [incoming(tier, 'silver'), incoming(points, 3)],
+      expected: [[tier.id, 'silver', null, later], [points.id, 8, null, later], [tags.id, ['a'], null, '2026-01-01T00:00:00.000Z'], [email.id, 'a@b.co', 'crm', '2026-01-01T00:00:00.000Z'], [999, undefined, null, '2026-01-01T00:00:00.000Z']],
+    },
+    {
+      title: 'null clears; an empty list stores no row, so none is held',
+      mode: 'merge',
+      incoming: [incoming(tier, null), incoming(tags, [])],
+      expected: [[points.id, 5, null, '2026-01-01T00:00:00.000Z'], [email.id, 'a@b.co', 'crm', '2026-01-01T00:00:00.000Z'], [999, undefined, null, '2026-01-01T00:00:00.000Z']],
+    },
+    {
+      title: 'an equal value keeps its value with the new date and source',
+      mode: 'merge',
+      incoming: [incoming(email, 'a@b.co', 'app')],
+      expected: [[tier.id, 'gold', null, '2026-01-01T00:00:00.000Z'], [points.id, 5, null, '2026-01-01T00:00:00.000Z'], [tags.id, ['a'], null, '2026-01-01T00:00:00.000Z'], [email.id, 'a@b.co', 'app', later], [999, undefined, null, '2026-01-01T00:00:00.000Z']],
+    },
+    {
+      title: 'replace clears what is not given',
+      mode: 'replace',
+      incoming: [incoming(tier, 'gold')],
+      expected: [[tier.id, 'gold', null, later]],
+    },
+  ];
+  for (const row of rows) {
+    test(row.title, () => {
+      const after = stateAfter(stored, changeSet(stored, row.incoming, { mode: row.mode, priorities: new Map() }));
+      // In any order: an answer orders its values by the dictionary.
+      const byId = (a: [number, ...unknown[]], b: [number, ...unknown[]]) => a[0] - b[0];
+      assert.deepEqual([...after].map(([id, v]): [number, unknown, string | null, string] => [id, v.value, v.source, v.written_at]).sort(byId), row.expected.toSorted(byId));
+    });
+  }
 });

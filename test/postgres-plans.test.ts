@@ -79,7 +79,7 @@ describe('profile lookups without planner statistics [postgres]', { skip: postgr
       url: '/profiles/p-78',
       payload: { properties: { tier: 'gold', score: 1 } },
       status: 200,
-      statements: 9,
+      statements: 8,
       check: (body) => assert.deepEqual(body.properties, { customer: 'C78', tier: 'gold', score: 1 }),
     },
     {
@@ -88,7 +88,7 @@ describe('profile lookups without planner statistics [postgres]', { skip: postgr
       url: '/profiles',
       payload: { properties: { customer: 'N1', tier: 'new' } },
       status: 201,
-      statements: 7,
+      statements: 6,
       check: (body) => assert.deepEqual(body.properties, { customer: 'N1', tier: 'new' }),
     },
   ];

@@ -1,4 +1,5 @@
 import { PostgresAdapter, sql, type Kysely, type RawBuilder, type Selectable, type Transaction } from 'kysely';
+import { reusableQuery } from '../../db/reusable-query.ts';
 import type { Database, JobsTable } from '../../db/schema.ts';
 import type { Job } from './job.ts';
 
@@ -32,7 +33,7 @@ export async function startGate(trx: Transaction<Database>, workspaceId: number,
  * The start gate as an expression another statement of the transaction may evaluate, so that
  * passing it costs no round trip of its own; undefined on SQLite, which has no gate.
  */
-export function gateLock(trx: Transaction<Database>, workspaceId: number, mode: 'shared' | 'exclusive'): RawBuilder<unknown> | undefined {
+export function gateLock(trx: Kysely<Database>, workspaceId: number, mode: 'shared' | 'exclusive'): RawBuilder<unknown> | undefined {
   if (!(trx.getExecutor().adapter instanceof PostgresAdapter)) return undefined;
   const lock = mode === 'shared' ? sql`pg_advisory_xact_lock_shared` : sql`pg_advisory_xact_lock`;
   return sql`${lock}(${START_GATE}, ${workspaceId})`;
@@ -139,22 +140,21 @@ export async function hasActiveJob(db: Conn, workspaceId: number, type: Job['typ
  * The jobs of a type (or of several) queued or running in the workspace, with their payloads (a
  * handful at most); with `doneSince`, also those that ended done at or after that time.
  */
+const jobsOf = (db: Conn, workspaceId: number, types: Job['type'][]) =>
+  db.selectFrom('jobs').select(['id', 'type', 'status', 'payload']).where('workspace_id', '=', workspaceId).where('type', 'in', types);
+// Compiled once: every profile write asks for the running definition changes and re-encodings.
+const activeNow = reusableQuery((db: Conn, workspaceId: number, types: Job['type'][]) => jobsOf(db, workspaceId, types).where('status', 'in', ['queued', 'running']));
+const activeOrDoneSince = reusableQuery((db: Conn, workspaceId: number, types: Job['type'][], doneSince: string) =>
+  jobsOf(db, workspaceId, types).where((eb) => eb.or([eb('status', 'in', ['queued', 'running']), eb.and([eb('status', '=', 'done'), eb('updated_at', '>=', doneSince)])])),
+);
+
 export async function activeJobs(
   db: Conn,
   workspaceId: number,
   type: Job['type'] | readonly Job['type'][],
   doneSince?: string,
 ): Promise<{ id: string; type: Job['type']; status: Job['status']; payload: Record<string, unknown> }[]> {
-  const rows = await db
-    .selectFrom('jobs')
-    .select(['id', 'type', 'status', 'payload'])
-    .where('workspace_id', '=', workspaceId)
-    .where('type', 'in', typeof type === 'string' ? [type] : type)
-    .where((eb) =>
-      doneSince === undefined
-        ? eb('status', 'in', ['queued', 'running'])
-        : eb.or([eb('status', 'in', ['queued', 'running']), eb.and([eb('status', '=', 'done'), eb('updated_at', '>=', doneSince)])]),
-    )
-    .execute();
+  const types = typeof type === 'string' ? [type] : [...type];
+  const rows = doneSince === undefined ? await activeNow(db, workspaceId, types) : await activeOrDoneSince(db, workspaceId, types, doneSince);
   return rows.map((r) => ({ id: r.id, type: r.type as Job['type'], status: r.status as Job['status'], payload: JSON.parse(r.payload) }));
 }

@@ -84,7 +84,7 @@ export function createJobService({ db, clock, ids }: { db: Kysely<Database>; clo
     },
 
     /** A writer's pass of the gate as an expression for another statement of `trx` to evaluate (undefined: no gate, on SQLite). */
-    gatePass(trx: Transaction<Database>, workspaceId: number) {
+    gatePass(trx: Kysely<Database>, workspaceId: number) {
       return gateLock(trx, workspaceId, 'shared');
     },
 

@@ -175,3 +175,22 @@ export function changeSet(
   }
   return change;
 }
+
+/**
+ * A profile's stored values once `change` is stored, as reading them back would give them: the
+ * cleared gone, the written in (a multi-valued value with no item stores no row, so none), the
+ * touched with their new date and source. A write answers with it instead of a second read.
+ */
+export function stateAfter(stored: StoredState, change: Pick<ChangeSet, 'clear' | 'write' | 'touch'>): Map<number, StoredValue> {
+  const after = new Map(stored);
+  for (const id of change.clear) after.delete(id);
+  for (const t of change.touch) {
+    const held = after.get(t.def.id);
+    if (held) after.set(t.def.id, { value: held.value, source: t.source, written_at: t.written_at });
+  }
+  for (const w of change.write) {
+    const empty = w.def.multi_valued && w.def.data_type !== 'json' && (w.value as unknown[]).length === 0;
+    if (!empty) after.set(w.def.id, { value: w.value, source: w.source, written_at: w.written_at });
+  }
+  return after;
+}

@@ -63,29 +63,52 @@ export async function findProfile(db: Conn, workspaceId: number, id: string): Pr
 const alongsideOf = (alongside: RawBuilder<unknown> | undefined) =>
   alongside ? { with: sql`with gate as materialized (select ${alongside} as passed) `, from: sql`gate ` } : { with: sql``, from: undefined };
 
+/** A writer's pass of the workspace's start gate, as an expression of another statement (jobs' gatePass); undefined: no gate. */
+export type GatePass = (db: Kysely<Database>, workspaceId: number) => RawBuilder<unknown> | undefined;
+
+/** A statement compiled once per gate function (the service gives the same one every time) and dialect. */
+function perGate<Q>(make: (gate: GatePass | undefined) => Q): (gate: GatePass | undefined) => Q {
+  const made = new Map<GatePass | undefined, Q>();
+  return (gate) => {
+    let q = made.get(gate);
+    if (!q) made.set(gate, (q = make(gate)));
+    return q;
+  };
+}
+
+const touchOne = perGate((gate) =>
+  reusableQuery((db: Kysely<Database>, workspaceId: number, id: string, at: string) => {
+    const a = alongsideOf(gate?.(db, workspaceId));
+    return sql<ProfileRow>`${a.with}update profiles set updated_at = ${at} ${a.from ? sql`from ${a.from}` : sql``}where profiles.workspace_id = ${workspaceId} and profiles.id = ${id} returning profiles.id, profiles.created_at, profiles.updated_at`;
+  }),
+);
+
 /**
  * A write's first statement for an existing profile: its `updated_at` set (the row lock orders
  * concurrent writers, as touchProfiles does) and its row returned; undefined when no profile has
- * this id (an alias, or none). `alongside` (the workspace's start gate) is evaluated in the same
+ * this id (an alias, or none). `gate` (the workspace's start gate) is passed in the same
  * statement, and surely so when a row comes back.
  */
-export async function touchProfile(trx: Transaction<Database>, workspaceId: number, id: string, at: string, alongside?: RawBuilder<unknown>): Promise<ProfileRow | undefined> {
-  const a = alongsideOf(alongside);
-  const { rows } = await sql<ProfileRow>`${a.with}update profiles set updated_at = ${at} ${a.from ? sql`from ${a.from}` : sql``}where profiles.workspace_id = ${workspaceId} and profiles.id = ${id} returning profiles.id, profiles.created_at, profiles.updated_at`.execute(trx);
-  return rows[0];
+export async function touchProfile(trx: Transaction<Database>, workspaceId: number, id: string, at: string, gate?: GatePass): Promise<ProfileRow | undefined> {
+  return (await touchOne(gate)(trx, workspaceId, id, at))[0];
 }
+
+const insertOne = perGate((gate) =>
+  reusableQuery((db: Kysely<Database>, workspaceId: number, id: string, createdAt: string, updatedAt: string) => {
+    const a = alongsideOf(gate?.(db, workspaceId));
+    return sql<{ id: string }>`${a.with}insert into profiles (workspace_id, id, created_at, updated_at)
+    select cast(${workspaceId} as integer), cast(${id} as text), cast(${createdAt} as text), cast(${updatedAt} as text) ${a.from ? sql`from ${a.from}` : sql``}
+    where not exists (select 1 from profile_aliases where workspace_id = ${workspaceId} and alias = ${id}) returning id`;
+  }),
+);
 
 /**
  * A write's first statement for a new profile: inserted unless an alias holds its id (false
- * then); an existing profile of that id raises a unique violation. `alongside` as touchProfile's,
- * surely evaluated when the profile is inserted.
+ * then); an existing profile of that id raises a unique violation. `gate` as touchProfile's,
+ * surely passed when the profile is inserted.
  */
-export async function insertNewProfile(trx: Transaction<Database>, workspaceId: number, row: ProfileRow, alongside?: RawBuilder<unknown>): Promise<boolean> {
-  const a = alongsideOf(alongside);
-  const { rows } = await sql`${a.with}insert into profiles (workspace_id, id, created_at, updated_at)
-    select cast(${workspaceId} as integer), cast(${row.id} as text), cast(${row.created_at} as text), cast(${row.updated_at} as text) ${a.from ? sql`from ${a.from}` : sql``}
-    where not exists (select 1 from profile_aliases where workspace_id = ${workspaceId} and alias = ${row.id}) returning id`.execute(trx);
-  return rows.length === 1;
+export async function insertNewProfile(trx: Transaction<Database>, workspaceId: number, row: ProfileRow, gate?: GatePass): Promise<boolean> {
+  return (await insertOne(gate)(trx, workspaceId, row.id, row.created_at, row.updated_at)).length === 1;
 }
 
 export async function findProfiles(db: Conn, workspaceId: number, ids: string[]): Promise<ProfileRow[]> {
@@ -280,6 +303,14 @@ export async function storeChanges(trx: Transaction<Database>, workspaceId: numb
   await updateProfilesWith(trx, workspaceId, [{ id: profileId, change: { touch: [], ...change } }], codec);
 }
 
+// Compiled once per number of profiles and properties (one and a few, for a PATCH).
+const deleteOf = (table: 'profile_values' | 'profile_keys') =>
+  reusableQuery((db: Conn, workspaceId: number, ids: string[], cleared: number[]) =>
+    db.deleteFrom(table).where('workspace_id', '=', workspaceId).where('profile_id', 'in', ids).where('property_id', 'in', cleared),
+  );
+const clearValues = deleteOf('profile_values');
+const clearKeys = deleteOf('profile_keys');
+
 const isPostgres = (db: Conn) => db.getExecutor().adapter instanceof PostgresAdapter;
 
 // (profile, property) pairs per touch statement, at most: a power of two (see inChunks).
@@ -355,9 +386,8 @@ export async function updateProfilesWith(trx: Transaction<Database>, workspaceId
   for (const group of clearing.values()) {
     const cleared = group[0].change.clear;
     await inChunks(group.map((p) => p.id), KEY_ROWS_PER_INSERT, async (ids) => {
-      for (const table of ['profile_values', 'profile_keys'] as const) {
-        await trx.deleteFrom(table).where('workspace_id', '=', workspaceId).where('profile_id', 'in', ids).where('property_id', 'in', cleared).execute();
-      }
+      await clearValues(trx, workspaceId, ids, cleared);
+      await clearKeys(trx, workspaceId, ids, cleared);
     });
   }
   await insertValuesAndKeys(trx, workspaceId, profiles, codec);

@@ -12,7 +12,7 @@ import { decodeCursor, encodeCursor, type Page } from '../../shared/pagination.t
 import type { JobService } from '../jobs/jobs.service.ts';
 import type { PropertyService } from '../properties/properties.service.ts';
 import type { MergeFunction, Property } from '../properties/property.ts';
-import { changeSet, checkWrite, claimsOf, freshRecords, identityOrder, isKeyed, knownRecords, matchedProfiles, survivorFirst, type Checked, type Incoming, type StoredState } from './change-set.ts';
+import { changeSet, checkWrite, claimsOf, freshRecords, identityOrder, isKeyed, knownRecords, matchedProfiles, stateAfter, survivorFirst, type Checked, type Incoming, type StoredState } from './change-set.ts';
 import { dictionaryView, MASK, profileOf, type DictionaryView, type Profile } from './profile.ts';
 import { typeSearch, type ProfileSort, type SearchQuery } from './profile-search.ts';
 import * as repo from './profiles.repository.ts';
@@ -271,7 +271,7 @@ export function createProfileService({
     const attempt = () =>
       db.transaction().execute(async (trx) => {
         // The first statement passes the start gate too (PostgreSQL), saving a round trip.
-        const gate = jobs.gatePass(trx, workspaceId);
+        const gate = jobs.gatePass;
         let found: ProfileRow | undefined;
         if (opts.create === 'require') {
           if (!(await repo.insertNewProfile(trx, workspaceId, { id, created_at: at, updated_at: at }, gate))) throw taken();
@@ -290,9 +290,10 @@ export function createProfileService({
         const row = found ?? { id, created_at: at, updated_at: at };
         const stored = found ? await stateOf(trx, workspaceId, row.id, v) : new Map();
         const incoming = [...checked].map(([def, value]) => ({ def, value, source: null, written_at: at, dated: false }));
-        await store(trx, workspaceId, row.id, changeSet(stored, incoming, { mode, priorities: new Map(), isArchived: (pid) => v.byId.get(pid)?.archived === true }));
-        const [profile] = await present(trx, workspaceId, [{ ...row, updated_at: at }], opts, v);
-        return { profile, created: !found };
+        const change = changeSet(stored, incoming, { mode, priorities: new Map(), isArchived: (pid) => v.byId.get(pid)?.archived === true });
+        await store(trx, workspaceId, row.id, change);
+        // The answer is the state just stored, not read back.
+        return { profile: profileOf({ ...row, updated_at: at }, stateAfter(stored, change), v.visible, opts), created: !found };
       });
     try {
       return await attempt();

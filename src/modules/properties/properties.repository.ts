@@ -1,6 +1,8 @@
 // All SQL about property definitions. Every function takes `db` (or a transaction) first and
 // the workspace id second: no query runs outside a workspace.
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { insertRows } from '../../db/insert-rows.ts';
+import { reusableQuery } from '../../db/reusable-query.ts';
 import type { Database, PropertiesTable } from '../../db/schema.ts';
 import { sortOrderOf, type HistoryAction, type Property, type PropertyFields } from './property.ts';
 
@@ -146,13 +148,21 @@ export async function listProperties(
  * both with the limit. In PostgreSQL the update locks the workspace row until the transaction
  * ends, so concurrent creates cannot both pass the limit.
  */
+// Compiled once (reusable-query.ts): every create runs it.
+const bumpSequence = (custom: boolean) =>
+  reusableQuery((db: Kysely<Database>, workspaceId: number) =>
+    db
+      .updateTable('workspaces')
+      .set((eb) => ({ property_seq: eb('property_seq', '+', 1), ...(custom ? { custom_properties: eb('custom_properties', '+', 1) } : {}) }))
+      .where('id', '=', workspaceId)
+      .returning(['property_seq', 'custom_properties', 'property_limit']),
+  );
+const bumpCustom = bumpSequence(true);
+const bumpSystem = bumpSequence(false);
+
 export async function nextPropertyId(trx: Transaction<Database>, workspaceId: number, custom: boolean): Promise<{ id: number; customProperties: number; limit: number }> {
-  const row = await trx
-    .updateTable('workspaces')
-    .set((eb) => ({ property_seq: eb('property_seq', '+', 1), ...(custom ? { custom_properties: eb('custom_properties', '+', 1) } : {}) }))
-    .where('id', '=', workspaceId)
-    .returning(['property_seq', 'custom_properties', 'property_limit'])
-    .executeTakeFirstOrThrow();
+  const [row] = await (custom ? bumpCustom : bumpSystem)(trx, workspaceId);
+  if (!row) throw new Error(`Workspace ${workspaceId} not found.`);
   return { id: row.property_seq, customProperties: row.custom_properties, limit: row.property_limit };
 }
 
@@ -161,29 +171,33 @@ export async function countCustomProperties(db: Conn, workspaceId: number): Prom
   return { used: row.custom_properties, limit: row.property_limit };
 }
 
+// Every column of a property row, as inserted.
+const PROPERTY_COLUMNS: readonly (keyof PropertyRow)[] = [
+  'workspace_id', 'id', 'uid', 'name', 'name_key', 'display_name', 'display_name_key', 'i18n_display_names', 'description', 'example', 'data_type',
+  'multi_valued', 'options', 'validation', 'is_unique', 'group_name', 'display_order', 'sort_order', 'pii', 'importable', 'exportable',
+  'import_aliases', 'export_alias', 'identity_role', 'identity_priority', 'merge_function', 'metadata', 'system', 'archived', 'created_at', 'updated_at', 'version',
+];
+
+/** Inserts a property and returns it as stored: the row is the one written (every column is given). */
 export async function insertProperty(
   trx: Transaction<Database>,
   workspaceId: number,
   p: { id: number; uid: string; system: boolean; at: string; fields: PropertyFields },
 ): Promise<Property> {
-  const row = await trx
-    .insertInto('properties')
-    .values({
-      workspace_id: workspaceId,
-      id: p.id,
-      uid: p.uid,
-      ...fieldsToColumns(p.fields),
-      system: bool(p.system),
-      archived: 0,
-      created_at: p.at,
-      updated_at: p.at,
-      version: 1,
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  const row: PropertyRow = {
+    workspace_id: workspaceId,
+    id: p.id,
+    uid: p.uid,
+    ...fieldsToColumns(p.fields),
+    system: bool(p.system),
+    archived: 0,
+    created_at: p.at,
+    updated_at: p.at,
+    version: 1,
+  };
+  await insertRows(trx, 'properties', PROPERTY_COLUMNS, [PROPERTY_COLUMNS.map((c) => row[c])], 1);
   return rowToProperty(row);
 }
-
 /** Writes new fields if the stored version is still `version`; undefined when it is not. */
 export async function updateProperty(
   trx: Transaction<Database>,
@@ -245,13 +259,15 @@ export async function findDisplayNameOwner(db: Conn, workspaceId: number, displa
 
 export async function replacePropertyKeys(trx: Transaction<Database>, workspaceId: number, propertyId: number, keys: string[]): Promise<void> {
   await trx.deleteFrom('property_keys').where('workspace_id', '=', workspaceId).where('property_id', '=', propertyId).execute();
-  if (keys.length > 0) {
-    await trx
-      .insertInto('property_keys')
-      .values(keys.map((key) => ({ workspace_id: workspaceId, key, property_id: propertyId })))
-      .execute();
-  }
+  await insertPropertyKeys(trx, workspaceId, propertyId, keys);
 }
+
+/** The keys (name, aliases) of a property that holds none yet; one another property holds raises a unique violation. */
+export async function insertPropertyKeys(trx: Transaction<Database>, workspaceId: number, propertyId: number, keys: string[]): Promise<void> {
+  await insertRows(trx, 'property_keys', ['workspace_id', 'key', 'property_id'], keys.map((key) => [workspaceId, key, propertyId]), KEYS_PER_INSERT);
+}
+// A property has a name and at most a few dozen aliases: one statement (a power of two, see inChunks).
+const KEYS_PER_INSERT = 64;
 
 export async function insertHistory(
   trx: Transaction<Database>,
@@ -259,19 +275,9 @@ export async function insertHistory(
   propertyId: number,
   entry: HistoryEntry,
 ): Promise<void> {
-  await trx
-    .insertInto('property_history')
-    .values({
-      workspace_id: workspaceId,
-      property_id: propertyId,
-      version: entry.version,
-      at: entry.at,
-      key_id: entry.key_id,
-      action: entry.action,
-      changes: json(entry.changes),
-    })
-    .execute();
+  await insertRows(trx, 'property_history', HISTORY_COLUMNS, [[workspaceId, propertyId, entry.version, entry.at, entry.key_id, entry.action, json(entry.changes)]], 1);
 }
+const HISTORY_COLUMNS = ['workspace_id', 'property_id', 'version', 'at', 'key_id', 'action', 'changes'];
 
 export async function listHistory(db: Conn, workspaceId: number, propertyId: number, limit: number, afterVersion: number | undefined): Promise<HistoryEntry[]> {
   let query = db

@@ -163,7 +163,7 @@ export function createPropertyService({
     if (!system) limitReached(customProperties - 1, 1, limit, cap);
     const at = isoNow(clock);
     const property = await repo.insertProperty(trx, workspaceId, { id, uid: ids.uid(), system, at, fields });
-    await repo.replacePropertyKeys(trx, workspaceId, id, keysOf(fields));
+    await repo.insertPropertyKeys(trx, workspaceId, id, keysOf(fields));
     await repo.insertHistory(trx, workspaceId, id, { version: 1, at, key_id: actor, action: 'created', changes: diffFields(null, fields) });
     return property;
   }
@@ -225,16 +225,17 @@ export function createPropertyService({
   }
 
   /**
-   * Runs a write to a workspace's dictionary; a unique index that fires under a race becomes the
-   * same 409 as the pre-check. Once committed, cached list pages of the workspace are dropped.
+   * Runs a write to a workspace's dictionary; a unique index that fires becomes the 409 `explain`
+   * gives (what clashes, read once the write is rolled back), else one that names nothing (a
+   * race whose winner is gone again). Once committed, cached list pages of the workspace are dropped.
    */
-  async function write<T>(workspaceId: number, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  async function write<T>(workspaceId: number, fn: (trx: Transaction<Database>) => Promise<T>, explain?: () => Promise<AppError | undefined>): Promise<T> {
     try {
       const result = await db.transaction().execute(fn);
       await reads.changed(workspaceId);
       return result;
     } catch (error) {
-      if (isUniqueViolation(error)) throw new AppError('ALREADY_EXISTS', 'A property with that name, alias or display name already exists.', [], 'NAME_TAKEN');
+      if (isUniqueViolation(error)) throw (await explain?.()) ?? new AppError('ALREADY_EXISTS', 'A property with that name, alias or display name already exists.', [], 'NAME_TAKEN');
       throw error;
     }
   }
@@ -300,12 +301,16 @@ export function createPropertyService({
       const { fields, problems } = prepare(input, '');
       if (problems.length > 0) throw validationFailed(problems);
       checkPiiStorable(fields, '');
-      return write(workspaceId, async (trx) => {
-        await checkLimit(trx, workspaceId, 1, maxCustom);
-        const clashes = await checkFree(trx, workspaceId, fields, '');
-        if (clashes.length > 0) throw clashed(`Property "${fields.name}" clashes with an existing property.`, clashes);
-        return insertNew(trx, workspaceId, fields, false, actor, maxCustom);
-      });
+      // The unique indexes on names, aliases and display names refuse a clash; what clashed is
+      // read only then. The limit is checked first, by the counter's update.
+      return write(
+        workspaceId,
+        (trx) => insertNew(trx, workspaceId, fields, false, actor, maxCustom),
+        async () => {
+          const clashes = await checkFree(db, workspaceId, fields, '');
+          return clashes.length > 0 ? clashed(`Property "${fields.name}" clashes with an existing property.`, clashes) : undefined;
+        },
+      );
     },
 
     /** All or nothing: every problem of every item is reported, and nothing is written unless all pass. */
