@@ -17,7 +17,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { request, startServer, type Server } from './servers.ts';
+import { postgresSchema, request, startServer, type Server } from './servers.ts';
 
 const PROFILES = Number(process.env.BENCH_PROFILES ?? 1_000_000);
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 10);
@@ -117,24 +117,12 @@ function sqliteStore(): Store {
 }
 
 async function postgresStore(baseUrl: string): Promise<Store> {
-  // A schema of its own, so repeated runs start empty; the server reaches it by its search_path.
-  const schema = `bench_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: baseUrl });
-  await admin.connect();
-  let version: string;
-  try {
-    await admin.query(`create schema ${schema}`);
-    version = (await admin.query<{ server_version: string }>('show server_version')).rows[0].server_version;
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(baseUrl);
-  url.searchParams.set('options', `-c search_path=${schema}`);
+  const { schema, url, version, drop } = await postgresSchema(baseUrl, 'bench');
   return {
-    title: `PostgreSQL ${version.split(' ')[0]}`,
-    url: url.toString(),
+    title: `PostgreSQL ${version}`,
+    url,
     async connect() {
-      const client = new pg.Client({ connectionString: url.toString() });
+      const client = new pg.Client({ connectionString: url });
       await client.connect();
       return {
         propertyIds: async (ws) =>
@@ -176,13 +164,7 @@ async function postgresStore(baseUrl: string): Promise<Store> {
         log(`database kept: schema ${schema} (DATABASE_URL=${url})`);
         return;
       }
-      const c = new pg.Client({ connectionString: baseUrl });
-      await c.connect();
-      try {
-        await c.query(`drop schema ${schema} cascade`);
-      } finally {
-        await c.end();
-      }
+      await drop();
     },
   };
 }

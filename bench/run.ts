@@ -11,7 +11,7 @@ import autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, cpus } from 'node:os';
 import pg from 'pg';
-import { request, startServer, type Server } from './servers.ts';
+import { postgresSchema, request, startServer, type Server } from './servers.ts';
 
 function envInt(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -53,35 +53,6 @@ const NATIVE = SURFACES.has('native');
  */
 const PG_URL = process.env.BENCH_DATABASE_URL || undefined;
 if (PG_URL !== undefined && !/^postgres(ql)?:\/\/.+/.test(PG_URL)) throw new Error(`BENCH_DATABASE_URL must be postgres://... (got "${PG_URL}")`);
-
-/** A new schema in BENCH_DATABASE_URL's database: the DATABASE_URL that reaches it, and its removal. */
-async function postgresSchema(baseUrl: string): Promise<{ url: string; version: string; drop(): Promise<void> }> {
-  const schema = `bench_run_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: baseUrl });
-  await admin.connect();
-  let version: string;
-  try {
-    await admin.query(`create schema ${schema}`);
-    version = (await admin.query<{ server_version: string }>('show server_version')).rows[0].server_version.split(' ')[0];
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(baseUrl);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  return {
-    url: url.toString(),
-    version,
-    async drop() {
-      const c = new pg.Client({ connectionString: baseUrl });
-      await c.connect();
-      try {
-        await c.query(`drop schema ${schema} cascade`);
-      } finally {
-        await c.end();
-      }
-    },
-  };
-}
 
 type Scenario = 'baseline' | 'GET one' | 'list page' | 'POST create' | 'profile GET' | 'identity search' | 'profile PATCH' | 'profile POST';
 /** Minimum req/s as a share of the baseline's (the one-at-a-time targets of docs/benchmarks.md). */
@@ -624,7 +595,7 @@ async function main(): Promise<void> {
     // A fresh app and database per size, so one size's writes do not weigh on the other's figures.
     for (const size of SIZES.map(Number)) {
       // No DATABASE_URL: serve-app.ts then serves a new SQLite file of its own, whatever the caller's environment holds.
-      const pgSchema = PG_URL === undefined ? undefined : await postgresSchema(PG_URL);
+      const pgSchema = PG_URL === undefined ? undefined : await postgresSchema(PG_URL, 'bench_run');
       if (pgSchema) database = `PostgreSQL ${pgSchema.version}`;
       const server = await startServer('./serve-app.ts', { ...process.env, DATABASE_URL: pgSchema?.url, PROPDICT_ADMIN_TOKEN: adminToken, ...VENDOR_LIMITS_OFF }, CPU_PROF_DIR);
       try {

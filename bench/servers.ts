@@ -6,6 +6,7 @@
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import type { ChildMemory, FromChild, ToChild } from './child.ts';
 
 export interface Server {
@@ -108,4 +109,37 @@ export async function request<T>(base: string, token: string, method: string, pa
   const text = await res.text();
   if (res.status !== expect) throw new Error(`${method} ${path}: expected ${expect}, got ${res.status}: ${text.slice(0, 300)}`);
   return JSON.parse(text) as T;
+}
+
+/**
+ * A new schema in BENCH_DATABASE_URL's database, so that each run starts empty: the DATABASE_URL
+ * that reaches it (by its search_path), the server's version, and its removal.
+ */
+export async function postgresSchema(baseUrl: string, prefix: string): Promise<{ schema: string; url: string; version: string; drop(): Promise<void> }> {
+  const schema = `${prefix}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  let version: string;
+  try {
+    await admin.query(`create schema ${schema}`);
+    version = (await admin.query<{ server_version: string }>('show server_version')).rows[0].server_version.split(' ')[0];
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(baseUrl);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return {
+    schema,
+    url: url.toString(),
+    version,
+    async drop() {
+      const c = new pg.Client({ connectionString: baseUrl });
+      await c.connect();
+      try {
+        await c.query(`drop schema ${schema} cascade`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
 }
