@@ -1,6 +1,7 @@
 // Multi-row inserts written as text: for the hottest writes a query built and compiled for each
 // chunk cost more than the database took to store the rows.
-import { CompiledQuery, PostgresAdapter, type Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
+import { isPostgres } from './dialect.ts';
 import { inChunks } from './in-chunks.ts';
 import type { Database } from './schema.ts';
 
@@ -24,6 +25,6 @@ function insertText(table: string, columns: readonly string[], count: number, po
 
 /** Inserts rows given as their parameters (in `columns` order), at most `size` a statement (see inChunks). */
 export function insertRows(db: Kysely<Database>, table: string, columns: readonly string[], rows: readonly unknown[][], size: number): Promise<void> {
-  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+  const postgres = isPostgres(db);
   return inChunks(rows, size, (chunk) => db.executeQuery(CompiledQuery.raw(insertText(table, columns, chunk.length, postgres), chunk.flat())));
 }

@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
-import { Migrator, PostgresAdapter, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { isPostgres } from './dialect.ts';
 import type { Database } from './schema.ts';
 
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
@@ -19,7 +20,7 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
   // On PostgreSQL the bookkeeping tables live in the current schema: Kysely would otherwise find
   // another schema's tables in the same database and skip creating its own.
   const migrationTableSchema =
-    db.getExecutor().adapter instanceof PostgresAdapter
+    isPostgres(db)
       ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0].schema
       : undefined;
   const { error, results } = await new Migrator({ db, provider: folderProvider, migrationTableSchema }).migrateToLatest();

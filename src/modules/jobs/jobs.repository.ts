@@ -1,5 +1,6 @@
-import { PostgresAdapter, sql, type Kysely, type RawBuilder, type Selectable, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Selectable, type Transaction } from 'kysely';
 import { reusableQuery } from '../../db/reusable-query.ts';
+import { isPostgres } from '../../db/dialect.ts';
 import type { Database, JobsTable } from '../../db/schema.ts';
 import type { Job } from './job.ts';
 
@@ -34,7 +35,7 @@ export async function startGate(trx: Transaction<Database>, workspaceId: number,
  * passing it costs no round trip of its own; undefined on SQLite, which has no gate.
  */
 export function gateLock(trx: Kysely<Database>, workspaceId: number, mode: 'shared' | 'exclusive'): RawBuilder<unknown> | undefined {
-  if (!(trx.getExecutor().adapter instanceof PostgresAdapter)) return undefined;
+  if (!isPostgres(trx)) return undefined;
   const lock = mode === 'shared' ? sql`pg_advisory_xact_lock_shared` : sql`pg_advisory_xact_lock`;
   return sql`${lock}(${START_GATE}, ${workspaceId})`;
 }

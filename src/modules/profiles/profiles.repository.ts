@@ -1,7 +1,8 @@
 // All SQL about profiles: rows, values, identity keys and aliases, savepoints, and the search
 // plan. `db`/`trx` first, the workspace second, in every function. Values go in and out through
 // the value codec, so callers see values and change sets, never storage rows.
-import { CompiledQuery, PostgresAdapter, sql, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
+import { isPostgres } from '../../db/dialect.ts';
 import { inChunks } from '../../db/in-chunks.ts';
 import { insertRows } from '../../db/insert-rows.ts';
 import { reusableQuery } from '../../db/reusable-query.ts';
@@ -310,8 +311,6 @@ const deleteOf = (table: 'profile_values' | 'profile_keys') =>
   );
 const clearValues = deleteOf('profile_values');
 const clearKeys = deleteOf('profile_keys');
-
-const isPostgres = (db: Conn) => db.getExecutor().adapter instanceof PostgresAdapter;
 
 // (profile, property) pairs per touch statement, at most: a power of two (see inChunks).
 const TOUCHES_PER_UPDATE = 256;
