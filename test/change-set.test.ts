@@ -156,6 +156,7 @@ describe('changeSet', () => {
   const incoming = (d: Property, value: unknown, extra: Partial<Incoming> = {}): Incoming => ({ def: d, value, source: null, written_at: '2026-02-01T00:00:00.000Z', dated: false, ...extra });
   const summary = (c: ReturnType<typeof changeSet>) => ({
     clear: c.clear,
+    unkey: c.unkey,
     write: c.write.map((w) => [w.def.name, w.value]),
     keys: c.keys.map((k) => [k.def.name, k.value]),
     touch: c.touch.map((t) => [t.def.name, t.source, t.written_at]),
@@ -163,66 +164,79 @@ describe('changeSet', () => {
     changed: c.changed,
   });
   const none = new Map<string, number>();
+  // A purged property: stored values, no definition.
+  const gone = { ...tier, id: 999, name: 'gone' };
+  const byId = new Map([email, customer, phone, card, points, tier, vat, old].map((d) => [d.id, d]));
   const rows: { title: string; input: Parameters<typeof changeSet>; expected: ReturnType<typeof summary> }[] = [
     {
       title: 'merge into an empty profile writes and claims',
       input: [new Map(), [incoming(email, 'a@b.co'), incoming(tier, 'gold')], { mode: 'merge', priorities: none }],
-      expected: { clear: [], write: [['email', 'a@b.co'], ['tier', 'gold']], keys: [['email', 'a@b.co']], touch: [], problems: [], changed: true },
+      expected: { clear: [], unkey: [], write: [['email', 'a@b.co'], ['tier', 'gold']], keys: [['email', 'a@b.co']], touch: [], problems: [], changed: true },
     },
     {
       title: 'an equal value changes nothing: only its newer date is kept',
       input: [stored([[tier, 'gold']]), [incoming(tier, 'gold')], { mode: 'merge', priorities: none }],
-      expected: { clear: [], write: [], keys: [], touch: [['tier', null, '2026-02-01T00:00:00.000Z']], problems: [], changed: false },
+      expected: { clear: [], unkey: [], write: [], keys: [], touch: [['tier', null, '2026-02-01T00:00:00.000Z']], problems: [], changed: false },
     },
     {
       title: 'an equal value with the same date and source: nothing at all',
       input: [stored([[tier, 'gold']]), [incoming(tier, 'gold', { written_at: '2026-01-01T00:00:00.000Z' })], { mode: 'merge', priorities: none }],
-      expected: { clear: [], write: [], keys: [], touch: [], problems: [], changed: false },
+      expected: { clear: [], unkey: [], write: [], keys: [], touch: [], problems: [], changed: false },
     },
     {
       title: 'an equal identity value keeps its key',
       input: [stored([[email, 'a@b.co']]), [incoming(email, 'a@b.co', { source: 'crm' })], { mode: 'replace', priorities: none }],
-      expected: { clear: [], write: [], keys: [], touch: [['email', 'crm', '2026-02-01T00:00:00.000Z']], problems: [], changed: false },
+      expected: { clear: [], unkey: [], write: [], keys: [], touch: [['email', 'crm', '2026-02-01T00:00:00.000Z']], problems: [], changed: false },
     },
     {
       title: 'sum combines with the stored value',
       input: [stored([[points, 5]]), [incoming(points, 3)], { mode: 'merge', priorities: none }],
-      expected: { clear: [points.id], write: [['points', 8]], keys: [], touch: [], problems: [], changed: true },
+      expected: { clear: [points.id], unkey: [], write: [['points', 8]], keys: [], touch: [], problems: [], changed: true },
     },
     {
       title: 'a sum past the maximum is a problem',
       input: [stored([[points, 99]]), [incoming(points, 3)], { mode: 'merge', priorities: none }],
-      expected: { clear: [points.id], write: [['points', 102]], keys: [], touch: [], problems: ['combined with the stored value by sum, must be at most 100'], changed: true },
+      expected: { clear: [points.id], unkey: [], write: [['points', 102]], keys: [], touch: [], problems: ['combined with the stored value by sum, must be at most 100'], changed: true },
     },
     {
       title: "a per-record merge function replaces the property's",
       input: [stored([[points, 5]]), [incoming(points, 3, { fn: 'min' })], { mode: 'merge', priorities: none }],
-      expected: { clear: [points.id], write: [['points', 3]], keys: [], touch: [], problems: [], changed: true },
+      expected: { clear: [points.id], unkey: [], write: [['points', 3]], keys: [], touch: [], problems: [], changed: true },
     },
     {
       title: 'an older dated value does not replace a newer one under update',
       input: [stored([[tier, 'gold']]), [incoming(tier, 'silver', { written_at: '2025-01-01T00:00:00.000Z', dated: true })], { mode: 'merge', priorities: none }],
-      expected: { clear: [], write: [], keys: [], touch: [], problems: [], changed: false },
+      expected: { clear: [], unkey: [], write: [], keys: [], touch: [], problems: [], changed: false },
     },
     {
       title: 'a lower-priority source does not replace a higher-priority one',
       input: [stored([[tier, 'gold', 'crm']]), [incoming(tier, 'silver', { source: 'web' })], { mode: 'merge', priorities: new Map([['crm', 1], ['web', 2]]) }],
-      expected: { clear: [], write: [], keys: [], touch: [], problems: [], changed: false },
+      expected: { clear: [], unkey: [], write: [], keys: [], touch: [], problems: [], changed: false },
     },
     {
       title: 'null clears a stored value',
       input: [stored([[tier, 'gold']]), [incoming(tier, null)], { mode: 'merge', priorities: none }],
-      expected: { clear: [tier.id], write: [], keys: [], touch: [], problems: [], changed: true },
+      expected: { clear: [tier.id], unkey: [], write: [], keys: [], touch: [], problems: [], changed: true },
     },
     {
       title: 'null where nothing is stored changes nothing',
       input: [new Map(), [incoming(tier, null)], { mode: 'merge', priorities: none }],
-      expected: { clear: [], write: [], keys: [], touch: [], problems: [], changed: false },
+      expected: { clear: [], unkey: [], write: [], keys: [], touch: [], problems: [], changed: false },
     },
     {
       title: "replace clears values not given, but not archived properties'",
-      input: [stored([[tier, 'gold'], [old, 'x'], [vat, 'V1']]), [incoming(vat, 'V2')], { mode: 'replace', priorities: none, isArchived: (id) => id === old.id }],
-      expected: { clear: [tier.id, vat.id], write: [['vat_no', 'V2']], keys: [['vat_no', 'V2']], touch: [], problems: [], changed: true },
+      input: [stored([[tier, 'gold'], [old, 'x'], [vat, 'V1']]), [incoming(vat, 'V2')], { mode: 'replace', priorities: none, defs: byId }],
+      expected: { clear: [tier.id, vat.id], unkey: [vat.id], write: [['vat_no', 'V2']], keys: [['vat_no', 'V2']], touch: [], problems: [], changed: true },
+    },
+    {
+      title: 'null clears a keyed value and its key',
+      input: [stored([[email, 'a@b.co'], [tier, 'gold']]), [incoming(email, null), incoming(tier, 'silver')], { mode: 'merge', priorities: none }],
+      expected: { clear: [email.id, tier.id], unkey: [email.id], write: [['tier', 'silver']], keys: [], touch: [], problems: [], changed: true },
+    },
+    {
+      title: 'replace clears the keys of keyed values not given, and of a property no longer defined',
+      input: [stored([[customer, 'C1'], [tier, 'gold'], [gone, 'x']]), [incoming(tier, 'gold')], { mode: 'replace', priorities: none, defs: byId }],
+      expected: { clear: [customer.id, gone.id], unkey: [customer.id, gone.id], write: [], keys: [], touch: [['tier', null, '2026-02-01T00:00:00.000Z']], problems: [], changed: true },
     },
   ];
   for (const { title, input, expected } of rows) test(title, () => assert.deepEqual(summary(changeSet(...input)), expected));

@@ -79,7 +79,7 @@ describe('profile lookups without planner statistics [postgres]', { skip: postgr
       url: '/profiles/p-78',
       payload: { properties: { tier: 'gold', score: 1 } },
       status: 200,
-      statements: 8,
+      statements: 6,
       check: (body) => assert.deepEqual(body.properties, { customer: 'C78', tier: 'gold', score: 1 }),
     },
     {

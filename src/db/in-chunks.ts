@@ -13,3 +13,18 @@ export async function inChunks<R>(rows: readonly R[], size: number, fn: (chunk: 
     i += n;
   }
 }
+
+/**
+ * inChunks for the values of an IN list, where a value repeated changes nothing: the last chunk
+ * is padded up to a power of two with its last value, so that any count up to `size` is one
+ * statement (50 ids: one of 64, not three of 32, 16 and 2), its text one of a few.
+ */
+export async function inListChunks<R>(values: readonly R[], size: number, fn: (chunk: R[]) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < values.length; i += size) {
+    const chunk = values.slice(i, i + size);
+    let n = 1;
+    while (n < chunk.length) n <<= 1;
+    while (chunk.length < n) chunk.push(chunk[chunk.length - 1]);
+    await fn(chunk);
+  }
+}

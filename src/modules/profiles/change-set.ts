@@ -28,8 +28,10 @@ export interface ValueWrite {
 }
 
 export interface ChangeSet {
-  /** Properties whose stored values (and keys) go before `write` is stored. */
+  /** Properties whose stored values go before `write` is stored. */
   clear: number[];
+  /** Those of `clear` whose keys go too: keyed properties, and any whose definition is unknown (purged). */
+  unkey: number[];
   write: ValueWrite[];
   /** Values that claim their key: identity and unique properties. */
   keys: { def: Property; value: unknown }[];
@@ -136,17 +138,22 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
  * The change a write makes to a profile. `replace` stores the values as given and clears every
  * stored value not given, except archived properties' (hidden from reads, kept for a restore);
  * `merge` combines each value with the stored one by its merge function (`priorities`: source
- * priorities, 1 the highest). A sum or a union is checked again once combined.
+ * priorities, 1 the highest). A sum or a union is checked again once combined. `defs`: the
+ * workspace's definitions by id, for the stored values a replace clears.
  */
 export function changeSet(
   stored: StoredState,
   incoming: readonly Incoming[],
-  opts: { mode: 'replace' | 'merge'; priorities: ReadonlyMap<string, number>; isArchived?: (propertyId: number) => boolean },
+  opts: { mode: 'replace' | 'merge'; priorities: ReadonlyMap<string, number>; defs?: ReadonlyMap<number, Property> },
 ): ChangeSet {
-  const change: ChangeSet = { clear: [], write: [], keys: [], touch: [], problems: [], changed: false };
+  const change: ChangeSet = { clear: [], unkey: [], write: [], keys: [], touch: [], problems: [], changed: false };
   if (opts.mode === 'replace') {
     const given = new Set(incoming.map((v) => v.def.id));
-    change.clear = [...stored.keys()].filter((id) => !given.has(id) && !opts.isArchived?.(id));
+    change.clear = [...stored.keys()].filter((id) => !given.has(id) && opts.defs?.get(id)?.archived !== true);
+    change.unkey = change.clear.filter((id) => {
+      const def = opts.defs?.get(id);
+      return def === undefined || isKeyed(def);
+    });
     change.changed = change.clear.length > 0;
   }
   for (const value of incoming) {
@@ -167,7 +174,10 @@ export function changeSet(
       if (before.source !== value.source || before.written_at !== value.written_at) change.touch.push({ def, source: value.source, written_at: value.written_at });
       continue;
     }
-    if (before) change.clear.push(def.id);
+    if (before) {
+      change.clear.push(def.id);
+      if (isKeyed(def)) change.unkey.push(def.id);
+    }
     if (before || next !== null) change.changed = true;
     if (next === null) continue;
     change.write.push({ def, value: next, source: value.source, written_at: value.written_at });

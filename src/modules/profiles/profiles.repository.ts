@@ -3,15 +3,15 @@
 // the value codec, so callers see values and change sets, never storage rows.
 import { CompiledQuery, sql, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import { isPostgres } from '../../db/dialect.ts';
-import { inChunks } from '../../db/in-chunks.ts';
-import { insertRows } from '../../db/insert-rows.ts';
+import { inChunks, inListChunks } from '../../db/in-chunks.ts';
+import { insertRows, type Upsert } from '../../db/insert-rows.ts';
 import { reusableQuery } from '../../db/reusable-query.ts';
 import type { Database, ProfileValuesTable } from '../../db/schema.ts';
 import type { Property } from '../properties/property.ts';
 import { isKeyed, type ChangeSet, type ValueWrite } from './change-set.ts';
 import type { StoredValue } from './profile.ts';
 import { excludes, type ProfileSort, type ValueColumn, type ValueFilter } from './profile-search.ts';
-import { INDEXED_CHARS, type ValueCodec } from './value-codec.ts';
+import { INDEXED_CHARS, itemised, type ValueCodec } from './value-codec.ts';
 
 type Conn = Kysely<Database> | Transaction<Database>;
 
@@ -127,8 +127,11 @@ export async function insertProfile(trx: Transaction<Database>, workspaceId: num
  * this one wrote, so no merge (a sum) loses a write.
  */
 export async function touchProfiles(trx: Transaction<Database>, workspaceId: number, ids: readonly string[], at: string): Promise<void> {
-  await inChunks(ids.toSorted(), KEY_ROWS_PER_INSERT, (chunk) => trx.updateTable('profiles').set({ updated_at: at }).where('workspace_id', '=', workspaceId).where('id', 'in', chunk).execute());
+  await inListChunks(ids.toSorted(), KEY_ROWS_PER_INSERT, (chunk) => touchAll(trx, at, workspaceId, chunk));
 }
+const touchAll = reusableQuery((db: Conn, at: string, workspaceId: number, ids: string[]) =>
+  db.updateTable('profiles').set({ updated_at: at }).where('workspace_id', '=', workspaceId).where('id', 'in', ids),
+);
 
 const valuesOf = (db: Conn, workspaceId: number, profileIds: string[]) =>
   db
@@ -300,7 +303,7 @@ function keyRows(out: unknown[][], workspaceId: number, profileId: string, keys:
  * record costs a handful of statements, not a few per property. A key another profile holds
  * raises a unique violation.
  */
-export async function storeChanges(trx: Transaction<Database>, workspaceId: number, profileId: string, change: Pick<ChangeSet, 'clear' | 'write' | 'keys'> & Partial<Pick<ChangeSet, 'touch'>>, codec: ValueCodec): Promise<void> {
+export async function storeChanges(trx: Transaction<Database>, workspaceId: number, profileId: string, change: Pick<ChangeSet, 'clear' | 'unkey' | 'write' | 'keys'> & Partial<Pick<ChangeSet, 'touch'>>, codec: ValueCodec): Promise<void> {
   await updateProfilesWith(trx, workspaceId, [{ id: profileId, change: { touch: [], ...change } }], codec);
 }
 
@@ -373,33 +376,43 @@ export async function insertProfilesWith(trx: Transaction<Database>, workspaceId
 /**
  * Stores the change sets of existing profiles together (touched first, see touchProfiles): one
  * delete per table for the profiles clearing the same properties, and one insert each for
- * all values and keys. A key another profile holds raises a unique violation.
+ * all values and keys. A value of one row replacing a stored one (a property not itemised, whose
+ * stored value is one row too: a change of itemising converts every value first) is not deleted:
+ * the insert writes over its row. A key another profile holds raises a unique violation.
  */
-export async function updateProfilesWith(trx: Transaction<Database>, workspaceId: number, profiles: { id: string; change: Pick<ChangeSet, 'clear' | 'write' | 'keys' | 'touch'> }[], codec: ValueCodec): Promise<void> {
+export async function updateProfilesWith(trx: Transaction<Database>, workspaceId: number, profiles: { id: string; change: Pick<ChangeSet, 'clear' | 'unkey' | 'write' | 'keys' | 'touch'> }[], codec: ValueCodec): Promise<void> {
   await upgradeKeys(trx, workspaceId, profiles.flatMap((p) => p.change.keys), codec);
   await touchValues(trx, workspaceId, profiles.flatMap(({ id, change }) => change.touch.map((t) => [id, t.def.id, t.source, t.written_at] as const)));
-  const clearing = Map.groupBy(
-    profiles.filter((p) => p.change.clear.length > 0),
-    (p) => p.change.clear.toSorted((a, b) => a - b).join(','),
-  );
-  for (const group of clearing.values()) {
-    const cleared = group[0].change.clear;
-    await inChunks(group.map((p) => p.id), KEY_ROWS_PER_INSERT, async (ids) => {
-      await clearValues(trx, workspaceId, ids, cleared);
-      await clearKeys(trx, workspaceId, ids, cleared);
+  const sorted = (ids: readonly number[]) => ids.toSorted((a, b) => a - b);
+  let overwrites = false;
+  const deleting = profiles.flatMap(({ id, change }) => {
+    const over = new Set(change.write.filter((w) => !itemised(w.def)).map((w) => w.def.id));
+    const clear = change.clear.filter((p) => !over.has(p));
+    overwrites ||= clear.length < change.clear.length;
+    return clear.length > 0 || change.unkey.length > 0 ? [{ id, clear, unkey: change.unkey }] : [];
+  });
+  for (const group of Map.groupBy(deleting, (d) => `${sorted(d.clear).join(',')}/${sorted(d.unkey).join(',')}`).values()) {
+    const { clear, unkey } = group[0];
+    await inListChunks(group.map((d) => d.id), KEY_ROWS_PER_INSERT, async (ids) => {
+      if (clear.length > 0) await clearValues(trx, workspaceId, ids, clear);
+      // Only keyed properties' values hold keys: a write of other values deletes none.
+      if (unkey.length > 0) await clearKeys(trx, workspaceId, ids, unkey);
     });
   }
-  await insertValuesAndKeys(trx, workspaceId, profiles, codec);
+  await insertValuesAndKeys(trx, workspaceId, profiles, codec, overwrites ? VALUE_KEY : undefined);
 }
 
-async function insertValuesAndKeys(trx: Transaction<Database>, workspaceId: number, profiles: readonly { id: string; change: Pick<ChangeSet, 'write' | 'keys'> }[], codec: ValueCodec): Promise<void> {
+/** A value's row: a write over a stored row replaces its columns. */
+const VALUE_KEY = { key: ['workspace_id', 'profile_id', 'property_id', 'position'] };
+
+async function insertValuesAndKeys(trx: Transaction<Database>, workspaceId: number, profiles: readonly { id: string; change: Pick<ChangeSet, 'write' | 'keys'> }[], codec: ValueCodec, upsert?: Upsert): Promise<void> {
   const values: unknown[][] = [];
   const keys: unknown[][] = [];
   for (const { id, change } of profiles) {
     valueRows(values, workspaceId, id, change.write, codec);
     keyRows(keys, workspaceId, id, change.keys, codec);
   }
-  await insertRows(trx, 'profile_values', VALUE_COLUMNS, values, VALUE_ROWS_PER_INSERT);
+  await insertRows(trx, 'profile_values', VALUE_COLUMNS, values, VALUE_ROWS_PER_INSERT, upsert);
   await insertRows(trx, 'profile_keys', KEY_COLUMNS, keys, KEY_ROWS_PER_INSERT);
 }
 
@@ -415,23 +428,18 @@ export async function keyOwners(db: Conn, workspaceId: number, claims: readonly 
   return keys.map((forms) => forms.map((k) => owners.get(`${k.property_id}:${k.value_key}`)).find((owner) => owner !== undefined));
 }
 
+const ownersOf = reusableQuery((db: Conn, workspaceId: number, propertyId: number, values: string[]) =>
+  db.selectFrom('profile_keys').select(['property_id', 'value_key', 'profile_id']).where('workspace_id', '=', workspaceId).where('property_id', '=', propertyId).where('value_key', 'in', values),
+);
+
 async function findKeyOwners(db: Conn, workspaceId: number, keys: { property_id: number; value_key: string }[]): Promise<KeyRow[]> {
   const found: KeyRow[] = [];
   // Grouped by property, so each lookup is one IN list on the primary key.
   for (const [propertyId, propertyKeys] of Map.groupBy(keys, (k) => k.property_id)) {
-    await inChunks(
+    await inListChunks(
       propertyKeys.map((k) => k.value_key),
       KEY_ROWS_PER_INSERT,
-      async (values) =>
-        found.push(
-          ...(await db
-            .selectFrom('profile_keys')
-            .select(['property_id', 'value_key', 'profile_id'])
-            .where('workspace_id', '=', workspaceId)
-            .where('property_id', '=', propertyId)
-            .where('value_key', 'in', values)
-            .execute()),
-        ),
+      async (values) => found.push(...(await ownersOf(db, workspaceId, propertyId, values))),
     );
   }
   return found;
@@ -480,24 +488,21 @@ export async function retireKeys(trx: Transaction<Database>, workspaceId: number
   }
 }
 
+const formerOwnersOf = reusableQuery((db: Conn, workspaceId: number, propertyId: number, values: string[]) =>
+  db.selectFrom('profile_former_keys').select(['value_key', 'profile_id']).where('workspace_id', '=', workspaceId).where('property_id', '=', propertyId).where('value_key', 'in', values),
+);
+
 /** The profile (as it was named then) that formerly held each value (undefined: none), in the values' order. */
 export async function formerKeyHolders(db: Conn, workspaceId: number, values: readonly { def: Property; value: unknown }[], codec: ValueCodec): Promise<(string | undefined)[]> {
   // During a key rotation a key may still be under the previous key's blind index.
   const keys = values.map((v) => codec.keysOf(v.def, v.value).map((value_key) => ({ property_id: v.def.id, value_key })));
   const found = new Map<string, string>();
   for (const [propertyId, forms] of Map.groupBy(keys.flat(), (k) => k.property_id)) {
-    await inChunks(
+    await inListChunks(
       forms.map((k) => k.value_key),
       KEY_ROWS_PER_INSERT,
       async (chunk) => {
-        const rows = await db
-          .selectFrom('profile_former_keys')
-          .select(['value_key', 'profile_id'])
-          .where('workspace_id', '=', workspaceId)
-          .where('property_id', '=', propertyId)
-          .where('value_key', 'in', chunk)
-          .execute();
-        for (const row of rows) found.set(`${propertyId}:${row.value_key}`, row.profile_id);
+        for (const row of await formerOwnersOf(db, workspaceId, propertyId, chunk)) found.set(`${propertyId}:${row.value_key}`, row.profile_id);
       },
     );
   }
@@ -951,7 +956,7 @@ export async function reencodeValues(trx: Transaction<Database>, workspaceId: nu
   for (const [profileId, stored] of state) {
     const { value, source, written_at } = stored.get(def.id)!;
     const write = [{ def, value, source, written_at }];
-    await storeChanges(trx, workspaceId, profileId, { clear: [def.id], write, keys: isKeyed(def) ? [{ def, value }] : [] }, codec);
+    await storeChanges(trx, workspaceId, profileId, { clear: [def.id], unkey: [def.id], write, keys: isKeyed(def) ? [{ def, value }] : [] }, codec);
   }
   return state.size;
 }
@@ -1014,7 +1019,7 @@ export async function rotateValues(trx: Transaction<Database>, workspaceId: numb
       .filter(([id]) => defs.get(id)?.pii)
       .map(([id, stored]) => ({ def: defs.get(id)!, value: stored.value, source: stored.source, written_at: stored.written_at }));
     const keys = write.filter((w) => isKeyed(w.def)).map((w) => ({ def: w.def, value: w.value }));
-    await storeChanges(trx, workspaceId, profileId, { clear: write.map((w) => w.def.id), write, keys }, codec);
+    await storeChanges(trx, workspaceId, profileId, { clear: write.map((w) => w.def.id), unkey: keys.map((k) => k.def.id), write, keys }, codec);
   }
   return stale.length;
 }

@@ -98,6 +98,8 @@ export interface ReadOptions {
 export type SourcePriorities = (conn: Conn, workspaceId: number) => Promise<ReadonlyMap<string, number>>;
 
 type Prepared = { index: number; record: WriteRecord; checked: Checked; problems: ErrorDetail[] };
+/** The profile holding each of a record's claims (claimsOf order; undefined: none), by the record's index. */
+type ClaimOwners = ReadonlyMap<number, readonly (string | undefined)[]>;
 
 /** An identity value named by its property's name, as a caller outside the module gives it. */
 export interface IdentityValue {
@@ -290,7 +292,7 @@ export function createProfileService({
         const row = found ?? { id, created_at: at, updated_at: at };
         const stored = found ? await stateOf(trx, workspaceId, row.id, v) : new Map();
         const incoming = [...checked].map(([def, value]) => ({ def, value, source: null, written_at: at, dated: false }));
-        const change = changeSet(stored, incoming, { mode, priorities: new Map(), isArchived: (pid) => v.byId.get(pid)?.archived === true });
+        const change = changeSet(stored, incoming, { mode, priorities: new Map(), defs: v.byId });
         await store(trx, workspaceId, row.id, change);
         // The answer is the state just stored, not read back.
         return { profile: profileOf({ ...row, updated_at: at }, stateAfter(stored, change), v.visible, opts), created: !found };
@@ -403,15 +405,18 @@ export function createProfileService({
    * Returns their new ids by index; none when another writer claimed one of those values
    * meanwhile (they are then written one by one).
    */
-  async function createFresh(trx: Transaction<Database>, workspaceId: number, valid: Prepared[], priorities: ReadonlyMap<string, number>): Promise<Map<number, string>> {
+  async function createFresh(trx: Transaction<Database>, workspaceId: number, valid: Prepared[], priorities: ReadonlyMap<string, number>): Promise<{ created: Map<number, string>; owners: ClaimOwners }> {
     const claims = valid.map((p) => claimsOf(p.checked));
     const candidates = valid.map((p) => p.record.id === undefined);
     const owners = await repo.keyOwners(trx, workspaceId, claims.filter((_, i) => candidates[i]).flat(), codec);
     let next = 0;
-    const held = claims.map((c, i) => (candidates[i] ? c.map(() => owners[next++] !== undefined) : []));
-    const isFresh = freshRecords(valid.map((_, i) => ({ candidate: candidates[i], claims: claims[i], held: held[i] })));
+    const ownersOf: (string | undefined)[][] = claims.map((c, i) => (candidates[i] ? c.map(() => owners[next++]) : []));
+    const isFresh = freshRecords(valid.map((_, i) => ({ candidate: candidates[i], claims: claims[i], held: ownersOf[i].map((o) => o !== undefined) })));
+    // What the rest's claims were found held by: no fresh record shares one (freshRecords), so
+    // creating them changes none of it.
+    const known: ClaimOwners = new Map(valid.flatMap((p, i) => (candidates[i] && !isFresh[i] ? [[p.index, ownersOf[i]] as const] : [])));
     const fresh = valid.filter((_, i) => isFresh[i]);
-    if (fresh.length === 0) return new Map();
+    if (fresh.length === 0) return { created: new Map(), owners: known };
     const at = isoNow(clock);
     const created = fresh.map((p) => ({
       row: { id: ids.profileId(), created_at: at, updated_at: at },
@@ -419,10 +424,11 @@ export function createProfileService({
     }));
     try {
       await repo.inSavepoint(trx, () => repo.insertProfilesWith(trx, workspaceId, created, codec));
-      return new Map(fresh.map((p, i) => [p.index, created[i].row.id]));
+      return { created: new Map(fresh.map((p, i) => [p.index, created[i].row.id])), owners: known };
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
-      return new Map();
+      // Another writer claimed some of these values meanwhile: nothing looked up holds.
+      return { created: new Map(), owners: new Map() };
     }
   }
 
@@ -433,18 +439,21 @@ export function createProfileService({
    * index; none when another writer claimed one of those values meanwhile (they are then written
    * one by one).
    */
-  async function updateKnown(trx: Transaction<Database>, workspaceId: number, pending: Prepared[], priorities: ReadonlyMap<string, number>, v: DictionaryView): Promise<Map<number, WriteResult>> {
+  async function updateKnown(trx: Transaction<Database>, workspaceId: number, pending: Prepared[], priorities: ReadonlyMap<string, number>, v: DictionaryView, found: ClaimOwners): Promise<Map<number, WriteResult>> {
     if (pending.length === 0) return new Map();
     const named = await repo.findProfiles(trx, workspaceId, [...new Set(pending.flatMap((p) => p.record.id ?? []))]);
     const exists = new Set(named.map((r) => r.id));
-    const identities = pending.map((p) => (p.record.id === undefined ? identityOrder(p.checked) : []));
     const claims = pending.map((p) => claimsOf(p.checked));
-    const owners = await repo.keyOwners(trx, workspaceId, [...identities.flat(), ...claims.flat()], codec);
+    // Claims createFresh looked up already are not looked up again.
+    const missing = pending.flatMap((p, i) => (found.has(p.index) ? [] : claims[i]));
+    const looked = await repo.keyOwners(trx, workspaceId, missing, codec);
     let next = 0;
-    const take = (n: number) => owners.slice(next, (next += n));
-    const identityOwners = identities.map((ids) => take(ids.length));
+    const owners = pending.map((p, i) => found.get(p.index) ?? claims[i].map(() => looked[next++]));
+    // An identity value is a claim: its owner is the claim's.
+    const identities = pending.map((p) => (p.record.id === undefined ? identityOrder(p.checked) : []));
+    const identityOwners = identities.map((ids, i) => ids.map(({ def }) => owners[i][claims[i].findIndex((c) => c.def === def)]));
     const targets = pending.map(({ record }, i) => (record.id === undefined ? matchedProfiles(identities[i], identityOwners[i]) : exists.has(record.id) ? [record.id] : []));
-    const known = knownRecords(pending.map((_, i) => ({ targets: targets[i], claims: claims[i], owners: take(claims[i].length) })));
+    const known = knownRecords(pending.map((_, i) => ({ targets: targets[i], claims: claims[i], owners: owners[i] })));
     const chosen = pending.flatMap((p, i) => (known[i] ? [{ p, id: targets[i][0] }] : []));
     if (chosen.length === 0) return new Map();
     const at = isoNow(clock);
@@ -491,9 +500,9 @@ export function createProfileService({
     });
     const run = async () => {
       const valid = prepared.filter((p) => p.problems.length === 0);
-      const created = mode === 'update' ? new Map<number, string>() : await createFresh(trx, workspaceId, valid, priorities);
+      const { created, owners } = mode === 'update' ? { created: new Map<number, string>(), owners: new Map() } : await createFresh(trx, workspaceId, valid, priorities);
       const rest = valid.filter((p) => !created.has(p.index));
-      const updated = mode === 'create' ? new Map<number, WriteResult>() : await updateKnown(trx, workspaceId, rest, priorities, v);
+      const updated = mode === 'create' ? new Map<number, WriteResult>() : await updateKnown(trx, workspaceId, rest, priorities, v, owners);
       const results: WriteResult[] = [];
       for (const p of prepared) {
         const id = created.get(p.index);

@@ -31,6 +31,9 @@ type FilterValue = { value: ValueFilter['value'] } | { problem: string; allowed?
 
 export type ValueCodec = ReturnType<typeof createValueCodec>;
 
+/** Whether a value is stored as one row per item; any other is one row (a multi-valued json value is one JSON array, stored whole). */
+export const itemised = (def: Pick<Property, 'multi_valued' | 'data_type'>) => def.multi_valued && def.data_type !== 'json';
+
 // A factory so that every function shares the server's cipher (or its absence); each is short.
 export function createValueCodec(cipher: PiiCipher | undefined) {
   function mustCipher(def: Property): PiiCipher {
@@ -58,8 +61,6 @@ export function createValueCodec(cipher: PiiCipher | undefined) {
     return JSON.parse(isEncrypted(v_json) ? mustCipher(def).decrypt(v_json) : v_json);
   }
 
-  // A multi-valued json value is one JSON array: stored whole, as one item.
-  const itemised = (def: Property) => def.multi_valued && def.data_type !== 'json';
 
   /** A value's stored rows, one per item, each with the write's provenance; none for null. */
   function encodeValue(def: Property, value: unknown, meta: { source: string | null; written_at: string }): StoredRow[] {
