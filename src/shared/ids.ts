@@ -1,4 +1,4 @@
-import { hash, randomBytes, randomUUID } from 'node:crypto';
+import { hash, randomBytes, randomFillSync, randomUUID } from 'node:crypto';
 
 export interface IdGenerator {
   uid(): string;
@@ -29,9 +29,19 @@ export const isStoredId = (id: number) => Number.isSafeInteger(id) && id >= 1 &&
 // Every request hashes its token: the one-shot hash makes no Hash object.
 export const hashToken = (token: string) => hash('sha256', token, 'hex');
 
+// Random bytes for UUIDv7s drawn 4 KiB at a time: a batch makes a thousand ids, and a call to
+// randomBytes each cost 3% of a batch upsert's CPU.
+const POOL = 4096;
+const pool = Buffer.alloc(POOL);
+let used = POOL;
+
 /** RFC 9562 version 7: 48 bits of Unix milliseconds, then random bits. */
 export function uuidv7(now = Date.now()): string {
-  const b = randomBytes(16);
+  if (used + 16 > POOL) {
+    randomFillSync(pool);
+    used = 0;
+  }
+  const b = Buffer.from(pool.subarray(used, (used += 16)));
   b.writeUIntBE(now, 0, 6);
   b[6] = (b[6] & 0x0f) | 0x70;
   b[8] = (b[8] & 0x3f) | 0x80;
