@@ -88,7 +88,7 @@ describe('profile lookups without planner statistics [postgres]', { skip: postgr
       url: '/profiles',
       payload: { properties: { customer: 'N1', tier: 'new' } },
       status: 201,
-      statements: 6,
+      statements: 5,
       check: (body) => assert.deepEqual(body.properties, { customer: 'N1', tier: 'new' }),
     },
   ];

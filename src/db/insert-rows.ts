@@ -9,18 +9,21 @@ const texts = new Map<string, string>();
 
 /**
  * The insert of `count` rows of `columns`, its parameters as each database takes them ($1; ? on
- * SQLite, where numbered ones bind far slower); built once per table, row count and dialect.
+ * SQLite, where numbered ones bind far slower), numbered from `from` + 1.
  */
+function insertSql(table: string, columns: readonly string[], count: number, postgres: boolean, upsert: Upsert | undefined, from = 0): string {
+  let n = from;
+  const p = () => (postgres ? `$${++n}` : '?');
+  const rows = Array.from({ length: count }, () => `(${columns.map(p).join(', ')})`).join(', ');
+  const update = upsert && columns.filter((c) => !upsert.key.includes(c)).map((c) => `${c} = excluded.${c}`);
+  return `insert into ${table} (${columns.join(', ')}) values ${rows}${update ? ` on conflict (${upsert.key.join(', ')}) do update set ${update.join(', ')}` : ''}`;
+}
+
+/** insertSql, built once per table, row count, dialect and upsert. */
 function insertText(table: string, columns: readonly string[], count: number, postgres: boolean, upsert: Upsert | undefined): string {
   const key = `${table}:${count}:${postgres}:${upsert?.key.join(',') ?? ''}`;
   let text = texts.get(key);
-  if (text === undefined) {
-    let n = 0;
-    const p = () => (postgres ? `$${++n}` : '?');
-    const rows = Array.from({ length: count }, () => `(${columns.map(p).join(', ')})`).join(', ');
-    const update = upsert && columns.filter((c) => !upsert.key.includes(c)).map((c) => `${c} = excluded.${c}`);
-    texts.set(key, (text = `insert into ${table} (${columns.join(', ')}) values ${rows}${update ? ` on conflict (${upsert.key.join(', ')}) do update set ${update.join(', ')}` : ''}`));
-  }
+  if (text === undefined) texts.set(key, (text = insertSql(table, columns, count, postgres, upsert)));
   return text;
 }
 
@@ -31,4 +34,40 @@ export type Upsert = { key: readonly string[] };
 export function insertRows(db: Kysely<Database>, table: string, columns: readonly string[], rows: readonly unknown[][], size: number, upsert?: Upsert): Promise<void> {
   const postgres = isPostgres(db);
   return inChunks(rows, size, (chunk) => db.executeQuery(CompiledQuery.raw(insertText(table, columns, chunk.length, postgres, upsert), chunk.flat())));
+}
+
+/** Rows of one table for insertRowsTogether. */
+export interface RowsOf {
+  table: string;
+  columns: readonly string[];
+  rows: readonly unknown[][];
+  /** Rows per statement, at most. */
+  size: number;
+  upsert?: Upsert;
+}
+
+/**
+ * Inserts rows into several tables. On PostgreSQL, when each table's rows fit one statement,
+ * they go as one (the first tables' inserts in a data-modifying WITH): a round trip for all.
+ * Otherwise, and on SQLite (where a statement is no round trip), insertRows for each table.
+ */
+export async function insertRowsTogether(db: Kysely<Database>, parts: readonly RowsOf[]): Promise<void> {
+  const given = parts.filter((part) => part.rows.length > 0);
+  if (given.length > 1 && isPostgres(db) && given.every((part) => part.rows.length <= part.size)) {
+    const key = given.map((part) => `${part.table}:${part.rows.length}:${part.upsert?.key.join(',') ?? ''}`).join('/');
+    let text = texts.get(key);
+    if (text === undefined) {
+      let from = 0;
+      const statements = given.map((part) => {
+        const statement = insertSql(part.table, part.columns, part.rows.length, true, part.upsert, from);
+        from += part.rows.length * part.columns.length;
+        return statement;
+      });
+      const last = statements.pop()!;
+      texts.set(key, (text = `with ${statements.map((statement, i) => `w${i} as (${statement})`).join(', ')} ${last}`));
+    }
+    await db.executeQuery(CompiledQuery.raw(text, given.flatMap((part) => part.rows.flat())));
+    return;
+  }
+  for (const part of given) await insertRows(db, part.table, part.columns, part.rows, part.size, part.upsert);
 }

@@ -4,7 +4,7 @@
 import { CompiledQuery, sql, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import { isPostgres } from '../../db/dialect.ts';
 import { inChunks, inListChunks } from '../../db/in-chunks.ts';
-import { insertRows, type Upsert } from '../../db/insert-rows.ts';
+import { insertRows, insertRowsTogether, type Upsert } from '../../db/insert-rows.ts';
 import { reusableQuery } from '../../db/reusable-query.ts';
 import type { Database, ProfileValuesTable } from '../../db/schema.ts';
 import type { Property } from '../properties/property.ts';
@@ -412,8 +412,11 @@ async function insertValuesAndKeys(trx: Transaction<Database>, workspaceId: numb
     valueRows(values, workspaceId, id, change.write, codec);
     keyRows(keys, workspaceId, id, change.keys, codec);
   }
-  await insertRows(trx, 'profile_values', VALUE_COLUMNS, values, VALUE_ROWS_PER_INSERT, upsert);
-  await insertRows(trx, 'profile_keys', KEY_COLUMNS, keys, KEY_ROWS_PER_INSERT);
+  // Keys first: on SQLite a key another profile holds fails before any value is written.
+  await insertRowsTogether(trx, [
+    { table: 'profile_keys', columns: KEY_COLUMNS, rows: keys, size: KEY_ROWS_PER_INSERT },
+    { table: 'profile_values', columns: VALUE_COLUMNS, rows: values, size: VALUE_ROWS_PER_INSERT, upsert },
+  ]);
 }
 
 // Rows per statement, at most: a power of two, so that every chunk is one (see inChunks).

@@ -402,8 +402,9 @@ export function createProfileService({
   /**
    * Records that can only create new profiles (no id; no profile holds, and no other record
    * repeats, any of their identity or unique values) are created together in a few statements.
-   * Returns their new ids by index; none when another writer claimed one of those values
-   * meanwhile (they are then written one by one).
+   * Returns their new ids by index, with the holders found of the other candidates' claims
+   * (updateKnown needs them); neither when another writer claimed one of those values meanwhile
+   * (the records are then written by the later passes).
    */
   async function createFresh(trx: Transaction<Database>, workspaceId: number, valid: Prepared[], priorities: ReadonlyMap<string, number>): Promise<{ created: Map<number, string>; owners: ClaimOwners }> {
     const claims = valid.map((p) => claimsOf(p.checked));
