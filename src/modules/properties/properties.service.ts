@@ -275,7 +275,8 @@ export function createPropertyService({
      */
     dictionary(workspaceId: number, conn: Conn = db): Promise<readonly Property[]> {
       // Concurrent misses outside a transaction share one read of every definition.
-      return reads.load(workspaceId, 'dictionary', () => repo.allProperties(conn, workspaceId), conn === db) as Promise<Property[]>;
+      // Past its time, it is read again only if the definitions' summary has moved.
+      return reads.load(workspaceId, 'dictionary', () => repo.allProperties(conn, workspaceId), conn === db, () => repo.dictionaryFingerprint(conn, workspaceId)) as Promise<Property[]>;
     },
 
     /** Numbered pages with a total, any sort: for the dialects that list that way. */
