@@ -23,13 +23,49 @@ export interface Metrics {
 
 const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+type RequestLabels = { method: string; route: string; status: string };
+/** One series of answers: how many, and their durations as the histogram's buckets count them. */
+type RequestSeries = { labels: RequestLabels; count: number; sum: number; buckets: number[] };
+
+const DURATION_NAME = 'propdict_http_request_duration_seconds';
+
+/**
+ * Request durations by method, route and status, counted in plain numbers and read by the
+ * registry in prom-client's own histogram format when scraped: prom-client's observe validates
+ * and hashes the labels on every call, and every answer makes one.
+ */
+class RequestDurations extends Histogram<keyof RequestLabels> {
+  readonly #series: RequestSeries[];
+
+  constructor(registry: Registry, series: RequestSeries[]) {
+    super({ name: DURATION_NAME, help: 'Time to answer a request, by method, route and status', labelNames: ['method', 'route', 'status'], buckets: SECONDS, registers: [registry] });
+    this.#series = series;
+  }
+
+  /** What the registry renders (and `get` splays): per series, each bucket's running count, then +Inf, sum and count. */
+  async getForPromString() {
+    const bucket = `${DURATION_NAME}_bucket`;
+    const values: { labels: Record<string, string | number>; sharedLabels: RequestLabels; value: number; metricName: string }[] = [];
+    for (const { labels, count, sum, buckets } of this.#series) {
+      let below = 0;
+      SECONDS.forEach((le, i) => values.push({ labels: { le }, sharedLabels: labels, value: (below += buckets[i]), metricName: bucket }));
+      values.push(
+        { labels: { le: '+Inf' }, sharedLabels: labels, value: count, metricName: bucket },
+        { labels: {}, sharedLabels: labels, value: sum, metricName: `${DURATION_NAME}_sum` },
+        { labels: {}, sharedLabels: labels, value: count, metricName: `${DURATION_NAME}_count` },
+      );
+    }
+    return { name: DURATION_NAME, help: 'Time to answer a request, by method, route and status', type: 'histogram', values, aggregator: 'sum' };
+  }
+}
+
 /** `processMetrics`: also the process's own (CPU, memory, event loop delay, heap); a server's, not a test's. */
 export function createMetrics({ processMetrics = false } = {}): Metrics {
   const registry = new Registry();
   const registers = [registry];
   if (processMetrics) collectDefaultMetrics({ register: registry, prefix: 'propdict_' });
-  // Counted per series in plain numbers, and handed to prom-client when it is scraped.
-  const answered: { labels: { method: string; route: string; status: string }; count: number }[] = [];
+  // Answers counted per series in plain numbers, read by prom-client when it is scraped.
+  const answered: RequestSeries[] = [];
   new Counter({
     name: 'propdict_http_requests_total',
     help: 'Requests answered, by method, route and status',
@@ -40,7 +76,7 @@ export function createMetrics({ processMetrics = false } = {}): Metrics {
       for (const { labels, count } of answered) this.inc(labels, count);
     },
   });
-  const durations = new Histogram({ name: 'propdict_http_request_duration_seconds', help: 'Time to answer a request, by method, route and status', labelNames: ['method', 'route', 'status'], buckets: SECONDS, registers });
+  new RequestDurations(registry, answered);
   const statements = new Histogram({ name: 'propdict_db_statement_duration_seconds', help: 'Time of each database statement', buckets: SECONDS, registers });
   const commits = new Histogram({ name: 'propdict_db_commit_duration_seconds', help: 'Time of each commit (on SQLite, its sync to disk included)', buckets: SECONDS, registers });
   const grouped = new Histogram({
@@ -50,7 +86,7 @@ export function createMetrics({ processMetrics = false } = {}): Metrics {
     registers,
   });
   // Route, then method, then status: every answer finds its series without building a key.
-  const perRoute = new Map<string, Map<string, Map<number, { counted: { count: number }; duration: { observe(value: number): void } }>>>();
+  const perRoute = new Map<string, Map<string, Map<number, RequestSeries>>>();
   return {
     registry,
     db: {
@@ -74,13 +110,15 @@ export function createMetrics({ processMetrics = false } = {}): Metrics {
       if (!byStatus) byMethod.set(method, (byStatus = new Map()));
       let series = byStatus.get(status);
       if (!series) {
-        const labels = { method, route, status: String(status) };
-        const counted = { labels, count: 0 };
-        answered.push(counted);
-        byStatus.set(status, (series = { counted, duration: durations.labels(labels) }));
+        series = { labels: { method, route, status: String(status) }, count: 0, sum: 0, buckets: SECONDS.map(() => 0) };
+        byStatus.set(status, series);
+        answered.push(series);
       }
-      series.counted.count++;
-      series.duration.observe(ms / 1000);
+      const seconds = ms / 1000;
+      series.count++;
+      series.sum += seconds;
+      const at = SECONDS.findIndex((le) => seconds <= le);
+      if (at >= 0) series.buckets[at]++;
     },
   };
 }
