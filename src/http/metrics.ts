@@ -24,38 +24,55 @@ export interface Metrics {
 const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 type RequestLabels = { method: string; route: string; status: string };
-/** One series of answers: how many, and their durations as the histogram's buckets count them. */
-type RequestSeries = { labels: RequestLabels; count: number; sum: number; buckets: number[] };
-
-const DURATION_NAME = 'propdict_http_request_duration_seconds';
+/** Observations of one label set: how many, their sum, and how many fell in each bucket (not cumulative). */
+type Series<L> = { labels: L; count: number; sum: number; buckets: number[] };
 
 /**
- * Request durations by method, route and status, counted in plain numbers and read by the
- * registry in prom-client's own histogram format when scraped: prom-client's observe validates
- * and hashes the labels on every call, and every answer makes one.
+ * A histogram whose series are plain numbers that the hot path holds and counts itself, rendered
+ * by the registry in prom-client's own histogram format when scraped. prom-client's observe
+ * validates and hashes the labels on every call; every answer and every statement makes one.
  */
-class RequestDurations extends Histogram<keyof RequestLabels> {
-  readonly #series: RequestSeries[];
+class CountedHistogram<L extends Record<string, string>> extends Histogram<Extract<keyof L, string>> {
+  readonly #name: string;
+  readonly #help: string;
+  readonly #bounds: readonly number[];
+  readonly #series: Series<L>[] = [];
 
-  constructor(registry: Registry, series: RequestSeries[]) {
-    super({ name: DURATION_NAME, help: 'Time to answer a request, by method, route and status', labelNames: ['method', 'route', 'status'], buckets: SECONDS, registers: [registry] });
-    this.#series = series;
+  constructor(registry: Registry, config: { name: string; help: string; labelNames?: Extract<keyof L, string>[]; buckets: readonly number[] }) {
+    super({ ...config, labelNames: config.labelNames ?? [], buckets: [...config.buckets], registers: [registry] });
+    this.#name = config.name;
+    this.#help = config.help;
+    this.#bounds = config.buckets;
+  }
+
+  /** A new series; the caller keeps it and counts into it with `add`. */
+  series(labels: L): Series<L> {
+    const series = { labels, count: 0, sum: 0, buckets: this.#bounds.map(() => 0) };
+    this.#series.push(series);
+    return series;
+  }
+
+  add(series: Series<L>, value: number): void {
+    series.count++;
+    series.sum += value;
+    const at = this.#bounds.findIndex((le) => value <= le);
+    if (at >= 0) series.buckets[at]++;
   }
 
   /** What the registry renders (and `get` splays): per series, each bucket's running count, then +Inf, sum and count. */
   async getForPromString() {
-    const bucket = `${DURATION_NAME}_bucket`;
-    const values: { labels: Record<string, string | number>; sharedLabels: RequestLabels; value: number; metricName: string }[] = [];
+    const bucket = `${this.#name}_bucket`;
+    const values: { labels: Record<string, string | number>; sharedLabels: L; value: number; metricName: string }[] = [];
     for (const { labels, count, sum, buckets } of this.#series) {
       let below = 0;
-      SECONDS.forEach((le, i) => values.push({ labels: { le }, sharedLabels: labels, value: (below += buckets[i]), metricName: bucket }));
+      this.#bounds.forEach((le, i) => values.push({ labels: { le }, sharedLabels: labels, value: (below += buckets[i]), metricName: bucket }));
       values.push(
         { labels: { le: '+Inf' }, sharedLabels: labels, value: count, metricName: bucket },
-        { labels: {}, sharedLabels: labels, value: sum, metricName: `${DURATION_NAME}_sum` },
-        { labels: {}, sharedLabels: labels, value: count, metricName: `${DURATION_NAME}_count` },
+        { labels: {}, sharedLabels: labels, value: sum, metricName: `${this.#name}_sum` },
+        { labels: {}, sharedLabels: labels, value: count, metricName: `${this.#name}_count` },
       );
     }
-    return { name: DURATION_NAME, help: 'Time to answer a request, by method, route and status', type: 'histogram', values, aggregator: 'sum' };
+    return { name: this.#name, help: this.#help, type: 'histogram', values, aggregator: 'sum' };
   }
 }
 
@@ -65,7 +82,7 @@ export function createMetrics({ processMetrics = false } = {}): Metrics {
   const registers = [registry];
   if (processMetrics) collectDefaultMetrics({ register: registry, prefix: 'propdict_' });
   // Answers counted per series in plain numbers, read by prom-client when it is scraped.
-  const answered: RequestSeries[] = [];
+  const answered: Series<RequestLabels>[] = [];
   new Counter({
     name: 'propdict_http_requests_total',
     help: 'Requests answered, by method, route and status',
@@ -76,8 +93,9 @@ export function createMetrics({ processMetrics = false } = {}): Metrics {
       for (const { labels, count } of answered) this.inc(labels, count);
     },
   });
-  new RequestDurations(registry, answered);
-  const statements = new Histogram({ name: 'propdict_db_statement_duration_seconds', help: 'Time of each database statement', buckets: SECONDS, registers });
+  const durations = new CountedHistogram<RequestLabels>(registry, { name: 'propdict_http_request_duration_seconds', help: 'Time to answer a request, by method, route and status', labelNames: ['method', 'route', 'status'], buckets: SECONDS });
+  const statementTimes = new CountedHistogram<Record<string, never>>(registry, { name: 'propdict_db_statement_duration_seconds', help: 'Time of each database statement', buckets: SECONDS });
+  const statements = statementTimes.series({});
   const commits = new Histogram({ name: 'propdict_db_commit_duration_seconds', help: 'Time of each commit (on SQLite, its sync to disk included)', buckets: SECONDS, registers });
   const grouped = new Histogram({
     name: 'propdict_db_commit_transactions',
@@ -86,12 +104,12 @@ export function createMetrics({ processMetrics = false } = {}): Metrics {
     registers,
   });
   // Route, then method, then status: every answer finds its series without building a key.
-  const perRoute = new Map<string, Map<string, Map<number, RequestSeries>>>();
+  const perRoute = new Map<string, Map<string, Map<number, Series<RequestLabels>>>>();
   return {
     registry,
     db: {
       onQuery(ms, sql) {
-        statements.observe(ms / 1000);
+        statementTimes.add(statements, ms / 1000);
         // PostgreSQL's commits are statements; SQLite's are told by onCommit.
         if (sql === 'commit') {
           commits.observe(ms / 1000);
@@ -110,15 +128,10 @@ export function createMetrics({ processMetrics = false } = {}): Metrics {
       if (!byStatus) byMethod.set(method, (byStatus = new Map()));
       let series = byStatus.get(status);
       if (!series) {
-        series = { labels: { method, route, status: String(status) }, count: 0, sum: 0, buckets: SECONDS.map(() => 0) };
-        byStatus.set(status, series);
+        byStatus.set(status, (series = durations.series({ method, route, status: String(status) })));
         answered.push(series);
       }
-      const seconds = ms / 1000;
-      series.count++;
-      series.sum += seconds;
-      const at = SECONDS.findIndex((le) => seconds <= le);
-      if (at >= 0) series.buckets[at]++;
+      durations.add(series, ms / 1000);
     },
   };
 }
