@@ -35,8 +35,14 @@ const CPU_PROF_DIR = process.env.BENCH_CPU_PROF || undefined;
 const PROFILE_SCENARIOS = ['profile-get', 'identity-search', 'profile-patch', 'profile-post'] as const;
 const ONLY = new Set((process.env.BENCH_ONLY || 'one,list,create,profiles').split(',').flatMap((s) => (s.trim() === 'profiles' ? ['profiles', ...PROFILE_SCENARIOS] : [s.trim()])));
 for (const name of ONLY) if (!['one', 'list', 'create', 'profiles', ...PROFILE_SCENARIOS].includes(name)) throw new Error(`BENCH_ONLY takes one, list, create, profiles and ${PROFILE_SCENARIOS.join(', ')} (got "${name}")`);
-/** Profiles in the workspace before the profile scenarios run. */
-const PROFILES = envInt('BENCH_PROFILES', 10_000);
+/**
+ * Profiles in the workspace before the profile scenarios run, one number per workspace size
+ * (BENCH_SIZES), or one for every size: by default 10,000 beside 100 properties and 1,000,000
+ * beside 10,000, the issue's large case.
+ */
+const PROFILE_COUNTS = (process.env.BENCH_PROFILES || '10000,1000000').split(',').map((s) => s.trim());
+if (!PROFILE_COUNTS.every((s) => /^[1-9]\d*$/.test(s))) throw new Error(`BENCH_PROFILES must be positive whole numbers separated by commas (got "${process.env.BENCH_PROFILES}")`);
+const profilesAt = (sizeIndex: number) => Number(PROFILE_COUNTS[Math.min(sizeIndex, PROFILE_COUNTS.length - 1)]);
 /**
  * Which surfaces are measured: `native` (the scenarios above) and the vendor surfaces `ocamba`,
  * `hcl`, `lineworks` (their list and create, as BENCH_ONLY allows); all by default.
@@ -89,6 +95,8 @@ interface Measured {
   scenario: Scenario;
   /** Custom properties in the workspace when the measurement started, and when it ended. */
   size?: { before: number; after: number };
+  /** Profiles in the workspace, for the profile scenarios. */
+  profiles?: number;
   rps: number;
   p50: number;
   p99: number;
@@ -173,7 +181,7 @@ interface Phase {
 
 let created = 0;
 
-async function measurePhase(bare: Server, app: Server, ws: Workspace): Promise<Omit<Phase, 'vendors'>> {
+async function measurePhase(bare: Server, app: Server, ws: Workspace, profiles: number): Promise<Omit<Phase, 'vendors'>> {
   const base = app.url;
   const headers = { authorization: `Bearer ${ws.token}` };
   const path = `/v1/workspaces/${ws.id}/properties`;
@@ -217,18 +225,18 @@ async function measurePhase(bare: Server, app: Server, ws: Workspace): Promise<O
     });
     endpoints.push({ scenario: 'POST create', size: { before: size, after: await customCount(base, ws) }, ...create });
   }
-  if (NATIVE && PROFILE_SCENARIOS.some((name) => ONLY.has(name))) endpoints.push(...(await measureProfiles(app, ws)));
+  if (NATIVE && PROFILE_SCENARIOS.some((name) => ONLY.has(name))) endpoints.push(...(await measureProfiles(app, ws, profiles)));
   return { size, baseline, endpoints };
 }
 
 let written = 0;
-const pick = () => Math.floor(Math.random() * PROFILES);
 
 /**
  * One profile at a time, as apps use the store: a read by id, an identity lookup, a PATCH of two
- * values of an existing profile, a POST of a new profile with an identity; on PROFILES profiles.
+ * values of an existing profile, a POST of a new profile with an identity; on `profiles` profiles.
  */
-async function measureProfiles(app: Server, ws: Workspace): Promise<Measured[]> {
+async function measureProfiles(app: Server, ws: Workspace, profiles: number): Promise<Measured[]> {
+  const pick = () => Math.floor(Math.random() * profiles);
   const base = app.url;
   const headers = { authorization: `Bearer ${ws.token}` };
   const json = { ...headers, 'content-type': 'application/json' };
@@ -241,11 +249,13 @@ async function measureProfiles(app: Server, ws: Workspace): Promise<Measured[]> 
       { name: 'bench_score', data_type: 'integer' },
     ],
   }, 201);
-  log(`  seeding ${fmt(PROFILES)} profiles`);
-  for (let from = 0; from < PROFILES; from += 1000) {
-    const inputs = Array.from({ length: Math.min(1000, PROFILES - from) }, (_, k) => ({ id: `p-${from + k}`, properties: { bench_customer: `C${from + k}`, bench_tier: 'seed', bench_score: from + k } }));
+  log(`  seeding ${fmt(profiles)} profiles`);
+  const started = performance.now();
+  for (let from = 0; from < profiles; from += 1000) {
+    const inputs = Array.from({ length: Math.min(1000, profiles - from) }, (_, k) => ({ id: `p-${from + k}`, properties: { bench_customer: `C${from + k}`, bench_tier: 'seed', bench_score: from + k } }));
     await request(base, ws.token, 'POST', `${path}/batch`, { inputs }, 200);
   }
+  log(`  seeded in ${fmt((performance.now() - started) / 1000, 1)} s`);
   const sized = { before: size + 3, after: size + 3 };
   // A broken route would be measured as fast errors: check each answers as it should first.
   await request(base, ws.token, 'GET', `${path}/p-0`, undefined, 200);
@@ -253,8 +263,8 @@ async function measureProfiles(app: Server, ws: Workspace): Promise<Measured[]> 
   const out: Measured[] = [];
   const scenario = async (name: Scenario, requests: autocannon.Request[]) => {
     if (!ONLY.has(name.toLowerCase().replace(' ', '-'))) return;
-    log(`  ${name} (${fmt(PROFILES)} profiles and more)`);
-    out.push({ scenario: name, size: sized, ...(await load(app, { url: base + path, requests })) });
+    log(`  ${name} (${fmt(profiles)} profiles and more)`);
+    out.push({ scenario: name, size: sized, profiles, ...(await load(app, { url: base + path, requests })) });
   };
   await scenario('profile GET', [{ method: 'GET', headers, setupRequest: (r) => ({ ...r, path: `${path}/p-${pick()}` }) }]);
   await scenario('identity search', [{ method: 'GET', headers, setupRequest: (r) => ({ ...r, path: `${path}?filter[bench_customer][eq]=C${pick()}` }) }]);
@@ -500,7 +510,8 @@ function report(phases: Phase[]): string {
     [baseline, ...endpoints].map((m) => {
       const ratio = m.rps / baseline.rps;
       const target = m.scenario === 'baseline' ? undefined : targetOf(m.scenario);
-      const props = m.size === undefined ? `(${fmt(size)} run)` : m.size.before === m.size.after ? fmt(m.size.before) : `${fmt(m.size.before)} → ${fmt(m.size.after)}`;
+      const custom = m.size === undefined ? `(${fmt(size)} run)` : m.size.before === m.size.after ? fmt(m.size.before) : `${fmt(m.size.before)} → ${fmt(m.size.after)}`;
+      const props = m.profiles === undefined ? custom : `${custom} (${fmt(m.profiles)} profiles)`;
       const result = invalid(m) ?? (target === undefined ? '–' : verdict(ratio >= target));
       // What the ratio would be if both servers had a whole core: steadier than req/s on a shared machine.
       const cpuRatio = baseline.cpuPerRequest / m.cpuPerRequest;
@@ -593,7 +604,7 @@ async function main(): Promise<void> {
   let database = 'SQLite';
   try {
     // A fresh app and database per size, so one size's writes do not weigh on the other's figures.
-    for (const size of SIZES.map(Number)) {
+    for (const [index, size] of SIZES.map(Number).entries()) {
       // No DATABASE_URL: serve-app.ts then serves a new SQLite file of its own, whatever the caller's environment holds.
       const pgSchema = PG_URL === undefined ? undefined : await postgresSchema(PG_URL, 'bench_run');
       if (pgSchema) database = `PostgreSQL ${pgSchema.version}`;
@@ -603,7 +614,7 @@ async function main(): Promise<void> {
         const started = performance.now();
         const ws = await setUpWorkspace(server.url, adminToken, size);
         log(`  seeded in ${fmt((performance.now() - started) / 1000, 1)} s`);
-        const phase = await measurePhase(bare, server, ws);
+        const phase = await measurePhase(bare, server, ws, profilesAt(index));
         phases.push({ ...phase, vendors: await measureVendors(server, adminToken, size, phase.endpoints) });
       } finally {
         await server.stop();

@@ -1,7 +1,13 @@
 // The dictionary cache holds at most its share of memory: counted in properties, the least
-// recently used entries leave first; a change hides a workspace's entries at once.
+// recently used entries leave first; a change hides a workspace's entries at once; an entry past
+// its time is read again only when the definitions have moved. Then, through the API, a second
+// server that never hears of a change.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
+import { buildApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { createTenancy, createTestApp, expectStatus, OPERATOR_TOKEN, TEST_ENCRYPTION_KEY } from './helpers/app.ts';
+import { dialects } from './helpers/dialects.ts';
 import { createDictionaryCache } from '../src/modules/properties/dictionary-cache.ts';
 import { createLocalBroadcast } from '../src/shared/broadcast.ts';
 import type { Clock } from '../src/shared/clock.ts';
@@ -59,3 +65,85 @@ test('requests that miss while a read is in flight share it; a change during the
   assert.equal((await stale).data.length, 4);
   assert.equal(cache.get(1, 'dictionary'), undefined);
 });
+
+test('with a fingerprint, an entry past its time is read again only when the fingerprint has moved', async () => {
+  // Not 0: the cache takes an entry set at time 0 for one without a time.
+  let now = 1_000_000;
+  const ticking: Clock = { now: () => new Date(now) };
+  const cache = createDictionaryCache<ReturnType<typeof page>>({ clock: ticking, broadcast: createLocalBroadcast() });
+  let reads = 0;
+  let print = 'v1';
+  const read = async () => page(++reads);
+  const load = () => cache.load(1, 'dictionary', read, true, async () => print);
+  const rows: { title: string; advanceMs: number; print: string; reads: number; same: boolean }[] = [
+    { title: 'fresh: from memory', advanceMs: 1_000, print: 'v1', reads: 1, same: true },
+    { title: 'past its time, unchanged: kept, not read', advanceMs: 10_000, print: 'v1', reads: 1, same: true },
+    { title: 'past its time again, unchanged: still kept', advanceMs: 10_000, print: 'v1', reads: 1, same: true },
+    { title: 'within its renewed time, changed elsewhere: from memory until it expires', advanceMs: 1_000, print: 'v2', reads: 1, same: true },
+    { title: 'past its time, changed: read again', advanceMs: 10_000, print: 'v2', reads: 2, same: false },
+    { title: 'the new read is kept under its own fingerprint', advanceMs: 10_000, print: 'v2', reads: 2, same: true },
+  ];
+  let last = await load();
+  assert.equal(reads, 1);
+  for (const row of rows) {
+    now += row.advanceMs;
+    print = row.print;
+    const value = await load();
+    assert.equal(reads, row.reads, row.title);
+    assert.equal(value === last, row.same, row.title);
+    last = value;
+  }
+  assert.equal(cache.stats.revalidated, 3);
+
+  // A change still hides the entry at once, whatever the fingerprint says.
+  await cache.changed(1);
+  await load();
+  assert.equal(reads, 3);
+});
+
+for (const dialect of dialects) {
+  describe(`a server that misses a change's broadcast [${dialect.name}]`, () => {
+    test('past the cache\'s time it sees the change, and reads every definition again only then', async () => {
+      // Reads of every definition of a workspace (the dictionary), by either server.
+      let dictionaryReads = 0;
+      const t = await createTestApp(dialect, { onQuery: (sql) => void (/^select .* from "properties" where "workspace_id" = \S+ order by/.test(sql) && dictionaryReads++) });
+      let now = Date.parse('2026-11-30T10:00:00Z');
+      // The second server: same database, its own caches and clock, no broadcast from the first.
+      const other = await buildApp({ db: t.db, runJobs: false, clock: { now: () => new Date(now) }, config: { ...loadConfig({}), adminToken: OPERATOR_TOKEN, encryptionKey: TEST_ENCRYPTION_KEY } });
+      try {
+        const a = await createTenancy(t, 'Missed');
+        const ws = `/v1/workspaces/${a.workspaceId}`;
+        expectStatus(await t.request({ method: 'POST', url: `${ws}/properties`, token: a.token, payload: { name: 'nickname', data_type: 'string' } }), 201);
+        expectStatus(await t.request({ method: 'PUT', url: `${ws}/profiles/m-1`, token: a.token, payload: { properties: { nickname: 'Ace' } } }), 201);
+        const read = async () => {
+          const res = await other.app.inject({ method: 'GET', url: `${ws}/profiles/m-1`, headers: { authorization: `Bearer ${a.token}` } });
+          assert.equal(res.statusCode, 200, res.body);
+          return JSON.parse(res.body).properties as Record<string, unknown>;
+        };
+        // `reads`: the dictionary reads this GET makes.
+        const rows: { title: string; before?: () => Promise<void>; advanceMs: number; properties: Record<string, unknown>; reads: 0 | 1 }[] = [
+          { title: 'first read: the dictionary is read', advanceMs: 0, properties: { nickname: 'Ace' }, reads: 1 },
+          { title: 'past its time, nothing changed: not read again', advanceMs: 6_000, properties: { nickname: 'Ace' }, reads: 0 },
+          {
+            title: 'archived on the first server, within the time: the old definition still shows',
+            before: async () => expectStatus(await t.request({ method: 'DELETE', url: `${ws}/properties/nickname`, token: a.token }), 204),
+            advanceMs: 1_000,
+            properties: { nickname: 'Ace' },
+            reads: 0,
+          },
+          { title: 'past its time: the change is seen, the dictionary read again', advanceMs: 6_000, properties: {}, reads: 1 },
+        ];
+        for (const row of rows) {
+          await row.before?.();
+          now += row.advanceMs;
+          const before = dictionaryReads;
+          assert.deepEqual(await read(), row.properties, row.title);
+          assert.equal(dictionaryReads - before, row.reads, row.title);
+        }
+      } finally {
+        await other.app.close();
+        await t.close();
+      }
+    });
+  });
+}

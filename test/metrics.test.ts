@@ -52,6 +52,8 @@ for (const dialect of dialects) {
       { title: 'reads of one route', name: 'propdict_http_requests_total', labels: { method: 'GET', route: '/v1/workspaces/:ws/properties/:name', status: '200' }, check: (v) => v === 2 },
       { title: 'a 404', name: 'propdict_http_requests_total', labels: { method: 'GET', route: '/v1/workspaces/:ws/properties/:name', status: '404' }, check: (v) => v === 1 },
       { title: 'request durations', name: 'propdict_http_request_duration_seconds_count', labels: { method: 'GET', route: '/v1/workspaces/:ws/properties/:name', status: '200' }, check: (v) => v === 2 },
+      { title: 'request durations: the +Inf bucket holds every one', name: 'propdict_http_request_duration_seconds_bucket', labels: { method: 'GET', route: '/v1/workspaces/:ws/properties/:name', status: '200', le: '+Inf' }, check: (v) => v === 2 },
+      { title: 'request durations: their sum', name: 'propdict_http_request_duration_seconds_sum', labels: { method: 'GET', route: '/v1/workspaces/:ws/properties/:name', status: '200' }, check: (v) => v > 0 && v < 60 },
       { title: 'database statements timed', name: 'propdict_db_statement_duration_seconds_count', check: (v) => v > 10 },
       { title: 'commits timed', name: 'propdict_db_commit_duration_seconds_count', check: (v) => v >= 3 },
       { title: 'transactions per commit', name: 'propdict_db_commit_transactions_sum', check: (v) => v >= 3 },
@@ -70,6 +72,26 @@ for (const dialect of dialects) {
         assert.ok(value !== undefined && row.check(value), `${row.name}${JSON.stringify(row.labels ?? {})} = ${value}\n${text.split('\n').filter((l) => l.startsWith(row.name)).join('\n')}`);
       });
     }
+
+    test('each histogram series counts up through its buckets to +Inf, which equals its count', () => {
+      const series = new Map<string, { le: string; value: number }[]>();
+      for (const line of text.split('\n')) {
+        const match = /^(propdict_[a-z_]+)_bucket\{(.*)\} (\S+)$/.exec(line);
+        if (!match) continue;
+        const labels = match[2].split(',');
+        const le = labels.find((l) => l.startsWith('le='))!.slice(4, -1);
+        const key = `${match[1]}{${labels.filter((l) => !l.startsWith('le=')).join(',')}}`;
+        series.set(key, [...(series.get(key) ?? []), { le, value: Number(match[3]) }]);
+      }
+      assert.ok(series.size >= 4, [...series.keys()].join('\n'));
+      for (const [key, buckets] of series) {
+        assert.deepEqual(buckets.map((b) => b.value), buckets.map((b) => b.value).toSorted((x, y) => x - y), key);
+        assert.equal(buckets.at(-1)!.le, '+Inf', key);
+        const [name, labels] = [key.slice(0, key.indexOf('{')), key.slice(key.indexOf('{') + 1, -1)];
+        const count = sample(text, `${name}_count`, Object.fromEntries(labels ? labels.split(',').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 2, -1)]) : []));
+        assert.equal(buckets.at(-1)!.value, count, key);
+      }
+    });
 
     test('the metrics token reads them too', async () => {
       const res = await t.request({ method: 'GET', url: '/metrics', token: METRICS_TOKEN });

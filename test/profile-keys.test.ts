@@ -1,9 +1,11 @@
 // Keys exist exactly for keyed (unique or identity) properties' stored values: a PATCH that turns
 // keys off drops the property's keys; one that turns them on finds none left, so a value an old
 // key named is free again. Every move between key states, with and without stored values, as a
-// table; then the change flow turning keys on and off, an archive and restore, and a purge.
+// table; then the change flow turning keys on and off, an archive and restore, a purge, and (on
+// PostgreSQL, where writes run side by side) a PATCH meeting a write already under way.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { createTenancy, createTestApp, expectError, expectStatus, type Tenancy, type TestApp } from './helpers/app.ts';
 import { dialects } from './helpers/dialects.ts';
 
@@ -187,6 +189,43 @@ for (const dialect of dialects) {
       const found = await req('POST', '/profiles/batch', { inputs: [{ properties: { [name]: 'ar-v' } }] });
       expectStatus(found, 200);
       assert.deepEqual(found.body.results, [{ index: 0, status: 'updated', id: 'ar-1' }], found.raw);
+    });
+
+    // A write that read the old definition and has not committed yet: the PATCH waits for it at
+    // the workspace's start gate, then judges the definition against its value too.
+    describe('a PATCH meets a write in flight', { skip: dialect.name === 'sqlite' ? 'SQLite runs one writer at a time' : false }, () => {
+      const IN_FLIGHT: { title: string; from: Record<string, unknown>; patch: Record<string, unknown>; status: 200 | 409; refused?: { field: string; problem: string }[]; keys: 'none' | 'the write' }[] = [
+        { title: 'unique turned on', from: {}, patch: { unique: true }, status: 409, refused: [{ field: 'unique', problem: '1 profile holds values, whose keys a change claims' }], keys: 'none' },
+        { title: 'an identity role turned on', from: {}, patch: { identity: { role: 'secondary' } }, status: 409, refused: [{ field: 'identity.role', problem: '1 profile holds values, whose keys a change claims' }], keys: 'none' },
+        { title: 'data_type changed', from: {}, patch: { data_type: 'integer' }, status: 409, refused: [{ field: 'data_type', problem: '1 profile holds values' }], keys: 'none' },
+        { title: 'max_length narrowed under the value', from: {}, patch: { validation: { max_length: 2 } }, status: 409, refused: [{ field: 'validation.max_length', problem: '1 profile holds a value this would refuse' }], keys: 'none' },
+        { title: 'unique turned off', from: { unique: true }, patch: { unique: false }, status: 200, keys: 'none' },
+        { title: 'a description changed', from: { unique: true }, patch: { description: 'Changed under a write.' }, status: 200, keys: 'the write' },
+      ];
+      for (const row of IN_FLIGHT) {
+        test(row.title, async () => {
+          const name = `flight_${++n}`;
+          expectStatus(await req('POST', '/properties', { name, data_type: 'string', ...row.from }), 201);
+          const trx = await t.db.startTransaction().execute();
+          let patched: ReturnType<typeof req> | undefined;
+          try {
+            const [written] = await t.services.profiles.writeRecords(trx, a.workspaceId, [{ id: `flight-${n}`, properties: { [name]: 'in-flight' } }]);
+            assert.equal(written.status, 'created', JSON.stringify(written));
+            patched = req('PATCH', `/properties/${name}`, row.patch);
+            const waiting = async () => Number((await sql<{ n: number | string }>`select count(*) as n from pg_locks where locktype = 'advisory' and not granted`.execute(t.db)).rows[0].n);
+            for (let i = 0; (await waiting()) === 0; i++) assert.ok(i < 500, 'the PATCH never waited for the write in flight');
+          } finally {
+            await trx.commit().execute();
+          }
+          const res = await patched!;
+          if (row.status === 409) {
+            assert.deepEqual(expectError(res, 409, 'CONFLICT'), row.refused, res.raw);
+          } else {
+            expectStatus(res, 200);
+          }
+          assert.deepEqual(await keysOf(name), row.keys === 'none' ? [] : [[`flight-${n}`, 'in-flight']]);
+        });
+      }
     });
 
     test('a purge leaves no key of the property', async () => {

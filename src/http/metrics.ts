@@ -23,14 +23,79 @@ export interface Metrics {
 
 const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+type RequestLabels = { method: string; route: string; status: string };
+/** Observations of one label set: how many, their sum, and how many fell in each bucket (not cumulative). */
+type Series<L> = { labels: L; count: number; sum: number; buckets: number[] };
+
+/**
+ * A histogram whose series are plain numbers that the hot path holds and counts itself, rendered
+ * by the registry in prom-client's own histogram format when scraped. prom-client's observe
+ * validates and hashes the labels on every call; every answer and every statement makes one.
+ */
+class CountedHistogram<L extends Record<string, string>> extends Histogram<Extract<keyof L, string>> {
+  readonly #name: string;
+  readonly #help: string;
+  readonly #bounds: readonly number[];
+  readonly #series: Series<L>[] = [];
+
+  constructor(registry: Registry, config: { name: string; help: string; labelNames?: Extract<keyof L, string>[]; buckets: readonly number[] }) {
+    super({ ...config, labelNames: config.labelNames ?? [], buckets: [...config.buckets], registers: [registry] });
+    this.#name = config.name;
+    this.#help = config.help;
+    this.#bounds = config.buckets;
+  }
+
+  /** A new series; the caller keeps it and counts into it with `add`. */
+  series(labels: L): Series<L> {
+    const series = { labels, count: 0, sum: 0, buckets: this.#bounds.map(() => 0) };
+    this.#series.push(series);
+    return series;
+  }
+
+  add(series: Series<L>, value: number): void {
+    series.count++;
+    series.sum += value;
+    const at = this.#bounds.findIndex((le) => value <= le);
+    if (at >= 0) series.buckets[at]++;
+  }
+
+  /** What the registry renders (and `get` splays): per series, each bucket's running count, then +Inf, sum and count. */
+  async getForPromString() {
+    const bucket = `${this.#name}_bucket`;
+    const values: { labels: Record<string, string | number>; sharedLabels: L; value: number; metricName: string }[] = [];
+    for (const { labels, count, sum, buckets } of this.#series) {
+      let below = 0;
+      this.#bounds.forEach((le, i) => values.push({ labels: { le }, sharedLabels: labels, value: (below += buckets[i]), metricName: bucket }));
+      values.push(
+        { labels: { le: '+Inf' }, sharedLabels: labels, value: count, metricName: bucket },
+        { labels: {}, sharedLabels: labels, value: sum, metricName: `${this.#name}_sum` },
+        { labels: {}, sharedLabels: labels, value: count, metricName: `${this.#name}_count` },
+      );
+    }
+    return { name: this.#name, help: this.#help, type: 'histogram', values, aggregator: 'sum' };
+  }
+}
+
 /** `processMetrics`: also the process's own (CPU, memory, event loop delay, heap); a server's, not a test's. */
 export function createMetrics({ processMetrics = false } = {}): Metrics {
   const registry = new Registry();
   const registers = [registry];
   if (processMetrics) collectDefaultMetrics({ register: registry, prefix: 'propdict_' });
-  const requests = new Counter({ name: 'propdict_http_requests_total', help: 'Requests answered, by method, route and status', labelNames: ['method', 'route', 'status'], registers });
-  const durations = new Histogram({ name: 'propdict_http_request_duration_seconds', help: 'Time to answer a request, by method, route and status', labelNames: ['method', 'route', 'status'], buckets: SECONDS, registers });
-  const statements = new Histogram({ name: 'propdict_db_statement_duration_seconds', help: 'Time of each database statement', buckets: SECONDS, registers });
+  // Answers counted per series in plain numbers, read by prom-client when it is scraped.
+  const answered: Series<RequestLabels>[] = [];
+  new Counter({
+    name: 'propdict_http_requests_total',
+    help: 'Requests answered, by method, route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers,
+    collect() {
+      this.reset();
+      for (const { labels, count } of answered) this.inc(labels, count);
+    },
+  });
+  const durations = new CountedHistogram<RequestLabels>(registry, { name: 'propdict_http_request_duration_seconds', help: 'Time to answer a request, by method, route and status', labelNames: ['method', 'route', 'status'], buckets: SECONDS });
+  const statementTimes = new CountedHistogram<Record<string, never>>(registry, { name: 'propdict_db_statement_duration_seconds', help: 'Time of each database statement', buckets: SECONDS });
+  const statements = statementTimes.series({});
   const commits = new Histogram({ name: 'propdict_db_commit_duration_seconds', help: 'Time of each commit (on SQLite, its sync to disk included)', buckets: SECONDS, registers });
   const grouped = new Histogram({
     name: 'propdict_db_commit_transactions',
@@ -38,12 +103,13 @@ export function createMetrics({ processMetrics = false } = {}): Metrics {
     buckets: [1, 2, 4, 8, 16, 32, 64, 128],
     registers,
   });
-  const perRoute = new Map<string, { count: { inc(): void }; duration: { observe(value: number): void } }>();
+  // Route, then method, then status: every answer finds its series without building a key.
+  const perRoute = new Map<string, Map<string, Map<number, Series<RequestLabels>>>>();
   return {
     registry,
     db: {
       onQuery(ms, sql) {
-        statements.observe(ms / 1000);
+        statementTimes.add(statements, ms / 1000);
         // PostgreSQL's commits are statements; SQLite's are told by onCommit.
         if (sql === 'commit') {
           commits.observe(ms / 1000);
@@ -56,24 +122,26 @@ export function createMetrics({ processMetrics = false } = {}): Metrics {
       },
     },
     request(method, route, status, ms) {
-      // Every answer is counted: the labelled series are found once per method, route and status
-      // (prom-client otherwise hashes the labels on every call).
-      const key = `${method} ${status} ${route}`;
-      let series = perRoute.get(key);
+      let byMethod = perRoute.get(route);
+      if (!byMethod) perRoute.set(route, (byMethod = new Map()));
+      let byStatus = byMethod.get(method);
+      if (!byStatus) byMethod.set(method, (byStatus = new Map()));
+      let series = byStatus.get(status);
       if (!series) {
-        const labels = { method, route, status: String(status) };
-        perRoute.set(key, (series = { count: requests.labels(labels), duration: durations.labels(labels) }));
+        byStatus.set(status, (series = durations.series({ method, route, status: String(status) })));
+        answered.push(series);
       }
-      series.count.inc();
-      series.duration.observe(ms / 1000);
+      durations.add(series, ms / 1000);
     },
   };
 }
 
 /** Counts every answer of the app, whatever surface gave it (register on the root instance). */
 export function countRequests(app: FastifyInstance, metrics: Metrics): void {
-  app.addHook('onResponse', async (request, reply) => {
+  // Every answer passes here: a callback, so that it costs no promise turn.
+  app.addHook('onResponse', (request, reply, done) => {
     metrics.request(request.method, request.routeOptions.url ?? 'no route', reply.statusCode, reply.elapsedTime);
+    done();
   });
 }
 
@@ -143,7 +211,7 @@ export function metricsRoute(app: FastifyInstance, { metrics, services, limiter,
     if (bearer === undefined) return nativeSurface.answers.error(reply, new AppError('UNAUTHENTICATED', 'A bearer token is required: the operator token or PROPDICT_METRICS_TOKEN.', [], 'NO_CREDENTIAL'));
     const isMetricsToken = tokenHash !== undefined && timingSafeEqual(tokenHash, Buffer.from(hashToken(bearer), 'hex'));
     if (!isMetricsToken) {
-      const principal = await services.apiKeys.authenticate(bearer).catch(() => undefined);
+      const principal = await (async () => services.apiKeys.authenticate(bearer))().catch(() => undefined);
       if (principal === undefined) return nativeSurface.answers.error(reply, new AppError('UNAUTHENTICATED', 'The token is not valid or was revoked.', [], 'BAD_CREDENTIAL'));
       if (principal.kind !== 'operator') return nativeSurface.answers.error(reply, new AppError('FORBIDDEN', 'Only the operator token or PROPDICT_METRICS_TOKEN may read the metrics.', [], 'OPERATOR_ONLY'));
     }

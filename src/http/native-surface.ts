@@ -35,7 +35,7 @@ export const nativeSurface: Surface = {
   credential: bearerToken,
   servesOperator: true,
 
-  async workspace(request, { services }) {
+  workspace(request, { services }) {
     const { ws } = request.params as { ws?: number };
     return ws === undefined ? undefined : services.workspaces.resolve(request.principal, ws);
   },

@@ -13,16 +13,26 @@ export interface RateLimitPolicy {
   refuse(reply: FastifyReply, decision: Decision): FastifyReply;
 }
 
-export function rateLimitHook(limiter: RateLimiter, policy: RateLimitPolicy) {
-  return async function rateLimit(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-    const subject = policy.subject(request);
-    if (subject === undefined) return;
-    const windows = policy.windows(request);
-    if (windows.length === 0) return;
-    const decision = await limiter.hit(subject, windows);
+/**
+ * Counts a request against `policy`: undefined at once when the policy does not limit it, else a
+ * promise that settles once it is counted (when refused, after the 429 is sent).
+ */
+export function countRequest(limiter: RateLimiter, policy: RateLimitPolicy, request: FastifyRequest, reply: FastifyReply): Promise<unknown> | undefined {
+  const subject = policy.subject(request);
+  if (subject === undefined) return undefined;
+  const windows = policy.windows(request);
+  if (windows.length === 0) return undefined;
+  return limiter.hit(subject, windows).then((decision) => {
     if (!decision.allowed) return policy.refuse(reply, decision);
     policy.headers(reply, decision);
     return undefined;
+  });
+}
+
+/** countRequest as an async hook, for a surface that counts from its handler (Segment's write key may be in the body). */
+export function rateLimitHook(limiter: RateLimiter, policy: RateLimitPolicy) {
+  return async function rateLimit(request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    return countRequest(limiter, policy, request, reply);
   };
 }
 

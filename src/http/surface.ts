@@ -9,7 +9,11 @@
 //
 // Anything thrown on the way (a refusal here, a service error, a validation failure) reaches the
 // surface's one presenter; anything it does not know is logged and answered as a 500.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+//
+// The two hooks are the route's own, made for its need when it is added (no lookup of the route's
+// options per request), and take callbacks: a request whose key and workspace are in memory, and
+// that no rate limit counts, passes both without a promise turn.
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
 import type { Config } from '../config.ts';
 import { hasScope, type Principal, type Scope } from '../modules/auth/auth.ts';
 import type { RateLimiter } from '../modules/rate-limits/rate-limiter.ts';
@@ -18,7 +22,7 @@ import type { Services } from '../services.ts';
 import { AppError } from '../shared/errors.ts';
 import { acceptJsonBodies } from './json-body.ts';
 import { type ApiDescription, describeSurface, documentRoute } from './openapi.ts';
-import { rateLimitHook, type RateLimitPolicy } from './rate-limit.ts';
+import { countRequest, type RateLimitPolicy } from './rate-limit.ts';
 import { answerRouteMisses, type RouteMissAnswers } from './route-miss.ts';
 
 /** What a route needs: a scope, `operator` for the server-wide token only, or `any` caller. */
@@ -68,7 +72,7 @@ export interface Surface {
    * The workspace a request acts on, read once its parts are validated; undefined for a route
    * that acts on none. A workspace the caller may not reach is not found.
    */
-  workspace(request: FastifyRequest, deps: SurfaceDeps): Promise<Workspace | undefined>;
+  workspace(request: FastifyRequest, deps: SurfaceDeps): Workspace | undefined | Promise<Workspace | undefined>;
   /** How requests are counted, if they are. */
   rateLimit(deps: SurfaceDeps): SurfaceRateLimit | undefined;
   answers: SurfaceAnswers;
@@ -99,34 +103,13 @@ export async function registerSurface(app: FastifyInstance, surface: Surface, de
       door.decorateRequest('principal', null as never);
       door.decorateRequest('workspace', null as never);
       acceptJsonBodies(door);
+      const rateLimit = surface.rateLimit(deps);
       door.addHook('onRoute', (route) => {
         const auth = route.config?.auth;
-        if (auth !== undefined) for (const method of [route.method].flat()) routes.push({ method, url: route.url, auth });
-      });
-
-      door.addHook('onRequest', async (request) => {
-        const need = request.routeOptions.config.auth;
-        if (need === undefined) return; // unmatched route: the not-found handler answers
-        request.principal = await deps.services.apiKeys.authenticate(surface.credential(request));
-        if (request.principal.kind === 'operator' && !surface.servesOperator) {
-          throw new AppError('UNAUTHENTICATED', 'The operator token serves the native API only; use a tenant API key.', [], 'OPERATOR_NOT_SERVED');
-        }
-        if (need === 'operator' && request.principal.kind !== 'operator') {
-          throw new AppError('FORBIDDEN', 'Only the operator token may do this.', [], 'OPERATOR_ONLY');
-        }
-        if (need !== 'operator' && need !== 'any' && !hasScope(request.principal, need)) {
-          throw new AppError('FORBIDDEN', `This needs the ${need} scope.`, [], 'MISSING_SCOPE');
-        }
-      });
-      const rateLimit = surface.rateLimit(deps);
-      if (rateLimit?.per === 'caller') door.addHook('onRequest', rateLimitHook(deps.limiter, rateLimit));
-
-      const countPerWorkspace = rateLimit?.per === 'workspace' ? rateLimitHook(deps.limiter, rateLimit) : undefined;
-      door.addHook('preHandler', async (request, reply) => {
-        if (request.routeOptions.config.auth === undefined) return;
-        const workspace = await surface.workspace(request, deps);
-        if (workspace) request.workspace = workspace;
-        return countPerWorkspace?.(request, reply);
+        if (auth === undefined) return; // not behind the door (the surface's document)
+        for (const method of [route.method].flat()) routes.push({ method, url: route.url, auth });
+        route.onRequest = [admit(surface, deps, auth, rateLimit?.per === 'caller' ? rateLimit : undefined), ...[route.onRequest ?? []].flat()];
+        route.preHandler = [enter(surface, deps, rateLimit?.per === 'workspace' ? rateLimit : undefined), ...[route.preHandler ?? []].flat()];
       });
 
       answerEverything(door, surface.answers);
@@ -137,6 +120,67 @@ export async function registerSurface(app: FastifyInstance, surface: Surface, de
     { prefix: surface.prefix },
   );
   return routes;
+}
+
+/**
+ * Calls `then` with `value` at once when it is one, else once the promise settles; whatever fails
+ * goes to `done`, the hook's callback.
+ */
+function settle<T>(value: T | Promise<T>, then: (value: T) => void, done: HookHandlerDoneFunction): void {
+  if (!(value instanceof Promise)) return then(value);
+  value.then((v) => {
+    try {
+      then(v);
+    } catch (error) {
+      done(error as Error);
+    }
+  }, done);
+}
+
+/** Counts the request when the surface limits it here; the hook goes on unless it was refused (a 429 sent). */
+function count(deps: SurfaceDeps, policy: RateLimitPolicy | undefined, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  const counting = policy && countRequest(deps.limiter, policy, request, reply);
+  if (counting === undefined) return done();
+  counting.then(() => {
+    if (!reply.sent) done();
+  }, done);
+}
+
+/** onRequest: authenticate → refuse the operator token where it is not served → check the scope → count per caller. */
+function admit(surface: Surface, deps: SurfaceDeps, need: RouteAuth, perCaller: RateLimitPolicy | undefined): onRequestHookHandler {
+  return function admit(request, reply, done) {
+    settle(
+      deps.services.apiKeys.authenticate(surface.credential(request)),
+      (principal) => {
+        if (principal.kind === 'operator' && !surface.servesOperator) {
+          throw new AppError('UNAUTHENTICATED', 'The operator token serves the native API only; use a tenant API key.', [], 'OPERATOR_NOT_SERVED');
+        }
+        if (need === 'operator' && principal.kind !== 'operator') {
+          throw new AppError('FORBIDDEN', 'Only the operator token may do this.', [], 'OPERATOR_ONLY');
+        }
+        if (need !== 'operator' && need !== 'any' && !hasScope(principal, need)) {
+          throw new AppError('FORBIDDEN', `This needs the ${need} scope.`, [], 'MISSING_SCOPE');
+        }
+        request.principal = principal;
+        count(deps, perCaller, request, reply, done);
+      },
+      done,
+    );
+  };
+}
+
+/** preHandler: find the workspace → count per workspace. */
+function enter(surface: Surface, deps: SurfaceDeps, perWorkspace: RateLimitPolicy | undefined): preHandlerHookHandler {
+  return function enter(request, reply, done) {
+    settle(
+      surface.workspace(request, deps),
+      (workspace) => {
+        if (workspace) request.workspace = workspace;
+        count(deps, perWorkspace, request, reply, done);
+      },
+      done,
+    );
+  };
 }
 
 /** A context's error, 404 and 405 answers: anything not the surface's own is logged and a 500. */
@@ -152,7 +196,10 @@ export function answerEverything(app: FastifyInstance, answers: SurfaceAnswers):
 
 /** `Authorization: Bearer <token>` */
 export function bearerToken(request: FastifyRequest): string | undefined {
+  // Every request reads it: tested and cut rather than matched (a match builds an array). `trim`
+  // takes away exactly what `\s` matches.
   const header = request.headers.authorization;
-  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
-  return match?.[1];
+  if (header === undefined || !/^Bearer\s/i.test(header)) return undefined;
+  const token = header.slice(6).trim();
+  return token === '' || /\s/.test(token) ? undefined : token;
 }

@@ -9,7 +9,7 @@ import type { Principal, Scope } from '../auth/auth.ts';
 import type { Broadcast } from '../../shared/broadcast.ts';
 import type { TenantService } from '../tenants/tenants.service.ts';
 import type { WorkspaceService } from '../workspaces/workspaces.service.ts';
-import { cacheStats, counted } from '../../shared/cache-stats.ts';
+import { cacheStats } from '../../shared/cache-stats.ts';
 import * as repo from './api-keys.repository.ts';
 import type { ApiKey, KeyRateLimit } from './api-keys.repository.ts';
 
@@ -59,6 +59,15 @@ export function createApiKeyService({
     return key.workspace_ids !== null && key.workspace_ids.every((id) => own.includes(id));
   }
 
+  async function readKey(hash: string, now: number): Promise<Principal> {
+    const key = await repo.findActiveKeyByHash(db, hash);
+    if (!key) throw new AppError('UNAUTHENTICATED', 'The token is not valid or was revoked.', [], 'BAD_CREDENTIAL');
+    const principal: Principal = { kind: 'key', keyId: key.id, tenantId: key.tenant_id, scopes: key.scopes, workspaceIds: key.workspace_ids, rateLimit: key.rate_limit };
+    if (principals.size >= 10_000) principals.clear();
+    principals.set(hash, { principal, until: now + PRINCIPAL_TTL_MS });
+    return principal;
+  }
+
   return {
     /** Token lookups answered from memory, and read from the database. */
     cacheStats: stats,
@@ -83,21 +92,25 @@ export function createApiKeyService({
       return token;
     },
 
-    /** The caller behind a bearer token; revoked or unknown tokens are refused at once. */
-    async authenticate(token: string | undefined): Promise<Principal> {
+    /**
+     * The caller behind a bearer token; revoked or unknown tokens are refused at once. The
+     * operator, or a key looked up in the last PRINCIPAL_TTL_MS, comes back at once (every
+     * request asks, so the front door passes it without a promise turn); any other key, as a
+     * promise of its read.
+     */
+    authenticate(token: string | undefined): Principal | Promise<Principal> {
       if (!token) throw new AppError('UNAUTHENTICATED', 'A bearer token is required.', [], 'NO_CREDENTIAL');
       const hash = hashToken(token);
-      if (operatorHash && timingSafeEqual(operatorHash, Buffer.from(hash, 'hex'))) return { kind: 'operator' };
       const now = clock.now().getTime();
       const entry = principals.get(hash);
-      const cached = counted(stats, entry && entry.until > now ? entry : undefined);
-      if (cached) return cached.principal;
-      const key = await repo.findActiveKeyByHash(db, hash);
-      if (!key) throw new AppError('UNAUTHENTICATED', 'The token is not valid or was revoked.', [], 'BAD_CREDENTIAL');
-      const principal: Principal = { kind: 'key', keyId: key.id, tenantId: key.tenant_id, scopes: key.scopes, workspaceIds: key.workspace_ids, rateLimit: key.rate_limit };
-      if (principals.size >= 10_000) principals.clear();
-      principals.set(hash, { principal, until: now + PRINCIPAL_TTL_MS });
-      return principal;
+      if (entry && entry.until > now) {
+        stats.hits++;
+        return entry.principal;
+      }
+      // The operator's token is never cached as a key (nor counted as a lookup), so it is compared only here.
+      if (operatorHash && timingSafeEqual(operatorHash, Buffer.from(hash, 'hex'))) return { kind: 'operator' };
+      stats.misses++;
+      return readKey(hash, now);
     },
 
     async create(principal: Principal, tenantId: number, input: ApiKeyCreate): Promise<ApiKey & { token: string }> {

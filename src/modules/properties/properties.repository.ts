@@ -107,6 +107,20 @@ export async function allProperties(db: Conn, workspaceId: number): Promise<Prop
   return rows.map(rowToProperty);
 }
 
+/**
+ * A summary of every definition of the workspace that moves with any change: a create raises the
+ * highest id (ids come from the workspace's sequence), a purge lowers the count, any update or
+ * archive bumps a version. One range read of the workspace's rows, however many they are.
+ */
+export async function dictionaryFingerprint(db: Conn, workspaceId: number): Promise<string> {
+  const row = await db
+    .selectFrom('properties')
+    .select((eb) => [eb.fn.countAll().as('n'), eb.fn.coalesce(eb.fn.sum('version'), eb.lit(0)).as('versions'), eb.fn.coalesce(eb.fn.max('id'), eb.lit(0)).as('top')])
+    .where('workspace_id', '=', workspaceId)
+    .executeTakeFirstOrThrow();
+  return `${row.n}:${row.versions}:${row.top}`;
+}
+
 export async function listProperties(
   db: Conn,
   workspaceId: number,

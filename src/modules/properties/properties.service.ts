@@ -275,7 +275,8 @@ export function createPropertyService({
      */
     dictionary(workspaceId: number, conn: Conn = db): Promise<readonly Property[]> {
       // Concurrent misses outside a transaction share one read of every definition.
-      return reads.load(workspaceId, 'dictionary', () => repo.allProperties(conn, workspaceId), conn === db) as Promise<Property[]>;
+      // Past its time, it is read again only if the definitions' summary has moved.
+      return reads.load(workspaceId, 'dictionary', () => repo.allProperties(conn, workspaceId), conn === db, () => repo.dictionaryFingerprint(conn, workspaceId)) as Promise<Property[]>;
     },
 
     /** Numbered pages with a total, any sort: for the dialects that list that way. */
@@ -343,10 +344,18 @@ export function createPropertyService({
         }));
         if (immutable.length > 0) throw new AppError('CONFLICT', 'Some fields cannot be changed.', immutable, 'IMMUTABLE_FIELD');
         await refuseWhileChanging(trx, workspaceId, current);
-        // Writers that already checked for a running re-encoding commit before this one is queued
-        // (their values are then counted and re-stored by it).
-        if (patch.pii !== undefined && patch.pii !== current.pii) await jobs.gate(trx, workspaceId, 'start');
-        if (patch.data_type !== undefined && patch.data_type !== current.data_type) {
+
+        const fields = normaliseAliases(applyPatch(fieldsOf(current), patch));
+        const problems = checkDefinition(fields);
+        if (problems.length > 0) throw validationFailed(problems);
+        checkPiiStorable(fields, '');
+        const changes = diffFields(fieldsOf(current), fields);
+        if (Object.keys(changes).length === 0) return current;
+        // Writers that read the definition before this change commit first, so that the checks
+        // below count their values (a type, a key claim, a narrowing) and a re-encoding queued
+        // here re-stores them; writers after it wait for this commit.
+        await jobs.gate(trx, workspaceId, 'start');
+        if (changes.data_type) {
           const holders = await usage.holders(trx, workspaceId, current.id);
           if (holders > 0) {
             const hold = `${holders} profile${holders === 1 ? ' holds' : 's hold'}`;
@@ -358,13 +367,6 @@ export function createPropertyService({
             );
           }
         }
-
-        const fields = normaliseAliases(applyPatch(fieldsOf(current), patch));
-        const problems = checkDefinition(fields);
-        if (problems.length > 0) throw validationFailed(problems);
-        checkPiiStorable(fields, '');
-        const changes = diffFields(fieldsOf(current), fields);
-        if (Object.keys(changes).length === 0) return current;
         await refuseKeyClaims(trx, workspaceId, current, fields);
         await refuseBreakingValues(trx, workspaceId, current, fields);
 

@@ -261,6 +261,12 @@ export function mergeFunctionsFor(dataType: DataType, multiValued: boolean): Mer
 /** Field-by-field changes between two definitions, for history. */
 export function diffFields(before: Partial<PropertyFields> | null, after: Partial<PropertyFields> | null): Record<string, { from: unknown; to: unknown }> {
   const changes: Record<string, { from: unknown; to: unknown }> = {};
+  // A creation (every create writes one): each field given is a change from null, with no text
+  // to compare (the fields come from JSON, where only null serialises as null).
+  if (before === null) {
+    for (const [key, to] of Object.entries(after ?? {})) if (to !== undefined && to !== null) changes[key] = { from: null, to };
+    return changes;
+  }
   const keys = new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})]) as Set<keyof PropertyFields>;
   for (const key of keys) {
     const from = before?.[key] ?? null;

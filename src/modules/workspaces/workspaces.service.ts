@@ -112,11 +112,20 @@ export function createWorkspaceService(deps: {
       return found.length === 1 ? found[0] : undefined;
     },
 
-    /** The workspace if the caller may touch it; otherwise 404, so existence does not leak. */
-    async resolve(principal: Principal, workspaceId: number): Promise<Workspace> {
-      const ws = await find(workspaceId);
-      if (!ws || !canSeeWorkspace(principal, ws)) throw new AppError('NOT_FOUND', `Workspace ${workspaceId} not found.`);
-      return ws;
+    /**
+     * The workspace if the caller may touch it; otherwise 404, so existence does not leak. Every
+     * request asks: one in memory comes back at once, any other as a promise of its read.
+     */
+    resolve(principal: Principal, workspaceId: number): Workspace | Promise<Workspace> {
+      const held = isStoredId(workspaceId) ? known.get(workspaceId) : undefined;
+      if (held === undefined) return find(workspaceId).then((ws) => visible(principal, ws, workspaceId));
+      stats.hits++;
+      return visible(principal, held, workspaceId);
     },
   };
+}
+
+function visible(principal: Principal, ws: Workspace | undefined, workspaceId: number): Workspace {
+  if (!ws || !canSeeWorkspace(principal, ws)) throw new AppError('NOT_FOUND', `Workspace ${workspaceId} not found.`);
+  return ws;
 }
