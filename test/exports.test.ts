@@ -216,4 +216,28 @@ describe('an export on a SQLite file [sqlite]', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('the snapshot reads through a connection of its own: each exported value is the one a read of the profile gives', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'propdict-export-values-'));
+    const t = await createTestApp({ name: 'sqlite', fresh: async () => ({ url: `sqlite:${join(dir, 'x.db')}`, drop: async () => {} }) });
+    try {
+      const a = await createTenancy(t, 'Values');
+      const base = `/v1/workspaces/${a.workspaceId}`;
+      for (const p of PROPERTIES) expectStatus(await t.request({ method: 'POST', url: `${base}/properties`, token: a.token, payload: p }), 201);
+      for (const p of PROFILES) expectStatus(await t.request({ method: 'PUT', url: `${base}/profiles/${p.id}`, token: a.token, payload: { properties: p.properties } }), 201);
+      const names = PROPERTIES.filter((p) => p.exportable !== false).map((p) => p.name);
+      const res = await t.request({ method: 'GET', url: `${base}/profiles/export?format=ndjson&include_pii=true&properties=${names.join(',')}`, token: a.token });
+      expectStatus(res, 200);
+      const lines = res.raw.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.deepEqual(lines.map((l) => l.id), PROFILES.map((p) => p.id), res.raw);
+      for (const line of lines) {
+        const read = await t.request({ method: 'GET', url: `${base}/profiles/${String(line.id)}`, token: a.token });
+        const expected = Object.fromEntries(PROPERTIES.filter((p) => names.includes(p.name) && read.body.properties[p.name] !== undefined).map((p) => [p.export_alias ?? p.name, read.body.properties[p.name]]));
+        assert.deepEqual(line, { id: line.id, ...expected }, res.raw);
+      }
+    } finally {
+      await t.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

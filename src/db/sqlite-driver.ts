@@ -45,21 +45,44 @@ function toSqlite(parameters: ReadonlyArray<unknown>): SQLInputValue[] {
   return parameters.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : (p as SQLInputValue)));
 }
 
+/** A row read as an array (`setReturnArrays`) made the object Kysely expects. */
+function rowObjects(rows: unknown[][], names: readonly string[]): Record<string, unknown>[] {
+  const out = new Array<Record<string, unknown>>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i];
+    const object: Record<string, unknown> = {};
+    for (let j = 0; j < names.length; j++) object[names[j]] = row[j];
+    out[i] = object;
+  }
+  return out;
+}
+
 class NodeSqliteConnection implements DatabaseConnection {
   readonly #db: DatabaseSync;
   readonly #busyTimeoutMs: number;
-  readonly #statements = new Map<string, { stmt: StatementSync; reader: boolean }>();
+  readonly #arrays: boolean;
+  readonly #statements = new Map<string, { stmt: StatementSync; reader: boolean; names?: string[] }>();
 
-  constructor(db: DatabaseSync, busyTimeoutMs: number) {
+  /**
+   * `arrays`: rows are read as arrays and made objects here. node:sqlite's own row objects (null
+   * prototype, a dictionary each) are allocated outside V8's young generation, so a read of
+   * millions of rows (an export's snapshot) filled the old generation with them between full
+   * collections: 370 MiB of heap at a million rows (docs/benchmarks.md, "The export's memory").
+   */
+  constructor(db: DatabaseSync, busyTimeoutMs: number, { arrays = false } = {}) {
     this.#db = db;
     this.#busyTimeoutMs = busyTimeoutMs;
+    this.#arrays = arrays;
   }
 
   #prepare(sql: string) {
     let prepared = this.#statements.get(sql);
     if (!prepared) {
       const stmt = this.#db.prepare(sql);
-      prepared = { stmt, reader: stmt.columns().length > 0 };
+      const names = stmt.columns().map((c) => c.name);
+      const arrays = this.#arrays && names.length > 0;
+      if (arrays) stmt.setReturnArrays(true);
+      prepared = { stmt, reader: names.length > 0, names: arrays ? names : undefined };
       // Multi-row statements come in a few row counts (powers of two, profiles.repository.ts's
       // inChunks) and are kept too; a longer text is prepared for its one use.
       if (sql.length <= 32_768) {
@@ -71,7 +94,8 @@ class NodeSqliteConnection implements DatabaseConnection {
   }
 
   #run<R>({ sql, parameters }: CompiledQuery): QueryResult<R> {
-    const { stmt, reader } = this.#prepare(sql);
+    const { stmt, reader, names } = this.#prepare(sql);
+    if (names) return { rows: rowObjects(stmt.all(...toSqlite(parameters)) as unknown as unknown[][], names) as R[] };
     if (reader) return { rows: stmt.all(...toSqlite(parameters)) as R[] };
     const { changes } = stmt.run(...toSqlite(parameters));
     return { numAffectedRows: BigInt(changes), rows: [] };
@@ -93,8 +117,8 @@ class NodeSqliteConnection implements DatabaseConnection {
 
   /** A select read row by row (Kysely's `.stream()`), holding the connection until it ends. */
   async *streamQuery<R>({ sql, parameters }: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
-    const { stmt } = this.#prepare(sql);
-    for (const row of stmt.iterate(...toSqlite(parameters))) yield { rows: [row as R] };
+    const { stmt, names } = this.#prepare(sql);
+    for (const row of stmt.iterate(...toSqlite(parameters))) yield { rows: (names ? rowObjects([row as unknown as unknown[]], names) : [row]) as R[] };
   }
 
   close(): void {
@@ -249,7 +273,7 @@ class NodeSqliteDriver implements Driver {
       if (own) {
         // Another connection on the file holds the snapshot, and this process's connection is
         // handed on at once: requests go on while an export reads for minutes.
-        turn.useOwn(new NodeSqliteConnection(own, this.#options.busyTimeoutMs));
+        turn.useOwn(new NodeSqliteConnection(own, this.#options.busyTimeoutMs, { arrays: true }));
         turn.released = true;
         this.#mutex.unlock();
       }
