@@ -431,9 +431,27 @@ export async function keyOwners(db: Conn, workspaceId: number, claims: readonly 
   return keys.map((forms) => forms.map((k) => owners.get(`${k.property_id}:${k.value_key}`)).find((owner) => owner !== undefined));
 }
 
-const ownersOf = reusableQuery((db: Conn, workspaceId: number, propertyId: number, values: string[]) =>
+const ownersIn = reusableQuery((db: Conn, workspaceId: number, propertyId: number, values: string[]) =>
   db.selectFrom('profile_keys').select(['property_id', 'value_key', 'profile_id']).where('workspace_id', '=', workspaceId).where('property_id', '=', propertyId).where('value_key', 'in', values),
 );
+
+/**
+ * On PostgreSQL, each key is probed through the primary key in turn (a lateral lookup per key):
+ * given an IN list, a planner without statistics (a fresh load, autovacuum not yet run) read
+ * every key of the property and filtered them, 239 ms a batch at 300,000 keys
+ * (test/postgres-plans.test.ts holds the plan).
+ */
+function keysProbed(db: Conn, table: 'profile_keys' | 'profile_former_keys', workspaceId: number, propertyId: number, values: readonly string[]) {
+  return sql<{ value_key: string; profile_id: string }>`select k.value_key, k.profile_id from unnest(${[...new Set(values)]}::text[]) as v(value_key)
+    cross join lateral (select value_key, profile_id from ${sql.table(table)} where workspace_id = ${workspaceId} and property_id = ${propertyId} and value_key = v.value_key) k`
+    .execute(db)
+    .then((r) => r.rows);
+}
+
+async function ownersOf(db: Conn, workspaceId: number, propertyId: number, values: string[]): Promise<KeyRow[]> {
+  if (!isPostgres(db)) return ownersIn(db, workspaceId, propertyId, values);
+  return (await keysProbed(db, 'profile_keys', workspaceId, propertyId, values)).map((r) => ({ property_id: propertyId, ...r }));
+}
 
 async function findKeyOwners(db: Conn, workspaceId: number, keys: { property_id: number; value_key: string }[]): Promise<KeyRow[]> {
   const found: KeyRow[] = [];
@@ -491,9 +509,11 @@ export async function retireKeys(trx: Transaction<Database>, workspaceId: number
   }
 }
 
-const formerOwnersOf = reusableQuery((db: Conn, workspaceId: number, propertyId: number, values: string[]) =>
+const formerOwnersIn = reusableQuery((db: Conn, workspaceId: number, propertyId: number, values: string[]) =>
   db.selectFrom('profile_former_keys').select(['value_key', 'profile_id']).where('workspace_id', '=', workspaceId).where('property_id', '=', propertyId).where('value_key', 'in', values),
 );
+const formerOwnersOf = (db: Conn, workspaceId: number, propertyId: number, values: string[]) =>
+  isPostgres(db) ? keysProbed(db, 'profile_former_keys', workspaceId, propertyId, values) : formerOwnersIn(db, workspaceId, propertyId, values);
 
 /** The profile (as it was named then) that formerly held each value (undefined: none), in the values' order. */
 export async function formerKeyHolders(db: Conn, workspaceId: number, values: readonly { def: Property; value: unknown }[], codec: ValueCodec): Promise<(string | undefined)[]> {
