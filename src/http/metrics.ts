@@ -5,6 +5,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Principal } from '../modules/auth/auth.ts';
 import type { RateLimiter } from '../modules/rate-limits/rate-limiter.ts';
 import type { Services } from '../services.ts';
 import { AppError } from '../shared/errors.ts';
@@ -211,7 +212,12 @@ export function metricsRoute(app: FastifyInstance, { metrics, services, limiter,
     if (bearer === undefined) return nativeSurface.answers.error(reply, new AppError('UNAUTHENTICATED', 'A bearer token is required: the operator token or PROPDICT_METRICS_TOKEN.', [], 'NO_CREDENTIAL'));
     const isMetricsToken = tokenHash !== undefined && timingSafeEqual(tokenHash, Buffer.from(hashToken(bearer), 'hex'));
     if (!isMetricsToken) {
-      const principal = await (async () => services.apiKeys.authenticate(bearer))().catch(() => undefined);
+      let principal: Principal | undefined;
+      try {
+        principal = await services.apiKeys.authenticate(bearer);
+      } catch {
+        principal = undefined;
+      }
       if (principal === undefined) return nativeSurface.answers.error(reply, new AppError('UNAUTHENTICATED', 'The token is not valid or was revoked.', [], 'BAD_CREDENTIAL'));
       if (principal.kind !== 'operator') return nativeSurface.answers.error(reply, new AppError('FORBIDDEN', 'Only the operator token or PROPDICT_METRICS_TOKEN may read the metrics.', [], 'OPERATOR_ONLY'));
     }

@@ -61,7 +61,6 @@ export function createValueCodec(cipher: PiiCipher | undefined) {
     return JSON.parse(isEncrypted(v_json) ? mustCipher(def).decrypt(v_json) : v_json);
   }
 
-
   /** A value's stored rows, one per item, each with the write's provenance; none for null. */
   function encodeValue(def: Property, value: unknown, meta: { source: string | null; written_at: string }): StoredRow[] {
     if (value === null) return [];

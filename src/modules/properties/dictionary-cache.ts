@@ -64,7 +64,10 @@ export function createDictionaryCache<T extends {}>({ clock, broadcast }: { cloc
       const k = keyOf(workspaceId, key);
       const status: LRUCache.Status<string, T> = {};
       const found = entries.get(k, { allowStale: fingerprint !== undefined, status });
-      if (found !== undefined && status.get === 'hit') return counted(stats, found)!;
+      if (found !== undefined && status.get === 'hit') {
+        stats.hits++;
+        return found;
+      }
       stats.misses++;
       let pending = shared ? loading.get(k) : undefined;
       if (pending === undefined) {
