@@ -9,8 +9,11 @@
 // each gets a core.
 import autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
+import { perfRecord } from './perf-split.ts';
 import { postgresSchema, request, startServer, type Server } from './servers.ts';
 
 function envInt(name: string, fallback: number): number {
@@ -27,6 +30,14 @@ const SIZES = (process.env.BENCH_SIZES || '100,10000').split(',').map((s) => s.t
 if (!SIZES.every((s) => /^[1-9]\d*$/.test(s))) throw new Error(`BENCH_SIZES must be positive whole numbers separated by commas (got "${process.env.BENCH_SIZES}")`);
 /** When set, the app children run with --cpu-prof and write their profiles into this folder. */
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF || undefined;
+/**
+ * When set, a folder: Linux perf records the server under test during each measured scenario
+ * (`<n>-<scenario>.data`, the baseline's too); `npx node bench/perf-split.ts <folder>` splits the
+ * server's CPU into SQLite, the kernel's network and file work, and JavaScript.
+ */
+const PERF_DIR = process.env.BENCH_PERF || undefined;
+if (PERF_DIR !== undefined) mkdirSync(PERF_DIR, { recursive: true });
+let perfRecorded = 0;
 /**
  * Which endpoint scenarios run (one, list, create, profiles); all by default. `profiles` is the
  * four profile scenarios, each also named alone (profile-get, identity-search, profile-patch,
@@ -157,11 +168,13 @@ const customCount = async (base: string, ws: Workspace) =>
 // ---------------------------------------------------------------------------------------------
 // Measuring
 
-async function load(server: Server, options: autocannon.Options): Promise<Omit<Measured, 'scenario' | 'size'>> {
+async function load(server: Server, label: string, options: autocannon.Options): Promise<Omit<Measured, 'scenario' | 'size'>> {
   if (WARMUP > 0) await autocannon({ ...options, connections: CONNECTIONS, duration: WARMUP });
+  const perf = PERF_DIR === undefined ? undefined : await perfRecord(server.pid, join(PERF_DIR, `${++perfRecorded}-${label.replaceAll(/\W+/g, '-')}.data`));
   const cpuBefore = await server.cpu();
   const r = await autocannon({ ...options, connections: CONNECTIONS, duration: DURATION });
   const cpu = (await server.cpu()) - cpuBefore;
+  await perf?.stop();
   return {
     rps: r.requests.average,
     p50: r.latency.p50,
@@ -195,21 +208,21 @@ async function measurePhase(bare: Server, app: Server, ws: Workspace, profiles: 
 
   // The machine may be shared, so the baseline is measured again right before each size's endpoints.
   log(`  baseline (bare Fastify route)`);
-  const baseline: Measured = { scenario: 'baseline', ...(await load(bare, { url: `${bare.url}/` })) };
+  const baseline: Measured = { scenario: 'baseline', ...(await load(bare, 'baseline', { url: `${bare.url}/` })) };
   const endpoints: Measured[] = [];
   const unchanged = { before: size, after: size };
   if (NATIVE && ONLY.has('one')) {
     log(`  GET one (${size} custom properties)`);
-    endpoints.push({ scenario: 'GET one', size: unchanged, ...(await load(app, { url: base + one, headers })) });
+    endpoints.push({ scenario: 'GET one', size: unchanged, ...(await load(app, 'GET one', { url: base + one, headers })) });
   }
   if (NATIVE && ONLY.has('list')) {
     log(`  list page (${size} custom properties)`);
-    endpoints.push({ scenario: 'list page', size: unchanged, ...(await load(app, { url: base + list, headers })) });
+    endpoints.push({ scenario: 'list page', size: unchanged, ...(await load(app, 'list page', { url: base + list, headers })) });
   }
   if (NATIVE && ONLY.has('create')) {
     // Last, because every request adds a property: the workspace grows while this runs.
     log(`  POST create (${size} custom properties and growing)`);
-    const create = await load(app, {
+    const create = await load(app, 'POST create', {
       url: base + path,
       requests: [
         {
@@ -264,7 +277,7 @@ async function measureProfiles(app: Server, ws: Workspace, profiles: number): Pr
   const scenario = async (name: Scenario, requests: autocannon.Request[]) => {
     if (!ONLY.has(name.toLowerCase().replace(' ', '-'))) return;
     log(`  ${name} (${fmt(profiles)} profiles and more)`);
-    out.push({ scenario: name, size: sized, profiles, ...(await load(app, { url: base + path, requests })) });
+    out.push({ scenario: name, size: sized, profiles, ...(await load(app, name, { url: base + path, requests })) });
   };
   await scenario('profile GET', [{ method: 'GET', headers, setupRequest: (r) => ({ ...r, path: `${path}/p-${pick()}` }) }]);
   await scenario('identity search', [{ method: 'GET', headers, setupRequest: (r) => ({ ...r, path: `${path}?filter[bench_customer][eq]=C${pick()}` }) }]);
@@ -447,7 +460,7 @@ async function measureVendors(app: Server, adminToken: string, size: number, nat
         // No more items than the native list page (a whole list of 100 custom properties holds
         // as many as the page of system and custom ones): the same load, compared with it.
         log(`  ${vendor.title} list (${size} custom properties, ${fmt(items)} items an answer)`);
-        const m = await load(app, { url: base + path, headers });
+        const m = await load(app, `${vendor.title} list`, { url: base + path, headers });
         out.push({ vendor, operation: 'list', mode: 'load', size: { before: size, after: size }, items, native: nativeOf('list page'), ...m });
       } else {
         // Every custom property in one answer, which no native request returns: compared with
@@ -475,7 +488,7 @@ async function measureVendors(app: Server, adminToken: string, size: number, nat
       await probe(base, headers, 'POST', vendor.createPath, vendor.createBody(ws, ++created), vendor.createStatus);
       const before = await customCount(base, ws);
       log(`  ${vendor.title} create (${before} custom properties and growing)`);
-      const m = await load(app, {
+      const m = await load(app, `${vendor.title} create`, {
         url: base + vendor.createPath,
         requests: [
           {
