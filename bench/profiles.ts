@@ -12,7 +12,7 @@
 // is set. The baseline, the property ids it needs and the profile counts go through a direct
 // connection (node:sqlite's DatabaseSync on the same file, or a pg client on the same schema).
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,18 @@ const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFracti
 const mib = (bytes: number) => fmt(bytes / 2 ** 20);
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/**
+ * The CPU time a process has used, user and system, from /proc/<pid>/stat (clock ticks of 10 ms);
+ * undefined where there is no /proc. Steadier than a rate when other work shares the machine.
+ */
+function serverCpuMs(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
 
 if (DATABASE_URL !== undefined && !/^postgres(ql)?:\/\/.+/.test(DATABASE_URL)) throw new Error(`BENCH_DATABASE_URL must be postgres://... (got "${DATABASE_URL}")`);
 
@@ -251,6 +263,7 @@ async function bench(server: Server, direct: Direct, operator: string): Promise<
   const app = await call<{ id: number }>('POST', `${base}/sources`, key.token, { name: 'web-app', priority: 2, user_id_property: 'customer_id' }, 201);
   const writeKey = (await call<{ key: string }>('POST', `${base}/sources/${app.id}/write-keys`, key.token, undefined, 201)).key;
   const segmentMs: number[] = [];
+  const serverCpu0 = serverCpuMs(server.pid);
   for (let b = 0; b < SEGMENT_BATCHES; b++) {
     const batch = Array.from({ length: SEGMENT_BATCH }, (_, i) => {
       const n = i % 2 ? Math.floor(Math.random() * next) : next++;
@@ -268,6 +281,8 @@ async function bench(server: Server, direct: Direct, operator: string): Promise<
     if (res.status !== 200) throw new Error(`POST /segment/v1/batch: expected 200, got ${res.status}: ${text.slice(0, 300)}`);
   }
   const segmentRate = SEGMENT_BATCH / (median(segmentMs) / 1000);
+  const serverCpu1 = serverCpuMs(server.pid);
+  const segmentCpu = serverCpu0 === undefined || serverCpu1 === undefined ? '' : `, server CPU ${fmt((serverCpu1 - serverCpu0) / SEGMENT_BATCHES, 1)} ms a batch`;
   const segmentViolations = await call<{ data: unknown[] }>('GET', `${base}/violations`, key.token);
   if (segmentViolations.data.length > 0) throw new Error(`the Segment calls were refused in part: ${JSON.stringify(segmentViolations.data)}`);
 
@@ -340,7 +355,7 @@ async function bench(server: Server, direct: Direct, operator: string): Promise<
     '|---|---|---|---|---|---|',
     `| batch upsert, 1000 new records × ${PROPS} properties (median of ${BATCHES}) | ${fmt(batchRate)} records/s | ${fmt(baselineRate)} records/s raw insert | ${(batchRate / baselineRate).toFixed(2)} | ≥ 0.6 | ${batchRate / baselineRate >= 0.6 ? 'pass' : '**MISS**'} |`,
     `| ingestion through a source, 1000 records, half matched by identity (median of ${BATCHES}) | ${fmt(ingestRate)} records/s | – | – | – | – |`,
-    `| Segment identify calls through /segment/v1/batch, ${SEGMENT_BATCH} a batch × 10 traits, half existing profiles (median of ${SEGMENT_BATCHES}, ${fmt(calls)} calls) | ${fmt(segmentRate)} calls/s | ${fmt(baselineRate)} records/s raw insert | ${(segmentRate / baselineRate).toFixed(2)} | ≥ 0.5 | ${segmentRate / baselineRate >= 0.5 ? 'pass' : '**MISS**'} |`,
+    `| Segment identify calls through /segment/v1/batch, ${SEGMENT_BATCH} a batch × 10 traits, half existing profiles (median of ${SEGMENT_BATCHES}, ${fmt(calls)} calls) | ${fmt(segmentRate)} calls/s${segmentCpu} | ${fmt(baselineRate)} records/s raw insert | ${(segmentRate / baselineRate).toFixed(2)} | ≥ 0.5 | ${segmentRate / baselineRate >= 0.5 ? 'pass' : '**MISS**'} |`,
     `| load of ${fmt(total)} profiles through the batch API | ${fmt((total - loaded) / loadSeconds)} records/s, server peak RSS ${mib(peakRss)} MiB (VmHWM ${mib(afterLoad.peak)} MiB) | – | – | < 512 MiB | ${peakRss < 512 * 2 ** 20 ? 'pass' : '**MISS**'} |`,
     '',
     `| search over ${fmt(total)} profiles (${SEARCHES} requests for the first two, ${HEAVY} for the others${settled ? `; ${settled}` : ''}) | p50 ms | p99 ms | rows/answer | target | result |`,

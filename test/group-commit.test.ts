@@ -1,5 +1,6 @@
 // Group commit on SQLite: transactions that end while others wait for the connection share one
-// commit, each in a savepoint of its own, and each is answered only once that commit is done.
+// commit, each after the first in a savepoint of its own, and each is answered only once that
+// commit is done.
 // On a real database file through the driver; then a real server killed with SIGKILL keeps every
 // write it acknowledged.
 import assert from 'node:assert/strict';
@@ -67,6 +68,33 @@ describe('group commit on a SQLite file', () => {
     );
     const ids = (await db.selectFrom('rows').select('id').where('who', '=', 'group').orderBy('id').execute()).map((r) => r.id);
     assert.deepEqual(ids, Array.from({ length: 20 }, (_, i) => 200 + i).filter((id) => id !== 207));
+  });
+
+  // The first transaction of a group runs in no savepoint: undone, the database transaction is.
+  test('the transaction that opens a group fails: its work goes, the group after it commits', async () => {
+    commits.length = 0;
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) =>
+        db.transaction().execute(async (trx) => {
+          await trx.insertInto('rows').values({ id: 600 + i, who: 'opened' }).execute();
+          if (i === 0) throw new Error('refused by its caller');
+        }),
+      ),
+    );
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      Array.from({ length: 10 }, (_, i) => (i === 0 ? 'rejected' : 'fulfilled')),
+    );
+    assert.equal(commits.reduce((a, b) => a + b, 0), 9);
+    const ids = (await db.selectFrom('rows').select('id').where('who', '=', 'opened').orderBy('id').execute()).map((r) => r.id);
+    assert.deepEqual(ids, Array.from({ length: 9 }, (_, i) => 601 + i));
+    // Alone: nothing of it stays, and the next transaction commits as usual.
+    await assert.rejects(db.transaction().execute(async (trx) => {
+      await trx.insertInto('rows').values({ id: 620, who: 'opened' }).execute();
+      throw new Error('refused by its caller');
+    }));
+    await insert(621);
+    assert.deepEqual((await db.selectFrom('rows').select('id').where('id', 'in', [620, 621]).execute()).map((r) => r.id), [621]);
   });
 
   test('a unique violation in one transaction of a group leaves the others', async () => {

@@ -11,29 +11,32 @@ const texts = new Map<string, string>();
  * The insert of `count` rows of `columns`, its parameters as each database takes them ($1; ? on
  * SQLite, where numbered ones bind far slower), numbered from `from` + 1.
  */
-function insertSql(table: string, columns: readonly string[], count: number, postgres: boolean, upsert: Upsert | undefined, from = 0): string {
+function insertSql(table: string, columns: readonly string[], count: number, postgres: boolean, upsert: Upsert | undefined, orFail: boolean, from = 0): string {
   let n = from;
   const p = () => (postgres ? `$${++n}` : '?');
   const rows = Array.from({ length: count }, () => `(${columns.map(p).join(', ')})`).join(', ');
   const update = upsert && columns.filter((c) => !upsert.key.includes(c)).map((c) => `${c} = excluded.${c}`);
-  return `insert into ${table} (${columns.join(', ')}) values ${rows}${update ? ` on conflict (${upsert.key.join(', ')}) do update set ${update.join(', ')}` : ''}`;
+  return `insert${orFail && !postgres ? ' or fail' : ''} into ${table} (${columns.join(', ')}) values ${rows}${update ? ` on conflict (${upsert.key.join(', ')}) do update set ${update.join(', ')}` : ''}`;
 }
 
-/** insertSql, built once per table, row count, dialect and upsert. */
-function insertText(table: string, columns: readonly string[], count: number, postgres: boolean, upsert: Upsert | undefined): string {
-  const key = `${table}:${count}:${postgres}:${upsert?.key.join(',') ?? ''}`;
+/** insertSql, built once per table, row count, dialect, upsert and failure. */
+function insertText(table: string, columns: readonly string[], count: number, postgres: boolean, upsert: Upsert | undefined, orFail: boolean): string {
+  const key = `${table}:${count}:${postgres}:${upsert?.key.join(',') ?? ''}:${orFail}`;
   let text = texts.get(key);
-  if (text === undefined) texts.set(key, (text = insertSql(table, columns, count, postgres, upsert)));
+  if (text === undefined) texts.set(key, (text = insertSql(table, columns, count, postgres, upsert, orFail)));
   return text;
 }
 
 /** A row whose `key` (a unique index's columns) another row holds replaces that row's other columns. */
 export type Upsert = { key: readonly string[] };
 
-/** Inserts rows given as their parameters (in `columns` order), at most `size` a statement (see inChunks). */
-export function insertRows(db: Kysely<Database>, table: string, columns: readonly string[], rows: readonly unknown[][], size: number, upsert?: Upsert): Promise<void> {
+/**
+ * Inserts rows given as their parameters (in `columns` order), at most `size` a statement (see
+ * inChunks). `orFail`: see RowsOf.
+ */
+export function insertRows(db: Kysely<Database>, table: string, columns: readonly string[], rows: readonly unknown[][], size: number, upsert?: Upsert, orFail = false): Promise<void> {
   const postgres = isPostgres(db);
-  return inChunks(rows, size, (chunk) => db.executeQuery(CompiledQuery.raw(insertText(table, columns, chunk.length, postgres, upsert), chunk.flat())));
+  return inChunks(rows, size, (chunk) => db.executeQuery(CompiledQuery.raw(insertText(table, columns, chunk.length, postgres, upsert, orFail), chunk.flat())));
 }
 
 /** Rows of one table for insertRowsTogether. */
@@ -44,6 +47,14 @@ export interface RowsOf {
   /** Rows per statement, at most. */
   size: number;
   upsert?: Upsert;
+  /**
+   * SQLite: a row that fails ends the statement and the rows before it stay (INSERT OR FAIL), for
+   * callers whose savepoint or transaction undoes a failed write whole. Then SQLite keeps no
+   * statement journal, the copy of every page the statement changes that it makes otherwise
+   * (to undo the statement alone), written to a temporary file once past 64 KiB. A table with
+   * a foreign key keeps one all the same.
+   */
+  orFail?: boolean;
 }
 
 /**
@@ -59,7 +70,7 @@ export async function insertRowsTogether(db: Kysely<Database>, parts: readonly R
     if (text === undefined) {
       let from = 0;
       const statements = given.map((part) => {
-        const statement = insertSql(part.table, part.columns, part.rows.length, true, part.upsert, from);
+        const statement = insertSql(part.table, part.columns, part.rows.length, true, part.upsert, false, from);
         from += part.rows.length * part.columns.length;
         return statement;
       });
@@ -69,5 +80,5 @@ export async function insertRowsTogether(db: Kysely<Database>, parts: readonly R
     await db.executeQuery(CompiledQuery.raw(text, given.flatMap((part) => part.rows.flat())));
     return;
   }
-  for (const part of given) await insertRows(db, part.table, part.columns, part.rows, part.size, part.upsert);
+  for (const part of given) await insertRows(db, part.table, part.columns, part.rows, part.size, part.upsert, part.orFail);
 }

@@ -157,6 +157,8 @@ class Turn implements DatabaseConnection {
   #own: NodeSqliteConnection | undefined;
   readonly #beforeWrite: () => Promise<void>;
   inTransaction = false;
+  /** Its transaction opened the group: it runs in no savepoint (see beginTransaction). */
+  opensGroup = false;
   /** In a read-only transaction of its own (not in a group). */
   readOnly = false;
   released = false;
@@ -235,7 +237,8 @@ type Group = { waiting: PromiseWithResolvers<void>[]; scheduled: boolean };
  * database and, committed as it ends, would always commit alone. Instead a transaction that ends
  * is released into the open database transaction and answered when that commits: the commit is
  * scheduled for the next turn of the event loop, and every transaction that reaches the database
- * meanwhile joins it, each in a savepoint of its own (a failure rolls back only its own work).
+ * meanwhile joins it, each in a savepoint of its own (a failure rolls back only its own work; the
+ * first needs none: undone, it is the database transaction's rollback).
  * One commit, one sync, for all of them; a lone transaction waits one turn of the event loop.
  * A write outside a transaction commits the open group first, so that it is durable when it
  * returns; a select outside a transaction reads inside the open group (it may see writes whose
@@ -282,18 +285,22 @@ class NodeSqliteDriver implements Driver {
       turn.readOnly = true;
       return;
     }
-    if (!this.#group) {
+    // The transaction that opens a group is alone in it until it ends: undone, it is the
+    // database transaction's rollback, and it needs no savepoint of its own. In a savepoint,
+    // SQLite copies every page first changed into a sub-journal (a temporary file once past 64
+    // KiB), which a lone write then pays for nothing.
+    turn.opensGroup = !this.#group;
+    if (turn.opensGroup) {
       await turn.run('begin immediate');
       this.#group = { waiting: [], scheduled: false };
-    }
-    await turn.run('savepoint propdict_turn');
+    } else await turn.run('savepoint propdict_turn');
     turn.inTransaction = true;
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
     const turn = connection as Turn;
     if (turn.readOnly) return this.#endReadOnly(turn, 'commit');
-    await turn.run('release propdict_turn');
+    if (!turn.opensGroup) await turn.run('release propdict_turn');
     turn.inTransaction = false;
     const committed = Promise.withResolvers<void>();
     this.#group!.waiting.push(committed);
@@ -306,6 +313,18 @@ class NodeSqliteDriver implements Driver {
     if (turn.readOnly) return this.#endReadOnly(turn, 'rollback');
     // Its group's commit failed: the database rolled everything back already.
     if (!turn.inTransaction) return;
+    if (turn.opensGroup) {
+      // Nothing else is in the group yet: the database transaction ends with it.
+      turn.inTransaction = false;
+      this.#group = undefined;
+      try {
+        if (this.#options.database.isTransaction) await turn.run('rollback');
+      } finally {
+        turn.released = true;
+        this.#mutex.unlock();
+      }
+      return;
+    }
     await turn.run('rollback to propdict_turn');
     await turn.run('release propdict_turn');
     turn.inTransaction = false;

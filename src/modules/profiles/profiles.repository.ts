@@ -2,6 +2,7 @@
 // plan. `db`/`trx` first, the workspace second, in every function. Values go in and out through
 // the value codec, so callers see values and change sets, never storage rows.
 import { CompiledQuery, sql, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
+import { isUniqueViolation } from '../../db/db-errors.ts';
 import { isPostgres } from '../../db/dialect.ts';
 import { inChunks, inListChunks } from '../../db/in-chunks.ts';
 import { insertRows, insertRowsTogether, type Upsert } from '../../db/insert-rows.ts';
@@ -41,6 +42,28 @@ export async function inSavepoint<T>(trx: Transaction<Database>, fn: () => Promi
   if (undo) await sql`rollback to savepoint sp`.execute(trx);
   await sql`release savepoint sp`.execute(trx);
   return result;
+}
+
+/**
+ * Runs a set write (createFresh's, updateKnown's) that another writer may have raced to a value
+ * it claims: what it wrote is undone when it throws. On PostgreSQL in a savepoint, which the
+ * caller rolls back to on a unique violation. On SQLite no other writer can come between the
+ * write's lookups and the write (the transaction holds the database's write lock from its start,
+ * and this process's one connection until it ends), so none is expected, and the write runs
+ * without one: SQLite copies every page first changed in a savepoint into a sub-journal (a
+ * temporary file once past 64 KiB), a tenth of a Segment batch's CPU. A unique violation there
+ * all the same is thrown as another error, so that the caller fails its transaction rather
+ * than go on past rows half written.
+ */
+export async function inSavepointIfRaced<T>(trx: Transaction<Database>, fn: () => Promise<T>): Promise<T> {
+  if (!isPostgres(trx)) {
+    try {
+      return await fn();
+    } catch (error) {
+      throw isUniqueViolation(error) ? new Error('A unique value was claimed inside a SQLite write transaction', { cause: error }) : error;
+    }
+  }
+  return inSavepoint(trx, fn);
 }
 
 // Every read of a profile by id runs these: compiled once (see reusable-query.ts).
@@ -129,8 +152,12 @@ export async function insertProfile(trx: Transaction<Database>, workspaceId: num
 export async function touchProfiles(trx: Transaction<Database>, workspaceId: number, ids: readonly string[], at: string): Promise<void> {
   await inListChunks(ids.toSorted(), KEY_ROWS_PER_INSERT, (chunk) => touchAll(trx, at, workspaceId, chunk));
 }
+// On SQLite OR FAIL: no statement journal of the profiles' pages (see insert-rows.ts, orFail);
+// every caller's savepoint or transaction undoes a failed write whole.
 const touchAll = reusableQuery((db: Conn, at: string, workspaceId: number, ids: string[]) =>
-  db.updateTable('profiles').set({ updated_at: at }).where('workspace_id', '=', workspaceId).where('id', 'in', ids),
+  isPostgres(db)
+    ? db.updateTable('profiles').set({ updated_at: at }).where('workspace_id', '=', workspaceId).where('id', 'in', ids)
+    : sql<never>`update or fail profiles set updated_at = ${at} where workspace_id = ${workspaceId} and id in (${sql.join(ids)})`,
 );
 
 const valuesOf = (db: Conn, workspaceId: number, profileIds: string[]) =>
@@ -325,7 +352,8 @@ const touchTexts = new Map<string, string>();
  * written at different times (an SDK dates each call). The workspace is in the list too: with
  * no constant to look the table up by, SQLite's planner walks the list and finds each pair's
  * rows by primary key (given the workspace as a constant, it scanned the workspace's values
- * for lists of 64 pairs and more).
+ * for lists of 64 pairs and more). On SQLite OR FAIL, as the value inserts (insertValuesAndKeys):
+ * no statement journal.
  */
 function touchText(count: number, postgres: boolean): string {
   const key = `${postgres}:${count}`;
@@ -334,7 +362,7 @@ function touchText(count: number, postgres: boolean): string {
     const n = (i: number, type: string) => (postgres ? `$${i}::${type}` : '?');
     const pair = (i: number) => `(${n(5 * i + 1, 'integer')}, ${n(5 * i + 2, 'text')}, ${n(5 * i + 3, 'integer')}, ${n(5 * i + 4, 'text')}, ${n(5 * i + 5, 'text')})`;
     text = `with t (workspace_id, profile_id, property_id, source, written_at) as (values ${Array.from({ length: count }, (_, i) => pair(i)).join(', ')})
-      update profile_values set source = t.source, written_at = t.written_at from t
+      update${postgres ? '' : ' or fail'} profile_values set source = t.source, written_at = t.written_at from t
       where profile_values.workspace_id = t.workspace_id and profile_values.profile_id = t.profile_id and profile_values.property_id = t.property_id`;
     touchTexts.set(key, text);
   }
@@ -412,10 +440,11 @@ async function insertValuesAndKeys(trx: Transaction<Database>, workspaceId: numb
     valueRows(values, workspaceId, id, change.write, codec);
     keyRows(keys, workspaceId, id, change.keys, codec);
   }
-  // Keys first: on SQLite a key another profile holds fails before any value is written.
+  // Keys first: on SQLite a key another profile holds fails before any value is written. Every
+  // caller's savepoint or transaction undoes a failed write whole: no statement journal (orFail).
   await insertRowsTogether(trx, [
-    { table: 'profile_keys', columns: KEY_COLUMNS, rows: keys, size: KEY_ROWS_PER_INSERT },
-    { table: 'profile_values', columns: VALUE_COLUMNS, rows: values, size: VALUE_ROWS_PER_INSERT, upsert },
+    { table: 'profile_keys', columns: KEY_COLUMNS, rows: keys, size: KEY_ROWS_PER_INSERT, orFail: true },
+    { table: 'profile_values', columns: VALUE_COLUMNS, rows: values, size: VALUE_ROWS_PER_INSERT, upsert, orFail: true },
   ]);
 }
 

@@ -404,7 +404,7 @@ export function createProfileService({
    * repeats, any of their identity or unique values) are created together in a few statements.
    * Returns their new ids by index, with the holders found of the other candidates' claims
    * (updateKnown needs them); neither when another writer claimed one of those values meanwhile
-   * (the records are then written by the later passes).
+   * (the records are then written by the later passes; PostgreSQL only, see inSavepointIfRaced).
    */
   async function createFresh(trx: Transaction<Database>, workspaceId: number, valid: Prepared[], priorities: ReadonlyMap<string, number>): Promise<{ created: Map<number, string>; owners: ClaimOwners }> {
     const claims = valid.map((p) => claimsOf(p.checked));
@@ -424,7 +424,7 @@ export function createProfileService({
       change: changeSet(new Map(), incomingOf(p, at), { mode: 'merge', priorities }),
     }));
     try {
-      await repo.inSavepoint(trx, () => repo.insertProfilesWith(trx, workspaceId, created, codec));
+      await repo.inSavepointIfRaced(trx, () => repo.insertProfilesWith(trx, workspaceId, created, codec));
       return { created: new Map(fresh.map((p, i) => [p.index, created[i].row.id])), owners: known };
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
@@ -438,7 +438,7 @@ export function createProfileService({
    * profile holds (change-set.ts's knownRecords), update their profiles together: their values
    * read in one query, their change sets stored in a few statements. Returns their results by
    * index; none when another writer claimed one of those values meanwhile (they are then written
-   * one by one).
+   * one by one; PostgreSQL only, see inSavepointIfRaced).
    */
   async function updateKnown(trx: Transaction<Database>, workspaceId: number, pending: Prepared[], priorities: ReadonlyMap<string, number>, v: DictionaryView, found: ClaimOwners): Promise<Map<number, WriteResult>> {
     if (pending.length === 0) return new Map();
@@ -463,7 +463,7 @@ export function createProfileService({
     const changes = chosen.map(({ p, id }) => ({ p, id, change: changeSet(state.get(id) ?? new Map(), incomingOf(p, at), { mode: 'merge', priorities }) }));
     const writes = changes.filter((c) => c.change.problems.length === 0);
     try {
-      await repo.inSavepoint(trx, () => repo.updateProfilesWith(trx, workspaceId, writes, codec));
+      await repo.inSavepointIfRaced(trx, () => repo.updateProfilesWith(trx, workspaceId, writes, codec));
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
       return new Map();
