@@ -157,6 +157,11 @@ class Turn implements DatabaseConnection {
   #own: NodeSqliteConnection | undefined;
   readonly #beforeWrite: () => Promise<void>;
   inTransaction = false;
+  /**
+   * Its transaction began the open group: it is alone in the database transaction until it ends,
+   * so it runs without a savepoint of its own and a rollback rolls the database transaction back.
+   */
+  leads = false;
   /** In a read-only transaction of its own (not in a group). */
   readOnly = false;
   released = false;
@@ -235,8 +240,8 @@ type Group = { waiting: PromiseWithResolvers<void>[]; scheduled: boolean };
  * database and, committed as it ends, would always commit alone. Instead a transaction that ends
  * is released into the open database transaction and answered when that commits: the commit is
  * scheduled for the next turn of the event loop, and every transaction that reaches the database
- * meanwhile joins it, each in a savepoint of its own (a failure rolls back only its own work).
- * One commit, one sync, for all of them; a lone transaction waits one turn of the event loop.
+ * meanwhile joins it, each in a savepoint of its own (a failure rolls back only its own work);
+ * the one that began the group needs none, since nothing joins before it ends. One commit, one sync, for all of them; a lone transaction waits one turn of the event loop.
  * A write outside a transaction commits the open group first, so that it is durable when it
  * returns; a select outside a transaction reads inside the open group (it may see writes whose
  * commit is under way, as any reader may see a commit not yet synced).
@@ -282,18 +287,24 @@ class NodeSqliteDriver implements Driver {
       turn.readOnly = true;
       return;
     }
+    // The turn holds the connection until its transaction ends, so no other transaction joins a
+    // group before the one that began it has ended: that one needs no savepoint. A savepoint
+    // makes SQLite copy each page first changed under it into a sub-journal (a temporary file):
+    // a job step of an import paid a sixth of its CPU for it (docs/benchmarks.md, "Import and export").
     if (!this.#group) {
       await turn.run('begin immediate');
       this.#group = { waiting: [], scheduled: false };
+      turn.leads = true;
+    } else {
+      await turn.run('savepoint propdict_turn');
     }
-    await turn.run('savepoint propdict_turn');
     turn.inTransaction = true;
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
     const turn = connection as Turn;
     if (turn.readOnly) return this.#endReadOnly(turn, 'commit');
-    await turn.run('release propdict_turn');
+    if (!turn.leads) await turn.run('release propdict_turn');
     turn.inTransaction = false;
     const committed = Promise.withResolvers<void>();
     this.#group!.waiting.push(committed);
@@ -306,6 +317,19 @@ class NodeSqliteDriver implements Driver {
     if (turn.readOnly) return this.#endReadOnly(turn, 'rollback');
     // Its group's commit failed: the database rolled everything back already.
     if (!turn.inTransaction) return;
+    if (turn.leads) {
+      // Alone in the group (nothing joins before it ends): the group ends with it.
+      this.#group = undefined;
+      turn.inTransaction = false;
+      try {
+        // SQLite may have rolled it back already (some errors do).
+        if (this.#options.database.isTransaction) await turn.run('rollback');
+      } finally {
+        turn.released = true;
+        this.#mutex.unlock();
+      }
+      return;
+    }
     await turn.run('rollback to propdict_turn');
     await turn.run('release propdict_turn');
     turn.inTransaction = false;

@@ -43,6 +43,16 @@ export async function inSavepoint<T>(trx: Transaction<Database>, fn: () => Promi
   return result;
 }
 
+/**
+ * Whether another writer can commit between this transaction's reads and its writes. On SQLite a
+ * write transaction holds the database's one write lock from its start (BEGIN IMMEDIATE) and
+ * this process's connection until it ends, so what it read still holds when it writes; on
+ * PostgreSQL other transactions commit meanwhile.
+ */
+export function writersInterleave(trx: Transaction<Database>): boolean {
+  return isPostgres(trx);
+}
+
 // Every read of a profile by id runs these: compiled once (see reusable-query.ts).
 const profileById = reusableQuery((db: Conn, workspaceId: number, id: string) =>
   db.selectFrom('profiles').select(['id', 'created_at', 'updated_at']).where('workspace_id', '=', workspaceId).where('id', '=', id),
@@ -412,10 +422,13 @@ async function insertValuesAndKeys(trx: Transaction<Database>, workspaceId: numb
     valueRows(values, workspaceId, id, change.write, codec);
     keyRows(keys, workspaceId, id, change.keys, codec);
   }
-  // Keys first: on SQLite a key another profile holds fails before any value is written.
+  // Keys first: on SQLite a key another profile holds fails before any value is written. Every
+  // caller writes inside a savepoint or transaction that it rolls back when a key is held (the
+  // write path's savepoints, a request's or a job step's transaction), so a failing insert need
+  // not undo its own rows (insert-rows.ts, callerUndoes).
   await insertRowsTogether(trx, [
-    { table: 'profile_keys', columns: KEY_COLUMNS, rows: keys, size: KEY_ROWS_PER_INSERT },
-    { table: 'profile_values', columns: VALUE_COLUMNS, rows: values, size: VALUE_ROWS_PER_INSERT, upsert },
+    { table: 'profile_keys', columns: KEY_COLUMNS, rows: keys, size: KEY_ROWS_PER_INSERT, how: { callerUndoes: true } },
+    { table: 'profile_values', columns: VALUE_COLUMNS, rows: values, size: VALUE_ROWS_PER_INSERT, how: { upsert, callerUndoes: true } },
   ]);
 }
 

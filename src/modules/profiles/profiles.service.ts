@@ -423,9 +423,18 @@ export function createProfileService({
       row: { id: ids.profileId(), created_at: at, updated_at: at },
       change: changeSet(new Map(), incomingOf(p, at), { mode: 'merge', priorities }),
     }));
+    const createdIds = new Map(fresh.map((p, i) => [p.index, created[i].row.id]));
+    // Where no other writer can claim a value between the lookup above and these inserts
+    // (SQLite), no savepoint guards them: a savepoint makes SQLite copy every page the inserts
+    // change into a sub-journal first, a sixth of an import's CPU (docs/benchmarks.md, "Import
+    // and export"). A unique violation there is a fault, and fails the caller's transaction.
+    if (!repo.writersInterleave(trx)) {
+      await repo.insertProfilesWith(trx, workspaceId, created, codec);
+      return { created: createdIds, owners: known };
+    }
     try {
       await repo.inSavepoint(trx, () => repo.insertProfilesWith(trx, workspaceId, created, codec));
-      return { created: new Map(fresh.map((p, i) => [p.index, created[i].row.id])), owners: known };
+      return { created: createdIds, owners: known };
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
       // Another writer claimed some of these values meanwhile: nothing looked up holds.
