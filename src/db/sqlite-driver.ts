@@ -222,9 +222,9 @@ export const SNAPSHOT_CACHE_KIB = 2_048;
  * checkpoint, with a sync of each file): SQLite's default is 1,000 pages (4 MiB). A job step of
  * an import changes more than that, so every step's commit checkpointed: two more syncs a step,
  * and the pages every step changes (the indexes' busiest leaves) copied each time. At 10,000
- * pages (about 40 MiB of log on disk) a checkpoint comes every few steps; measured by
- * bench/import-export.ts (docs/benchmarks.md, "Import and export"), the import took 40 % less
- * time and 10-15 % less CPU, and the commit that checkpoints takes longer (up to about 50 ms more).
+ * pages (about 40 MiB of log on disk) a checkpoint comes every few steps: in
+ * bench/import-export.ts the import took about half the time and 15 % less CPU, and the commit
+ * that checkpoints takes longer, about 50 ms more (docs/benchmarks.md, "Import and export").
  */
 export const WAL_CHECKPOINT_PAGES = 10_000;
 
@@ -256,7 +256,8 @@ type Group = { waiting: PromiseWithResolvers<void>[]; scheduled: boolean };
  * is released into the open database transaction and answered when that commits: the commit is
  * scheduled for the next turn of the event loop, and every transaction that reaches the database
  * meanwhile joins it, each in a savepoint of its own (a failure rolls back only its own work);
- * the one that began the group needs none, since nothing joins before it ends. One commit, one sync, for all of them; a lone transaction waits one turn of the event loop.
+ * the one that began the group needs none, since nothing joins before it ends. One commit, one
+ * sync, for all of them; a lone transaction waits one turn of the event loop.
  * A write outside a transaction commits the open group first, so that it is durable when it
  * returns; a select outside a transaction reads inside the open group (it may see writes whose
  * commit is under way, as any reader may see a commit not yet synced).
@@ -305,7 +306,8 @@ class NodeSqliteDriver implements Driver {
     // The turn holds the connection until its transaction ends, so no other transaction joins a
     // group before the one that began it has ended: that one needs no savepoint. A savepoint
     // makes SQLite copy each page first changed under it into a sub-journal (a temporary file):
-    // a job step of an import paid a sixth of its CPU for it (docs/benchmarks.md, "Import and export").
+    // an import's job steps paid about a tenth of their CPU for it (docs/benchmarks.md, "Import
+    // and export").
     if (!this.#group) {
       await turn.run('begin immediate');
       this.#group = { waiting: [], scheduled: false };

@@ -426,8 +426,8 @@ export function createProfileService({
     const createdIds = new Map(fresh.map((p, i) => [p.index, created[i].row.id]));
     // Where no other writer can claim a value between the lookup above and these inserts
     // (SQLite), no savepoint guards them: a savepoint makes SQLite copy every page the inserts
-    // change into a sub-journal first, a sixth of an import's CPU (docs/benchmarks.md, "Import
-    // and export"). A unique violation there is a fault, and fails the caller's transaction.
+    // change into a sub-journal first, about a tenth of an import's CPU (docs/benchmarks.md,
+    // "Import and export"). A unique violation there is a fault, and fails the caller's transaction.
     if (!repo.writersInterleave(trx)) {
       await repo.insertProfilesWith(trx, workspaceId, created, codec);
       return { created: createdIds, owners: known };
