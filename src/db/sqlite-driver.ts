@@ -41,8 +41,12 @@ export interface SqliteOptions {
   snapshots?: () => DatabaseSync;
 }
 
+/** The parameters as node:sqlite binds them: booleans as 0 and 1. Copied only when there is one (a multi-row insert binds thousands). */
 function toSqlite(parameters: ReadonlyArray<unknown>): SQLInputValue[] {
-  return parameters.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : (p as SQLInputValue)));
+  for (let i = 0; i < parameters.length; i++) {
+    if (typeof parameters[i] === 'boolean') return parameters.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : (p as SQLInputValue)));
+  }
+  return parameters as SQLInputValue[];
 }
 
 /** A row read as an array (`setReturnArrays`) made the object Kysely expects. */
@@ -211,6 +215,17 @@ export const SQLITE_CACHE_KIB = 16_384;
 export const SNAPSHOT_CACHE_KIB = 2_048;
 
 /**
+ * Pages the write-ahead log may hold before a commit copies them into the database file (a
+ * checkpoint, with a sync of each file): SQLite's default is 1,000 pages (4 MiB). A job step of
+ * an import changes more than that, so every step's commit checkpointed: two more syncs a step,
+ * and the pages every step changes (the indexes' busiest leaves) copied each time. At 10,000
+ * pages (about 40 MiB of log on disk) a checkpoint comes every few steps: in
+ * bench/import-export.ts the import took about half the time and 15 % less CPU, and the commit
+ * that checkpoints takes longer, about 50 ms more (docs/benchmarks.md, "Import and export").
+ */
+export const WAL_CHECKPOINT_PAGES = 10_000;
+
+/**
  * Opens the file (WAL), sets the pragmas and the functions queries rely on. Temporary files (the
  * savepoints' sub-journals, a statement's journal) stay on disk: in memory, the landing of a
  * definition change of 1,000,000 values held its statement journal in the heap (peak RSS 667 MiB
@@ -219,7 +234,7 @@ export const SNAPSHOT_CACHE_KIB = 2_048;
 export function openSqlite(path: string, synchronous: SqliteSynchronous = 'full', cacheKiB = SQLITE_CACHE_KIB): DatabaseSync {
   const db = new DatabaseSync(path);
   try {
-    db.exec(`PRAGMA busy_timeout = ${BLOCKING_WAIT_MS}; PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous.toUpperCase()}; PRAGMA foreign_keys = ON; PRAGMA cache_size = -${cacheKiB};`);
+    db.exec(`PRAGMA busy_timeout = ${BLOCKING_WAIT_MS}; PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous.toUpperCase()}; PRAGMA foreign_keys = ON; PRAGMA cache_size = -${cacheKiB}; PRAGMA wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES};`);
   } catch (error) {
     db.close();
     throw error;
