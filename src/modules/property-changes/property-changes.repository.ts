@@ -4,6 +4,7 @@
 // set-based statements over the staged rows, in the job's last transaction, which no call
 // through the profiles service could be. The values are read through the profiles service.
 import { sql, type Kysely, type SqlBool, type Transaction } from 'kysely';
+import { isPostgres } from '../../db/dialect.ts';
 import { inChunks } from '../../db/in-chunks.ts';
 import { insertRows } from '../../db/insert-rows.ts';
 import type { Database } from '../../db/schema.ts';
@@ -50,7 +51,8 @@ export async function stageValues(
     for (const r of encoded) rows.push([workspaceId, jobId, seq++, v.profile_id, r.position, r.v_text, r.v_num, r.v_json]);
     for (let position = encoded.length; position < v.items; position++) rows.push([workspaceId, jobId, seq++, v.profile_id, position, null, null, null]);
   }
-  await insertRows(trx, 'staged_values', STAGED_COLUMNS, rows, STAGED_ROWS_PER_INSERT);
+  // Every step's transaction is rolled back whole on a failure: no statement journal (orFail).
+  await insertRows(trx, 'staged_values', STAGED_COLUMNS, rows, STAGED_ROWS_PER_INSERT, undefined, true);
   if (isKeyed(def)) {
     const keys = values.flatMap((v) => (v.converted ? [{ workspace_id: workspaceId, job_id: jobId, value_key: codec.keyOf(def, v.converted.value), profile_id: v.profile_id }] : []));
     await inChunks(keys, KEY_ROWS_PER_INSERT / 2, (chunk) => trx.insertInto('staged_keys').values(chunk).execute());
@@ -90,8 +92,11 @@ export async function swapStaged(trx: Transaction<Database>, workspaceId: number
       .execute(),
   );
   // Each staged row finds its stored row by primary key: the stored side is named only through
-  // the staged row (and the unary + keeps the property's value indexes out of the plan).
-  await sql`update profile_values set v_text = s.v_text, v_num = s.v_num, v_json = s.v_json
+  // the staged row (and the unary + keeps the property's value indexes out of the plan). On
+  // SQLite OR FAIL: the landing's transaction is rolled back whole on a failure, so the update
+  // needs no statement journal of its own, which would copy every page of the property's
+  // values into a temporary file first (insert-rows.ts, orFail).
+  await sql`update${sql.raw(isPostgres(trx) ? '' : ' or fail')} profile_values set v_text = s.v_text, v_num = s.v_num, v_json = s.v_json
     from staged_values s
     where s.workspace_id = ${workspaceId} and s.job_id = ${jobId} and s.v_json is not null
     and profile_values.workspace_id = s.workspace_id and profile_values.profile_id = s.profile_id
