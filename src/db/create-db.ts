@@ -35,6 +35,24 @@ export function sqliteFile(databaseUrl: string): string | undefined {
   return path === ':memory:' ? undefined : path;
 }
 
+/** Texts prepared by name, at most, per process: past it a text is sent unnamed (parsed and planned each time). */
+const NAMED_STATEMENTS = 500;
+const statementNames = new Map<string, string>();
+/**
+ * The name a statement text is prepared under. node-postgres parses a named statement once per
+ * connection and then sends only its parameters; PostgreSQL keeps it with its plan and, after five
+ * runs, reuses a generic plan where that costs no more than planning each run (plan_cache_mode
+ * `auto`): a profile GET, PATCH or POST is no longer parsed and planned each time
+ * (docs/architecture.md). test/postgres-plans.test.ts holds the generic plans of the one-profile
+ * requests to the same rules as their custom ones. Values are parameters and lists come in a few
+ * lengths, so the texts are few; the cap bounds what each connection keeps all the same.
+ */
+function statementName(sql: string): string | undefined {
+  let name = statementNames.get(sql);
+  if (name === undefined && statementNames.size < NAMED_STATEMENTS) statementNames.set(sql, (name = `propdict_${statementNames.size}`));
+  return name;
+}
+
 /**
  * The pool as Kysely uses it, with every failure to get a connection, or a connection lost under
  * a query (which pg reports without a code), raised as DatabaseUnreachableError: a request then
@@ -61,7 +79,8 @@ function resilientPool(pool: pg.Pool, onConnectionError?: (error: Error) => void
       return {
         query: (async (sql: string, parameters: unknown[]) => {
           try {
-            return await client.query(sql, parameters);
+            const name = parameters.length > 0 ? statementName(sql) : undefined;
+            return await (name === undefined ? client.query(sql, parameters) : client.query({ name, text: sql, values: parameters }));
           } catch (error) {
             // Every error the server reports is a DatabaseError with its SQLSTATE; pg's own
             // plain errors here mean the connection is gone.
