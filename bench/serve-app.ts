@@ -16,7 +16,7 @@ const given = process.env.DATABASE_URL || undefined;
 const dir = given === undefined ? mkdtempSync(join(tmpdir(), 'propdict-bench-')) : undefined;
 // loadConfig reads PROPDICT_ADMIN_TOKEN and the rest exactly as the server does.
 const config = loadConfig({ ...process.env, DATABASE_URL: given ?? `sqlite:${join(dir!, 'bench.db')}` });
-const { db } = createDb(config.databaseUrl, { synchronous: config.sqliteSynchronous, poolMax: config.pgPoolMax });
+const { db } = createDb(config.databaseUrl, { synchronous: config.sqliteSynchronous, poolMax: config.pgPoolMax, prepared: config.pgPrepared });
 await migrateToLatest(db);
 const { app } = await buildApp({ db, config, logger: false });
 await app.listen({ port: 0, host: '127.0.0.1' });

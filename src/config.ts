@@ -26,6 +26,8 @@ export interface Config {
   readonly sqliteSynchronous: SqliteSynchronous;
   /** PostgreSQL: connections the server's pool opens at most. */
   readonly pgPoolMax: number;
+  /** PostgreSQL: statements prepared by name (off behind a pooler that cannot keep them, such as PgBouncer's transaction mode before 1.21). */
+  readonly pgPrepared: boolean;
   /** Slow or stalled clients: headers, the whole request (body included), an idle kept-alive connection. */
   readonly timeouts: { readonly headersMs: number; readonly requestMs: number; readonly idleMs: number };
   /** 32 bytes for PII encryption; required once any property is PII. */
@@ -95,6 +97,8 @@ export function loadConfig(env: Env = process.env): Config {
   const sqliteBusyTimeoutMs = int('PROPDICT_SQLITE_BUSY_TIMEOUT_MS', 5000, 0, 600_000);
   const jobLeaseMs = int('PROPDICT_JOB_LEASE_MS', 30_000, 1000, 3_600_000);
   const pgPoolMax = int('PROPDICT_PG_POOL_MAX', 10, 1, 1000);
+  const pgPrepared = (env.PROPDICT_PG_PREPARED || 'on').toLowerCase();
+  if (pgPrepared !== 'on' && pgPrepared !== 'off') problems.push(`PROPDICT_PG_PREPARED must be on or off (got "${env.PROPDICT_PG_PREPARED}")`);
   const sqliteSynchronous = (env.PROPDICT_SQLITE_SYNCHRONOUS || 'full').toLowerCase();
   if (sqliteSynchronous !== 'full' && sqliteSynchronous !== 'normal') problems.push(`PROPDICT_SQLITE_SYNCHRONOUS must be full or normal (got "${env.PROPDICT_SQLITE_SYNCHRONOUS}")`);
   const timeouts = {
@@ -161,6 +165,7 @@ export function loadConfig(env: Env = process.env): Config {
     jobLeaseMs,
     sqliteSynchronous: sqliteSynchronous as SqliteSynchronous,
     pgPoolMax,
+    pgPrepared: pgPrepared === 'on',
     timeouts,
     encryptionKey,
     previousEncryptionKey,

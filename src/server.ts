@@ -18,7 +18,7 @@ import { migrateToLatest } from './db/migrate.ts';
 /** Opens the database and makes sure it can be written and is up to date; one line when it cannot. */
 async function openDatabase(config: Config, onConnectionError: (error: Error) => void, metrics: Metrics) {
   try {
-    const handle = createDb(config.databaseUrl, { busyTimeoutMs: config.sqliteBusyTimeoutMs, synchronous: config.sqliteSynchronous, poolMax: config.pgPoolMax, onConnectionError, ...metrics.db });
+    const handle = createDb(config.databaseUrl, { busyTimeoutMs: config.sqliteBusyTimeoutMs, synchronous: config.sqliteSynchronous, poolMax: config.pgPoolMax, prepared: config.pgPrepared, onConnectionError, ...metrics.db });
     await migrateToLatest(handle.db);
     // A write that changes nothing still needs write access: a read-only SQLite file (or a
     // read-only PostgreSQL) fails here, rather than on every write once the server says it is ready.

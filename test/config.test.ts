@@ -22,6 +22,7 @@ test('defaults need no environment at all', () => {
       jobLeaseMs: 30_000,
       sqliteSynchronous: 'full',
       pgPoolMax: 10,
+      pgPrepared: true,
       timeouts: { headersMs: 10_000, requestMs: 60_000, idleMs: 72_000 },
       encryptionKey: undefined,
       previousEncryptionKey: undefined,
@@ -53,6 +54,7 @@ const invalid = [
   { title: 'redis prefix with a space', env: { PROPDICT_REDIS_PREFIX: 'my app:' }, problem: /^PROPDICT_REDIS_PREFIX must be/ },
   { title: 'request timeout shorter than the headers timeout', env: { PROPDICT_REQUEST_TIMEOUT_MS: '5000' }, problem: /^PROPDICT_REQUEST_TIMEOUT_MS \(5000\) must be 0 or at least/ },
   { title: 'zero headers timeout', env: { PROPDICT_HEADERS_TIMEOUT_MS: '0' }, problem: /^PROPDICT_HEADERS_TIMEOUT_MS must be an integer/ },
+  { title: 'unknown prepared-statement switch', env: { PROPDICT_PG_PREPARED: 'yes' }, problem: /^PROPDICT_PG_PREPARED must be on or off/ },
   { title: 'unknown SQLite sync mode', env: { PROPDICT_SQLITE_SYNCHRONOUS: 'off' }, problem: /^PROPDICT_SQLITE_SYNCHRONOUS must be full or normal/ },
   { title: 'negative property limit', env: { PROPDICT_PROPERTY_LIMIT: '-1' }, problem: /^PROPDICT_PROPERTY_LIMIT must be an integer/ },
 ];

@@ -24,6 +24,8 @@ export interface DbOptions {
   onQuery?: (ms: number, sql: string, parameters: readonly unknown[]) => void;
   /** PostgreSQL: connections the pool opens at most (10 by default; see README, PROPDICT_PG_POOL_MAX). */
   poolMax?: number;
+  /** PostgreSQL: statements prepared by name (true by default; see README, PROPDICT_PG_PREPARED). */
+  prepared?: boolean;
   /** PostgreSQL: an idle connection was lost (the server restarted, failed over, or ended it). */
   onConnectionError?: (error: Error) => void;
 }
@@ -58,7 +60,7 @@ function statementName(sql: string): string | undefined {
  * a query (which pg reports without a code), raised as DatabaseUnreachableError: a request then
  * answers 503, and the next one tries a new connection.
  */
-function resilientPool(pool: pg.Pool, onConnectionError?: (error: Error) => void): PostgresPool {
+function resilientPool(pool: pg.Pool, prepared: boolean, onConnectionError?: (error: Error) => void): PostgresPool {
   return {
     async connect(): Promise<PostgresPoolClient> {
       let client: pg.PoolClient;
@@ -79,7 +81,7 @@ function resilientPool(pool: pg.Pool, onConnectionError?: (error: Error) => void
       return {
         query: (async (sql: string, parameters: unknown[]) => {
           try {
-            const name = parameters.length > 0 ? statementName(sql) : undefined;
+            const name = prepared && parameters.length > 0 ? statementName(sql) : undefined;
             return await (name === undefined ? client.query(sql, parameters) : client.query({ name, text: sql, values: parameters }));
           } catch (error) {
             // Every error the server reports is a DatabaseError with its SQLSTATE; pg's own
@@ -115,5 +117,5 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): DbHandle
   // Without a listener an idle connection's error (a restart, a failover, pg_terminate_backend)
   // would end the process; the pool drops that connection and opens another when next asked.
   pool.on('error', (error) => options.onConnectionError?.(error));
-  return { dialect: 'postgres', db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: resilientPool(pool, options.onConnectionError) }), log: queryLog(options) }) };
+  return { dialect: 'postgres', db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: resilientPool(pool, options.prepared ?? true, options.onConnectionError) }), log: queryLog(options) }) };
 }
