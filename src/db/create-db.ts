@@ -39,7 +39,15 @@ export function sqliteFile(databaseUrl: string): string | undefined {
 
 /** Texts prepared by name, at most, per process: past it a text is sent unnamed (parsed and planned each time). */
 const NAMED_STATEMENTS = 500;
+/** Each text's name; '' for a text never prepared by name. */
 const statementNames = new Map<string, string>();
+let named = 0;
+/**
+ * Every column of a table (`select *`, `returning *`): PostgreSQL refuses to run such a statement,
+ * once prepared, after a migration adds a column to the table ("cached plan must not change
+ * result type"), which a server still running the older code would meet during an upgrade.
+ */
+const EVERY_COLUMN = /\b(?:select|returning) \*/;
 /**
  * The name a statement text is prepared under. node-postgres parses a named statement once per
  * connection and then sends only its parameters; PostgreSQL keeps it with its plan and, after five
@@ -47,12 +55,17 @@ const statementNames = new Map<string, string>();
  * `auto`): a profile GET, PATCH or POST is no longer parsed and planned each time
  * (docs/architecture.md). test/postgres-plans.test.ts holds the generic plans of the one-profile
  * requests to the same rules as their custom ones. Values are parameters and lists come in a few
- * lengths, so the texts are few; the cap bounds what each connection keeps all the same.
+ * lengths, so the texts are few; the cap bounds what each connection keeps all the same. A text
+ * that reads every column of a table is sent unnamed (EVERY_COLUMN).
  */
 function statementName(sql: string): string | undefined {
   let name = statementNames.get(sql);
-  if (name === undefined && statementNames.size < NAMED_STATEMENTS) statementNames.set(sql, (name = `propdict_${statementNames.size}`));
-  return name;
+  if (name === undefined) {
+    name = named < NAMED_STATEMENTS && !EVERY_COLUMN.test(sql) ? `propdict_${named++}` : '';
+    // Unnamed texts are remembered up to a bound too, so that the test above runs once for each.
+    if (name !== '' || statementNames.size < 10 * NAMED_STATEMENTS) statementNames.set(sql, name);
+  }
+  return name === '' ? undefined : name;
 }
 
 /**
