@@ -37,7 +37,7 @@ export async function perfRecord(pid: number, file: string): Promise<{ stop(): P
 }
 
 /** The kind of work a sample is, from its frames (innermost first). */
-export function kindOf(frames: string[]): string {
+function kindOf(frames: string[]): string {
   const leaf = frames[0] ?? '';
   const native = frames.join(' ');
   if (leaf.includes('[kernel.kallsyms]')) {
@@ -61,7 +61,7 @@ interface Split {
 }
 
 /** Reads a perf.data file through `perf script` and sorts the main thread's samples. */
-export async function split(file: string): Promise<Split> {
+async function split(file: string): Promise<Split> {
   const script = spawn('perf', ['script', '-i', file, '-F', 'pid,tid,time,ip,sym,dso'], { stdio: ['ignore', 'pipe', 'ignore'] });
   const out: Split = { kinds: new Map(), main: 0, all: 0, seconds: 0 };
   let first: number | undefined;

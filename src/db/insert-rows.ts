@@ -32,9 +32,9 @@ export type Upsert = { key: readonly string[] };
 
 /**
  * Inserts rows given as their parameters (in `columns` order), at most `size` a statement (see
- * inChunks). `orFail`: see RowsOf.
+ * inChunks); `upsert` and `orFail` as RowsOf has them.
  */
-export function insertRows(db: Kysely<Database>, table: string, columns: readonly string[], rows: readonly unknown[][], size: number, upsert?: Upsert, orFail = false): Promise<void> {
+export function insertRows(db: Kysely<Database>, table: string, columns: readonly string[], rows: readonly unknown[][], size: number, { upsert, orFail = false }: Pick<RowsOf, 'upsert' | 'orFail'> = {}): Promise<void> {
   const postgres = isPostgres(db);
   return inChunks(rows, size, (chunk) => db.executeQuery(CompiledQuery.raw(insertText(table, columns, chunk.length, postgres, upsert, orFail), chunk.flat())));
 }
@@ -80,5 +80,5 @@ export async function insertRowsTogether(db: Kysely<Database>, parts: readonly R
     await db.executeQuery(CompiledQuery.raw(text, given.flatMap((part) => part.rows.flat())));
     return;
   }
-  for (const part of given) await insertRows(db, part.table, part.columns, part.rows, part.size, part.upsert, part.orFail);
+  for (const part of given) await insertRows(db, part.table, part.columns, part.rows, part.size, part);
 }

@@ -52,7 +52,7 @@ export async function stageValues(
     for (let position = encoded.length; position < v.items; position++) rows.push([workspaceId, jobId, seq++, v.profile_id, position, null, null, null]);
   }
   // Every step's transaction is rolled back whole on a failure: no statement journal (orFail).
-  await insertRows(trx, 'staged_values', STAGED_COLUMNS, rows, STAGED_ROWS_PER_INSERT, undefined, true);
+  await insertRows(trx, 'staged_values', STAGED_COLUMNS, rows, STAGED_ROWS_PER_INSERT, { orFail: true });
   if (isKeyed(def)) {
     const keys = values.flatMap((v) => (v.converted ? [{ workspace_id: workspaceId, job_id: jobId, value_key: codec.keyOf(def, v.converted.value), profile_id: v.profile_id }] : []));
     await inChunks(keys, KEY_ROWS_PER_INSERT / 2, (chunk) => trx.insertInto('staged_keys').values(chunk).execute());
